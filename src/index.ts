@@ -1,0 +1,18 @@
+/**
+ * effect-liter-llm: one typed Effect interface to many LLM providers, and a router across their deployments.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Chat from "./Chat.js"
+/** @since 0.1.0 */
+export * as Embedding from "./Embedding.js"
+/** @since 0.1.0 */
+export * as LiterLlmError from "./LiterLlmError.js"
+/** @since 0.1.0 */
+export * as LlmService from "./LlmService.js"
+/** @since 0.1.0 */
+export * as Models from "./Models.js"
+/** @since 0.1.0 */
+export * as LlmTest from "./LlmTest.js"
