@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { assemble } from "./internal/assemble.js"
 
 const Nullish = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Schema.NullOr(schema))
 
@@ -577,3 +578,12 @@ export const ChatCompletionChunk = Schema.Struct({
 })
 /** @since 0.1.0 @category stream */
 export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
+
+/**
+ * Folds the chunks of a stream into the response they amount to: text joined per choice, tool-call fragments joined
+ * by index, the final finish reason and the usage of the last chunk.
+ *
+ * @since 0.1.0
+ * @category stream
+ */
+export const assembleChunks = (chunks: Iterable<ChatCompletionChunk>): ChatCompletionResponse => assemble(chunks)

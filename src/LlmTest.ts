@@ -22,6 +22,7 @@ import type * as Embedding from "./Embedding.js"
 import * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import type * as Models from "./Models.js"
+import { estimatePromptTokens, estimateTokens } from "./internal/tokens.js"
 
 /**
  * How the fake behaves. Every option has a default that makes the fake a healthy, instant deployment.
@@ -80,21 +81,6 @@ export interface TestService {
   readonly calls: Effect.Effect<number>
 }
 
-const textOf = (message: Chat.Message): string => {
-  const content = message.content
-  if (content === undefined || content === null) return ""
-  if (typeof content === "string") return content
-  return content.map((part) => ("text" in part ? part.text : "refusal" in part ? part.refusal : "")).join("")
-}
-
-/**
- * A rough token count (one per four characters, at least one): enough for cost and rate-limit tests.
- *
- * @since 0.1.0
- * @category utils
- */
-export const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
-
 const splitReply = (reply: string, parts: number): ReadonlyArray<string> => {
   const n = Math.max(1, Math.floor(parts))
   const size = Math.ceil(reply.length / n)
@@ -135,7 +121,7 @@ export const make = (options: Options = {}): Effect.Effect<TestService> =>
     const wait = latency === undefined ? Effect.void : Effect.sleep(latency)
 
     const usageFor = (request: Chat.ChatCompletionRequest): Chat.Usage => {
-      const prompt = options.usage?.prompt_tokens ?? estimateTokens(request.messages.map(textOf).join("\n"))
+      const prompt = options.usage?.prompt_tokens ?? estimatePromptTokens(request)
       const completion = options.usage?.completion_tokens ?? estimateTokens(reply)
       const cached = options.usage?.cached_tokens
       return {

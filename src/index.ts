@@ -16,3 +16,5 @@ export * as LlmService from "./LlmService.js"
 export * as Models from "./Models.js"
 /** @since 0.1.0 */
 export * as LlmTest from "./LlmTest.js"
+/** @since 0.1.0 */
+export * as Pricing from "./Pricing.js"
