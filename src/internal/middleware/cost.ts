@@ -1,0 +1,26 @@
+/**
+ * The USD cost of a call from its reported usage, with cache-read pricing, through `Pricing` or a caller's own
+ * price table. `None` means the model has no known price; callers decide what that means (the budget counts 0).
+ */
+import * as Option from "effect/Option"
+import type * as Chat from "../../Chat.js"
+import * as Pricing from "../../Pricing.js"
+
+/** Prices supplied by the caller, by model name; consulted before `Pricing.lookup`. */
+export type PriceTable = Readonly<Record<string, Pricing.ModelPricing>>
+
+/** The price of `model`: the caller's table first, then `Pricing.lookup`. */
+export const pricingOf = (model: string, prices: PriceTable | undefined): Option.Option<Pricing.ModelPricing> => {
+  const own = prices?.[model]
+  return own === undefined ? Pricing.lookup(model) : Option.some(own)
+}
+
+/** The cost of a chat call with this usage; cached prompt tokens are billed at the cache-read rate. */
+export const usageCost = (model: string, usage: Chat.Usage, prices: PriceTable | undefined): Option.Option<number> =>
+  Option.map(pricingOf(model, prices), (pricing) =>
+    Pricing.costOf(pricing, {
+      promptTokens: usage.prompt_tokens,
+      completionTokens: usage.completion_tokens,
+      cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
+    })
+  )
