@@ -18,3 +18,5 @@ export * as Models from "./Models.js"
 export * as LlmTest from "./LlmTest.js"
 /** @since 0.1.0 */
 export * as Pricing from "./Pricing.js"
+/** @since 0.1.0 */
+export * as Hooks from "./Hooks.js"

@@ -1,0 +1,183 @@
+/**
+ * Request hooks: Effects that run around every chat call, in the order given — to audit, enrich logs, or refuse.
+ *
+ * ```ts
+ * const guarded = Hooks.layer([
+ *   { onRequest: (req) => req.model.startsWith("gpt-") ? Effect.void : Effect.fail(new LiterLlmError.HookRejected({ message: "model not allowed" })) }
+ * ]).pipe(Layer.provide(deployment))
+ * ```
+ *
+ * Semantics:
+ * - `onRequest` hooks run in order before the call; the first one that fails stops the call (later hooks and the
+ *   service are not reached). Failing with `HookRejected` is how a hook refuses; it is not transient, so a router
+ *   never retries it elsewhere.
+ * - `onResponse` hooks run in order after a successful call; for `chatStream` they run once the stream has
+ *   completed, with the response assembled from its chunks, before the stream ends for the caller. A failing
+ *   `onResponse` fails the call (a response guardrail), even though a stream's chunks were already delivered.
+ * - `onError` hooks run in order with the typed error of the service below (not with a hook's own rejection); the
+ *   call then fails with that error unchanged. Interruption runs no hook.
+ * - A hook that fails with anything other than `HookRejected`, or dies with a defect, fails the call with
+ *   `HookRejected` (the defect in `cause`) — a buggy hook never crashes the caller.
+ * - Hooks run on the caller's fiber, so a hook that hangs is bounded by the caller's own timeout.
+ * - Embeddings and `listModels` pass through unhooked: the hook signatures speak chat.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as Chat from "./Chat.js"
+import * as LiterLlmError from "./LiterLlmError.js"
+import type * as LlmService from "./LlmService.js"
+import { onStreamEnd } from "./internal/middleware/stream.js"
+import { transform, wrap } from "./internal/middleware/wrap.js"
+
+/**
+ * One set of hooks; every member is optional. `R` is what the hooks need from context (provided where the layer is
+ * built).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Hook<R = never> {
+  /** Runs before the call; fail with `HookRejected` to refuse it. */
+  readonly onRequest?:
+    ((request: Chat.ChatCompletionRequest) => Effect.Effect<unknown, LiterLlmError.HookRejected, R>) | undefined
+  /** Runs after a successful call (a completed stream: the assembled response). */
+  readonly onResponse?:
+    | ((
+        request: Chat.ChatCompletionRequest,
+        response: Chat.ChatCompletionResponse
+      ) => Effect.Effect<unknown, LiterLlmError.HookRejected, R>)
+    | undefined
+  /** Runs when the service below fails with a typed error. */
+  readonly onError?:
+    | ((
+        request: Chat.ChatCompletionRequest,
+        error: LiterLlmError.LiterLlmError
+      ) => Effect.Effect<unknown, LiterLlmError.HookRejected, R>)
+    | undefined
+}
+
+/** Runs one hook so that only `HookRejected` can come out: other failures and defects are wrapped in it. */
+const guard = <R>(stage: string, effect: Effect.Effect<unknown, unknown, R>) =>
+  Effect.catchAllCause(effect, (cause): Effect.Effect<never, LiterLlmError.HookRejected> => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && failure.value instanceof LiterLlmError.HookRejected) return Effect.fail(failure.value)
+    return Effect.fail(
+      new LiterLlmError.HookRejected({
+        message: `an ${stage} hook failed unexpectedly: ${Cause.pretty(cause).split("\n")[0]}; fix the hook, or fail with HookRejected to refuse on purpose`,
+        cause: Cause.squash(cause)
+      })
+    )
+  })
+
+/**
+ * Wraps a service so every chat call runs `hooks` around it. An Effect because the hooks may need `R`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <R = never>(
+  hooks: ReadonlyArray<Hook<R>>
+): ((service: LlmService.Service) => Effect.Effect<LlmService.Service, never, R>) => {
+  const requestHooks = hooks.flatMap((h) => (h.onRequest === undefined ? [] : [h.onRequest]))
+  const responseHooks = hooks.flatMap((h) => (h.onResponse === undefined ? [] : [h.onResponse]))
+  const errorHooks = hooks.flatMap((h) => (h.onError === undefined ? [] : [h.onError]))
+  return (service) =>
+    Effect.map(Effect.context<R>(), (context) => {
+      const onRequest = (request: Chat.ChatCompletionRequest) =>
+        Effect.forEach(
+          requestHooks,
+          (hook) =>
+            guard(
+              "onRequest",
+              Effect.suspend(() => hook(request))
+            ),
+          {
+            discard: true
+          }
+        ).pipe(Effect.provide(context))
+      const onResponse = (request: Chat.ChatCompletionRequest, response: Chat.ChatCompletionResponse) =>
+        Effect.forEach(
+          responseHooks,
+          (hook) =>
+            guard(
+              "onResponse",
+              Effect.suspend(() => hook(request, response))
+            ),
+          {
+            discard: true
+          }
+        ).pipe(Effect.provide(context))
+      const onError = (request: Chat.ChatCompletionRequest, error: LiterLlmError.LiterLlmError) =>
+        Effect.forEach(
+          errorHooks,
+          (hook) =>
+            guard(
+              "onError",
+              Effect.suspend(() => hook(request, error))
+            ),
+          {
+            discard: true
+          }
+        ).pipe(Effect.provide(context))
+
+      const chat = (request: Chat.ChatCompletionRequest) =>
+        Effect.gen(function* () {
+          yield* onRequest(request)
+          const response = yield* service
+            .chat(request)
+            .pipe(Effect.tapError((error) => (errorHooks.length === 0 ? Effect.void : onError(request, error))))
+          if (responseHooks.length > 0) yield* onResponse(request, response)
+          return response
+        })
+
+      const chatStream = (
+        request: Chat.ChatCompletionRequest
+      ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {
+        const fromService = service
+          .chatStream(request)
+          .pipe(
+            Stream.catchAll((error) =>
+              errorHooks.length === 0
+                ? Stream.fail(error)
+                : Stream.fromEffect(Effect.zipRight(onError(request, error), Effect.fail(error)))
+            )
+          )
+        const upstream = Stream.unwrap(Effect.as(onRequest(request), fromService))
+        if (responseHooks.length === 0) return upstream
+        // Suspended so that each run of the stream has its own slot for the assembled response.
+        return Stream.suspend(() => {
+          let completed: Chat.ChatCompletionResponse | undefined
+          const recorded = onStreamEnd(upstream, (outcome) =>
+            Effect.sync(() => {
+              if (outcome._tag === "Completed") completed = outcome.assembled()
+            })
+          )
+          // Runs after the last chunk, inside the stream, so a rejecting onResponse fails the stream itself.
+          const tail = Stream.drain(
+            Stream.fromEffect(
+              Effect.suspend(() => (completed === undefined ? Effect.void : onResponse(request, completed)))
+            )
+          )
+          return Stream.concat(recorded, tail)
+        })
+      }
+
+      return wrap(service, { chat, chatStream })
+    })
+}
+
+/**
+ * A layer transformer running `hooks` around the `LlmService` below.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <R = never>(
+  hooks: ReadonlyArray<Hook<R>>
+): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService | R> => transform(make(hooks))

@@ -1,0 +1,160 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import type * as Chat from "../src/Chat.js"
+import * as Hooks from "../src/Hooks.js"
+import * as LiterLlmError from "../src/LiterLlmError.js"
+import * as LlmService from "../src/LlmService.js"
+import * as LlmTest from "../src/LlmTest.js"
+
+const request: Chat.ChatCompletionRequest = { model: "test-model", messages: [{ role: "user", content: "hello" }] }
+
+const recorder = Effect.map(Ref.make<ReadonlyArray<string>>([]), (log) => ({
+  log: Ref.get(log),
+  add: (entry: string) => Ref.update(log, (all) => [...all, entry])
+}))
+
+describe("Hooks", () => {
+  it.effect("runs onRequest and onResponse hooks in order around a chat call", () =>
+    Effect.gen(function* () {
+      const rec = yield* recorder
+      const test = yield* LlmTest.make({ reply: "hi there" })
+      const service = yield* Hooks.make([
+        { onRequest: (req) => rec.add(`req1:${req.model}`), onResponse: (_, res) => rec.add(`res1:${res.id}`) },
+        {
+          onRequest: () => rec.add("req2"),
+          onResponse: (_, res) => rec.add(`res2:${res.choices[0]?.message.content}`)
+        }
+      ])(test.service)
+      const response = yield* service.chat(request)
+      expect(response.choices[0]?.message.content).toBe("hi there")
+      expect(yield* rec.log).toEqual(["req1:test-model", "req2", "res1:chatcmpl-test-0", "res2:hi there"])
+    })
+  )
+
+  it.effect("a rejecting onRequest refuses the call before it reaches the service", () =>
+    Effect.gen(function* () {
+      const rec = yield* recorder
+      const test = yield* LlmTest.make()
+      const service = yield* Hooks.make([
+        { onRequest: () => Effect.fail(new LiterLlmError.HookRejected({ message: "not on my watch" })) },
+        { onRequest: () => rec.add("second") }
+      ])(test.service)
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("HookRejected")
+      expect(error.message).toBe("not on my watch")
+      expect(LiterLlmError.isTransient(error)).toBe(false)
+      expect(yield* test.calls).toBe(0)
+      expect(yield* rec.log).toEqual([])
+      const streamError = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+      expect(streamError._tag).toBe("HookRejected")
+      expect(yield* test.calls).toBe(0)
+    })
+  )
+
+  it.effect("a hook that dies becomes HookRejected instead of crashing the caller", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const dyingRequest = yield* Hooks.make([{ onRequest: () => Effect.die(new Error("boom")) }])(test.service)
+      const error = yield* Effect.flip(dyingRequest.chat(request))
+      expect(error._tag).toBe("HookRejected")
+      expect((error as LiterLlmError.HookRejected).cause).toBeInstanceOf(Error)
+      const throwing = yield* Hooks.make([
+        {
+          onResponse: () =>
+            Effect.sync(() => {
+              throw new Error("bad response hook")
+            })
+        }
+      ])(test.service)
+      const responseError = yield* Effect.flip(throwing.chat(request))
+      expect(responseError._tag).toBe("HookRejected")
+      expect(responseError.message).toContain("onResponse")
+    })
+  )
+
+  it.effect("onError receives the typed error, and the call fails with it unchanged", () =>
+    Effect.gen(function* () {
+      const rec = yield* recorder
+      const upstreamError = new LiterLlmError.ServiceUnavailable({ provider: "test" })
+      const test = yield* LlmTest.make({ fail: upstreamError })
+      const service = yield* Hooks.make([
+        { onError: (_, error) => rec.add(`chat-error:${error._tag}`), onResponse: () => rec.add("response") }
+      ])(test.service)
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error).toBe(upstreamError)
+      const streamError = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+      expect(streamError).toBe(upstreamError)
+      expect(yield* rec.log).toEqual(["chat-error:ServiceUnavailable", "chat-error:ServiceUnavailable"])
+    })
+  )
+
+  it.effect("a stream's onResponse gets the response assembled from all its chunks, after the last chunk", () =>
+    Effect.gen(function* () {
+      const rec = yield* recorder
+      const test = yield* LlmTest.make({ reply: "hello streaming world", chunks: 4 })
+      const service = yield* Hooks.make([
+        {
+          onResponse: (_, res) =>
+            rec.add(`${res.choices[0]?.message.content}|${res.choices[0]?.finish_reason}|${res.usage?.total_tokens}`)
+        }
+      ])(test.service)
+      const chunks = yield* Stream.runCollect(service.chatStream(request).pipe(Stream.tap(() => rec.add("chunk"))))
+      expect(Chunk.size(chunks)).toBe(5)
+      const log = yield* rec.log
+      expect(log.slice(0, 5)).toEqual(["chunk", "chunk", "chunk", "chunk", "chunk"])
+      expect(log[5]).toMatch(/^hello streaming world\|stop\|\d+$/)
+    })
+  )
+
+  it.effect("a rejecting onResponse fails the stream after its chunks; a broken stream runs onError", () =>
+    Effect.gen(function* () {
+      const rec = yield* recorder
+      const test = yield* LlmTest.make({ chunks: 2 })
+      const guarded = yield* Hooks.make([
+        { onResponse: () => Effect.fail(new LiterLlmError.HookRejected({ message: "unsafe output" })) }
+      ])(test.service)
+      const error = yield* Effect.flip(Stream.runDrain(guarded.chatStream(request)))
+      expect(error.message).toBe("unsafe output")
+
+      const broken = yield* LlmTest.make({ chunks: 3, streamFailure: { afterChunks: 1 } })
+      const observed = yield* Hooks.make([
+        { onError: (_, e) => rec.add(`error:${e._tag}`), onResponse: () => rec.add("response") }
+      ])(broken.service)
+      const streamError = yield* Effect.flip(Stream.runDrain(observed.chatStream(request)))
+      expect(streamError._tag).toBe("Streaming")
+      expect(yield* rec.log).toEqual(["error:Streaming"])
+    })
+  )
+
+  it.effect("a hook that hangs is bounded by the caller's timeout", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const service = yield* Hooks.make([{ onRequest: () => Effect.never }])(test.service)
+      const fiber = yield* Effect.fork(service.chat(request).pipe(Effect.timeout("2 seconds"), Effect.exit))
+      yield* TestClock.adjust("2 seconds")
+      const exit = yield* Fiber.join(fiber)
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("TimeoutException")
+      expect(yield* test.calls).toBe(0)
+    })
+  )
+
+  it.effect("Hooks.layer wraps the LlmService below it", () =>
+    Effect.gen(function* () {
+      const rec = yield* recorder
+      const layer = Hooks.layer([{ onRequest: (req) => rec.add(req.model) }]).pipe(
+        Layer.provide(LlmTest.layer({ reply: "layered" }))
+      )
+      const response = yield* LlmService.chat(request).pipe(Effect.provide(layer))
+      expect(response.choices[0]?.message.content).toBe("layered")
+      expect(yield* rec.log).toEqual(["test-model"])
+    })
+  )
+})
