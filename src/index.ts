@@ -20,3 +20,5 @@ export * as LlmTest from "./LlmTest.js"
 export * as Pricing from "./Pricing.js"
 /** @since 0.1.0 */
 export * as Hooks from "./Hooks.js"
+/** @since 0.1.0 */
+export * as Telemetry from "./Telemetry.js"

@@ -1,0 +1,408 @@
+/**
+ * Tracing, metrics and cost tracking for any `LlmService`: a span per call with OpenTelemetry's GenAI
+ * semantic-convention attributes, Effect `Metric`s, and the cost of every call in USD.
+ *
+ * ```ts
+ * const traced = Telemetry.layer({ provider: "openai", deployment: "eu-1" }).pipe(Layer.provide(deployment))
+ * const [answer, cost] = yield* Telemetry.trackCost(LlmService.chat(request)) // cost.totalUsd
+ * ```
+ *
+ * Spans go through Effect's tracer, so they reach OpenTelemetry once the application provides
+ * `@effect/opentelemetry` (`NodeSdk.layer`); with no exporter they cost a few allocations. Each span is named
+ * `"{operation} {model}"`, of kind `client`, and carries:
+ *
+ * - `gen_ai.operation.name` (`chat` | `embeddings`), `gen_ai.request.model`, `gen_ai.provider.name` and the older
+ *   `gen_ai.system` (both from `options.provider`), `gen_ai.request.max_tokens` / `temperature` / `top_p` / `seed`;
+ * - `gen_ai.response.id` / `model` / `finish_reasons`, `gen_ai.usage.input_tokens` / `output_tokens` /
+ *   `cache_read.input_tokens`;
+ * - `gen_ai.usage.cost`: the cost of the call in USD (not part of the conventions, which have no cost attribute;
+ *   the name follows their `gen_ai.usage.*` family). Absent when the model's price is unknown — unknown is not free;
+ * - `liter_llm.usage.estimated`: `true` when the provider reported no usage (a stream without
+ *   `stream_options.include_usage`, or one that broke off) and the token counts are estimates from the text;
+ * - `deployment`: the `deployment` option; `error.type`: the error's tag on failure.
+ *
+ * Prompts and answers (`gen_ai.input.messages`, `gen_ai.output.messages`) are recorded only with
+ * `recordContent: true`. Headers, `extra_body` and API keys are never recorded.
+ *
+ * Streams: the span covers the whole stream and gets a `gen_ai.first_chunk` event; the call is accounted when the
+ * stream completes, fails, or is interrupted or abandoned by its consumer (then tokens are estimated from what
+ * arrived, since the provider bills what it generated). `listModels` passes through untraced: it is a health
+ * probe, not model work.
+ *
+ * Cost for the caller: {@link trackCost} runs an effect and returns, beside its result, the cost of every call made
+ * through a `Telemetry` middleware inside it — by that fiber or any it forks. This is scoped to the effect rather
+ * than a global "last cost", which concurrent callers would overwrite.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
+import type * as Chat from "./Chat.js"
+import type * as Embedding from "./Embedding.js"
+import type * as LiterLlmError from "./LiterLlmError.js"
+import * as LlmService from "./LlmService.js"
+import type * as Pricing from "./Pricing.js"
+import { Assembler } from "./internal/assemble.js"
+import * as Attributes from "./internal/telemetry/attributes.js"
+import { estimatePromptTokens, estimateTokens } from "./internal/tokens.js"
+
+/**
+ * How calls are labelled and priced.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The provider, recorded as `gen_ai.provider.name` and `gen_ai.system` (e.g. `"openai"`). */
+  readonly provider?: string | undefined
+  /** The deployment label on spans and metrics. Default `"default"`. */
+  readonly deployment?: string | undefined
+  /** Prices for this deployment; without them the model is looked up with `Pricing`. */
+  readonly pricing?: Pricing.ModelPricing | undefined
+  /** Record prompts and answers on spans. Default `false`: they may hold personal data. */
+  readonly recordContent?: boolean | undefined
+}
+
+/**
+ * The cost of one call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallCost {
+  readonly operation: "chat" | "embeddings"
+  readonly model: string
+  readonly deployment: string
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cachedTokens: number
+  /** USD; `undefined` when the model has no known price. */
+  readonly costUsd: number | undefined
+  /** Token counts were estimated because the provider reported none. */
+  readonly estimated: boolean
+}
+
+/**
+ * The calls made inside {@link trackCost}, and their total.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CostReport {
+  /** Sum of the priced calls, in USD. */
+  readonly totalUsd: number
+  /** Every accounted call, in the order they finished. */
+  readonly calls: ReadonlyArray<CallCost>
+  /** How many calls had no known price (not included in `totalUsd`). */
+  readonly unpriced: number
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Metrics
+// ---------------------------------------------------------------------------------------------------------------
+
+const secondsBoundaries = MetricBoundaries.fromIterable([
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160
+])
+
+/**
+ * The metrics every `Telemetry` middleware updates, labelled `gen_ai.operation.name`, `gen_ai.request.model`,
+ * `deployment` (and `gen_ai.provider.name` when set); errors also by `error.type`, tokens by `gen_ai.token.type`
+ * (`input` | `output`). Durations are in seconds, as the GenAI conventions ask. Interrupted calls count as requests
+ * but neither as errors nor in the duration histogram.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics = {
+  requests: Metric.counter("gen_ai.client.requests", { description: "LLM calls started", incremental: true }),
+  errors: Metric.counter("gen_ai.client.errors", { description: "LLM calls that failed", incremental: true }),
+  duration: Metric.histogram(
+    "gen_ai.client.operation.duration",
+    secondsBoundaries,
+    "Duration of LLM calls in seconds (whole stream for streams)"
+  ),
+  timeToFirstChunk: Metric.histogram(
+    "gen_ai.client.operation.time_to_first_chunk",
+    secondsBoundaries,
+    "Seconds from the start of a streamed call to its first chunk"
+  ),
+  tokens: Metric.counter("gen_ai.client.token.usage", { description: "Tokens used", incremental: true }),
+  cost: Metric.counter("gen_ai.client.cost", { description: "Cost of LLM calls in USD", incremental: true })
+} as const
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cost collection
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The cost sinks of the enclosing {@link trackCost} calls. A `FiberRef` (not a global) so each tracked effect sees
+ * only its own calls; forked fibers inherit the same sinks, so concurrent calls inside one tracked effect add up.
+ */
+const costSinks = FiberRef.unsafeMake<ReadonlyArray<Ref.Ref<ReadonlyArray<CallCost>>>>([])
+
+/**
+ * Runs `self` and returns its result with the cost of every call made through a `Telemetry` middleware inside it.
+ * Tracked effects nest: an outer one also counts the inner one's calls.
+ *
+ * @since 0.1.0
+ * @category cost
+ */
+export const trackCost = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<[A, CostReport], E, R> =>
+  Effect.gen(function* () {
+    const sink = yield* Ref.make<ReadonlyArray<CallCost>>([])
+    const result = yield* Effect.locallyWith(self, costSinks, (sinks) => [...sinks, sink])
+    const calls = yield* Ref.get(sink)
+    let totalUsd = 0
+    let unpriced = 0
+    for (const call of calls) {
+      if (call.costUsd === undefined) unpriced++
+      else totalUsd += call.costUsd
+    }
+    return [result, { totalUsd, calls, unpriced }] as [A, CostReport]
+  })
+
+// ---------------------------------------------------------------------------------------------------------------
+// The middleware
+// ---------------------------------------------------------------------------------------------------------------
+
+type Operation = "chat" | "embeddings"
+
+/** What the end of a call knows. */
+interface Outcome {
+  readonly exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>
+  readonly tokens: Attributes.Tokens | undefined
+  readonly estimated: boolean
+  readonly responseModel: string
+  readonly responseAttributes: Record<string, unknown>
+}
+
+const errorType = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): string | undefined =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (error) => error._tag,
+    onNone: () => (Cause.isInterruptedOnly(cause) ? undefined : "Defect")
+  })
+
+/**
+ * Wraps a service so every chat, stream and embedding call is traced, measured and priced.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (service: LlmService.Service, options: Options = {}): LlmService.Service => {
+  const deployment = options.deployment ?? "default"
+  const recordContent = options.recordContent ?? false
+  const baseAttributes: Record<string, unknown> = { deployment }
+  if (options.provider !== undefined) {
+    baseAttributes["gen_ai.provider.name"] = options.provider
+    baseAttributes["gen_ai.system"] = options.provider
+  }
+
+  const labelsFor = (operation: Operation, model: string): ReadonlyArray<MetricLabel.MetricLabel> => {
+    const labels = [
+      MetricLabel.make("gen_ai.operation.name", operation),
+      MetricLabel.make("gen_ai.request.model", model),
+      MetricLabel.make("deployment", deployment)
+    ]
+    if (options.provider !== undefined) labels.push(MetricLabel.make("gen_ai.provider.name", options.provider))
+    return labels
+  }
+
+  /** Records the end of a call on its span, in the metrics and in the cost sinks. Never fails. */
+  const account = (
+    span: Tracer.Span,
+    operation: Operation,
+    model: string,
+    startNanos: bigint,
+    outcome: Outcome
+  ): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeNanos
+      const labels = labelsFor(operation, model)
+      const tagged = <T, I, O>(metric: Metric.Metric<T, I, O>) => Metric.taggedWithLabels(metric, labels)
+      for (const [key, value] of Object.entries(outcome.responseAttributes)) span.attribute(key, value)
+      yield* Metric.increment(tagged(metrics.requests))
+      if (Exit.isFailure(outcome.exit)) {
+        const type = errorType(outcome.exit.cause)
+        if (type !== undefined) {
+          span.attribute("error.type", type)
+          yield* Metric.increment(Metric.tagged(tagged(metrics.errors), "error.type", type))
+        }
+      }
+      const interrupted = Exit.isFailure(outcome.exit) && Cause.isInterruptedOnly(outcome.exit.cause)
+      if (!interrupted) yield* Metric.update(tagged(metrics.duration), Number(now - startNanos) / 1e9)
+      const tokens = outcome.tokens
+      if (tokens === undefined) return
+      for (const [key, value] of Object.entries(Attributes.tokenAttributes(tokens, outcome.estimated))) {
+        span.attribute(key, value)
+      }
+      yield* Metric.incrementBy(Metric.tagged(tagged(metrics.tokens), "gen_ai.token.type", "input"), tokens.input)
+      yield* Metric.incrementBy(Metric.tagged(tagged(metrics.tokens), "gen_ai.token.type", "output"), tokens.output)
+      const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens)
+      if (costUsd !== undefined) {
+        span.attribute("gen_ai.usage.cost", costUsd)
+        yield* Metric.incrementBy(tagged(metrics.cost), costUsd)
+      }
+      const sinks = yield* FiberRef.get(costSinks)
+      if (sinks.length === 0) return
+      const call: CallCost = {
+        operation,
+        model,
+        deployment,
+        inputTokens: tokens.input,
+        outputTokens: tokens.output,
+        cachedTokens: tokens.cached,
+        costUsd,
+        estimated: outcome.estimated
+      }
+      for (const sink of sinks) yield* Ref.update(sink, (calls) => [...calls, call])
+    })
+
+  const chatOutcome = (exit: Exit.Exit<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>): Outcome => {
+    if (Exit.isFailure(exit))
+      return { exit, tokens: undefined, estimated: false, responseModel: "", responseAttributes: {} }
+    const response = exit.value
+    return {
+      exit,
+      tokens: response.usage == null ? undefined : Attributes.chatTokens(response.usage),
+      estimated: false,
+      responseModel: response.model,
+      responseAttributes: Attributes.chatResponseAttributes(response, recordContent)
+    }
+  }
+
+  const chat = (request: Chat.ChatCompletionRequest) =>
+    Effect.useSpan(
+      `chat ${request.model}`,
+      { kind: "client", attributes: Attributes.chatRequestAttributes(request, baseAttributes, recordContent) },
+      (span) =>
+        Effect.flatMap(Clock.currentTimeNanos, (start) =>
+          service.chat(request).pipe(
+            Effect.withParentSpan(span),
+            Effect.onExit((exit) => account(span, "chat", request.model, start, chatOutcome(exit)))
+          )
+        )
+    )
+
+  const embed = (request: Embedding.EmbeddingRequest) =>
+    Effect.useSpan(
+      `embeddings ${request.model}`,
+      { kind: "client", attributes: Attributes.embedRequestAttributes(request, baseAttributes, recordContent) },
+      (span) =>
+        Effect.flatMap(Clock.currentTimeNanos, (start) =>
+          service.embed(request).pipe(
+            Effect.withParentSpan(span),
+            Effect.onExit((exit) => {
+              const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
+              const outcome: Outcome = {
+                exit,
+                tokens: usage == null ? undefined : { input: usage.prompt_tokens, output: 0, cached: 0 },
+                estimated: false,
+                responseModel: Exit.isSuccess(exit) ? exit.value.model : "",
+                responseAttributes: Exit.isSuccess(exit) ? { "gen_ai.response.model": exit.value.model } : {}
+              }
+              return account(span, "embeddings", request.model, start, outcome)
+            })
+          )
+        )
+    )
+
+  const chatStream = (request: Chat.ChatCompletionRequest) =>
+    Stream.unwrapScoped(
+      Effect.gen(function* () {
+        const start = yield* Clock.currentTimeNanos
+        const span = yield* Effect.makeSpan(`chat ${request.model}`, {
+          kind: "client",
+          attributes: Attributes.chatRequestAttributes({ ...request, stream: true }, baseAttributes, recordContent)
+        })
+        const assembler = new Assembler()
+        // Per-stream bookkeeping, written only by this stream's own fiber.
+        let ended = false
+        let failure: LiterLlmError.LiterLlmError | undefined = undefined
+
+        yield* Effect.addFinalizer(() =>
+          Effect.gen(function* () {
+            const exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError> =
+              failure !== undefined ? Exit.fail(failure) : ended ? Exit.void : Exit.interrupt(FiberId.none)
+            const response = assembler.result()
+            const reported = assembler.reportedUsage
+            const tokens: Attributes.Tokens | undefined =
+              reported !== undefined
+                ? Attributes.chatTokens(reported)
+                : assembler.count === 0
+                  ? undefined
+                  : {
+                      input: estimatePromptTokens(request),
+                      output: response.choices.reduce(
+                        (sum, choice) =>
+                          sum + (choice.message.content == null ? 0 : estimateTokens(choice.message.content)),
+                        0
+                      ),
+                      cached: 0
+                    }
+            yield* account(span, "chat", request.model, start, {
+              exit,
+              tokens,
+              estimated: reported === undefined && tokens !== undefined,
+              responseModel: response.model,
+              responseAttributes:
+                assembler.count === 0 ? {} : Attributes.chatResponseAttributes(response, recordContent)
+            })
+            const end = yield* Clock.currentTimeNanos
+            span.end(end, exit)
+          })
+        )
+
+        const firstChunk = (chunk: Chat.ChatCompletionChunk) =>
+          Effect.flatMap(Clock.currentTimeNanos, (now) => {
+            assembler.push(chunk)
+            span.event("gen_ai.first_chunk", now)
+            return Metric.update(
+              Metric.taggedWithLabels(metrics.timeToFirstChunk, labelsFor("chat", request.model)),
+              Number(now - start) / 1e9
+            )
+          })
+
+        return service.chatStream(request).pipe(
+          Stream.tap((chunk) => (assembler.count === 0 ? firstChunk(chunk) : Effect.sync(() => assembler.push(chunk)))),
+          Stream.tapError((error) =>
+            Effect.sync(() => {
+              failure = error
+            })
+          ),
+          Stream.onEnd(
+            Effect.sync(() => {
+              ended = true
+            })
+          ),
+          Stream.provideService(Tracer.ParentSpan, span)
+        )
+      })
+    )
+
+  return { chat, chatStream, embed, listModels: service.listModels }
+}
+
+/**
+ * Traces, measures and prices the `LlmService` below it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService> =>
+  Layer.effect(
+    LlmService.LlmService,
+    Effect.map(LlmService.LlmService, (service) => make(service, options))
+  )

@@ -1,0 +1,101 @@
+/**
+ * OpenTelemetry GenAI semantic-convention attributes for requests and responses, and the cost of a call. Kept apart
+ * from `Telemetry.ts` so the module reads as "what a span and a metric record", not as attribute plumbing.
+ */
+import * as Option from "effect/Option"
+import type * as Chat from "../../Chat.js"
+import type * as Embedding from "../../Embedding.js"
+import * as Pricing from "../../Pricing.js"
+
+/** The token counts of one call, as the provider reported them (or as estimated when it did not). */
+export interface Tokens {
+  readonly input: number
+  readonly output: number
+  readonly cached: number
+}
+
+type Attributes = Record<string, unknown>
+
+/** Attributes known before the call: what was asked for. Never the prompt unless `recordContent`. */
+export const chatRequestAttributes = (
+  request: Chat.ChatCompletionRequest,
+  base: Attributes,
+  recordContent: boolean
+): Attributes => {
+  const attributes: Attributes = { ...base, "gen_ai.operation.name": "chat", "gen_ai.request.model": request.model }
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens
+  if (maxTokens != null) attributes["gen_ai.request.max_tokens"] = maxTokens
+  if (request.temperature != null) attributes["gen_ai.request.temperature"] = request.temperature
+  if (request.top_p != null) attributes["gen_ai.request.top_p"] = request.top_p
+  if (request.seed != null) attributes["gen_ai.request.seed"] = request.seed
+  if (request.stream === true) attributes["gen_ai.request.stream"] = true
+  if (recordContent) attributes["gen_ai.input.messages"] = JSON.stringify(request.messages)
+  return attributes
+}
+
+/** Attributes of an embeddings request. The input text is recorded only with `recordContent`. */
+export const embedRequestAttributes = (
+  request: Embedding.EmbeddingRequest,
+  base: Attributes,
+  recordContent: boolean
+): Attributes => {
+  const attributes: Attributes = {
+    ...base,
+    "gen_ai.operation.name": "embeddings",
+    "gen_ai.request.model": request.model
+  }
+  if (request.dimensions != null) attributes["gen_ai.embeddings.dimension.count"] = request.dimensions
+  if (recordContent) attributes["gen_ai.input.messages"] = JSON.stringify(request.input)
+  return attributes
+}
+
+/** Attributes learned from a (possibly assembled) chat response. */
+export const chatResponseAttributes = (response: Chat.ChatCompletionResponse, recordContent: boolean): Attributes => {
+  const attributes: Attributes = {}
+  if (response.id !== "") attributes["gen_ai.response.id"] = response.id
+  if (response.model !== "") attributes["gen_ai.response.model"] = response.model
+  const reasons = response.choices.flatMap((choice) => (choice.finish_reason == null ? [] : [choice.finish_reason]))
+  if (reasons.length > 0) attributes["gen_ai.response.finish_reasons"] = reasons
+  if (recordContent) {
+    attributes["gen_ai.output.messages"] = JSON.stringify(response.choices.map((choice) => choice.message))
+  }
+  return attributes
+}
+
+/** Token counts from a chat usage block. */
+export const chatTokens = (usage: Chat.Usage): Tokens => ({
+  input: usage.prompt_tokens,
+  output: usage.completion_tokens,
+  cached: usage.prompt_tokens_details?.cached_tokens ?? 0
+})
+
+/** Span attributes for token counts. */
+export const tokenAttributes = (tokens: Tokens, estimated: boolean): Attributes => {
+  const attributes: Attributes = {
+    "gen_ai.usage.input_tokens": tokens.input,
+    "gen_ai.usage.output_tokens": tokens.output
+  }
+  if (tokens.cached > 0) attributes["gen_ai.usage.cache_read.input_tokens"] = tokens.cached
+  if (estimated) attributes["liter_llm.usage.estimated"] = true
+  return attributes
+}
+
+/**
+ * The cost of a call in USD: the configured pricing when given (a deployment knows its own price), else a lookup of
+ * the requested model, then of the model the provider says answered (a dated snapshot name may be priced where an
+ * alias is not). `undefined` when no price is known — unknown is not free.
+ */
+export const costOf = (
+  pricing: Pricing.ModelPricing | undefined,
+  models: ReadonlyArray<string>,
+  tokens: Tokens
+): number | undefined => {
+  const counts = { promptTokens: tokens.input, completionTokens: tokens.output, cachedTokens: tokens.cached }
+  if (pricing !== undefined) return Pricing.costOf(pricing, counts)
+  for (const model of models) {
+    if (model === "") continue
+    const cost = Pricing.completionCostWithCache(model, tokens.input, tokens.cached, tokens.output)
+    if (Option.isSome(cost)) return cost.value
+  }
+  return undefined
+}
