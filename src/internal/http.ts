@@ -1,0 +1,463 @@
+/**
+ * The HTTP plumbing every provider client shares: an `Endpoint` (base URL, validated headers, auth, timeout), JSON
+ * requests decoded with a schema, and streaming requests turned into server-sent events — with every failure mapped
+ * to a `LiterLlmError`, never a platform error, a `ParseError` or a defect.
+ *
+ * Mapping rules:
+ * - a non-2xx answer goes through `LiterLlmError.fromResponse` with its real status, headers and body;
+ * - a connection that cannot be made or breaks (refused, reset, DNS, a body cut short) is `Network` — unless a
+ *   stream had already delivered an event, then it is `Streaming` (part of the answer reached the caller, so it must
+ *   not be retried silently);
+ * - the per-request timeout is `Timeout` (for streams: until the response headers, then between two events);
+ * - a body that is not JSON or not the expected shape is `Serialization` naming the offending path;
+ * - a bad configured header is `InvalidHeader`, found when the endpoint is built.
+ *
+ * API keys are `Redacted` until the moment the header is written, their header names are added to the platform's
+ * redacted header names (so spans show `<redacted>`), and no error message quotes a header value or a query string.
+ *
+ * @since 0.1.0
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as LiterLlmError from "../LiterLlmError.js"
+import * as Sse from "./sse.js"
+
+/**
+ * How the API key is sent: `Authorization: Bearer <key>`, a named header (`x-api-key`, `api-key`), or not at all.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Auth = "bearer" | "none" | { readonly header: string }
+
+/**
+ * Options of {@link makeEndpoint}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EndpointOptions {
+  /** Named in errors and used as the `provider` of every error. */
+  readonly provider: string
+  /** Prefix of every path, e.g. `https://api.openai.com/v1`. A trailing slash is ignored. */
+  readonly baseUrl: string
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  /** Default `"bearer"` when an `apiKey` is given. */
+  readonly auth?: Auth | undefined
+  /** Extra headers sent with every request (validated). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Query parameters added to every request (Azure's `api-version`). */
+  readonly urlParams?: Readonly<Record<string, string>> | undefined
+  /** Per-request timeout; none when undefined. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A validated place to send requests to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Endpoint {
+  readonly provider: string
+  readonly baseUrl: string
+  readonly headers: Headers.Headers
+  readonly urlParams: Readonly<Record<string, string>>
+  readonly timeout: Duration.Duration | undefined
+  /** Header names whose values are secret. */
+  readonly secretHeaders: ReadonlyArray<string>
+}
+
+const tokenChars = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+const headerValueProblem = (value: string): string | undefined => {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c === 10 || c === 13) return "it contains a line break"
+    if (c === 0) return "it contains a NUL character"
+    if (c > 0xff) return "it contains a character outside ISO-8859-1 (HTTP header values must be bytes)"
+  }
+  if (value !== value.trim()) return "it has leading or trailing whitespace"
+  return undefined
+}
+
+/**
+ * Checks a header name and value; the error names the header and the reason, never the value.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateHeader = (name: string, value: string): LiterLlmError.InvalidHeader | undefined => {
+  if (!tokenChars.test(name)) {
+    return new LiterLlmError.InvalidHeader({
+      name,
+      reason: "the name is not a valid HTTP token",
+      message: `header name "${name}" is not a valid HTTP token; use letters, digits and - only`
+    })
+  }
+  const problem = headerValueProblem(value)
+  if (problem !== undefined) {
+    return new LiterLlmError.InvalidHeader({
+      name,
+      reason: problem,
+      message: `the value of header "${name}" is invalid: ${problem}; fix the configured value`
+    })
+  }
+  return undefined
+}
+
+/**
+ * Builds an endpoint, validating headers and the API key's header.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeEndpoint = (
+  options: EndpointOptions
+): Effect.Effect<Endpoint, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest> =>
+  Effect.suspend((): Effect.Effect<Endpoint, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest> => {
+    const baseUrl = options.baseUrl.replace(/\/+$/, "")
+    try {
+      new URL(baseUrl)
+    } catch {
+      return Effect.fail(
+        new LiterLlmError.BadRequest({
+          provider: options.provider,
+          message: `the baseUrl configured for provider "${options.provider}" is not a valid URL; use an absolute URL such as https://api.example.com/v1`
+        })
+      )
+    }
+    const record: Record<string, string> = {}
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      const error = validateHeader(name, value)
+      if (error !== undefined) return Effect.fail(error)
+      record[name.toLowerCase()] = value
+    }
+    const secretHeaders: Array<string> = []
+    const auth = options.auth ?? "bearer"
+    if (options.apiKey !== undefined && auth !== "none") {
+      const name = auth === "bearer" ? "authorization" : auth.header.toLowerCase()
+      const value = auth === "bearer" ? `Bearer ${Redacted.value(options.apiKey)}` : Redacted.value(options.apiKey)
+      const error = validateHeader(name, value)
+      if (error !== undefined) {
+        return Effect.fail(
+          new LiterLlmError.InvalidHeader({
+            name,
+            reason: `the API key cannot be sent: ${error.reason}`,
+            message: `the API key for provider "${options.provider}" cannot be sent in header "${name}": ${error.reason}; check the key for stray characters`
+          })
+        )
+      }
+      record[name] = value
+      secretHeaders.push(name)
+    }
+    return Effect.succeed({
+      provider: options.provider,
+      baseUrl,
+      headers: Headers.fromInput(record),
+      urlParams: options.urlParams ?? {},
+      timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout),
+      secretHeaders
+    })
+  })
+
+/** The URL without its query string: safe to put in a message. */
+const describe = (method: string, url: string) => `${method} ${url.split("?")[0]}`
+
+/**
+ * Formats a schema failure as a dotted path to the first offending field plus the formatter's explanation.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const serializationError = (
+  provider: string,
+  what: string,
+  error: ParseResult.ParseError
+): LiterLlmError.Serialization => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const first = issues[0]
+  const path =
+    first === undefined
+      ? undefined
+      : first.path.reduce<string>(
+          (acc, key) =>
+            typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`,
+          ""
+        ) || "(root)"
+  const detail = first === undefined ? ParseResult.TreeFormatter.formatErrorSync(error) : first.message
+  return new LiterLlmError.Serialization({
+    provider,
+    path,
+    cause: error,
+    message: `${what} from provider "${provider}" did not match the expected shape at ${path ?? "(root)"}: ${detail}`
+  })
+}
+
+/**
+ * Parses JSON text and decodes it with a schema; every failure is `Serialization`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeJson = <A, I, R>(
+  schema: Schema.Schema<A, I, R>,
+  text: string,
+  provider: string,
+  what: string
+): Effect.Effect<A, LiterLlmError.Serialization, R> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (cause) {
+    const preview = text.length > 120 ? `${text.slice(0, 120)}…` : text
+    return Effect.fail(
+      new LiterLlmError.Serialization({
+        provider,
+        cause,
+        message: `${what} from provider "${provider}" is not valid JSON (${String(
+          (cause as Error).message ?? cause
+        )}): ${JSON.stringify(preview)}`
+      })
+    )
+  }
+  return Effect.mapError(Schema.decodeUnknown(schema)(json), (error) => serializationError(provider, what, error))
+}
+
+/** The message of a transport failure plus the system error code beneath it (fetch says only "fetch failed"). */
+const causeDetail = (cause: unknown): string | undefined => {
+  if (!(cause instanceof Error)) return undefined
+  const inner = (cause as { readonly cause?: unknown }).cause
+  const code =
+    inner !== null && typeof inner === "object" && "code" in inner && typeof inner.code === "string"
+      ? inner.code
+      : undefined
+  const extra = code ?? (inner instanceof Error ? inner.message : undefined)
+  return extra === undefined || cause.message.includes(extra) ? cause.message : `${cause.message} (${extra})`
+}
+
+const transportError = (
+  endpoint: Endpoint,
+  error: HttpClientError.HttpClientError
+): LiterLlmError.Network | LiterLlmError.Serialization | LiterLlmError.BadRequest => {
+  const where = describe(error.request.method, error.request.url)
+  const detail = causeDetail(error.cause) ?? error.description
+  const suffix = detail === undefined ? "" : `: ${detail}`
+  if (error._tag === "RequestError") {
+    switch (error.reason) {
+      case "Encode":
+        return new LiterLlmError.Serialization({
+          provider: endpoint.provider,
+          cause: error.cause,
+          message: `the request body for provider "${endpoint.provider}" could not be encoded${suffix}`
+        })
+      case "InvalidUrl":
+        return new LiterLlmError.BadRequest({
+          provider: endpoint.provider,
+          message: `the URL for ${where} is invalid; check the baseUrl of provider "${endpoint.provider}"`
+        })
+      case "Transport":
+        return new LiterLlmError.Network({
+          provider: endpoint.provider,
+          cause: error.cause,
+          message: `could not reach provider "${endpoint.provider}" (${where})${suffix}; check the baseUrl and the network, then retry`
+        })
+    }
+  }
+  return new LiterLlmError.Network({
+    provider: endpoint.provider,
+    status: error.response.status,
+    cause: error.cause,
+    message: `the connection to provider "${endpoint.provider}" broke while reading the response of ${where}${suffix}; retry`
+  })
+}
+
+const timeoutError = (endpoint: Endpoint, what: string) =>
+  new LiterLlmError.Timeout({
+    provider: endpoint.provider,
+    message: `provider "${endpoint.provider}" did not answer ${what} within ${Duration.format(
+      endpoint.timeout ?? Duration.zero
+    )}; retry, or raise the timeout`
+  })
+
+const withSecretsRedacted = <A, E, R>(endpoint: Endpoint, effect: Effect.Effect<A, E, R>) =>
+  endpoint.secretHeaders.length === 0
+    ? effect
+    : Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, ...endpoint.secretHeaders])
+
+/**
+ * What to send: a method, a path under the base URL, an optional JSON body and extra headers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestSpec {
+  readonly method: "GET" | "POST"
+  /** Appended to the base URL: `/chat/completions`. */
+  readonly path: string
+  readonly body?: unknown
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly urlParams?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * Builds the platform request for a spec on an endpoint.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeRequest = (endpoint: Endpoint, spec: RequestSpec): HttpClientRequest.HttpClientRequest => {
+  let request = HttpClientRequest.make(spec.method)(endpoint.baseUrl + spec.path, {
+    headers: endpoint.headers,
+    urlParams: { ...endpoint.urlParams, ...spec.urlParams }
+  })
+  if (spec.headers !== undefined) request = HttpClientRequest.setHeaders(request, spec.headers)
+  if (spec.body !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, spec.body)
+  return request
+}
+
+/** Sends the request; non-2xx answers become their error variant. */
+const send = (
+  client: HttpClient.HttpClient,
+  endpoint: Endpoint,
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<HttpClientResponse.HttpClientResponse, LiterLlmError.LiterLlmError> =>
+  withSecretsRedacted(endpoint, client.execute(request)).pipe(
+    Effect.mapError((error) => transportError(endpoint, error)),
+    Effect.flatMap((response) =>
+      response.status >= 200 && response.status < 300
+        ? Effect.succeed(response)
+        : response.text.pipe(
+            Effect.orElseSucceed(() => ""),
+            Effect.flatMap((body) =>
+              LiterLlmError.fromResponse({
+                status: response.status,
+                headers: response.headers,
+                body,
+                provider: endpoint.provider
+              })
+            ),
+            Effect.flatMap(Effect.fail)
+          )
+    )
+  )
+
+/**
+ * Sends a request and decodes the JSON answer with `schema`, within the endpoint's timeout.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export const json = <A, I, R>(
+  client: HttpClient.HttpClient,
+  endpoint: Endpoint,
+  spec: RequestSpec,
+  schema: Schema.Schema<A, I, R>
+): Effect.Effect<A, LiterLlmError.LiterLlmError, R> => {
+  const request = HttpClientRequest.acceptJson(makeRequest(endpoint, spec))
+  const effect = send(client, endpoint, request).pipe(
+    Effect.flatMap((response) =>
+      Effect.mapError(response.text, (error) => transportError(endpoint, error as HttpClientError.HttpClientError))
+    ),
+    Effect.flatMap((text) => decodeJson(schema, text, endpoint.provider, `the response of ${spec.path}`))
+  )
+  const timed =
+    endpoint.timeout === undefined
+      ? effect
+      : Effect.timeoutFail(effect, {
+          duration: endpoint.timeout,
+          onTimeout: () => timeoutError(endpoint, `${spec.method} ${spec.path}`)
+        })
+  return timed
+}
+
+/**
+ * Options of {@link sse}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SseOptions {
+  /** Cap on one event (default 1 MiB). */
+  readonly maxEventSize?: number | undefined
+}
+
+/**
+ * Sends a request and streams the server-sent events of the answer. Non-2xx answers fail before any event. The
+ * endpoint's timeout bounds the wait for the response headers and then each gap between events. A transport failure
+ * before the first event is `Network` (transient), after it `Streaming`. Interrupting the consumer aborts the
+ * request, closing the connection.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export const sse = (
+  client: HttpClient.HttpClient,
+  endpoint: Endpoint,
+  spec: RequestSpec,
+  options: SseOptions = {}
+): Stream.Stream<Sse.Event, LiterLlmError.LiterLlmError> =>
+  Stream.suspend(() => {
+    let delivered = false
+    const request = HttpClientRequest.setHeader(makeRequest(endpoint, spec), "accept", "text/event-stream")
+    const response =
+      endpoint.timeout === undefined
+        ? send(client, endpoint, request)
+        : Effect.timeoutFail(send(client, endpoint, request), {
+            duration: endpoint.timeout,
+            onTimeout: () => timeoutError(endpoint, `${spec.method} ${spec.path} (waiting for the response headers)`)
+          })
+    const events = Stream.unwrap(
+      Effect.map(response, (response) =>
+        response.stream.pipe(
+          Stream.mapError((error): LiterLlmError.LiterLlmError => {
+            const mapped = transportError(endpoint, error)
+            return delivered && mapped._tag === "Network"
+              ? new LiterLlmError.Streaming({
+                  provider: endpoint.provider,
+                  cause: mapped.cause,
+                  message: `the stream from provider "${endpoint.provider}" broke after it started${
+                    error.description === undefined && causeDetail(error.cause) === undefined
+                      ? ""
+                      : ` (${error.description ?? causeDetail(error.cause)})`
+                  }; the partial answer is incomplete`
+                })
+              : mapped
+          }),
+          Sse.decode({ maxEventSize: options.maxEventSize, provider: endpoint.provider })
+        )
+      )
+    )
+    const idle =
+      endpoint.timeout === undefined
+        ? events
+        : Stream.timeoutFail(
+            events,
+            () =>
+              delivered
+                ? new LiterLlmError.Streaming({
+                    provider: endpoint.provider,
+                    message: `the stream from provider "${endpoint.provider}" stalled for ${Duration.format(
+                      endpoint.timeout!
+                    )} after it started; the partial answer is incomplete`
+                  })
+                : timeoutError(endpoint, `${spec.method} ${spec.path}`),
+            endpoint.timeout
+          )
+    return idle.pipe(
+      Stream.tap(() =>
+        Effect.sync(() => {
+          delivered = true
+        })
+      )
+    )
+  })
