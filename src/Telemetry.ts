@@ -54,7 +54,8 @@ import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import type * as Pricing from "./Pricing.js"
-import { Assembler } from "./internal/assemble.js"
+import * as StreamAccounting from "./internal/middleware/stream.js"
+import { transform } from "./internal/middleware/wrap.js"
 import * as Attributes from "./internal/telemetry/attributes.js"
 import { estimatePromptTokens, estimateTokens } from "./internal/tokens.js"
 
@@ -319,77 +320,75 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
         )
     )
 
+  const streamOutcome = (
+    request: Chat.ChatCompletionRequest,
+    outcome: StreamAccounting.Outcome<LiterLlmError.LiterLlmError>
+  ): Outcome => {
+    const exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError> =
+      outcome._tag === "Completed"
+        ? Exit.void
+        : outcome._tag === "Failed"
+          ? Exit.fail(outcome.error)
+          : Exit.interrupt(FiberId.none)
+    if (outcome.chunks === 0)
+      return { exit, tokens: undefined, estimated: false, responseModel: "", responseAttributes: {} }
+    const response = outcome.assembled()
+    // Without reported usage (no include_usage, or the stream broke off) the provider still billed what it
+    // generated: estimate from the text that arrived rather than record nothing.
+    const tokens: Attributes.Tokens =
+      outcome.usage !== undefined
+        ? Attributes.chatTokens(outcome.usage)
+        : {
+            input: estimatePromptTokens(request),
+            output: response.choices.reduce(
+              (sum, choice) => sum + (choice.message.content == null ? 0 : estimateTokens(choice.message.content)),
+              0
+            ),
+            cached: 0
+          }
+    return {
+      exit,
+      tokens,
+      estimated: outcome.usage === undefined,
+      responseModel: response.model,
+      responseAttributes: Attributes.chatResponseAttributes(response, recordContent)
+    }
+  }
+
   const chatStream = (request: Chat.ChatCompletionRequest) =>
-    Stream.unwrapScoped(
-      Effect.gen(function* () {
-        const start = yield* Clock.currentTimeNanos
-        const span = yield* Effect.makeSpan(`chat ${request.model}`, {
+    StreamAccounting.accountStream(
+      Effect.zip(
+        Clock.currentTimeNanos,
+        Effect.makeSpan(`chat ${request.model}`, {
           kind: "client",
           attributes: Attributes.chatRequestAttributes({ ...request, stream: true }, baseAttributes, recordContent)
         })
-        const assembler = new Assembler()
-        // Per-stream bookkeeping, written only by this stream's own fiber.
-        let ended = false
-        let failure: LiterLlmError.LiterLlmError | undefined = undefined
-
-        yield* Effect.addFinalizer(() =>
-          Effect.gen(function* () {
-            const exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError> =
-              failure !== undefined ? Exit.fail(failure) : ended ? Exit.void : Exit.interrupt(FiberId.none)
-            const response = assembler.result()
-            const reported = assembler.reportedUsage
-            const tokens: Attributes.Tokens | undefined =
-              reported !== undefined
-                ? Attributes.chatTokens(reported)
-                : assembler.count === 0
-                  ? undefined
-                  : {
-                      input: estimatePromptTokens(request),
-                      output: response.choices.reduce(
-                        (sum, choice) =>
-                          sum + (choice.message.content == null ? 0 : estimateTokens(choice.message.content)),
-                        0
-                      ),
-                      cached: 0
-                    }
-            yield* account(span, "chat", request.model, start, {
-              exit,
-              tokens,
-              estimated: reported === undefined && tokens !== undefined,
-              responseModel: response.model,
-              responseAttributes:
-                assembler.count === 0 ? {} : Attributes.chatResponseAttributes(response, recordContent)
-            })
-            const end = yield* Clock.currentTimeNanos
-            span.end(end, exit)
-          })
-        )
-
-        const firstChunk = (chunk: Chat.ChatCompletionChunk) =>
-          Effect.flatMap(Clock.currentTimeNanos, (now) => {
-            assembler.push(chunk)
-            span.event("gen_ai.first_chunk", now)
-            return Metric.update(
-              Metric.taggedWithLabels(metrics.timeToFirstChunk, labelsFor("chat", request.model)),
-              Number(now - start) / 1e9
-            )
-          })
-
+      ),
+      ([start, span]) => {
+        let first = true
+        const firstChunk = Effect.flatMap(Clock.currentTimeNanos, (now) => {
+          span.event("gen_ai.first_chunk", now)
+          return Metric.update(
+            Metric.taggedWithLabels(metrics.timeToFirstChunk, labelsFor("chat", request.model)),
+            Number(now - start) / 1e9
+          )
+        })
         return service.chatStream(request).pipe(
-          Stream.tap((chunk) => (assembler.count === 0 ? firstChunk(chunk) : Effect.sync(() => assembler.push(chunk)))),
-          Stream.tapError((error) =>
-            Effect.sync(() => {
-              failure = error
-            })
-          ),
-          Stream.onEnd(
-            Effect.sync(() => {
-              ended = true
-            })
-          ),
+          Stream.tap(() => {
+            if (!first) return Effect.void
+            first = false
+            return firstChunk
+          }),
           Stream.provideService(Tracer.ParentSpan, span)
         )
-      })
+      },
+      ([start, span], outcome) => {
+        const accounted = streamOutcome(request, outcome)
+        return Effect.zipRight(
+          account(span, "chat", request.model, start, accounted),
+          Effect.flatMap(Clock.currentTimeNanos, (end) => Effect.sync(() => span.end(end, accounted.exit)))
+        )
+      }
     )
 
   return { chat, chatStream, embed, listModels: service.listModels }
@@ -402,7 +401,4 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService> =>
-  Layer.effect(
-    LlmService.LlmService,
-    Effect.map(LlmService.LlmService, (service) => make(service, options))
-  )
+  transform((service) => Effect.succeed(make(service, options)))
