@@ -1,0 +1,156 @@
+/**
+ * Translates Anthropic's stream events into OpenAI-style chunks, one event at a time.
+ *
+ * Anthropic numbers content blocks (text, thinking and tool use together) while OpenAI numbers tool calls alone, so
+ * the translator remembers which block index is which tool call. Usage arrives in two halves (input at
+ * `message_start`, output at `message_delta`) and is emitted once, OpenAI-style, as a final chunk without choices
+ * at `message_stop`. A stream that ends before `message_stop` was cut off, and an `error` event is the provider
+ * giving up mid-answer: both are `Streaming` errors, since part of the answer may already have been delivered.
+ */
+import * as Either from "effect/Either"
+import type * as Chat from "../../Chat.js"
+import * as LiterLlmError from "../../LiterLlmError.js"
+import { type Counts, emptyCounts, mergeCounts, toFinishReason, toUsage } from "./usage.js"
+import * as Wire from "./wire.js"
+
+const provider = "anthropic"
+
+/** Per-stream state; create one per HTTP response. */
+export class StreamTranslator {
+  private id = ""
+  private model: string
+  private counts: Counts = emptyCounts
+  private readonly toolIndexByBlock = new Map<number, number>()
+  private finished = false
+
+  constructor(
+    private readonly created: number,
+    requestModel: string
+  ) {
+    this.model = requestModel
+  }
+
+  /** Whether `message_stop` arrived. */
+  get done(): boolean {
+    return this.finished
+  }
+
+  private chunk(delta: Chat.Delta, finishReason: string | null = null): Chat.ChatCompletionChunk {
+    return {
+      id: this.id,
+      object: "chat.completion.chunk",
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, finish_reason: finishReason }]
+    }
+  }
+
+  private blockStart(index: number, block: Wire.ContentBlock): ReadonlyArray<Chat.ChatCompletionChunk> {
+    if (Wire.isTextBlock(block)) return block.text === "" ? [] : [this.chunk({ content: block.text })]
+    if (Wire.isThinkingBlock(block))
+      return block.thinking === "" ? [] : [this.chunk({ reasoning_content: block.thinking })]
+    if (Wire.isToolUseBlock(block)) {
+      const toolIndex = this.toolIndexByBlock.size
+      this.toolIndexByBlock.set(index, toolIndex)
+      // The input normally streams as input_json_delta after an empty `{}`; a non-empty start input is sent whole.
+      const input = block.input
+      const whole =
+        typeof input === "object" && input !== null && Object.keys(input).length > 0 ? JSON.stringify(input) : ""
+      return [
+        this.chunk({
+          tool_calls: [
+            { index: toolIndex, id: block.id, type: "function", function: { name: block.name, arguments: whole } }
+          ]
+        })
+      ]
+    }
+    return []
+  }
+
+  private blockDelta(
+    index: number,
+    delta: Wire.Delta
+  ): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.Streaming> {
+    switch (delta.type) {
+      case "text_delta":
+        return Either.right([this.chunk({ content: (delta as { readonly text: string }).text })])
+      case "thinking_delta":
+        return Either.right([this.chunk({ reasoning_content: (delta as { readonly thinking: string }).thinking })])
+      case "input_json_delta": {
+        const toolIndex = this.toolIndexByBlock.get(index)
+        if (toolIndex === undefined) {
+          return Either.left(
+            new LiterLlmError.Streaming({
+              provider,
+              message: `anthropic sent tool input for content block ${index}, which is not a tool_use block; the stream is corrupt`
+            })
+          )
+        }
+        const partial = (delta as { readonly partial_json: string }).partial_json
+        return Either.right(
+          partial === "" ? [] : [this.chunk({ tool_calls: [{ index: toolIndex, function: { arguments: partial } }] })]
+        )
+      }
+      default:
+        // signature_delta, citations_delta and future deltas carry nothing an OpenAI chunk can hold.
+        return Either.right([])
+    }
+  }
+
+  /** The chunks one event amounts to, or the error it means. */
+  push(event: Wire.StreamEvent): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.Streaming> {
+    if (this.finished) return Either.right([])
+    switch (event.type) {
+      case "message_start": {
+        const start = event as typeof Wire.MessageStart.Type
+        this.id = start.message.id
+        this.model = start.message.model
+        this.counts = mergeCounts(this.counts, start.message.usage)
+        return Either.right([this.chunk({ role: "assistant", content: "" })])
+      }
+      case "content_block_start": {
+        const start = event as typeof Wire.ContentBlockStart.Type
+        return Either.right(this.blockStart(start.index, start.content_block))
+      }
+      case "content_block_delta": {
+        const delta = event as typeof Wire.ContentBlockDelta.Type
+        return this.blockDelta(delta.index, delta.delta)
+      }
+      case "message_delta": {
+        const delta = event as typeof Wire.MessageDelta.Type
+        this.counts = mergeCounts(this.counts, delta.usage)
+        const finish = toFinishReason(delta.delta.stop_reason)
+        return Either.right(finish === null ? [] : [this.chunk({}, finish)])
+      }
+      case "message_stop":
+        this.finished = true
+        return Either.right([{ ...this.chunk({}), choices: [], usage: toUsage(this.counts) }])
+      case "error": {
+        const error = (event as typeof Wire.ErrorEvent.Type).error
+        const kind = error.type ?? "error"
+        return Either.left(
+          new LiterLlmError.Streaming({
+            provider,
+            message: `anthropic reported ${kind} mid-stream${error.message == null ? "" : `: ${error.message}`}; the partial answer is incomplete, retry the request`,
+            cause: error
+          })
+        )
+      }
+      default:
+        // content_block_stop, ping and event types added later carry nothing to translate.
+        return Either.right([])
+    }
+  }
+
+  /** Checks, once the body has ended, that the answer was complete. */
+  end(): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.Streaming> {
+    return this.finished
+      ? Either.right([])
+      : Either.left(
+          new LiterLlmError.Streaming({
+            provider,
+            message: "the anthropic stream ended before message_stop; the answer is truncated, retry the request"
+          })
+        )
+  }
+}

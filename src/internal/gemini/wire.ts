@@ -1,0 +1,121 @@
+/**
+ * The Gemini API's wire shapes (camelCase, unlike OpenAI): what we send (plain types) and what we receive (tolerant
+ * schemas that ignore unknown fields — Gemini adds them often — and accept missing ones where Gemini omits zeros).
+ */
+import * as Schema from "effect/Schema"
+
+const Nullish = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Schema.NullOr(schema))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Request
+// ---------------------------------------------------------------------------------------------------------------
+
+export type RequestPart =
+  | { readonly text: string }
+  | { readonly inlineData: { readonly mimeType: string; readonly data: string } }
+  | { readonly fileData: { readonly mimeType: string; readonly fileUri: string } }
+  | { readonly functionCall: { readonly name: string; readonly args: unknown } }
+  | { readonly functionResponse: { readonly name: string; readonly response: unknown } }
+
+export interface Content {
+  readonly role: "user" | "model"
+  readonly parts: ReadonlyArray<RequestPart>
+}
+
+export interface FunctionDeclaration {
+  readonly name: string
+  readonly description?: string
+  readonly parameters?: unknown
+}
+
+export interface GenerationConfig {
+  readonly temperature?: number
+  readonly topP?: number
+  readonly maxOutputTokens?: number
+  readonly stopSequences?: ReadonlyArray<string>
+  readonly candidateCount?: number
+  readonly presencePenalty?: number
+  readonly frequencyPenalty?: number
+  readonly seed?: number
+  readonly responseMimeType?: string
+  readonly responseSchema?: unknown
+  readonly thinkingConfig?: { readonly thinkingBudget: number }
+}
+
+export interface GenerateContentRequest {
+  readonly contents: ReadonlyArray<Content>
+  readonly systemInstruction?: { readonly parts: ReadonlyArray<{ readonly text: string }> }
+  readonly tools?: ReadonlyArray<{ readonly functionDeclarations: ReadonlyArray<FunctionDeclaration> }>
+  readonly toolConfig?: {
+    readonly functionCallingConfig: {
+      readonly mode: "AUTO" | "ANY" | "NONE"
+      readonly allowedFunctionNames?: ReadonlyArray<string>
+    }
+  }
+  readonly generationConfig?: GenerationConfig
+  readonly [extra: string]: unknown
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Response
+// ---------------------------------------------------------------------------------------------------------------
+
+export const Part = Schema.Struct({
+  text: Nullish(Schema.String),
+  /** Marks a thought summary, not part of the answer. */
+  thought: Nullish(Schema.Boolean),
+  functionCall: Nullish(
+    Schema.Struct({ name: Schema.String, args: Schema.optional(Schema.Unknown), id: Nullish(Schema.String) })
+  )
+})
+export type Part = typeof Part.Type
+
+export const Candidate = Schema.Struct({
+  index: Nullish(Schema.Number),
+  content: Nullish(Schema.Struct({ parts: Schema.optionalWith(Schema.Array(Part), { default: () => [] }) })),
+  finishReason: Nullish(Schema.String)
+})
+export type Candidate = typeof Candidate.Type
+
+export const UsageMetadata = Schema.Struct({
+  promptTokenCount: Nullish(Schema.Number),
+  candidatesTokenCount: Nullish(Schema.Number),
+  totalTokenCount: Nullish(Schema.Number),
+  cachedContentTokenCount: Nullish(Schema.Number),
+  thoughtsTokenCount: Nullish(Schema.Number),
+  toolUsePromptTokenCount: Nullish(Schema.Number)
+})
+export type UsageMetadata = typeof UsageMetadata.Type
+
+export const GenerateContentResponse = Schema.Struct({
+  candidates: Schema.optionalWith(Schema.Array(Candidate), { default: () => [] }),
+  usageMetadata: Nullish(UsageMetadata),
+  modelVersion: Nullish(Schema.String),
+  responseId: Nullish(Schema.String),
+  promptFeedback: Nullish(Schema.Struct({ blockReason: Nullish(Schema.String) }))
+})
+export type GenerateContentResponse = typeof GenerateContentResponse.Type
+
+// ---------------------------------------------------------------------------------------------------------------
+// Embeddings and models
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface EmbedContentRequest {
+  readonly model: string
+  readonly content: { readonly parts: ReadonlyArray<{ readonly text: string }> }
+  readonly outputDimensionality?: number
+}
+
+export const BatchEmbedContentsResponse = Schema.Struct({
+  embeddings: Schema.Array(Schema.Struct({ values: Schema.Array(Schema.Number) }))
+})
+export type BatchEmbedContentsResponse = typeof BatchEmbedContentsResponse.Type
+
+export const ModelPage = Schema.Struct({
+  models: Schema.optionalWith(
+    Schema.Array(Schema.Struct({ name: Schema.String, displayName: Nullish(Schema.String) })),
+    { default: () => [] }
+  ),
+  nextPageToken: Nullish(Schema.String)
+})
+export type ModelPage = typeof ModelPage.Type
