@@ -1,0 +1,247 @@
+/**
+ * A native client for Google's Gemini API (`generateContent`, `streamGenerateContent`, `batchEmbedContents`,
+ * `models`), offered as an `LlmService` speaking OpenAI-style requests and responses.
+ *
+ * ```ts
+ * const gemini = Gemini.layer({ apiKey: Redacted.make(key) }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ *
+ * Decisions:
+ * - The API key travels in the `x-goog-api-key` header, never in the URL's `key=` parameter, so it cannot leak into
+ *   access logs, traces or error messages that quote a URL.
+ * - Gemini answers a bad key with HTTP 400 `API_KEY_INVALID`; that is reported as `Authentication`, not
+ *   `BadRequest`, so the message points at the key.
+ * - Streams end with an OpenAI-style usage chunk (no choices) carrying Gemini's last `usageMetadata`.
+ * - Function calls get ids made from the response id when Gemini sends none, so a `tool` message can answer them.
+ * - The model may be given bare (`gemini-2.5-flash`) or as `models/gemini-2.5-flash`.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientTag from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import type * as Chat from "../Chat.js"
+import type * as Embedding from "../Embedding.js"
+import * as LiterLlmError from "../LiterLlmError.js"
+import * as LlmService from "../LlmService.js"
+import type * as Models from "../Models.js"
+import { fromBatchEmbedResponse, modelPath, toBatchEmbedRequest } from "../internal/gemini/embed.js"
+import { toGenerateContentRequest } from "../internal/gemini/request.js"
+import { fromGenerateContentResponse } from "../internal/gemini/response.js"
+import { StreamTranslator } from "../internal/gemini/stream.js"
+import * as Wire from "../internal/gemini/wire.js"
+import * as Http from "../internal/http.js"
+
+/**
+ * Options of the Gemini client.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly apiKey: Redacted.Redacted<string>
+  /** The API host, without a version path. Default `https://generativelanguage.googleapis.com`. */
+  readonly baseUrl?: string | undefined
+  /** The API version path segment. Default `v1beta` (where tools, thinking and system instructions live). */
+  readonly apiVersion?: string | undefined
+  /** Per-request timeout (for streams: until the headers, then between events). Default none. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Extra headers sent with every request. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * The default API host.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBaseUrl = "https://generativelanguage.googleapis.com"
+
+/**
+ * The default API version.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultApiVersion = "v1beta"
+
+const provider = "gemini"
+
+/** The longest model listing followed, in pages of 1000. */
+const maxModelPages = 20
+
+/** Removes the API key from an error's message, in case an upstream or proxy echoed it back. */
+const scrubKey =
+  (apiKey: Redacted.Redacted<string>) =>
+  (error: LiterLlmError.LiterLlmError): LiterLlmError.LiterLlmError => {
+    const secret = Redacted.value(apiKey)
+    if (secret === "" || !error.message.includes(secret)) return error
+    return Object.assign(Object.create(Object.getPrototypeOf(error)), error, {
+      message: error.message.split(secret).join("<redacted>")
+    })
+  }
+
+/** Gemini says "400 API key not valid"; that is a credentials problem, not a malformed request. */
+const keyRejected = (error: LiterLlmError.LiterLlmError): LiterLlmError.LiterLlmError =>
+  error._tag === "BadRequest" && /API[ _]key[ _](not[ _]valid|invalid)|API_KEY_INVALID/i.test(error.message)
+    ? new LiterLlmError.Authentication({ provider, status: error.status, message: error.message })
+    : error
+
+/** The path of a model method: `/v1beta/models/gemini-2.5-flash:generateContent`. */
+const methodPath = (version: string, model: string, method: string) =>
+  `/${version}/models/${encodeURIComponent(model.replace(/^models\//, ""))}:${method}`
+
+/** An id for responses Gemini sent without `responseId`, drawn from Effect's `Random`. */
+const randomId = Effect.map(
+  Effect.all([Random.nextIntBetween(0, 0x7fffffff), Random.nextIntBetween(0, 0x7fffffff)]),
+  ([a, b]) => `gemini-${a.toString(36)}${b.toString(36)}`
+)
+
+/**
+ * Builds the Gemini service on the `HttpClient` in context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<LlmService.Service, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const client = yield* HttpClientTag.HttpClient
+    const endpoint = yield* Http.makeEndpoint({
+      provider,
+      baseUrl: options.baseUrl ?? defaultBaseUrl,
+      apiKey: options.apiKey,
+      auth: { header: "x-goog-api-key" },
+      headers: options.headers,
+      timeout: options.timeout
+    })
+    const version = options.apiVersion ?? defaultApiVersion
+    const scrub = scrubKey(options.apiKey)
+    const normalize = (error: LiterLlmError.LiterLlmError) => scrub(keyRejected(error))
+    const createdNow = Effect.map(Clock.currentTimeMillis, (millis) => Math.floor(millis / 1000))
+
+    const chat = Effect.fn("Gemini.chat")(function* (request: Chat.ChatCompletionRequest) {
+      const body = yield* toGenerateContentRequest(request)
+      const response = yield* Http.json(
+        client,
+        endpoint,
+        { method: "POST", path: methodPath(version, request.model, "generateContent"), body },
+        Wire.GenerateContentResponse
+      )
+      return yield* fromGenerateContentResponse(response, {
+        id: yield* randomId,
+        model: request.model,
+        created: yield* createdNow
+      })
+    }, Effect.mapError(normalize))
+
+    const chatStream = (
+      request: Chat.ChatCompletionRequest
+    ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const body = yield* toGenerateContentRequest(request)
+          const translator = new StreamTranslator(yield* randomId, request.model, yield* createdNow)
+          const spec: Http.RequestSpec = {
+            method: "POST",
+            path: methodPath(version, request.model, "streamGenerateContent"),
+            urlParams: { alt: "sse" },
+            body
+          }
+          return Http.sse(client, endpoint, spec).pipe(
+            Stream.mapEffect((event) =>
+              Http.decodeJson(Wire.GenerateContentResponse, event.data, provider, "a stream event")
+            ),
+            Stream.mapEffect((event) => translator.push(event)),
+            Stream.concat(Stream.suspend(() => Stream.fromEffect(translator.end()))),
+            Stream.flattenIterables
+          )
+        })
+      ).pipe(Stream.mapError(normalize), Stream.withSpan("Gemini.chatStream"))
+
+    const embed = Effect.fn("Gemini.embed")(function* (request: Embedding.EmbeddingRequest) {
+      const body = yield* toBatchEmbedRequest(request)
+      const response = yield* Http.json(
+        client,
+        endpoint,
+        { method: "POST", path: methodPath(version, modelPath(request.model), "batchEmbedContents"), body },
+        Wire.BatchEmbedContentsResponse
+      )
+      return fromBatchEmbedResponse(response, request)
+    }, Effect.mapError(normalize))
+
+    const listModels: Effect.Effect<Models.ModelList, LiterLlmError.LiterLlmError> = Effect.gen(function* () {
+      const models: Array<Models.Model> = []
+      let token: string | undefined = undefined
+      for (let page = 0; page < maxModelPages; page++) {
+        const urlParams: Record<string, string> =
+          token === undefined ? { pageSize: "1000" } : { pageSize: "1000", pageToken: token }
+        const result: Wire.ModelPage = yield* Http.json(
+          client,
+          endpoint,
+          { method: "GET", path: `/${version}/models`, urlParams },
+          Wire.ModelPage
+        )
+        for (const model of result.models) {
+          models.push({ id: model.name.replace(/^models\//, ""), object: "model", owned_by: "google" })
+        }
+        if (result.nextPageToken == null || result.nextPageToken === "") break
+        token = result.nextPageToken
+      }
+      return { object: "list", data: models }
+    }).pipe(Effect.mapError(normalize), Effect.withSpan("Gemini.listModels"))
+
+    return LlmService.make({ provider, chat, chatStream, embed, listModels })
+  })
+
+/**
+ * A layer providing the Gemini service.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<LlmService.LlmService, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest, HttpClient.HttpClient> =>
+  Layer.effect(LlmService.LlmService, make(options))
+
+/**
+ * A layer reading the API key from `GEMINI_API_KEY` (and the host from `GEMINI_BASE_URL`, when set). A missing key
+ * is an `Authentication` error naming the variable, at layer construction rather than as a failure later.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<Options, "apiKey"> = {}
+): Layer.Layer<
+  LlmService.LlmService,
+  LiterLlmError.Authentication | LiterLlmError.InvalidHeader | LiterLlmError.BadRequest,
+  HttpClient.HttpClient
+> =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const apiKey = yield* Effect.mapError(
+        Config.redacted("GEMINI_API_KEY"),
+        () =>
+          new LiterLlmError.Authentication({
+            provider,
+            message: "GEMINI_API_KEY is not set; set it to a Gemini API key, or pass apiKey to Gemini.layer"
+          })
+      )
+      const baseUrl = yield* Effect.orElseSucceed(Config.option(Config.string("GEMINI_BASE_URL")), () =>
+        Option.none<string>()
+      )
+      return layer({ ...options, apiKey, baseUrl: options.baseUrl ?? Option.getOrUndefined(baseUrl) })
+    })
+  )
