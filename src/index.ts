@@ -22,3 +22,7 @@ export * as Pricing from "./Pricing.js"
 export * as Hooks from "./Hooks.js"
 /** @since 0.1.0 */
 export * as Telemetry from "./Telemetry.js"
+/** @since 0.1.0 */
+export * as Budget from "./Budget.js"
+/** @since 0.1.0 */
+export * as HealthCheck from "./HealthCheck.js"

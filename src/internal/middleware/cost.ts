@@ -4,7 +4,9 @@
  */
 import * as Option from "effect/Option"
 import type * as Chat from "../../Chat.js"
+import type * as Embedding from "../../Embedding.js"
 import * as Pricing from "../../Pricing.js"
+import { estimateTokens } from "../tokens.js"
 
 /** Prices supplied by the caller, by model name; consulted before `Pricing.lookup`. */
 export type PriceTable = Readonly<Record<string, Pricing.ModelPricing>>
@@ -24,3 +26,16 @@ export const usageCost = (model: string, usage: Chat.Usage, prices: PriceTable |
       cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
     })
   )
+
+/** Estimated tokens of an embeddings request: its texts at four characters a token, or its token arrays as given. */
+export const estimateEmbeddingTokens = (request: Embedding.EmbeddingRequest): number => {
+  const input = request.input
+  if (typeof input === "string") return estimateTokens(input)
+  let tokens = 0
+  for (const item of input as ReadonlyArray<string | number | ReadonlyArray<number>>) {
+    if (typeof item === "string") tokens += estimateTokens(item)
+    else if (typeof item === "number") tokens += 1
+    else tokens += item.length
+  }
+  return Math.max(1, tokens)
+}
