@@ -191,7 +191,12 @@ export class Network extends Data.TaggedError("Network")<HttpFields & { readonly
  */
 export class Streaming extends Data.TaggedError("Streaming")<HttpFields & { readonly cause?: unknown }> {
   constructor(args: Args<HttpFields & { readonly cause?: unknown }> = {}) {
-    super(withDefault(args, `the stream from ${who(args.provider)} broke; the partial answer is incomplete`))
+    super(
+      withDefault(
+        args,
+        `the stream from ${who(args.provider)} broke and the partial answer is incomplete; discard it and send the request again`
+      )
+    )
   }
 }
 
@@ -244,7 +249,7 @@ export interface InvalidHeaderFields {
  */
 export class InvalidHeader extends Data.TaggedError("InvalidHeader")<InvalidHeaderFields> {
   constructor(args: Args<InvalidHeaderFields>) {
-    super(withDefault(args, `header "${args.name}" is invalid: ${args.reason}`))
+    super(withDefault(args, `header "${args.name}" is invalid: ${args.reason}; fix the header in the configuration`))
   }
 }
 
@@ -263,7 +268,7 @@ export class Serialization extends Data.TaggedError("Serialization")<
         args,
         `a body from ${who(args.provider)} did not match the expected shape${
           args.path === undefined ? "" : ` at ${args.path}`
-        }`
+        }; check that the baseUrl points at an API of the expected kind`
       )
     )
   }
@@ -310,7 +315,7 @@ export class HookRejected extends Data.TaggedError("HookRejected")<{
   readonly cause?: unknown
 }> {
   constructor(args: { readonly message?: string | undefined; readonly cause?: unknown } = {}) {
-    super(withDefault(args, "a request hook rejected the request"))
+    super(withDefault(args, "a request hook rejected the request; see the hook's reason, or change the hook"))
   }
 }
 
