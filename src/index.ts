@@ -26,3 +26,5 @@ export * as Telemetry from "./Telemetry.js"
 export * as Budget from "./Budget.js"
 /** @since 0.1.0 */
 export * as HealthCheck from "./HealthCheck.js"
+/** @since 0.1.0 */
+export * as RateLimit from "./RateLimit.js"
