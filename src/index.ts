@@ -27,4 +27,10 @@ export * as Budget from "./Budget.js"
 /** @since 0.1.0 */
 export * as HealthCheck from "./HealthCheck.js"
 /** @since 0.1.0 */
+export * as Deployment from "./Deployment.js"
+/** @since 0.1.0 */
+export * as Strategy from "./Strategy.js"
+/** @since 0.1.0 */
+export * as Router from "./Router.js"
+/** @since 0.1.0 */
 export * as RateLimit from "./RateLimit.js"

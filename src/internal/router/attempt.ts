@@ -1,0 +1,92 @@
+/**
+ * One call to one deployment, with its bookkeeping: the per-attempt timeout (never past the request's deadline),
+ * the duration, and — whatever the exit, including interruption — one atomic update of counters, latency and circuit
+ * that also frees the in-flight slot. Failures are appended to the request's attempt list for `AllDeploymentsFailed`.
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as LiterLlmError from "../../LiterLlmError.js"
+import type * as LlmService from "../../LlmService.js"
+import type { Engine, Run } from "./engine.js"
+import * as State from "./state.js"
+
+/** How an exit counts for the deployment. */
+export const outcomeOf = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>, latency: number): State.Outcome => {
+  if (Exit.isSuccess(exit)) return { _tag: "Success", latency }
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure)) {
+    return { _tag: "Failure", error: failure.value, transient: LiterLlmError.isTransient(failure.value) }
+  }
+  if (Cause.isInterruptedOnly(exit.cause)) return { _tag: "Interrupted" }
+  return {
+    _tag: "Failure",
+    error: new LiterLlmError.InternalError({
+      message: "a deployment died with a defect",
+      cause: Cause.squash(exit.cause)
+    }),
+    transient: false
+  }
+}
+
+/** The time budget of a call starting at `start`: the attempt timeout, cut short by the request's deadline. */
+export const limitOf = (run: Run, start: number, perAttempt: number | undefined): number =>
+  Math.min(perAttempt ?? Number.POSITIVE_INFINITY, run.deadlineAt - start)
+
+export const timedOut = (name: string, millis: number, what: string): LiterLlmError.Timeout =>
+  new LiterLlmError.Timeout({
+    provider: name,
+    message: `deployment "${name}" gave no ${what} within ${Duration.format(
+      Duration.millis(millis)
+    )}; the router moves on to the next deployment (raise timeout or deadline if this is expected)`
+  })
+
+/** Settles a finished call in the router state and the request's attempt list. */
+export const settle = (
+  engine: Engine,
+  run: Run,
+  index: number,
+  probe: boolean,
+  start: number,
+  outcomeFor: (duration: number) => State.Outcome
+): Effect.Effect<void> =>
+  Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const duration = now - start
+    const outcome = outcomeFor(duration)
+    if (outcome._tag === "Failure") {
+      run.attempts.push({
+        deployment: engine.metas[index].name,
+        error: outcome.error,
+        duration: Duration.millis(duration)
+      })
+    }
+    return Ref.update(engine.state, (s) => State.finish(engine.settings, s, index, outcome, duration, now, probe, true))
+  })
+
+/** Calls `op` on deployment `index`, which the request was already admitted to. */
+export const call = <A>(
+  engine: Engine,
+  run: Run,
+  index: number,
+  probe: boolean,
+  op: (service: LlmService.Service) => Effect.Effect<A, LiterLlmError.LiterLlmError>
+): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
+  const start = run.at
+  const meta = engine.metas[index]
+  let effect = op(meta.service)
+  const limit = limitOf(run, start, engine.config.timeout)
+  if (limit !== Number.POSITIVE_INFINITY) {
+    const millis = Math.max(0, limit)
+    effect = Effect.timeoutFail(effect, {
+      duration: Duration.millis(millis),
+      onTimeout: () => timedOut(meta.name, millis, "answer")
+    })
+  }
+  return Effect.onExit(effect, (exit) =>
+    settle(engine, run, index, probe, start, (duration) => outcomeOf(exit, duration))
+  )
+}

@@ -1,0 +1,102 @@
+/**
+ * The failover loop. A transient failure first consults the deployment's retry schedule (waiting at least the
+ * provider's `Retry-After`), then moves to the next admissible candidate; a non-transient failure leaves at once,
+ * unchanged. Retries, failovers and hedges together never start more than `maxAttempts` calls, and nothing starts
+ * after the deadline. Giving up reports every attempt, in order, as `AllDeploymentsFailed`.
+ *
+ * Compared with `ExecutionPlan`: deployments are built once (not per attempt), the order is the strategy's and
+ * changes with state, the circuit and concurrency caps are re-checked at each step (a deployment that tripped while
+ * this request was elsewhere is skipped), and the caller gets the full attempt history rather than the last error.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import * as LiterLlmError from "../../LiterLlmError.js"
+import * as Candidates from "./candidates.js"
+import type { Engine, Run } from "./engine.js"
+import * as Retry from "./retry.js"
+import * as State from "./state.js"
+
+/** A started attempt of some kind (a call, a stream's first chunk, a hedged pair). */
+export type Attempt<X> = (run: Run, index: number, probe: boolean) => Effect.Effect<X, LiterLlmError.LiterLlmError>
+
+const retryAfterOf = (error: LiterLlmError.LiterLlmError): number =>
+  error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.toMillis(error.retryAfter) : 0
+
+/** Admits the request to the next admissible candidate after `run.pos`, if any, counting a failover. */
+export const admitNext = (
+  engine: Engine,
+  run: Run,
+  now: number
+): Effect.Effect<{ readonly index: number; readonly probe: boolean } | undefined> =>
+  Ref.modify(engine.state, (s) => {
+    const next = Candidates.firstAdmissible(engine.settings, engine.metas, s, run.order, run.pos + 1, now)
+    if (next === undefined) return [undefined, s]
+    const index = run.order[next.pos]
+    run.pos = next.pos
+    run.started++
+    run.at = now
+    return [{ index, probe: next.probe }, State.admit(s, index, next.probe, true)]
+  })
+
+/** Ends the request after the last transient failure. */
+export const giveUp = (engine: Engine, run: Run, error: LiterLlmError.LiterLlmError) =>
+  Effect.fail(
+    engine.config.failover ? new LiterLlmError.AllDeploymentsFailed({ attempts: run.attempts.slice() }) : error
+  )
+
+/** Runs `attempt` on the first candidate, recovering from transient failures by retry and failover. */
+export const loop = <X>(engine: Engine, attempt: Attempt<X>): Attempt<X> => {
+  const { config } = engine
+
+  const tryAt: Attempt<X> = (run, index, probe) =>
+    Effect.catchAll(attempt(run, index, probe), (error) => recover(run, index, error))
+
+  const recover = (
+    run: Run,
+    index: number,
+    error: LiterLlmError.LiterLlmError
+  ): Effect.Effect<X, LiterLlmError.LiterLlmError> => {
+    if (!LiterLlmError.isTransient(error)) return Effect.fail(error)
+    return Effect.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      if (run.started >= config.maxAttempts || now >= run.deadlineAt) return giveUp(engine, run, error)
+      return config.retry === undefined ? failover(run, now, error) : retry(run, index, now, error)
+    })
+  }
+
+  const retry = (run: Run, index: number, now: number, error: LiterLlmError.LiterLlmError) => {
+    const stepper = (run.retry ??= Retry.stepper(config.retry!))
+    return Effect.flatMap(stepper.next(now, error), (delay) => {
+      if (delay === undefined) return failover(run, now, error)
+      const wait = Math.max(delay, retryAfterOf(error))
+      // A wait that would outlive the deadline is better spent on another deployment.
+      if (now + wait >= run.deadlineAt) return failover(run, now, error)
+      return Effect.zipRight(
+        Effect.sleep(Duration.millis(wait)),
+        Effect.clockWith((clock) => {
+          run.started++
+          run.at = clock.unsafeCurrentTimeMillis()
+          return Effect.zipRight(
+            Ref.update(engine.state, (s) => State.retried(s, index)),
+            tryAt(run, index, false)
+          )
+        })
+      )
+    })
+  }
+
+  const failover = (
+    run: Run,
+    now: number,
+    error: LiterLlmError.LiterLlmError
+  ): Effect.Effect<X, LiterLlmError.LiterLlmError> => {
+    if (!config.failover) return Effect.fail(error)
+    run.retry = undefined
+    return Effect.flatMap(admitNext(engine, run, now), (next) =>
+      next === undefined ? giveUp(engine, run, error) : tryAt(run, next.index, next.probe)
+    )
+  }
+
+  return tryAt
+}

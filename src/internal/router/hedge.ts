@@ -1,0 +1,47 @@
+/**
+ * Hedged calls: when the chosen deployment has not answered after `delay` (or has already failed), the same request
+ * also goes to the next candidate. The first success wins and the other call is interrupted — its in-flight slot is
+ * freed and it is counted as an interruption, not a failure. Both failing hands the request back to the failover loop.
+ */
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as LiterLlmError from "../../LiterLlmError.js"
+import type * as LlmService from "../../LlmService.js"
+import * as Attempt from "./attempt.js"
+import type { Engine } from "./engine.js"
+import * as Failover from "./failover.js"
+
+export const hedged = <A>(
+  engine: Engine,
+  delay: number,
+  op: (service: LlmService.Service) => Effect.Effect<A, LiterLlmError.LiterLlmError>
+): Failover.Attempt<A> => {
+  const pause = Duration.millis(delay)
+  return (run, index, probe) =>
+    Effect.flatMap(Deferred.make<void>(), (primaryFailed) => {
+      const primary = Effect.tapError(Attempt.call(engine, run, index, probe, op), () =>
+        Deferred.succeed(primaryFailed, undefined)
+      )
+      const backup = Effect.zipRight(
+        Effect.raceFirst(Effect.sleep(pause), Deferred.await(primaryFailed)),
+        Effect.clockWith((clock) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          // No second candidate: fail quietly; `race` keeps waiting for the primary while it runs.
+          const none = Effect.fail(new LiterLlmError.AllDeploymentsFailed({ attempts: [] }))
+          if (run.started >= engine.config.maxAttempts || now >= run.deadlineAt) return none
+          return Effect.flatMap(Failover.admitNext(engine, run, now), (next) =>
+            next === undefined ? none : Attempt.call(engine, run, next.index, next.probe, op)
+          )
+        })
+      )
+      return Effect.catchAllCause(Effect.race(primary, backup), (cause) => {
+        const failures = Chunk.toReadonlyArray(Cause.failures(cause))
+        if (failures.length === 0) return Effect.failCause(cause)
+        const fatal = failures.find((e) => !LiterLlmError.isTransient(e))
+        return Effect.fail(fatal ?? failures[0])
+      })
+    })
+}

@@ -1,0 +1,260 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as TestClock from "effect/TestClock"
+import type * as Chat from "../src/Chat.js"
+import * as Deployment from "../src/Deployment.js"
+import * as LiterLlmError from "../src/LiterLlmError.js"
+import * as LlmService from "../src/LlmService.js"
+import * as LlmTest from "../src/LlmTest.js"
+import * as Router from "../src/Router.js"
+import * as Strategy from "../src/Strategy.js"
+
+const request: Chat.ChatCompletionRequest = { model: "test-model", messages: [{ role: "user", content: "hi" }] }
+
+/** A fake deployment whose call count the test can read. */
+const fake = (name: string, options: LlmTest.Options = {}, extra: Partial<Deployment.Deployment> = {}) =>
+  Effect.map(LlmTest.make({ reply: name, ...options }), (test) => ({
+    test,
+    deployment: Deployment.make({ name, layer: Layer.succeed(LlmService.LlmService, test.service), ...extra })
+  }))
+
+const replyOf = (response: Chat.ChatCompletionResponse) => response.choices[0].message.content
+
+describe("Router construction", () => {
+  const ok = Deployment.make({ name: "a", layer: LlmTest.layer() })
+  const fails = (options: Router.Options<Deployment.Deployment>) => Effect.scoped(Effect.flip(Router.make(options)))
+
+  it.effect("rejects an empty deployment list", () =>
+    Effect.gen(function* () {
+      const error = yield* fails({ deployments: [], strategy: Strategy.roundRobin() })
+      expect(error._tag).toBe("BadRequest")
+      expect(error.message).toMatch(/at least one deployment/)
+    })
+  )
+
+  it.effect("rejects a weight count that differs from the deployments", () =>
+    Effect.gen(function* () {
+      const error = yield* fails({ deployments: [ok], strategy: Strategy.weightedRandom({ weights: [1, 2] }) })
+      expect(error._tag).toBe("BadRequest")
+      expect(error.message).toMatch(/2 weight\(s\) for 1 deployment/)
+    })
+  )
+
+  it.effect("rejects negative, NaN and infinite weights", () =>
+    Effect.gen(function* () {
+      for (const w of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        const error = yield* fails({ deployments: [ok], strategy: Strategy.weightedRandom({ weights: [w] }) })
+        expect(error._tag).toBe("BadRequest")
+        expect(error.message).toMatch(/finite numbers of 0 or more/)
+      }
+      const viaDeployment = yield* fails({
+        deployments: [Deployment.make({ name: "w", layer: LlmTest.layer(), weight: -2 })],
+        strategy: Strategy.roundRobin()
+      })
+      expect(viaDeployment._tag).toBe("BadRequest")
+    })
+  )
+
+  it.effect("rejects weights that sum to zero", () =>
+    Effect.gen(function* () {
+      const b = Deployment.make({ name: "b", layer: LlmTest.layer() })
+      const error = yield* fails({ deployments: [ok, b], strategy: Strategy.weightedRandom({ weights: [0, 0] }) })
+      expect(error._tag).toBe("BadRequest")
+      expect(error.message).toMatch(/sum to zero/)
+    })
+  )
+
+  it.effect("builds each deployment layer once, however many requests", () =>
+    Effect.gen(function* () {
+      let builds = 0
+      const counted = Layer.effect(
+        LlmService.LlmService,
+        Effect.map(
+          Effect.sync(() => builds++),
+          () => LlmService.make({ chat: () => Effect.succeed(response("counted")) })
+        )
+      )
+      const router = yield* Router.make({
+        deployments: [Deployment.make({ name: "c", layer: counted })],
+        strategy: Strategy.roundRobin()
+      })
+      for (let i = 0; i < 5; i++) yield* router.service.chat(request)
+      expect(builds).toBe(1)
+    }).pipe(Effect.scoped)
+  )
+})
+
+const response = (text: string): Chat.ChatCompletionResponse => ({
+  id: "x",
+  object: "chat.completion",
+  created: 0,
+  model: "m",
+  choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }]
+})
+
+describe("Router round robin", () => {
+  it.effect("n·k sequential calls give k each", () =>
+    Effect.gen(function* () {
+      const ds = yield* Effect.all([fake("a"), fake("b"), fake("c")])
+      const router = yield* Router.make({ deployments: ds.map((d) => d.deployment), strategy: Strategy.roundRobin() })
+      const replies: Array<unknown> = []
+      for (let i = 0; i < 9; i++) replies.push(replyOf(yield* router.service.chat(request)))
+      expect(replies).toEqual(["a", "b", "c", "a", "b", "c", "a", "b", "c"])
+      expect(yield* Effect.all(ds.map((d) => d.test.calls))).toEqual([3, 3, 3])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("n·k concurrent calls give k each", () =>
+    Effect.gen(function* () {
+      const ds = yield* Effect.all([fake("a", { latency: "10 millis" }), fake("b", { latency: "10 millis" })])
+      const router = yield* Router.make({ deployments: ds.map((d) => d.deployment), strategy: Strategy.roundRobin() })
+      const fiber = yield* Effect.fork(
+        Effect.all(
+          Array.from({ length: 50 }, () => router.service.chat(request)),
+          { concurrency: "unbounded" }
+        )
+      )
+      yield* TestClock.adjust("10 millis")
+      const results = yield* Fiber.join(fiber)
+      expect(results).toHaveLength(50)
+      expect(yield* Effect.all(ds.map((d) => d.test.calls))).toEqual([25, 25])
+    }).pipe(Effect.scoped)
+  )
+})
+
+describe("Router fallback", () => {
+  it.effect("orders by priority, then list order", () =>
+    Effect.gen(function* () {
+      const a = yield* fake("a", {}, { priority: 2 })
+      const b = yield* fake("b", {}, { priority: 1 })
+      const c = yield* fake("c", {}, { priority: 1 })
+      const router = yield* Router.make({
+        deployments: [a, b, c].map((d) => d.deployment),
+        strategy: Strategy.fallback()
+      })
+      expect(replyOf(yield* router.service.chat(request))).toBe("b")
+      expect(yield* c.test.calls).toBe(0)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("advances on transient errors", () =>
+    Effect.gen(function* () {
+      const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable() })
+      const b = yield* fake("b", { fail: new LiterLlmError.RateLimited() })
+      const c = yield* fake("c")
+      const router = yield* Router.make({
+        deployments: [a, b, c].map((d) => d.deployment),
+        strategy: Strategy.fallback(),
+        circuit: false
+      })
+      expect(replyOf(yield* router.service.chat(request))).toBe("c")
+      const stats = yield* router.stats
+      expect(stats.failovers).toBe(2)
+      expect(stats.deployments.map((d) => [d.requests, d.failures, d.successes])).toEqual([
+        [1, 1, 0],
+        [1, 1, 0],
+        [1, 0, 1]
+      ])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a non-transient error propagates unchanged and the rest are never called", () =>
+    Effect.gen(function* () {
+      const original = new LiterLlmError.BadRequest({ message: "no" })
+      const a = yield* fake("a", { fail: new LiterLlmError.ServerError() })
+      const b = yield* fake("b", { fail: original })
+      const c = yield* fake("c")
+      const router = yield* Router.make({
+        deployments: [a, b, c].map((d) => d.deployment),
+        strategy: Strategy.fallback()
+      })
+      const error = yield* Effect.flip(router.service.chat(request))
+      expect(error).toBe(original)
+      expect(yield* c.test.calls).toBe(0)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("exhaustion fails with AllDeploymentsFailed listing every attempt in order", () =>
+    Effect.gen(function* () {
+      const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable(), latency: "5 millis" })
+      const b = yield* fake("b", { fail: new LiterLlmError.Timeout(), latency: "7 millis" })
+      const router = yield* Router.make({ deployments: [a, b].map((d) => d.deployment), strategy: Strategy.fallback() })
+      const fiber = yield* Effect.fork(Effect.flip(router.service.chat(request)))
+      yield* TestClock.adjust("5 millis")
+      yield* TestClock.adjust("7 millis")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag).toBe("AllDeploymentsFailed")
+      if (error._tag !== "AllDeploymentsFailed") return
+      expect(error.attempts.map((x) => [x.deployment, x.error._tag, Duration.toMillis(x.duration)])).toEqual([
+        ["a", "ServiceUnavailable", 5],
+        ["b", "Timeout", 7]
+      ])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("failover: false returns the deployment's own error", () =>
+    Effect.gen(function* () {
+      const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable() })
+      const b = yield* fake("b")
+      const router = yield* Router.make({
+        deployments: [a, b].map((d) => d.deployment),
+        strategy: Strategy.fallback(),
+        failover: false
+      })
+      const error = yield* Effect.flip(router.service.chat(request))
+      expect(error._tag).toBe("ServiceUnavailable")
+      expect(yield* b.test.calls).toBe(0)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a router is a deployment of another router", () =>
+    Effect.gen(function* () {
+      const inner = Router.layer({
+        deployments: [
+          Deployment.make({ name: "x", layer: LlmTest.layer({ fail: new LiterLlmError.ServerError() }) }),
+          Deployment.make({ name: "y", layer: LlmTest.layer({ fail: new LiterLlmError.ServerError() }) })
+        ],
+        strategy: Strategy.roundRobin()
+      })
+      const outer = yield* Router.make({
+        deployments: [
+          Deployment.make({ name: "group", layer: inner }),
+          Deployment.make({ name: "last", layer: LlmTest.layer({ reply: "last" }) })
+        ],
+        strategy: Strategy.fallback()
+      })
+      expect(replyOf(yield* outer.service.chat(request))).toBe("last")
+      const stats = yield* outer.stats
+      expect(stats.deployments[0].failures).toBe(1)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("Router.layer provides LlmService and layerWithStats the stats", () =>
+    Effect.gen(function* () {
+      const result = yield* LlmService.chat(request)
+      expect(replyOf(result)).toBe("only")
+      const stats = yield* Router.stats
+      expect(stats.deployments[0].successes).toBe(1)
+    }).pipe(
+      Effect.provide(
+        Router.layerWithStats({
+          deployments: [Deployment.make({ name: "only", layer: LlmTest.layer({ reply: "only" }) })],
+          strategy: Strategy.roundRobin()
+        })
+      )
+    )
+  )
+
+  it.effect("the layer fails to build with BadRequest", () =>
+    Effect.gen(function* () {
+      const result = yield* Effect.either(
+        Layer.build(Router.layer({ deployments: [], strategy: Strategy.fallback() })).pipe(Effect.scoped)
+      )
+      expect(Either.isLeft(result) && result.left._tag).toBe("BadRequest")
+    })
+  )
+})
