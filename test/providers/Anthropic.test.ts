@@ -1,0 +1,472 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type * as Chat from "../../src/Chat.js"
+import { assembleChunks } from "../../src/Chat.js"
+import { toMessagesRequest } from "../../src/internal/anthropic/request.js"
+import { fromMessage } from "../../src/internal/anthropic/response.js"
+import { StreamTranslator } from "../../src/internal/anthropic/stream.js"
+import { toFinishReason, toUsage } from "../../src/internal/anthropic/usage.js"
+import * as Wire from "../../src/internal/anthropic/wire.js"
+
+const translate = (request: Omit<Chat.ChatCompletionRequest, "model"> & { readonly model?: string }) =>
+  Either.getOrThrow(
+    toMessagesRequest({ model: "claude-sonnet-4-5", ...request }, { defaultMaxTokens: 4096, stream: false })
+  )
+
+const translateError = (request: Omit<Chat.ChatCompletionRequest, "model">) =>
+  Either.flip(toMessagesRequest({ model: "claude-sonnet-4-5", ...request }, { defaultMaxTokens: 4096, stream: false }))
+
+const decodeMessage = Schema.decodeUnknownSync(Wire.Message)
+const decodeEvent = Schema.decodeUnknownSync(Wire.StreamEvent)
+
+describe("Anthropic request translation", () => {
+  it("extracts system and developer messages into `system` and fills in max_tokens", () => {
+    const body = translate({
+      messages: [
+        { role: "system", content: "You are terse." },
+        { role: "developer", content: [{ type: "text", text: "Answer in French." }] },
+        { role: "user", content: "Hello" }
+      ]
+    })
+    expect(body.system).toBe("You are terse.\n\nAnswer in French.")
+    expect(body.max_tokens).toBe(4096)
+    expect(body.messages).toEqual([{ role: "user", content: [{ type: "text", text: "Hello" }] }])
+    expect(body.stream).toBeUndefined()
+  })
+
+  it("maps sampling options, stop, user and max_completion_tokens", () => {
+    const body = translate({
+      messages: [{ role: "user", content: "Hi" }],
+      temperature: 0.2,
+      top_p: 0.9,
+      stop: "END",
+      max_completion_tokens: 256,
+      max_tokens: 999,
+      user: "user-42"
+    })
+    expect(body).toMatchObject({
+      temperature: 0.2,
+      top_p: 0.9,
+      stop_sequences: ["END"],
+      max_tokens: 256,
+      metadata: { user_id: "user-42" }
+    })
+    expect(translate({ messages: [{ role: "user", content: "Hi" }], stop: ["a", "b"] }).stop_sequences).toEqual([
+      "a",
+      "b"
+    ])
+  })
+
+  it("merges consecutive turns of one role so user and assistant alternate", () => {
+    const body = translate({
+      messages: [
+        { role: "user", content: "one" },
+        { role: "user", content: "two" },
+        { role: "assistant", content: "three" },
+        { role: "assistant", content: "" },
+        { role: "assistant", content: "four" },
+        { role: "user", content: "five" }
+      ]
+    })
+    expect(body.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"])
+    expect(body.messages[0].content).toEqual([
+      { type: "text", text: "one" },
+      { type: "text", text: "two" }
+    ])
+    // The empty assistant text is dropped: Anthropic rejects empty text blocks.
+    expect(body.messages[1].content).toEqual([
+      { type: "text", text: "three" },
+      { type: "text", text: "four" }
+    ])
+  })
+
+  it("turns tool calls into tool_use blocks and tool messages into a user turn of tool_result blocks", () => {
+    const body = translate({
+      messages: [
+        { role: "user", content: "Weather in Paris and Rome?" },
+        {
+          role: "assistant",
+          content: "Let me check.",
+          tool_calls: [
+            { id: "toolu_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+            { id: "toolu_2", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }
+          ]
+        },
+        { role: "tool", tool_call_id: "toolu_1", content: "18C" },
+        { role: "tool", tool_call_id: "toolu_2", content: [{ type: "text", text: "24C" }] },
+        { role: "user", content: "Thanks" }
+      ]
+    })
+    expect(body.messages).toEqual([
+      { role: "user", content: [{ type: "text", text: "Weather in Paris and Rome?" }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "text", text: "Let me check." },
+          { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } },
+          { type: "tool_use", id: "toolu_2", name: "get_weather", input: { city: "Rome" } }
+        ]
+      },
+      {
+        role: "user",
+        content: [
+          { type: "tool_result", tool_use_id: "toolu_1", content: "18C" },
+          { type: "tool_result", tool_use_id: "toolu_2", content: "24C" },
+          { type: "text", text: "Thanks" }
+        ]
+      }
+    ])
+  })
+
+  it("puts tool results before text even when the text came first", () => {
+    const body = translate({
+      messages: [
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: "" } }]
+        },
+        { role: "user", content: "note" },
+        { role: "tool", tool_call_id: "t", content: "done" }
+      ]
+    })
+    expect(body.messages[0].content).toEqual([{ type: "tool_use", id: "t", name: "f", input: {} }])
+    expect(body.messages[1].content.map((b) => b.type)).toEqual(["tool_result", "text"])
+  })
+
+  it("sends data: images as base64 and http images as url sources; PDFs as documents", () => {
+    const body = translate({
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Compare" },
+            { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+            { type: "image_url", image_url: { url: "https://example.com/cat.jpg", detail: "high" } },
+            { type: "file", file: { file_data: "data:application/pdf;base64,JVBERi0=", filename: "a.pdf" } }
+          ]
+        }
+      ]
+    })
+    expect(body.messages[0].content).toEqual([
+      { type: "text", text: "Compare" },
+      { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+      { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
+      {
+        type: "document",
+        source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" },
+        title: "a.pdf"
+      }
+    ])
+  })
+
+  it("maps tools and every tool_choice", () => {
+    const tools: ReadonlyArray<Chat.Tool> = [
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Current weather",
+          parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+        }
+      },
+      { type: "function", function: { name: "now" } }
+    ]
+    const messages: ReadonlyArray<Chat.Message> = [{ role: "user", content: "hi" }]
+    const body = translate({ messages, tools })
+    expect(body.tools).toEqual([
+      {
+        name: "get_weather",
+        description: "Current weather",
+        input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+      },
+      { name: "now", input_schema: { type: "object", properties: {} } }
+    ])
+    expect(body.tool_choice).toBeUndefined()
+    expect(translate({ messages, tools, tool_choice: "auto" }).tool_choice).toEqual({ type: "auto" })
+    expect(translate({ messages, tools, tool_choice: "required" }).tool_choice).toEqual({ type: "any" })
+    expect(translate({ messages, tools, tool_choice: "none" }).tool_choice).toEqual({ type: "none" })
+    expect(
+      translate({ messages, tools, tool_choice: { type: "function", function: { name: "now" } } }).tool_choice
+    ).toEqual({ type: "tool", name: "now" })
+    expect(translate({ messages, tools, parallel_tool_calls: false }).tool_choice).toEqual({
+      type: "auto",
+      disable_parallel_tool_use: true
+    })
+    // Without tools there is nothing to choose from, so no tool_choice is sent.
+    expect(translate({ messages, tool_choice: "required" }).tool_choice).toBeUndefined()
+  })
+
+  it("turns reasoning_effort into a thinking budget with room left for the answer", () => {
+    const body = translate({ messages: [{ role: "user", content: "think" }], reasoning_effort: "low" })
+    expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })
+    expect(body.max_tokens).toBe(4096 + 2048)
+    expect(translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: "none" }).thinking).toBeUndefined()
+  })
+
+  it("merges extra_body into the wire body and sets stream for streams", () => {
+    const body = Either.getOrThrow(
+      toMessagesRequest(
+        { model: "m", messages: [{ role: "user", content: "x" }], extra_body: { top_k: 5 } },
+        { defaultMaxTokens: 100, stream: true }
+      )
+    )
+    expect(body).toMatchObject({ top_k: 5, stream: true, max_tokens: 100, model: "m" })
+  })
+
+  it("rejects what Anthropic cannot take with BadRequest", () => {
+    const audio = translateError({
+      messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "AAA", format: "wav" } }] }]
+    })
+    expect(Either.getOrThrow(audio)._tag).toBe("BadRequest")
+    expect(Either.getOrThrow(audio).message).toContain("audio")
+    const badArgs = translateError({
+      messages: [
+        { role: "assistant", tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{oops" } }] }
+      ]
+    })
+    expect(Either.getOrThrow(badArgs).message).toContain('"c1"')
+    const many = translateError({ messages: [{ role: "user", content: "x" }], n: 2 })
+    expect(Either.getOrThrow(many)._tag).toBe("BadRequest")
+  })
+})
+
+describe("Anthropic response translation", () => {
+  it("translates text, thinking, tool_use and cached usage", () => {
+    const message = decodeMessage({
+      id: "msg_01ABC",
+      type: "message",
+      role: "assistant",
+      model: "claude-sonnet-4-5-20250929",
+      content: [
+        { type: "thinking", thinking: "The user wants weather.", signature: "sig" },
+        { type: "text", text: "Checking " },
+        { type: "text", text: "now." },
+        { type: "tool_use", id: "toolu_01", name: "get_weather", input: { city: "Paris", unit: "c" } },
+        { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: { query: "x" } }
+      ],
+      stop_reason: "tool_use",
+      stop_sequence: null,
+      usage: {
+        input_tokens: 100,
+        output_tokens: 50,
+        cache_read_input_tokens: 2000,
+        cache_creation_input_tokens: 300,
+        service_tier: "standard"
+      }
+    })
+    const response = fromMessage(message, 1_700_000_000)
+    expect(response).toEqual({
+      id: "msg_01ABC",
+      object: "chat.completion",
+      created: 1_700_000_000,
+      model: "claude-sonnet-4-5-20250929",
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: "assistant",
+            content: "Checking now.",
+            reasoning_content: "The user wants weather.",
+            tool_calls: [
+              {
+                id: "toolu_01",
+                type: "function",
+                function: { name: "get_weather", arguments: '{"city":"Paris","unit":"c"}' }
+              }
+            ]
+          },
+          finish_reason: "tool_calls"
+        }
+      ],
+      usage: {
+        prompt_tokens: 2400,
+        completion_tokens: 50,
+        total_tokens: 2450,
+        prompt_tokens_details: { cached_tokens: 2000, cache_creation_tokens: 300 }
+      }
+    })
+  })
+
+  it("has null content when the answer is only a tool call", () => {
+    const message = decodeMessage({
+      id: "m",
+      model: "c",
+      content: [{ type: "tool_use", id: "t", name: "f", input: {} }],
+      stop_reason: "tool_use",
+      usage: { input_tokens: 1, output_tokens: 1 }
+    })
+    expect(fromMessage(message, 0).choices[0].message.content).toBeNull()
+  })
+
+  it("maps every stop reason", () => {
+    expect(toFinishReason("end_turn")).toBe("stop")
+    expect(toFinishReason("stop_sequence")).toBe("stop")
+    expect(toFinishReason("max_tokens")).toBe("length")
+    expect(toFinishReason("tool_use")).toBe("tool_calls")
+    expect(toFinishReason("refusal")).toBe("content_filter")
+    expect(toFinishReason("pause_turn")).toBe("pause_turn")
+    expect(toFinishReason("model_context_window_exceeded")).toBe("model_context_window_exceeded")
+    expect(toFinishReason(null)).toBeNull()
+    expect(toFinishReason(undefined)).toBeNull()
+  })
+
+  it("counts the prompt as input plus cache reads plus cache writes", () => {
+    expect(toUsage({ input: 10, output: 5, cacheRead: 0, cacheCreation: 0 })).toMatchObject({
+      prompt_tokens: 10,
+      completion_tokens: 5,
+      total_tokens: 15
+    })
+  })
+
+  it("fails to decode a malformed known block instead of passing it as unknown", () => {
+    expect(() => decodeMessage({ id: "m", model: "c", content: [{ type: "text" }] })).toThrow()
+    expect(decodeMessage({ id: "m", model: "c", content: [{ type: "future_block", x: 1 }] }).content).toHaveLength(1)
+  })
+})
+
+/** A realistic Anthropic stream: thinking, text, then a tool call whose input arrives in pieces. */
+const streamEvents: ReadonlyArray<unknown> = [
+  {
+    type: "message_start",
+    message: {
+      id: "msg_stream",
+      type: "message",
+      role: "assistant",
+      model: "claude-sonnet-4-5",
+      content: [],
+      stop_reason: null,
+      usage: { input_tokens: 25, output_tokens: 1, cache_read_input_tokens: 100, cache_creation_input_tokens: 0 }
+    }
+  },
+  { type: "ping" },
+  { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } },
+  { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Need weather." } },
+  { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "abc" } },
+  { type: "content_block_stop", index: 0 },
+  { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } },
+  { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "Let me " } },
+  { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "check." } },
+  { type: "content_block_stop", index: 1 },
+  {
+    type: "content_block_start",
+    index: 2,
+    content_block: { type: "tool_use", id: "toolu_9", name: "get_weather", input: {} }
+  },
+  { type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: "" } },
+  { type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: '{"city": ' } },
+  { type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: '"Paris"}' } },
+  { type: "content_block_stop", index: 2 },
+  { type: "message_delta", delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 42 } },
+  { type: "message_stop" }
+]
+
+const runTranslator = (events: ReadonlyArray<unknown>) => {
+  const translator = new StreamTranslator(1_700_000_000, "claude-requested")
+  const chunks: Array<Chat.ChatCompletionChunk> = []
+  for (const raw of events) {
+    const out = translator.push(decodeEvent(raw))
+    if (Either.isLeft(out)) return { chunks, error: out.left }
+    chunks.push(...out.right)
+  }
+  const end = translator.end()
+  if (Either.isLeft(end)) return { chunks, error: end.left }
+  chunks.push(...end.right)
+  return { chunks, error: undefined }
+}
+
+describe("Anthropic stream translation", () => {
+  it("translates text, thinking and input_json_delta into chunks that assemble into the answer", () => {
+    const { chunks, error } = runTranslator(streamEvents)
+    expect(error).toBeUndefined()
+    expect(chunks[0].choices[0].delta).toEqual({ role: "assistant", content: "" })
+    expect(chunks.every((c) => c.id === "msg_stream" && c.model === "claude-sonnet-4-5")).toBe(true)
+    const last = chunks[chunks.length - 1]
+    expect(last.choices).toEqual([])
+    expect(last.usage).toEqual({
+      prompt_tokens: 125,
+      completion_tokens: 42,
+      total_tokens: 167,
+      prompt_tokens_details: { cached_tokens: 100, cache_creation_tokens: 0 }
+    })
+    const assembled = assembleChunks(chunks)
+    expect(assembled.choices[0]).toEqual({
+      index: 0,
+      message: {
+        role: "assistant",
+        content: "Let me check.",
+        reasoning_content: "Need weather.",
+        tool_calls: [
+          { id: "toolu_9", type: "function", function: { name: "get_weather", arguments: '{"city": "Paris"}' } }
+        ]
+      },
+      finish_reason: "tool_calls"
+    })
+  })
+
+  it("numbers tool calls by their order, not by content block index", () => {
+    const { chunks } = runTranslator([
+      { type: "message_start", message: { id: "m", model: "c", usage: { input_tokens: 1 } } },
+      { type: "content_block_start", index: 0, content_block: { type: "text", text: "a" } },
+      { type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "t1", name: "f", input: {} } },
+      { type: "content_block_start", index: 2, content_block: { type: "tool_use", id: "t2", name: "g", input: {} } },
+      { type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: '{"b":2}' } },
+      { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '{"a":1}' } },
+      { type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 3 } },
+      { type: "message_stop" }
+    ])
+    const calls = assembleChunks(chunks).choices[0].message.tool_calls
+    expect(calls).toEqual([
+      { id: "t1", type: "function", function: { name: "f", arguments: '{"a":1}' } },
+      { id: "t2", type: "function", function: { name: "g", arguments: '{"b":2}' } }
+    ])
+  })
+
+  it("fails with Streaming on an error event, naming its type", () => {
+    const { chunks, error } = runTranslator([
+      streamEvents[0],
+      { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "partial" } },
+      { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }
+    ])
+    expect(chunks.length).toBe(2)
+    expect(error?._tag).toBe("Streaming")
+    expect(error?.message).toContain("overloaded_error")
+    expect(error?.message).toContain("Overloaded")
+  })
+
+  it("fails with Streaming when the body ends before message_stop", () => {
+    const { error } = runTranslator(streamEvents.slice(0, 9))
+    expect(error?._tag).toBe("Streaming")
+    expect(error?.message).toContain("message_stop")
+  })
+
+  it("ignores unknown events and deltas", () => {
+    const { error, chunks } = runTranslator([
+      streamEvents[0],
+      { type: "brand_new_event", payload: 1 },
+      { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+      { type: "content_block_delta", index: 0, delta: { type: "citations_delta", citation: {} } },
+      { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 1 } },
+      { type: "message_stop" }
+    ])
+    expect(error).toBeUndefined()
+    expect(assembleChunks(chunks).choices[0].finish_reason).toBe("stop")
+  })
+
+  it("maps max_tokens and refusal in message_delta", () => {
+    for (const [reason, finish] of [
+      ["max_tokens", "length"],
+      ["refusal", "content_filter"],
+      ["stop_sequence", "stop"]
+    ] as const) {
+      const { chunks } = runTranslator([
+        streamEvents[0],
+        { type: "message_delta", delta: { stop_reason: reason }, usage: { output_tokens: 1 } },
+        { type: "message_stop" }
+      ])
+      expect(assembleChunks(chunks).choices[0].finish_reason).toBe(finish)
+    }
+  })
+})

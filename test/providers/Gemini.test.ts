@@ -1,0 +1,454 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type * as Chat from "../../src/Chat.js"
+import { assembleChunks } from "../../src/Chat.js"
+import { fromBatchEmbedResponse, toBatchEmbedRequest } from "../../src/internal/gemini/embed.js"
+import { toGeminiSchema } from "../../src/internal/gemini/jsonSchema.js"
+import { toGenerateContentRequest } from "../../src/internal/gemini/request.js"
+import { fromGenerateContentResponse } from "../../src/internal/gemini/response.js"
+import { StreamTranslator } from "../../src/internal/gemini/stream.js"
+import { toFinishReason, toUsage } from "../../src/internal/gemini/usage.js"
+import * as Wire from "../../src/internal/gemini/wire.js"
+
+const translate = (request: Omit<Chat.ChatCompletionRequest, "model">) =>
+  Either.getOrThrow(toGenerateContentRequest({ model: "gemini-2.5-flash", ...request }))
+
+const decodeResponse = Schema.decodeUnknownSync(Wire.GenerateContentResponse)
+const fallback = { id: "fallback-id", model: "gemini-2.5-flash", created: 1_700_000_000 }
+
+describe("Gemini request translation", () => {
+  it("maps roles: system to systemInstruction, assistant to model, consecutive turns merged", () => {
+    const body = translate({
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "developer", content: "Use metric units." },
+        { role: "user", content: "Hi" },
+        { role: "user", content: "Anyone there?" },
+        { role: "assistant", content: "Hello!" },
+        { role: "user", content: "Weather?" }
+      ]
+    })
+    expect(body.systemInstruction).toEqual({ parts: [{ text: "Be brief.\n\nUse metric units." }] })
+    expect(body.contents).toEqual([
+      { role: "user", parts: [{ text: "Hi" }, { text: "Anyone there?" }] },
+      { role: "model", parts: [{ text: "Hello!" }] },
+      { role: "user", parts: [{ text: "Weather?" }] }
+    ])
+    expect(body.generationConfig).toBeUndefined()
+  })
+
+  it("maps generationConfig, including JSON mode with a converted schema", () => {
+    const body = translate({
+      messages: [{ role: "user", content: "x" }],
+      temperature: 0.3,
+      top_p: 0.8,
+      max_tokens: 500,
+      stop: ["###"],
+      n: 2,
+      seed: 7,
+      presence_penalty: 0.1,
+      frequency_penalty: 0.2,
+      reasoning_effort: "low",
+      response_format: {
+        type: "json_schema",
+        json_schema: {
+          name: "answer",
+          schema: {
+            $schema: "https://json-schema.org/draft/2020-12/schema",
+            type: "object",
+            additionalProperties: false,
+            properties: { value: { type: ["string", "null"] }, kind: { const: "a" } },
+            required: ["value"]
+          }
+        }
+      }
+    })
+    expect(body.generationConfig).toEqual({
+      temperature: 0.3,
+      topP: 0.8,
+      maxOutputTokens: 500,
+      stopSequences: ["###"],
+      candidateCount: 2,
+      seed: 7,
+      presencePenalty: 0.1,
+      frequencyPenalty: 0.2,
+      thinkingConfig: { thinkingBudget: 1024 },
+      responseMimeType: "application/json",
+      responseSchema: {
+        type: "object",
+        properties: { value: { type: "string", nullable: true }, kind: { enum: ["a"] } },
+        required: ["value"]
+      }
+    })
+    expect(
+      translate({ messages: [{ role: "user", content: "x" }], response_format: { type: "json_object" } })
+        .generationConfig
+    ).toEqual({ responseMimeType: "application/json" })
+  })
+
+  it("maps tools to functionDeclarations and tool_choice to functionCallingConfig", () => {
+    const tools: ReadonlyArray<Chat.Tool> = [
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Current weather",
+          parameters: {
+            type: "object",
+            properties: { city: { type: "string" }, unit: { anyOf: [{ enum: ["c", "f"] }, { type: "null" }] } },
+            required: ["city"],
+            additionalProperties: false
+          }
+        }
+      },
+      { type: "function", function: { name: "now", parameters: { type: "object", properties: {} } } }
+    ]
+    const messages: ReadonlyArray<Chat.Message> = [{ role: "user", content: "hi" }]
+    const body = translate({ messages, tools })
+    expect(body.tools).toEqual([
+      {
+        functionDeclarations: [
+          {
+            name: "get_weather",
+            description: "Current weather",
+            parameters: {
+              type: "object",
+              properties: { city: { type: "string" }, unit: { enum: ["c", "f"], nullable: true } },
+              required: ["city"]
+            }
+          },
+          { name: "now" }
+        ]
+      }
+    ])
+    expect(translate({ messages, tools, tool_choice: "auto" }).toolConfig).toEqual({
+      functionCallingConfig: { mode: "AUTO" }
+    })
+    expect(translate({ messages, tools, tool_choice: "required" }).toolConfig).toEqual({
+      functionCallingConfig: { mode: "ANY" }
+    })
+    expect(translate({ messages, tools, tool_choice: "none" }).toolConfig).toEqual({
+      functionCallingConfig: { mode: "NONE" }
+    })
+    expect(
+      translate({ messages, tools, tool_choice: { type: "function", function: { name: "now" } } }).toolConfig
+    ).toEqual({ functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["now"] } })
+  })
+
+  it("turns tool calls into functionCall parts and tool messages into named functionResponse parts", () => {
+    const body = translate({
+      messages: [
+        { role: "user", content: "Weather in Paris and Rome?" },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [
+            { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+            { id: "call_b", type: "function", function: { name: "lookup", arguments: '{"city":"Rome"}' } }
+          ]
+        },
+        { role: "tool", tool_call_id: "call_a", content: '{"temp":18}' },
+        { role: "tool", tool_call_id: "call_b", content: "sunny" }
+      ]
+    })
+    expect(body.contents).toEqual([
+      { role: "user", parts: [{ text: "Weather in Paris and Rome?" }] },
+      {
+        role: "model",
+        parts: [
+          { functionCall: { name: "get_weather", args: { city: "Paris" } } },
+          { functionCall: { name: "lookup", args: { city: "Rome" } } }
+        ]
+      },
+      {
+        role: "user",
+        parts: [
+          { functionResponse: { name: "get_weather", response: { temp: 18 } } },
+          { functionResponse: { name: "lookup", response: { result: "sunny" } } }
+        ]
+      }
+    ])
+  })
+
+  it("rejects a tool message answering an unknown call", () => {
+    const error = Either.flip(
+      toGenerateContentRequest({ model: "g", messages: [{ role: "tool", tool_call_id: "nope", content: "x" }] })
+    )
+    expect(Either.getOrThrow(error)._tag).toBe("BadRequest")
+    expect(Either.getOrThrow(error).message).toContain('"nope"')
+  })
+
+  it("sends data: images inline and other URLs as fileData", () => {
+    const body = translate({
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image_url", image_url: { url: "data:image/webp;base64,UklGRg==" } },
+            { type: "image_url", image_url: { url: "gs://bucket/photo.png" } }
+          ]
+        }
+      ]
+    })
+    expect(body.contents[0].parts).toEqual([
+      { text: "What is this?" },
+      { inlineData: { mimeType: "image/webp", data: "UklGRg==" } },
+      { fileData: { mimeType: "image/png", fileUri: "gs://bucket/photo.png" } }
+    ])
+  })
+})
+
+describe("Gemini JSON schema conversion", () => {
+  it("inlines local $refs and keeps only keywords Gemini knows", () => {
+    expect(
+      toGeminiSchema({
+        type: "object",
+        $defs: { Point: { type: "object", properties: { x: { type: "number" } }, additionalProperties: false } },
+        properties: { at: { $ref: "#/$defs/Point" }, tags: { type: "array", items: { type: "string" } } }
+      })
+    ).toEqual({
+      type: "object",
+      properties: {
+        at: { type: "object", properties: { x: { type: "number" } } },
+        tags: { type: "array", items: { type: "string" } }
+      }
+    })
+  })
+
+  it("cuts off recursive schemas instead of looping", () => {
+    const converted = toGeminiSchema({
+      type: "object",
+      $defs: { Node: { type: "object", properties: { next: { $ref: "#/$defs/Node" } } } },
+      properties: { head: { $ref: "#/$defs/Node" } }
+    })
+    expect(JSON.stringify(converted).length).toBeLessThan(10_000)
+  })
+})
+
+describe("Gemini response translation", () => {
+  it("translates text, thoughts, function calls and usage with cache and thinking tokens", () => {
+    const response = decodeResponse({
+      candidates: [
+        {
+          content: {
+            role: "model",
+            parts: [
+              { text: "Thinking about weather", thought: true },
+              { text: "Checking Paris." },
+              { functionCall: { name: "get_weather", args: { city: "Paris" } } }
+            ]
+          },
+          finishReason: "STOP",
+          index: 0,
+          safetyRatings: []
+        }
+      ],
+      usageMetadata: {
+        promptTokenCount: 1200,
+        candidatesTokenCount: 30,
+        totalTokenCount: 1330,
+        cachedContentTokenCount: 1000,
+        thoughtsTokenCount: 100,
+        promptTokensDetails: [{ modality: "TEXT", tokenCount: 1200 }]
+      },
+      modelVersion: "gemini-2.5-flash-001",
+      responseId: "resp-123"
+    })
+    const result = Either.getOrThrow(fromGenerateContentResponse(response, fallback))
+    expect(result).toEqual({
+      id: "resp-123",
+      object: "chat.completion",
+      created: 1_700_000_000,
+      model: "gemini-2.5-flash-001",
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: "assistant",
+            content: "Checking Paris.",
+            reasoning_content: "Thinking about weather",
+            tool_calls: [
+              {
+                id: "call_resp-123_0_0",
+                type: "function",
+                function: { name: "get_weather", arguments: '{"city":"Paris"}' }
+              }
+            ]
+          },
+          finish_reason: "tool_calls"
+        }
+      ],
+      usage: {
+        prompt_tokens: 1200,
+        completion_tokens: 130,
+        total_tokens: 1330,
+        prompt_tokens_details: { cached_tokens: 1000 },
+        completion_tokens_details: { reasoning_tokens: 100 }
+      }
+    })
+  })
+
+  it("uses the fallback id and model when Gemini sends none, and one choice per candidate", () => {
+    const response = decodeResponse({
+      candidates: [
+        { content: { parts: [{ text: "A" }] }, finishReason: "STOP" },
+        { content: { parts: [{ text: "B" }] }, finishReason: "MAX_TOKENS", index: 1 }
+      ]
+    })
+    const result = Either.getOrThrow(fromGenerateContentResponse(response, fallback))
+    expect(result.id).toBe("fallback-id")
+    expect(result.model).toBe("gemini-2.5-flash")
+    expect(result.choices.map((c) => [c.index, c.message.content, c.finish_reason])).toEqual([
+      [0, "A", "stop"],
+      [1, "B", "length"]
+    ])
+    expect(result.usage).toBeUndefined()
+  })
+
+  it("reports a blocked prompt as ContentPolicy", () => {
+    const response = decodeResponse({
+      promptFeedback: { blockReason: "SAFETY" },
+      usageMetadata: { promptTokenCount: 5 }
+    })
+    const error = Either.getOrThrow(Either.flip(fromGenerateContentResponse(response, fallback)))
+    expect(error._tag).toBe("ContentPolicy")
+    expect(error.message).toContain("SAFETY")
+  })
+
+  it("maps every finish reason", () => {
+    expect(toFinishReason("STOP", false)).toBe("stop")
+    expect(toFinishReason("STOP", true)).toBe("tool_calls")
+    expect(toFinishReason("MAX_TOKENS", false)).toBe("length")
+    for (const reason of ["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"]) {
+      expect(toFinishReason(reason, false)).toBe("content_filter")
+    }
+    expect(toFinishReason("MALFORMED_FUNCTION_CALL", false)).toBe("MALFORMED_FUNCTION_CALL")
+    expect(toFinishReason("OTHER", false)).toBe("OTHER")
+    expect(toFinishReason("FINISH_REASON_UNSPECIFIED", false)).toBeNull()
+    expect(toFinishReason(undefined, false)).toBeNull()
+  })
+
+  it("counts tool-use prompt tokens as prompt and computes a missing total", () => {
+    expect(toUsage({ promptTokenCount: 10, toolUsePromptTokenCount: 5, candidatesTokenCount: 3 })).toEqual({
+      prompt_tokens: 15,
+      completion_tokens: 3,
+      total_tokens: 18,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0 }
+    })
+  })
+})
+
+const runTranslator = (events: ReadonlyArray<unknown>) => {
+  const translator = new StreamTranslator("fallback-id", "gemini-2.5-flash", 1_700_000_000)
+  const chunks: Array<Chat.ChatCompletionChunk> = []
+  for (const raw of events) {
+    const out = translator.push(decodeResponse(raw))
+    if (Either.isLeft(out)) return { chunks, error: out.left as { readonly _tag: string; readonly message: string } }
+    chunks.push(...out.right)
+  }
+  const end = translator.end()
+  if (Either.isLeft(end)) return { chunks, error: end.left as { readonly _tag: string; readonly message: string } }
+  chunks.push(...end.right)
+  return { chunks, error: undefined }
+}
+
+describe("Gemini stream translation", () => {
+  it("assembles text, function calls and the final usage", () => {
+    const { chunks, error } = runTranslator([
+      {
+        candidates: [{ content: { role: "model", parts: [{ text: "Let me " }] }, index: 0 }],
+        usageMetadata: { promptTokenCount: 40, totalTokenCount: 40 },
+        responseId: "r1",
+        modelVersion: "gemini-2.5-flash"
+      },
+      { candidates: [{ content: { parts: [{ text: "check." }] } }], responseId: "r1" },
+      {
+        candidates: [
+          {
+            content: {
+              parts: [
+                { functionCall: { name: "get_weather", args: { city: "Paris" } } },
+                { functionCall: { name: "get_time", args: {} } }
+              ]
+            },
+            finishReason: "STOP"
+          }
+        ],
+        usageMetadata: { promptTokenCount: 40, candidatesTokenCount: 12, totalTokenCount: 52 },
+        responseId: "r1"
+      }
+    ])
+    expect(error).toBeUndefined()
+    expect(chunks[0].choices[0].delta).toEqual({ role: "assistant", content: "Let me " })
+    const last = chunks[chunks.length - 1]
+    expect(last.choices).toEqual([])
+    expect(last.usage).toMatchObject({ prompt_tokens: 40, completion_tokens: 12, total_tokens: 52 })
+    const assembled = assembleChunks(chunks)
+    expect(assembled.id).toBe("r1")
+    expect(assembled.choices[0]).toEqual({
+      index: 0,
+      message: {
+        role: "assistant",
+        content: "Let me check.",
+        tool_calls: [
+          { id: "call_r1_0_0", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+          { id: "call_r1_0_1", type: "function", function: { name: "get_time", arguments: "{}" } }
+        ]
+      },
+      finish_reason: "tool_calls"
+    })
+  })
+
+  it("fails with Streaming when no candidate finished", () => {
+    const { error } = runTranslator([{ candidates: [{ content: { parts: [{ text: "partial" }] } }] }])
+    expect(error?._tag).toBe("Streaming")
+  })
+
+  it("fails with ContentPolicy when the prompt is blocked", () => {
+    const { error, chunks } = runTranslator([{ promptFeedback: { blockReason: "PROHIBITED_CONTENT" } }])
+    expect(chunks).toEqual([])
+    expect(error?._tag).toBe("ContentPolicy")
+  })
+
+  it("maps a SAFETY stop mid-answer to content_filter", () => {
+    const { chunks } = runTranslator([
+      { candidates: [{ content: { parts: [{ text: "Once" }] } }] },
+      { candidates: [{ content: { parts: [] }, finishReason: "SAFETY" }] }
+    ])
+    expect(assembleChunks(chunks).choices[0].finish_reason).toBe("content_filter")
+  })
+})
+
+describe("Gemini embeddings translation", () => {
+  it("sends one request per text and returns vectors in order", () => {
+    const body = Either.getOrThrow(
+      toBatchEmbedRequest({ model: "text-embedding-004", input: ["a", "b"], dimensions: 3 })
+    )
+    expect(body.requests).toEqual([
+      { model: "models/text-embedding-004", content: { parts: [{ text: "a" }] }, outputDimensionality: 3 },
+      { model: "models/text-embedding-004", content: { parts: [{ text: "b" }] }, outputDimensionality: 3 }
+    ])
+    const response = fromBatchEmbedResponse(
+      { embeddings: [{ values: [0.1, 0.2, 0.3] }, { values: [0.4, 0.5, 0.6] }] },
+      { model: "text-embedding-004", input: ["a", "b"] }
+    )
+    expect(response.data.map((d) => [d.index, d.embedding])).toEqual([
+      [0, [0.1, 0.2, 0.3]],
+      [1, [0.4, 0.5, 0.6]]
+    ])
+  })
+
+  it("encodes base64 vectors as little-endian float32, and rejects token arrays", () => {
+    const response = fromBatchEmbedResponse(
+      { embeddings: [{ values: [1, -2] }] },
+      { model: "m", input: "x", encoding_format: "base64" }
+    )
+    const bytes = Uint8Array.from(atob(response.data[0].embedding as string), (c) => c.charCodeAt(0))
+    expect(Array.from(new Float32Array(bytes.buffer))).toEqual([1, -2])
+    const error = Either.flip(toBatchEmbedRequest({ model: "m", input: [1, 2, 3] }))
+    expect(Either.getOrThrow(error)._tag).toBe("BadRequest")
+  })
+})
