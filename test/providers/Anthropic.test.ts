@@ -1,5 +1,13 @@
+import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
 import * as Schema from "effect/Schema"
 import type * as Chat from "../../src/Chat.js"
 import { assembleChunks } from "../../src/Chat.js"
@@ -8,6 +16,10 @@ import { fromMessage } from "../../src/internal/anthropic/response.js"
 import { StreamTranslator } from "../../src/internal/anthropic/stream.js"
 import { toFinishReason, toUsage } from "../../src/internal/anthropic/usage.js"
 import * as Wire from "../../src/internal/anthropic/wire.js"
+import * as LiterLlmError from "../../src/LiterLlmError.js"
+import * as LlmService from "../../src/LlmService.js"
+import * as Anthropic from "../../src/providers/Anthropic.js"
+import * as NativeServers from "./nativeServers.js"
 
 const translate = (request: Omit<Chat.ChatCompletionRequest, "model"> & { readonly model?: string }) =>
   Either.getOrThrow(
@@ -469,4 +481,253 @@ describe("Anthropic stream translation", () => {
       expect(assembleChunks(chunks).choices[0].finish_reason).toBe(finish)
     }
   })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// End to end, over real HTTP on 127.0.0.1
+// ---------------------------------------------------------------------------------------------------------------
+
+const apiKey = "sk-ant-test-SECRET-0123456789"
+
+const setup = (options: Partial<Anthropic.Options> = {}) =>
+  Effect.gen(function* () {
+    const server = yield* NativeServers.make
+    const service = yield* Anthropic.make({ apiKey: Redacted.make(apiKey), baseUrl: server.url, ...options }).pipe(
+      Effect.provide(FetchHttpClient.layer)
+    )
+    return { server, service }
+  })
+
+const messageBody = {
+  id: "msg_e2e",
+  type: "message",
+  role: "assistant",
+  model: "claude-sonnet-4-5",
+  content: [{ type: "text", text: "Bonjour" }],
+  stop_reason: "end_turn",
+  stop_sequence: null,
+  usage: { input_tokens: 12, output_tokens: 3, cache_read_input_tokens: 8, cache_creation_input_tokens: 0 }
+}
+
+const request: Chat.ChatCompletionRequest = {
+  model: "claude-sonnet-4-5",
+  messages: [
+    { role: "system", content: "Answer in French." },
+    { role: "user", content: "Hello" }
+  ]
+}
+
+const sseOf = (events: ReadonlyArray<unknown>) =>
+  events.map((data) => ({ event: (data as { readonly type: string }).type, data }))
+
+describe("Anthropic over HTTP", () => {
+  it.scoped("posts /v1/messages with the key and version headers and translates the answer", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup({ anthropicVersion: "2023-06-01", headers: { "anthropic-beta": "x" } })
+      yield* server.script(NativeServers.json(messageBody))
+      const response = yield* service.chat(request)
+      expect(response.choices[0].message.content).toBe("Bonjour")
+      expect(response.choices[0].finish_reason).toBe("stop")
+      expect(response.usage).toMatchObject({ prompt_tokens: 20, prompt_tokens_details: { cached_tokens: 8 } })
+      const [sent] = yield* server.requests
+      expect(sent.method).toBe("POST")
+      expect(sent.url).toBe("/v1/messages")
+      expect(sent.headers["x-api-key"]).toBe(apiKey)
+      expect(sent.headers["anthropic-version"]).toBe("2023-06-01")
+      expect(sent.headers["anthropic-beta"]).toBe("x")
+      expect(sent.headers["authorization"]).toBeUndefined()
+      expect(sent.body).toEqual({
+        model: "claude-sonnet-4-5",
+        max_tokens: 4096,
+        system: "Answer in French.",
+        messages: [{ role: "user", content: [{ type: "text", text: "Hello" }] }]
+      })
+    })
+  )
+
+  it.scoped("streams text and tool use, assembled with Chat.assembleChunks", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(NativeServers.sse(sseOf(streamEvents)))
+      const chunks = yield* Stream.runCollect(service.chatStream({ ...request, stream: true }))
+      const assembled = assembleChunks(chunks)
+      expect(assembled.choices[0].message.content).toBe("Let me check.")
+      expect(assembled.choices[0].message.tool_calls).toEqual([
+        { id: "toolu_9", type: "function", function: { name: "get_weather", arguments: '{"city": "Paris"}' } }
+      ])
+      expect(assembled.choices[0].finish_reason).toBe("tool_calls")
+      expect(assembled.usage?.total_tokens).toBe(167)
+      const [sent] = yield* server.requests
+      expect(sent.body).toMatchObject({ stream: true })
+      expect(sent.headers["accept"]).toBe("text/event-stream")
+    })
+  )
+
+  it.scoped("fails the stream with Streaming on an error event, after delivering what came before", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.sse(
+          sseOf([
+            streamEvents[0],
+            { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+            { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hal" } },
+            { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }
+          ])
+        )
+      )
+      const seen = yield* Ref.make<ReadonlyArray<string>>([])
+      const error = yield* service.chatStream(request).pipe(
+        Stream.tap((chunk) => Ref.update(seen, (all) => [...all, chunk.choices[0]?.delta.content ?? ""])),
+        Stream.runDrain,
+        Effect.flip
+      )
+      expect(error._tag).toBe("Streaming")
+      expect(error.message).toContain("overloaded_error")
+      expect(LiterLlmError.isTransient(error)).toBe(false)
+      expect((yield* Ref.get(seen)).join("")).toBe("Hal")
+    })
+  )
+
+  it.scoped("maps 529 overloaded_error to ServiceUnavailable, for chat and for streams", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      const overloaded = { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }
+      yield* server.script(NativeServers.json(overloaded, 529), NativeServers.json(overloaded, 529))
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("ServiceUnavailable")
+      expect(error).toMatchObject({ status: 529, provider: "anthropic" })
+      expect(LiterLlmError.isTransient(error)).toBe(true)
+      const streamError = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+      expect(streamError._tag).toBe("ServiceUnavailable")
+    })
+  )
+
+  it.scoped("maps 429 to RateLimited with the retry-after it was given", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.json({ type: "error", error: { type: "rate_limit_error", message: "slow down" } }, 429, {
+          "retry-after": "7"
+        })
+      )
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("RateLimited")
+      expect((error as LiterLlmError.RateLimited).retryAfter).toEqual(Duration.seconds(7))
+      expect(error.message).toContain("slow down")
+    })
+  )
+
+  it.scoped("never puts the API key in an error message, even when the upstream echoes it", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.json(
+          { type: "error", error: { type: "authentication_error", message: `invalid x-api-key ${apiKey}` } },
+          401
+        )
+      )
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("Authentication")
+      expect(error.message).toContain("invalid x-api-key <redacted>")
+      expect(error.message).not.toContain(apiKey)
+      expect(String(error)).not.toContain(apiKey)
+    })
+  )
+
+  it.scoped("reports a prompt that is too long as ContextWindowExceeded", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.json(
+          { type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 210000 tokens" } },
+          400
+        )
+      )
+      expect((yield* Effect.flip(service.chat(request)))._tag).toBe("ContextWindowExceeded")
+    })
+  )
+
+  it.scoped("fails with Serialization naming the path when the answer has the wrong shape", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(NativeServers.json({ ...messageBody, id: 42 }))
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("Serialization")
+      expect((error as LiterLlmError.Serialization).path).toBe("id")
+    })
+  )
+
+  it.scoped(
+    "fails with Serialization on a malformed stream event, and Streaming on a stream cut before message_stop",
+    () =>
+      Effect.gen(function* () {
+        const { server, service } = yield* setup()
+        yield* server.script(
+          NativeServers.sse([{ event: "message_start", data: "{not json" }]),
+          NativeServers.sse(sseOf(streamEvents.slice(0, 8)))
+        )
+        const malformed = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+        expect(malformed._tag).toBe("Serialization")
+        expect(malformed.message).toContain("anthropic")
+        const cut = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+        expect(cut._tag).toBe("Streaming")
+      })
+  )
+
+  it.scoped("lists models across pages and does not offer embeddings", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.json({
+          data: [{ type: "model", id: "claude-a", display_name: "A", created_at: "2025-02-19T00:00:00Z" }],
+          has_more: true,
+          first_id: "claude-a",
+          last_id: "claude-a"
+        }),
+        NativeServers.json({ data: [{ type: "model", id: "claude-b" }], has_more: false, last_id: "claude-b" })
+      )
+      const models = yield* service.listModels
+      expect(models.data.map((m) => [m.id, m.created])).toEqual([
+        ["claude-a", 1739923200],
+        ["claude-b", null]
+      ])
+      const urls = (yield* server.requests).map((r) => r.url)
+      expect(urls).toEqual(["/v1/models?limit=1000", "/v1/models?limit=1000&after_id=claude-a"])
+      const error = yield* Effect.flip(service.embed({ model: "claude-a", input: "x" }))
+      expect(error).toMatchObject({ _tag: "EndpointNotSupported", provider: "anthropic" })
+    })
+  )
+
+  it.effect("layerConfig fails with Authentication naming ANTHROPIC_API_KEY when it is not set", () =>
+    Effect.gen(function* () {
+      const error = yield* Layer.build(Anthropic.layerConfig()).pipe(
+        Effect.provide(FetchHttpClient.layer),
+        Effect.scoped,
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
+        Effect.flip
+      )
+      expect(error._tag).toBe("Authentication")
+      expect(error.message).toContain("ANTHROPIC_API_KEY")
+    })
+  )
+
+  it.scoped("layerConfig reads the key and base URL from config", () =>
+    Effect.gen(function* () {
+      const server = yield* NativeServers.make
+      yield* server.script(NativeServers.json(messageBody))
+      const config = ConfigProvider.fromMap(
+        new Map([
+          ["ANTHROPIC_API_KEY", apiKey],
+          ["ANTHROPIC_BASE_URL", server.url]
+        ])
+      )
+      const response = yield* LlmService.chat(request).pipe(
+        Effect.provide(Anthropic.layerConfig().pipe(Layer.provide(FetchHttpClient.layer))),
+        Effect.withConfigProvider(config)
+      )
+      expect(response.id).toBe("msg_e2e")
+      expect((yield* server.requests)[0].headers["x-api-key"]).toBe(apiKey)
+    })
+  )
 })
