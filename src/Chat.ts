@@ -331,7 +331,25 @@ export const ChatCompletionRequest = Schema.Struct({
   response_format: Schema.optional(ResponseFormat),
   seed: Nullish(Schema.Int),
   reasoning_effort: Nullish(ReasoningEffort),
-  stream_options: Nullish(Schema.Struct({ include_usage: Schema.optional(Schema.Boolean) })),
+  stream_options: Nullish(
+    Schema.Struct({
+      include_usage: Schema.optional(Schema.Boolean),
+      include_obfuscation: Schema.optional(Schema.Boolean)
+    })
+  ),
+  /** Output kinds wanted, e.g. `["text", "audio"]`. */
+  modalities: Nullish(Schema.Array(Schema.String)),
+  /** How long the answer should be, for models that support it. */
+  verbosity: Nullish(Schema.Literal("low", "medium", "high")),
+  /** Predicted output (speculative decoding), passed through as given. */
+  prediction: Nullish(JsonObject),
+  /** Audio output settings (`voice`, `format`), passed through as given. */
+  audio: Nullish(JsonObject),
+  /** Web search settings of search-enabled models, passed through as given. */
+  web_search_options: Schema.optional(JsonObject),
+  safety_identifier: Nullish(Schema.String),
+  prompt_cache_key: Nullish(Schema.String),
+  prompt_cache_retention: Nullish(Schema.String),
   service_tier: Nullish(Schema.String),
   metadata: Nullish(Schema.Record({ key: Schema.String, value: Schema.String })),
   store: Nullish(Schema.Boolean),
@@ -361,7 +379,11 @@ export const Usage = Schema.Struct({
       cached_tokens: Nullish(Schema.Number),
       audio_tokens: Nullish(Schema.Number),
       /** Tokens written to the prompt cache (Anthropic's cache creation). */
-      cache_creation_tokens: Nullish(Schema.Number)
+      cache_creation_tokens: Nullish(Schema.Number),
+      /** Tokens written to the prompt cache, as OpenAI names them. */
+      cache_write_tokens: Nullish(Schema.Number),
+      text_tokens: Nullish(Schema.Number),
+      image_tokens: Nullish(Schema.Number)
     })
   ),
   completion_tokens_details: Nullish(
@@ -369,7 +391,8 @@ export const Usage = Schema.Struct({
       reasoning_tokens: Nullish(Schema.Number),
       audio_tokens: Nullish(Schema.Number),
       accepted_prediction_tokens: Nullish(Schema.Number),
-      rejected_prediction_tokens: Nullish(Schema.Number)
+      rejected_prediction_tokens: Nullish(Schema.Number),
+      text_tokens: Nullish(Schema.Number)
     })
   )
 })
@@ -465,7 +488,9 @@ export const ResponseMessage = Schema.Struct({
   annotations: Nullish(Schema.Array(Annotation)),
   /** Reasoning text, for providers that return it (DeepSeek, some OpenAI-compatible servers). */
   reasoning_content: Nullish(Schema.String),
-  audio: Schema.optional(Schema.Unknown)
+  audio: Schema.optional(Schema.Unknown),
+  /** The deprecated single function call of older models and servers. */
+  function_call: Nullish(Schema.Struct({ name: Schema.String, arguments: Schema.String }))
 })
 /** @since 0.1.0 @category response */
 export type ResponseMessage = typeof ResponseMessage.Type

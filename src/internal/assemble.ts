@@ -18,6 +18,8 @@ interface ChoiceDraft {
   reasoning: string | null
   finish: string | null
   tools: Map<number, ToolCallDraft>
+  logprobs: Array<Chat.TokenLogprob> | null
+  refusalLogprobs: Array<Chat.TokenLogprob> | null
 }
 
 /** A mutable accumulator: `push` each chunk, then `result`. */
@@ -26,6 +28,8 @@ export class Assembler {
   private model = ""
   private created = 0
   private usage: Chat.Usage | undefined = undefined
+  private fingerprint: string | undefined = undefined
+  private serviceTier: string | undefined = undefined
   private readonly choices = new Map<number, ChoiceDraft>()
   /** How many chunks were pushed. */
   count = 0
@@ -36,10 +40,20 @@ export class Assembler {
     if (this.model === "") this.model = chunk.model
     if (this.created === 0) this.created = chunk.created
     if (chunk.usage !== undefined && chunk.usage !== null) this.usage = chunk.usage
+    if (chunk.system_fingerprint != null) this.fingerprint = chunk.system_fingerprint
+    if (chunk.service_tier != null) this.serviceTier = chunk.service_tier
     for (const choice of chunk.choices) {
       let draft = this.choices.get(choice.index)
       if (draft === undefined) {
-        draft = { content: null, refusal: null, reasoning: null, finish: null, tools: new Map() }
+        draft = {
+          content: null,
+          refusal: null,
+          reasoning: null,
+          finish: null,
+          tools: new Map(),
+          logprobs: null,
+          refusalLogprobs: null
+        }
         this.choices.set(choice.index, draft)
       }
       const delta = choice.delta
@@ -47,6 +61,8 @@ export class Assembler {
       if (delta.refusal != null) draft.refusal = (draft.refusal ?? "") + delta.refusal
       if (delta.reasoning_content != null) draft.reasoning = (draft.reasoning ?? "") + delta.reasoning_content
       if (choice.finish_reason !== null) draft.finish = choice.finish_reason
+      if (choice.logprobs?.content != null) (draft.logprobs ??= []).push(...choice.logprobs.content)
+      if (choice.logprobs?.refusal != null) (draft.refusalLogprobs ??= []).push(...choice.logprobs.refusal)
       for (const call of delta.tool_calls ?? []) {
         let tool = draft.tools.get(call.index)
         if (tool === undefined) {
@@ -55,7 +71,9 @@ export class Assembler {
         }
         if (call.id != null) tool.id = call.id
         if (call.type != null) tool.type = call.type
-        if (call.function?.name != null) tool.name += call.function.name
+        // OpenAI sends the name once; some compatible servers repeat it in every fragment. A repeat is not new text.
+        const name = call.function?.name
+        if (name != null && name !== tool.name) tool.name += name
         if (call.function?.arguments != null) tool.arguments += call.function.arguments
       }
     }
@@ -72,7 +90,12 @@ export class Assembler {
       .map(([index, draft]): Chat.Choice => {
         const tools = [...draft.tools.entries()]
           .sort(([a], [b]) => a - b)
-          .map(([, t]) => ({ id: t.id, type: "function" as const, function: { name: t.name, arguments: t.arguments } }))
+          .map(([, t]): Chat.ToolCall =>
+            t.type === "function"
+              ? { id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } }
+              : // a tool type we do not know: keep its type and what it streamed
+                { id: t.id, type: t.type, function: { name: t.name, arguments: t.arguments } }
+          )
         return {
           index,
           message: {
@@ -82,7 +105,10 @@ export class Assembler {
             ...(draft.reasoning === null ? {} : { reasoning_content: draft.reasoning }),
             ...(tools.length === 0 ? {} : { tool_calls: tools })
           },
-          finish_reason: draft.finish
+          finish_reason: draft.finish,
+          ...(draft.logprobs === null && draft.refusalLogprobs === null
+            ? {}
+            : { logprobs: { content: draft.logprobs, refusal: draft.refusalLogprobs } })
         }
       })
     return {
@@ -91,7 +117,9 @@ export class Assembler {
       created: this.created,
       model: this.model,
       choices,
-      ...(this.usage === undefined ? {} : { usage: this.usage })
+      ...(this.usage === undefined ? {} : { usage: this.usage }),
+      ...(this.fingerprint === undefined ? {} : { system_fingerprint: this.fingerprint }),
+      ...(this.serviceTier === undefined ? {} : { service_tier: this.serviceTier })
     }
   }
 }

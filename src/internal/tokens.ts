@@ -25,7 +25,13 @@ export const messageText = (message: Chat.Message): string => {
 /** Estimated prompt tokens of a request: its messages (plus a few tokens of framing each) and its tools. */
 export const estimatePromptTokens = (request: Chat.ChatCompletionRequest): number => {
   let tokens = 0
-  for (const message of request.messages) tokens += 4 + estimateTokens(messageText(message))
+  for (const message of request.messages) {
+    tokens += 4 + estimateTokens(messageText(message))
+    // an earlier assistant turn's tool calls are sent back as part of the prompt
+    if (message.role === "assistant" && message.tool_calls !== undefined && message.tool_calls.length > 0) {
+      tokens += estimateTokens(JSON.stringify(message.tool_calls))
+    }
+  }
   if (request.tools !== undefined) tokens += estimateTokens(JSON.stringify(request.tools))
   return tokens
 }
