@@ -34,3 +34,7 @@ export * as Strategy from "./Strategy.js"
 export * as Router from "./Router.js"
 /** @since 0.1.0 */
 export * as RateLimit from "./RateLimit.js"
+/** @since 0.1.0 */
+export * as Anthropic from "./providers/Anthropic.js"
+/** @since 0.1.0 */
+export * as Gemini from "./providers/Gemini.js"

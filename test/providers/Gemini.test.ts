@@ -1,5 +1,12 @@
+import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as Schema from "effect/Schema"
 import type * as Chat from "../../src/Chat.js"
 import { assembleChunks } from "../../src/Chat.js"
@@ -10,6 +17,9 @@ import { fromGenerateContentResponse } from "../../src/internal/gemini/response.
 import { StreamTranslator } from "../../src/internal/gemini/stream.js"
 import { toFinishReason, toUsage } from "../../src/internal/gemini/usage.js"
 import * as Wire from "../../src/internal/gemini/wire.js"
+import type * as LiterLlmError from "../../src/LiterLlmError.js"
+import * as Gemini from "../../src/providers/Gemini.js"
+import * as NativeServers from "./nativeServers.js"
 
 const translate = (request: Omit<Chat.ChatCompletionRequest, "model">) =>
   Either.getOrThrow(toGenerateContentRequest({ model: "gemini-2.5-flash", ...request }))
@@ -451,4 +461,202 @@ describe("Gemini embeddings translation", () => {
     const error = Either.flip(toBatchEmbedRequest({ model: "m", input: [1, 2, 3] }))
     expect(Either.getOrThrow(error)._tag).toBe("BadRequest")
   })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// End to end, over real HTTP on 127.0.0.1
+// ---------------------------------------------------------------------------------------------------------------
+
+const apiKey = "AIzaSy-test-SECRET-0123456789"
+
+const setup = (options: Partial<Gemini.Options> = {}) =>
+  Effect.gen(function* () {
+    const server = yield* NativeServers.make
+    const service = yield* Gemini.make({ apiKey: Redacted.make(apiKey), baseUrl: server.url, ...options }).pipe(
+      Effect.provide(FetchHttpClient.layer)
+    )
+    return { server, service }
+  })
+
+const request: Chat.ChatCompletionRequest = {
+  model: "gemini-2.5-flash",
+  messages: [
+    { role: "system", content: "Be brief." },
+    { role: "user", content: "Hello" }
+  ],
+  temperature: 0.5
+}
+
+const answer = {
+  candidates: [{ content: { role: "model", parts: [{ text: "Hi!" }] }, finishReason: "STOP", index: 0 }],
+  usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 2, totalTokenCount: 11 },
+  modelVersion: "gemini-2.5-flash",
+  responseId: "resp-e2e"
+}
+
+describe("Gemini over HTTP", () => {
+  it.scoped("posts generateContent with the key in x-goog-api-key, never in the URL", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(NativeServers.json(answer))
+      const response = yield* service.chat(request)
+      expect(response).toMatchObject({
+        id: "resp-e2e",
+        choices: [{ message: { content: "Hi!" }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 }
+      })
+      const [sent] = yield* server.requests
+      expect(sent.url).toBe("/v1beta/models/gemini-2.5-flash:generateContent")
+      expect(sent.url).not.toContain(apiKey)
+      expect(sent.headers["x-goog-api-key"]).toBe(apiKey)
+      expect(sent.headers["authorization"]).toBeUndefined()
+      expect(sent.body).toEqual({
+        contents: [{ role: "user", parts: [{ text: "Hello" }] }],
+        systemInstruction: { parts: [{ text: "Be brief." }] },
+        generationConfig: { temperature: 0.5 }
+      })
+    })
+  )
+
+  it.scoped("honours apiVersion and a models/ prefix on the model", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup({ apiVersion: "v1" })
+      yield* server.script(NativeServers.json(answer))
+      yield* service.chat({ ...request, model: "models/gemini-2.0-flash" })
+      expect((yield* server.requests)[0].url).toBe("/v1/models/gemini-2.0-flash:generateContent")
+    })
+  )
+
+  it.scoped("streams over streamGenerateContent?alt=sse, text and function calls assembled", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.sse([
+          { data: { candidates: [{ content: { role: "model", parts: [{ text: "Looking " }] } }], responseId: "s1" } },
+          { data: { candidates: [{ content: { parts: [{ text: "up." }] } }], responseId: "s1" } },
+          {
+            data: {
+              candidates: [
+                {
+                  content: { parts: [{ functionCall: { name: "get_weather", args: { city: "Oslo" } } }] },
+                  finishReason: "STOP"
+                }
+              ],
+              usageMetadata: { promptTokenCount: 20, candidatesTokenCount: 8, totalTokenCount: 28 },
+              responseId: "s1"
+            }
+          }
+        ])
+      )
+      const chunks = yield* Stream.runCollect(service.chatStream(request))
+      const assembled = assembleChunks(chunks)
+      expect(assembled.choices[0].message.content).toBe("Looking up.")
+      expect(assembled.choices[0].message.tool_calls).toEqual([
+        { id: "call_s1_0_0", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } }
+      ])
+      expect(assembled.choices[0].finish_reason).toBe("tool_calls")
+      expect(assembled.usage?.total_tokens).toBe(28)
+      const [sent] = yield* server.requests
+      expect(sent.url).toBe("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
+      expect(sent.headers["x-goog-api-key"]).toBe(apiKey)
+    })
+  )
+
+  it.scoped("reports a stream cut before any candidate finished as Streaming", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(NativeServers.sse([{ data: { candidates: [{ content: { parts: [{ text: "par" }] } }] } }]))
+      const error = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+      expect(error._tag).toBe("Streaming")
+    })
+  )
+
+  it.scoped("reports an invalid key (HTTP 400 API_KEY_INVALID) as Authentication without quoting the key", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.json(
+          {
+            error: {
+              code: 400,
+              message: `API key not valid. Please pass a valid API key. (${apiKey})`,
+              status: "INVALID_ARGUMENT",
+              details: [{ reason: "API_KEY_INVALID" }]
+            }
+          },
+          400
+        )
+      )
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("Authentication")
+      expect(error.message).toContain("API key not valid")
+      expect(error.message).not.toContain(apiKey)
+    })
+  )
+
+  it.scoped("maps 429 with retry-after to RateLimited and 503 to ServiceUnavailable", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.json({ error: { code: 429, message: "Quota exceeded", status: "RESOURCE_EXHAUSTED" } }, 429, {
+          "retry-after": "12"
+        }),
+        NativeServers.json({ error: { code: 503, message: "The model is overloaded.", status: "UNAVAILABLE" } }, 503)
+      )
+      const limited = yield* Effect.flip(service.chat(request))
+      expect(limited._tag).toBe("RateLimited")
+      expect((limited as LiterLlmError.RateLimited).retryAfter).toEqual(Duration.seconds(12))
+      const unavailable = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+      expect(unavailable).toMatchObject({ _tag: "ServiceUnavailable", status: 503, provider: "gemini" })
+    })
+  )
+
+  it.scoped("embeds through batchEmbedContents", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(NativeServers.json({ embeddings: [{ values: [0.1, 0.2] }, { values: [0.3, 0.4] }] }))
+      const response = yield* service.embed({ model: "text-embedding-004", input: ["a", "b"] })
+      expect(response.data.map((d) => d.embedding)).toEqual([
+        [0.1, 0.2],
+        [0.3, 0.4]
+      ])
+      const [sent] = yield* server.requests
+      expect(sent.url).toBe("/v1beta/models/text-embedding-004:batchEmbedContents")
+      expect(sent.body).toEqual({
+        requests: [
+          { model: "models/text-embedding-004", content: { parts: [{ text: "a" }] } },
+          { model: "models/text-embedding-004", content: { parts: [{ text: "b" }] } }
+        ]
+      })
+    })
+  )
+
+  it.scoped("lists models across pages", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.json({ models: [{ name: "models/gemini-2.5-pro" }], nextPageToken: "p2" }),
+        NativeServers.json({ models: [{ name: "models/text-embedding-004" }] })
+      )
+      const models = yield* service.listModels
+      expect(models.data.map((m) => m.id)).toEqual(["gemini-2.5-pro", "text-embedding-004"])
+      expect((yield* server.requests).map((r) => r.url)).toEqual([
+        "/v1beta/models?pageSize=1000",
+        "/v1beta/models?pageSize=1000&pageToken=p2"
+      ])
+    })
+  )
+
+  it.effect("layerConfig fails with Authentication naming GEMINI_API_KEY when it is not set", () =>
+    Effect.gen(function* () {
+      const error = yield* Layer.build(Gemini.layerConfig()).pipe(
+        Effect.provide(FetchHttpClient.layer),
+        Effect.scoped,
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
+        Effect.flip
+      )
+      expect(error._tag).toBe("Authentication")
+      expect(error.message).toContain("GEMINI_API_KEY")
+    })
+  )
 })
