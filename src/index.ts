@@ -38,3 +38,5 @@ export * as RateLimit from "./RateLimit.js"
 export * as Anthropic from "./providers/Anthropic.js"
 /** @since 0.1.0 */
 export * as Gemini from "./providers/Gemini.js"
+/** @since 0.1.0 */
+export * as LlmCache from "./LlmCache.js"

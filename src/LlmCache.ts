@@ -1,0 +1,353 @@
+/**
+ * A response cache: identical requests are answered from a store instead of the service below.
+ *
+ * ```ts
+ * const cached = LlmCache.layer({ capacity: 1000, ttl: "10 minutes" }).pipe(Layer.provide(deployment))
+ * ```
+ *
+ * Semantics:
+ * - **Key**: the canonical form of the request — object keys sorted, `undefined` and `null` fields dropped (the wire
+ *   treats an absent field and `null` alike), arrays kept in order — hashed with SHA-256, prefixed by the operation
+ *   (`chat`, `chatStream`, `embed`). So two requests built in a different key order share an entry; object identity
+ *   plays no part. Fields that do not change the answer are left out of the key: `user` (an end-user id for the
+ *   provider's abuse monitoring — identical prompts from two users share one answer), `metadata`, `store`, `stream`
+ *   and `stream_options`. Everything else, sampling parameters included, is part of it; caching a request with
+ *   `temperature > 0` makes its answer repeat, which is the point of a cache.
+ * - **Store**: in memory by default, holding `capacity` (default 256) entries with least-recently-used eviction (a
+ *   hit refreshes an entry) and a `ttl` (default 5 minutes) counted from the write, on `Clock`. Plug another store
+ *   with the `store` option or {@link layerStore} and the {@link CacheStore} tag. A store that fails or dies is
+ *   skipped with a warning log: the request is still served, from the service below.
+ * - **Single flight**: concurrent identical `chat` (or `embed`) calls share one upstream call. The call runs on a
+ *   fiber owned by the layer, not by the first caller, so interrupting any caller — the first included — does not
+ *   disturb the others; only when every caller waiting on it is interrupted is the upstream call interrupted too.
+ * - **Errors are never cached**: callers sharing a flight all get its error, and the next request tries again.
+ * - **Streams** are recorded while they pass through and stored only when they complete; a hit replays the recorded
+ *   chunks one by one. A stream that fails, is interrupted or is not read to the end is not stored. Streams are not
+ *   single-flighted (each miss streams from the service). `chat` and `chatStream` entries are separate.
+ * - `listModels` passes through.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Chat from "./Chat.js"
+import type * as Embedding from "./Embedding.js"
+import type * as LiterLlmError from "./LiterLlmError.js"
+import * as LlmService from "./LlmService.js"
+import { onStreamEnd } from "./internal/middleware/stream.js"
+import { transform, wrap } from "./internal/middleware/wrap.js"
+
+/**
+ * What the cache stores: a whole response, the chunks of a completed stream, or an embeddings response.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Entry =
+  | { readonly _tag: "Chat"; readonly response: Chat.ChatCompletionResponse }
+  | { readonly _tag: "ChatStream"; readonly chunks: ReadonlyArray<Chat.ChatCompletionChunk> }
+  | { readonly _tag: "Embedding"; readonly response: Embedding.EmbeddingResponse }
+
+/**
+ * A place to keep cache entries. Its failures never reach callers: the cache logs them and carries on, so a store may
+ * fail with whatever error its client has. A store is expected to forget an entry once its `ttl` has passed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Store {
+  readonly get: (key: string) => Effect.Effect<Option.Option<Entry>, unknown>
+  readonly set: (key: string, entry: Entry, ttl: Duration.Duration) => Effect.Effect<void, unknown>
+  readonly delete: (key: string) => Effect.Effect<void, unknown>
+}
+
+/**
+ * The tag of a cache store, for {@link layerStore}.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CacheStore extends Context.Tag("effect-liter-llm/LlmCache/CacheStore")<CacheStore, Store>() {}
+
+/**
+ * An in-memory store of at most `capacity` entries (default 256), evicting the least recently used; entries expire
+ * `ttl` after their write, on `Clock`. Each call owns a fresh, empty store.
+ *
+ * @since 0.1.0
+ * @category stores
+ */
+export const memoryStore = (options: { readonly capacity?: number | undefined } = {}): Effect.Effect<Store> =>
+  Effect.sync(() => {
+    const capacity = Math.max(0, Math.floor(options.capacity ?? 256))
+    // A Map iterates in insertion order; re-inserting on every hit keeps the least recently used entry first.
+    const entries = new Map<string, { readonly entry: Entry; readonly expiresAt: number }>()
+    return {
+      get: (key) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const found = entries.get(key)
+          if (found === undefined) return Option.none()
+          entries.delete(key)
+          if (found.expiresAt <= now) return Option.none()
+          entries.set(key, found)
+          return Option.some(found.entry)
+        }),
+      set: (key, entry, ttl) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          entries.delete(key)
+          if (capacity === 0) return
+          entries.set(key, { entry, expiresAt: now + Duration.toMillis(ttl) })
+          while (entries.size > capacity) entries.delete(entries.keys().next().value!)
+        }),
+      delete: (key) => Effect.sync(() => void entries.delete(key))
+    }
+  })
+
+/**
+ * A layer providing a fresh {@link memoryStore} as the {@link CacheStore}.
+ *
+ * @since 0.1.0
+ * @category stores
+ */
+export const layerMemoryStore = (options: { readonly capacity?: number | undefined } = {}): Layer.Layer<CacheStore> =>
+  Layer.effect(CacheStore, memoryStore(options))
+
+const ignoredFields: ReadonlySet<string> = new Set(["user", "metadata", "store", "stream", "stream_options"])
+
+/** JSON with sorted object keys and without `undefined`/`null` members; `ignored` applies to the top level only. */
+const canonical = (value: unknown, ignored: ReadonlySet<string> | undefined): string => {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null"
+  if (Array.isArray(value)) return `[${value.map((item) => canonical(item, undefined)).join(",")}]`
+  const record = value as Record<string, unknown>
+  const parts: Array<string> = []
+  for (const key of Object.keys(record).sort()) {
+    const member = record[key]
+    if (member === undefined || member === null || ignored?.has(key)) continue
+    parts.push(`${JSON.stringify(key)}:${canonical(member, undefined)}`)
+  }
+  return `{${parts.join(",")}}`
+}
+
+/**
+ * The cache key of a request for an operation: stable across key order, without the fields that do not change the
+ * answer (see the module docs).
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const keyOf = (
+  operation: "chat" | "chatStream" | "embed",
+  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+): string =>
+  `llm-cache:v1:${operation}:${createHash("sha256").update(canonical(request, ignoredFields)).digest("base64url")}`
+
+/**
+ * Cache options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Entries kept by the default in-memory store. Default 256. Ignored when `store` is given. */
+  readonly capacity?: number | undefined
+  /** How long an entry lives after its write. Default five minutes. */
+  readonly ttl?: Duration.DurationInput | undefined
+  /** Where entries live. Default: a fresh in-memory store of `capacity` entries. */
+  readonly store?: Store | undefined
+}
+
+interface Flight<A> {
+  readonly deferred: Deferred.Deferred<A, LiterLlmError.LiterLlmError>
+  waiters: number
+  fiber: Fiber.RuntimeFiber<void> | undefined
+}
+
+/**
+ * Wraps a service in a cache. Scoped: shared upstream calls run on fibers that end with the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<(service: LlmService.Service) => LlmService.Service, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const store = options.store ?? (yield* memoryStore({ capacity: options.capacity }))
+    const ttl = Duration.decode(options.ttl ?? "5 minutes")
+    const scope = yield* Effect.scope
+    // Calls in flight by key, owned by this cache; touched only inside Effect.sync-like steps, so atomic.
+    const flights = new Map<string, Flight<unknown>>()
+
+    const skipped =
+      <A>(operation: string, fallback: A) =>
+      (cause: Cause.Cause<unknown>): Effect.Effect<A> =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : Effect.as(
+              Effect.logWarning(
+                `the LLM cache store failed to ${operation}; serving without it. Check the store.`,
+                Cause.squash(cause)
+              ),
+              fallback
+            )
+
+    const read = <A>(key: string, tag: Entry["_tag"], take: (entry: Entry) => A): Effect.Effect<Option.Option<A>> =>
+      store.get(key).pipe(
+        Effect.catchAllCause(skipped("read an entry", Option.none<Entry>())),
+        Effect.flatMap((found) => {
+          if (Option.isNone(found)) return Effect.succeedNone
+          if (found.value._tag === tag) return Effect.succeedSome(take(found.value))
+          // Not what this key can hold: a foreign or corrupted entry. Forget it rather than serve it.
+          return Effect.as(
+            Effect.catchAllCause(store.delete(key), skipped("delete an entry", undefined)),
+            Option.none<A>()
+          )
+        })
+      )
+
+    const write = (key: string, entry: Entry): Effect.Effect<void> =>
+      Effect.catchAllCause(
+        Effect.suspend(() => store.set(key, entry, ttl)),
+        skipped("write an entry", undefined)
+      )
+
+    const join = <A>(key: string, flight: Flight<A>): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
+      Effect.uninterruptibleMask((restore) => {
+        flight.waiters++
+        return restore(Deferred.await(flight.deferred)).pipe(
+          Effect.onExit((exit) =>
+            Effect.suspend(() => {
+              flight.waiters--
+              if (!Exit.isInterrupted(exit) || flight.waiters > 0 || flight.fiber === undefined) return Effect.void
+              return Effect.flatMap(Deferred.isDone(flight.deferred), (done) => {
+                if (done) return Effect.void
+                // The last caller left: nobody wants the answer any more, so stop the upstream call.
+                if (flights.get(key) === flight) flights.delete(key)
+                return Effect.asVoid(Fiber.interruptFork(flight.fiber!))
+              })
+            })
+          )
+        )
+      })
+
+    const lead = <A>(
+      key: string,
+      upstream: Effect.Effect<A, LiterLlmError.LiterLlmError>,
+      toEntry: (a: A) => Entry
+    ): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const flight: Flight<A> = {
+            deferred: yield* Deferred.make<A, LiterLlmError.LiterLlmError>(),
+            waiters: 0,
+            fiber: undefined
+          }
+          flights.set(key, flight as Flight<unknown>)
+          // Forked from an uninterruptible region: make the call interruptible again so the last leaving caller can stop it.
+          flight.fiber = yield* Effect.interruptible(upstream).pipe(
+            Effect.exit,
+            // Answer the callers first, then store; until the entry is stored, newcomers join this finished flight.
+            Effect.tap((exit) => Deferred.done(flight.deferred, exit)),
+            Effect.flatMap((exit) => (Exit.isSuccess(exit) ? write(key, toEntry(exit.value)) : Effect.void)),
+            Effect.ensuring(
+              Effect.sync(() => {
+                if (flights.get(key) === flight) flights.delete(key)
+              })
+            ),
+            Effect.forkIn(scope)
+          )
+          return yield* restore(join(key, flight))
+        })
+      )
+
+    const cached = <A>(
+      key: string,
+      tag: "Chat" | "Embedding",
+      take: (entry: Entry) => A,
+      toEntry: (a: A) => Entry,
+      upstream: Effect.Effect<A, LiterLlmError.LiterLlmError>
+    ): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
+      Effect.suspend(() => {
+        const inFlight = flights.get(key) as Flight<A> | undefined
+        if (inFlight !== undefined) return join(key, inFlight)
+        return Effect.flatMap(read(key, tag, take), (hit) => {
+          if (Option.isSome(hit)) return Effect.succeed(hit.value)
+          // Re-check: another caller may have started the same call while the store was being read.
+          const started = flights.get(key) as Flight<A> | undefined
+          return started === undefined ? lead(key, upstream, toEntry) : join(key, started)
+        })
+      })
+
+    return (service) =>
+      wrap(service, {
+        chat: (request) =>
+          cached(
+            keyOf("chat", request),
+            "Chat",
+            (entry) => (entry as Extract<Entry, { _tag: "Chat" }>).response,
+            (response) => ({ _tag: "Chat", response }),
+            service.chat(request)
+          ),
+        embed: (request) =>
+          cached(
+            keyOf("embed", request),
+            "Embedding",
+            (entry) => (entry as Extract<Entry, { _tag: "Embedding" }>).response,
+            (response) => ({ _tag: "Embedding", response }),
+            service.embed(request)
+          ),
+        chatStream: (request) => {
+          const key = keyOf("chatStream", request)
+          const record = Stream.suspend(() => {
+            // Per run of the stream: the chunks seen so far, stored only if the stream completes.
+            const recorded: Array<Chat.ChatCompletionChunk> = []
+            const recording = Stream.mapChunks(service.chatStream(request), (chunk) => {
+              for (const c of chunk) recorded.push(c)
+              return chunk
+            })
+            // Stored before the stream ends for the caller, so a caller that has read a stream to its end will hit.
+            return onStreamEnd(recording, (outcome) =>
+              outcome._tag === "Completed" ? write(key, { _tag: "ChatStream", chunks: recorded }) : Effect.void
+            )
+          })
+          return Stream.unwrap(
+            Effect.map(
+              read(key, "ChatStream", (entry) => (entry as Extract<Entry, { _tag: "ChatStream" }>).chunks),
+              Option.match({ onNone: () => record, onSome: (chunks) => Stream.fromIterable(chunks) })
+            )
+          )
+        }
+      })
+  })
+
+/**
+ * A layer transformer caching the `LlmService` below, in the `store` given or a fresh in-memory one.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService> =>
+  transform((service) => Effect.map(make(options), (cache) => cache(service)))
+
+/**
+ * A layer transformer caching the `LlmService` below in the {@link CacheStore} from context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore = (
+  options: Omit<Options, "store" | "capacity"> = {}
+): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService | CacheStore> =>
+  transform((service) =>
+    Effect.flatMap(CacheStore, (store) => Effect.map(make({ ...options, store }), (cache) => cache(service)))
+  )

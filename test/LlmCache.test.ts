@@ -1,0 +1,264 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import type * as Chat from "../src/Chat.js"
+import * as LiterLlmError from "../src/LiterLlmError.js"
+import * as LlmCache from "../src/LlmCache.js"
+import * as LlmService from "../src/LlmService.js"
+import * as LlmTest from "../src/LlmTest.js"
+
+const request: Chat.ChatCompletionRequest = {
+  model: "test-model",
+  temperature: 0,
+  messages: [{ role: "user", content: "what is 2 + 2?" }]
+}
+const other: Chat.ChatCompletionRequest = { ...request, messages: [{ role: "user", content: "and 3 + 3?" }] }
+
+const cachedTest = (options: LlmTest.Options = {}, cache: LlmCache.Options = {}) =>
+  Effect.gen(function* () {
+    const test = yield* LlmTest.make(options)
+    const service = (yield* LlmCache.make(cache))(test.service)
+    return { test, service }
+  })
+
+const captureWarnings = Effect.sync(() => {
+  const lines: Array<string> = []
+  const logger = Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      if (logLevel.label === "WARN") lines.push(Array.isArray(message) ? String(message[0]) : String(message))
+    })
+  )
+  return { lines, logger }
+})
+
+describe("LlmCache", () => {
+  it.scoped("answers a repeated request from the cache", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ reply: "4" })
+      const first = yield* service.chat(request)
+      const second = yield* service.chat(request)
+      expect(second).toEqual(first)
+      expect(yield* test.calls).toBe(1)
+      yield* service.chat(other)
+      expect(yield* test.calls).toBe(2)
+    })
+  )
+
+  it("keys on the canonical request: key order, null fields, user and stream do not matter", () => {
+    const reordered = {
+      messages: [{ content: "what is 2 + 2?", role: "user" as const }],
+      temperature: 0,
+      model: "test-model",
+      top_p: null,
+      user: "alice",
+      stream: false
+    }
+    expect(LlmCache.keyOf("chat", reordered)).toBe(LlmCache.keyOf("chat", request))
+    expect(LlmCache.keyOf("chat", { ...request, temperature: 1 })).not.toBe(LlmCache.keyOf("chat", request))
+    expect(LlmCache.keyOf("chatStream", request)).not.toBe(LlmCache.keyOf("chat", request))
+    // a field named like an ignored one but nested inside the request is still part of the key
+    expect(LlmCache.keyOf("chat", { ...request, extra_body: { user: "a" } })).not.toBe(
+      LlmCache.keyOf("chat", { ...request, extra_body: { user: "b" } })
+    )
+  })
+
+  it.scoped("counts the ttl from the write, on the Clock", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ latency: "1 second" }, { ttl: "5 seconds" })
+      const first = yield* Effect.fork(service.chat(request))
+      yield* TestClock.adjust("1 second") // written at t = 1s, expires at t = 6s
+      yield* Fiber.join(first)
+      yield* TestClock.adjust("4500 millis") // t = 5.5s
+      yield* service.chat(request)
+      expect(yield* test.calls).toBe(1)
+      yield* TestClock.adjust("500 millis") // t = 6s
+      const refetch = yield* Effect.fork(service.chat(request))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(refetch)
+      expect(yield* test.calls).toBe(2)
+    })
+  )
+
+  it.scoped("evicts the least recently used entry at capacity", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({}, { capacity: 2 })
+      const third: Chat.ChatCompletionRequest = { ...request, messages: [{ role: "user", content: "third" }] }
+      yield* service.chat(request) // A
+      yield* service.chat(other) // B
+      yield* service.chat(request) // hit A: now B is the least recently used
+      yield* service.chat(third) // C evicts B
+      expect(yield* test.calls).toBe(3)
+      yield* service.chat(request)
+      yield* service.chat(third)
+      expect(yield* test.calls).toBe(3)
+      yield* service.chat(other)
+      expect(yield* test.calls).toBe(4)
+    })
+  )
+
+  it.scoped("concurrent identical requests share one upstream call", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ latency: "1 second" })
+      const fiber = yield* Effect.fork(
+        Effect.all(
+          Array.from({ length: 50 }, () => service.chat(request)),
+          { concurrency: "unbounded" }
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      const responses = yield* Fiber.join(fiber)
+      expect(new Set(responses.map((r) => r.id)).size).toBe(1)
+      expect(yield* test.calls).toBe(1)
+      expect((yield* test.requests).length).toBe(1)
+    })
+  )
+
+  it.scoped("interrupting the first caller does not disturb the others", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ latency: "1 second", reply: "shared" })
+      const leader = yield* Effect.fork(service.chat(request))
+      yield* TestClock.adjust("100 millis")
+      const follower = yield* Effect.fork(service.chat(request))
+      yield* TestClock.adjust("400 millis")
+      yield* Fiber.interrupt(leader)
+      yield* TestClock.adjust("500 millis")
+      const response = yield* Fiber.join(follower)
+      expect(response.choices[0]?.message.content).toBe("shared")
+      expect(yield* test.calls).toBe(1)
+      expect((yield* test.requests).length).toBe(1)
+    })
+  )
+
+  it.scoped("when every caller is interrupted the upstream call is interrupted and not cached", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ latency: "1 second" })
+      const callers = yield* Effect.fork(Effect.all([service.chat(request), service.chat(request)], { concurrency: 2 }))
+      yield* TestClock.adjust("500 millis")
+      yield* Fiber.interrupt(callers)
+      yield* TestClock.adjust("5 seconds")
+      // the fake counts a call only after its latency: the upstream call never finished
+      expect(yield* test.calls).toBe(0)
+      const again = yield* Effect.fork(service.chat(request))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(again)
+      expect(yield* test.calls).toBe(1)
+      expect((yield* test.requests).length).toBe(2)
+    })
+  )
+
+  it.scoped("never caches errors; callers sharing a failed call all get its error", () =>
+    Effect.gen(function* () {
+      const unavailable = new LiterLlmError.ServiceUnavailable({ provider: "test" })
+      const { service, test } = yield* cachedTest({ failures: [unavailable], latency: "1 second" })
+      const fiber = yield* Effect.fork(
+        Effect.all([Effect.either(service.chat(request)), Effect.either(service.chat(request))], { concurrency: 2 })
+      )
+      yield* TestClock.adjust("1 second")
+      const [a, b] = yield* Fiber.join(fiber)
+      expect(Either.isLeft(a) && Either.isLeft(b) && a.left === unavailable && b.left === unavailable).toBe(true)
+      expect(yield* test.calls).toBe(1)
+      const retry = yield* Effect.fork(service.chat(request))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(retry)
+      yield* service.chat(request)
+      expect(yield* test.calls).toBe(2)
+    })
+  )
+
+  it.scoped("replays a completed stream chunk by chunk", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ reply: "a streamed answer", chunks: 3 })
+      const first = Chunk.toReadonlyArray(yield* Stream.runCollect(service.chatStream(request)))
+      const replayed = yield* Stream.runCollect(service.chatStream(request).pipe(Stream.rechunk(1), Stream.chunks))
+      expect(first.length).toBe(4)
+      expect(Chunk.toReadonlyArray(replayed).map((c) => Chunk.size(c))).toEqual([1, 1, 1, 1])
+      expect(Chunk.toReadonlyArray(replayed).flatMap((c) => Chunk.toReadonlyArray(c))).toEqual(first)
+      expect(yield* test.calls).toBe(1)
+      // a stream entry is not a chat entry
+      yield* service.chat(request)
+      expect(yield* test.calls).toBe(2)
+    })
+  )
+
+  it.scoped("does not store a stream that failed or was not read to the end", () =>
+    Effect.gen(function* () {
+      const broken = yield* cachedTest({ chunks: 3, streamFailure: { afterChunks: 2 } })
+      yield* Effect.flip(Stream.runDrain(broken.service.chatStream(request)))
+      yield* Effect.flip(Stream.runDrain(broken.service.chatStream(request)))
+      expect(yield* broken.test.calls).toBe(2)
+
+      const partial = yield* cachedTest({ chunks: 3, chunkDelay: "1 second" })
+      const first = yield* Effect.fork(Stream.runCollect(partial.service.chatStream(request).pipe(Stream.take(1))))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(first)
+      const full = yield* Effect.fork(Stream.runCollect(partial.service.chatStream(request)))
+      yield* TestClock.adjust("5 seconds")
+      expect(Chunk.size(yield* Fiber.join(full))).toBe(4)
+      expect(yield* partial.test.calls).toBe(2)
+      yield* Stream.runDrain(partial.service.chatStream(request))
+      expect(yield* partial.test.calls).toBe(2)
+    })
+  )
+
+  it.scoped("caches embeddings", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest()
+      const a = yield* service.embed({ model: "embedder", input: ["x", "y"] })
+      const b = yield* service.embed({ input: ["x", "y"], model: "embedder", user: "bob" })
+      expect(b).toEqual(a)
+      expect(yield* test.calls).toBe(1)
+    })
+  )
+
+  it.scoped("skips a failing or dying store with a warning and still serves the request", () =>
+    Effect.gen(function* () {
+      const { lines, logger } = yield* captureWarnings
+      const failing: LlmCache.Store = {
+        get: () => Effect.fail("connection refused"),
+        set: () => Effect.die(new Error("store crashed")),
+        delete: () => Effect.void
+      }
+      const { service, test } = yield* cachedTest({ reply: "still here" }, { store: failing })
+      const response = yield* Effect.provide(service.chat(request), logger)
+      yield* Effect.provide(Stream.runDrain(service.chatStream(request)), logger)
+      expect(response.choices[0]?.message.content).toBe("still here")
+      expect(yield* test.calls).toBe(2)
+      expect(lines.filter((l) => l.includes("read an entry")).length).toBe(2)
+      expect(lines.filter((l) => l.includes("write an entry")).length).toBe(2)
+    })
+  )
+
+  it.effect("layerStore uses the CacheStore from context; layer wraps the service below", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const below = Layer.succeed(LlmService.LlmService, test.service)
+      const written: Array<string> = []
+      const recording = Layer.effect(
+        LlmCache.CacheStore,
+        Effect.map(LlmCache.memoryStore(), (store) => ({
+          ...store,
+          set: (key: string, entry: LlmCache.Entry, ttl: import("effect/Duration").Duration) =>
+            Effect.zipRight(
+              Effect.sync(() => written.push(key)),
+              store.set(key, entry, ttl)
+            )
+        }))
+      )
+      const twice = Effect.zipRight(LlmService.chat(request), LlmService.chat(request))
+      yield* Effect.provide(twice, LlmCache.layerStore().pipe(Layer.provide(Layer.merge(below, recording))))
+      expect(written).toEqual([LlmCache.keyOf("chat", request)])
+      expect(yield* test.calls).toBe(1)
+      yield* Effect.provide(twice, LlmCache.layer().pipe(Layer.provide(below)))
+      expect(yield* test.calls).toBe(2)
+      expect(Option.isNone(yield* Effect.flatMap(LlmCache.memoryStore(), (s) => s.get("absent")))).toBe(true)
+    })
+  )
+})
