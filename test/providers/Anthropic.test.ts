@@ -4,6 +4,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
@@ -729,5 +730,115 @@ describe("Anthropic over HTTP", () => {
       expect(response.id).toBe("msg_e2e")
       expect((yield* server.requests)[0].headers["x-api-key"]).toBe(apiKey)
     })
+  )
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Invariants
+// ---------------------------------------------------------------------------------------------------------------
+
+const arbText = FastCheck.oneof(FastCheck.constant(""), FastCheck.string({ maxLength: 6 }))
+const arbMessage: FastCheck.Arbitrary<Chat.Message> = FastCheck.oneof(
+  arbText.map((content): Chat.Message => ({ role: "system", content })),
+  arbText.map((content): Chat.Message => ({ role: "user", content })),
+  FastCheck.record({ content: arbText, calls: FastCheck.array(FastCheck.nat(9), { maxLength: 2 }) }).map(
+    ({ calls, content }): Chat.Message => ({
+      role: "assistant",
+      content,
+      tool_calls: calls.map((n) => ({
+        id: `t${n}`,
+        type: "function",
+        function: { name: "f", arguments: `{"n":${n}}` }
+      }))
+    })
+  ),
+  FastCheck.nat(9).map((n): Chat.Message => ({ role: "tool", tool_call_id: `t${n}`, content: "r" }))
+)
+
+describe("Anthropic translation invariants", () => {
+  it.prop(
+    "turns alternate, are never empty, and tool results lead their user turn",
+    { messages: FastCheck.array(arbMessage, { maxLength: 12 }) },
+    ({ messages }) => {
+      const body = translate({ messages })
+      body.messages.forEach((turn, i) => {
+        expect(turn.content.length).toBeGreaterThan(0)
+        if (i > 0) expect(turn.role).not.toBe(body.messages[i - 1].role)
+        expect(turn.content.some((b) => b.type === "text" && b.text === "")).toBe(false)
+        const kinds = turn.content.map((b) => b.type === "tool_result")
+        expect(kinds).toEqual([...kinds].sort((a, b) => Number(b) - Number(a)))
+      })
+      const texts = messages.filter(
+        (m) => (m.role === "user" || m.role === "assistant") && typeof m.content === "string" && m.content !== ""
+      ).length
+      const blocks = body.messages.flatMap((t) => t.content).filter((b) => b.type === "text").length
+      expect(blocks).toBe(texts)
+    }
+  )
+
+  it.prop(
+    "a message streamed in arbitrary pieces assembles to the same answer as the whole message",
+    {
+      text: FastCheck.string({ maxLength: 40 }),
+      inputs: FastCheck.array(FastCheck.dictionary(FastCheck.string({ maxLength: 4 }), FastCheck.integer()), {
+        maxLength: 3
+      }),
+      cuts: FastCheck.array(FastCheck.nat(40), { maxLength: 6 }),
+      stop: FastCheck.constantFrom("end_turn", "max_tokens", "tool_use", "refusal", "stop_sequence")
+    },
+    ({ cuts, inputs, stop, text }) => {
+      const split = (s: string) => {
+        const points = [...new Set(cuts.filter((c) => c < s.length))].sort((a, b) => a - b)
+        return [0, ...points].map((p, i, all) => s.slice(p, all[i + 1] ?? s.length)).filter((p) => p !== "")
+      }
+      const message = decodeMessage({
+        id: "msg_p",
+        model: "c",
+        content: [
+          ...(text === "" ? [] : [{ type: "text", text }]),
+          ...inputs.map((input, i) => ({ type: "tool_use", id: `tu${i}`, name: `fn${i}`, input }))
+        ],
+        stop_reason: stop,
+        usage: { input_tokens: 3, output_tokens: 4 }
+      })
+      const offset = text === "" ? 0 : 1
+      const events: Array<unknown> = [
+        { type: "message_start", message: { id: "msg_p", model: "c", usage: { input_tokens: 3, output_tokens: 1 } } },
+        ...(text === ""
+          ? []
+          : [
+              { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+              ...split(text).map((piece) => ({
+                type: "content_block_delta",
+                index: 0,
+                delta: { type: "text_delta", text: piece }
+              })),
+              { type: "content_block_stop", index: 0 }
+            ]),
+        ...inputs.flatMap((input, i) => [
+          {
+            type: "content_block_start",
+            index: i + offset,
+            content_block: { type: "tool_use", id: `tu${i}`, name: `fn${i}`, input: {} }
+          },
+          ...split(JSON.stringify(input)).map((piece) => ({
+            type: "content_block_delta",
+            index: i + offset,
+            delta: { type: "input_json_delta", partial_json: piece }
+          })),
+          { type: "content_block_stop", index: i + offset }
+        ]),
+        { type: "message_delta", delta: { stop_reason: stop }, usage: { output_tokens: 4 } },
+        { type: "message_stop" }
+      ]
+      const { chunks, error } = runTranslator(events)
+      expect(error).toBeUndefined()
+      const whole = fromMessage(message, 1_700_000_000)
+      const assembled = assembleChunks(chunks)
+      expect(assembled.choices[0].message.content ?? "").toBe(whole.choices[0].message.content ?? "")
+      expect(assembled.choices[0].message.tool_calls ?? []).toEqual(whole.choices[0].message.tool_calls ?? [])
+      expect(assembled.choices[0].finish_reason).toBe(whole.choices[0].finish_reason)
+      expect(assembled.usage).toEqual(whole.usage)
+    }
   )
 })

@@ -4,6 +4,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -658,5 +659,45 @@ describe("Gemini over HTTP", () => {
       expect(error._tag).toBe("Authentication")
       expect(error.message).toContain("GEMINI_API_KEY")
     })
+  )
+})
+
+describe("Gemini translation invariants", () => {
+  const arbText = FastCheck.oneof(FastCheck.constant(""), FastCheck.string({ maxLength: 6 }))
+  const arbTurn: FastCheck.Arbitrary<ReadonlyArray<Chat.Message>> = FastCheck.oneof(
+    arbText.map((content): ReadonlyArray<Chat.Message> => [{ role: "system", content }]),
+    arbText.map((content): ReadonlyArray<Chat.Message> => [{ role: "user", content }]),
+    arbText.map((content): ReadonlyArray<Chat.Message> => [{ role: "assistant", content }]),
+    // A tool round trip: the call, then its answers.
+    FastCheck.array(FastCheck.constantFrom("a", "b", "c"), { minLength: 1, maxLength: 3 }).map(
+      (names): ReadonlyArray<Chat.Message> => [
+        {
+          role: "assistant",
+          tool_calls: names.map((name, i) => ({
+            id: `id_${name}_${i}`,
+            type: "function",
+            function: { name, arguments: "{}" }
+          }))
+        },
+        ...names.map((name, i): Chat.Message => ({ role: "tool", tool_call_id: `id_${name}_${i}`, content: name }))
+      ]
+    )
+  )
+
+  it.prop(
+    "roles alternate, turns are never empty, and each function response is named after its call",
+    { turns: FastCheck.array(arbTurn, { maxLength: 10 }) },
+    ({ turns }) => {
+      const body = translate({ messages: turns.flat() })
+      body.contents.forEach((content, i) => {
+        expect(content.parts.length).toBeGreaterThan(0)
+        if (i > 0) expect(content.role).not.toBe(body.contents[i - 1].role)
+      })
+      const responses = body.contents
+        .flatMap((c) => c.parts)
+        .flatMap((p) => ("functionResponse" in p ? [p.functionResponse] : []))
+      expect(responses.every((r) => (r.response as { readonly result: string }).result === r.name)).toBe(true)
+      expect(responses.length).toBe(turns.flat().filter((m) => m.role === "tool").length)
+    }
   )
 })
