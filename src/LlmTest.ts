@@ -83,9 +83,10 @@ export interface TestService {
 
 const splitReply = (reply: string, parts: number): ReadonlyArray<string> => {
   const n = Math.max(1, Math.floor(parts))
-  const size = Math.ceil(reply.length / n)
+  // Even cut points: no piece is empty unless the reply has fewer characters than pieces.
+  const cut = (i: number) => Math.floor((i * reply.length) / n)
   const out: Array<string> = []
-  for (let i = 0; i < n; i++) out.push(reply.slice(i * size, (i + 1) * size))
+  for (let i = 0; i < n; i++) out.push(reply.slice(cut(i), cut(i + 1)))
   return out
 }
 
