@@ -35,34 +35,35 @@ import { onStreamEnd } from "./internal/middleware/stream.js"
 import { transform, wrap } from "./internal/middleware/wrap.js"
 
 /**
- * One set of hooks; every member is optional. `R` is what the hooks need from context (provided where the layer is
- * built).
+ * One set of hooks; every member is optional. Hooks need nothing from context: a hook that uses a service closes
+ * over it, e.g. `Layer.unwrapEffect(Effect.map(Audit, (audit) => Hooks.layer([{ onRequest: audit.log }])))`. (Hooks
+ * run inside the caller's context, so its span stays their parent; providing a build-time context would replace it.)
  *
  * @since 0.1.0
  * @category models
  */
-export interface Hook<R = never> {
+export interface Hook {
   /** Runs before the call; fail with `HookRejected` to refuse it. */
   readonly onRequest?:
-    ((request: Chat.ChatCompletionRequest) => Effect.Effect<unknown, LiterLlmError.HookRejected, R>) | undefined
+    ((request: Chat.ChatCompletionRequest) => Effect.Effect<unknown, LiterLlmError.HookRejected>) | undefined
   /** Runs after a successful call (a completed stream: the assembled response). */
   readonly onResponse?:
     | ((
         request: Chat.ChatCompletionRequest,
         response: Chat.ChatCompletionResponse
-      ) => Effect.Effect<unknown, LiterLlmError.HookRejected, R>)
+      ) => Effect.Effect<unknown, LiterLlmError.HookRejected>)
     | undefined
   /** Runs when the service below fails with a typed error. */
   readonly onError?:
     | ((
         request: Chat.ChatCompletionRequest,
         error: LiterLlmError.LiterLlmError
-      ) => Effect.Effect<unknown, LiterLlmError.HookRejected, R>)
+      ) => Effect.Effect<unknown, LiterLlmError.HookRejected>)
     | undefined
 }
 
 /** Runs one hook so that only `HookRejected` can come out: other failures and defects are wrapped in it. */
-const guard = <R>(stage: string, effect: Effect.Effect<unknown, unknown, R>) =>
+const guard = (stage: string, effect: Effect.Effect<unknown, unknown>) =>
   Effect.catchAllCause(effect, (cause): Effect.Effect<never, LiterLlmError.HookRejected> => {
     if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
     const failure = Cause.failureOption(cause)
@@ -75,101 +76,79 @@ const guard = <R>(stage: string, effect: Effect.Effect<unknown, unknown, R>) =>
     )
   })
 
+/** Runs hooks one after the other; most lists hold one or two, so skip the traversal machinery when possible. */
+const sequence = <Args extends ReadonlyArray<unknown>>(
+  stage: string,
+  hooks: ReadonlyArray<(...args: Args) => Effect.Effect<unknown, LiterLlmError.HookRejected>>
+): ((...args: Args) => Effect.Effect<void, LiterLlmError.HookRejected>) => {
+  const run = (hook: (...args: Args) => Effect.Effect<unknown, unknown>, args: Args) =>
+    guard(
+      stage,
+      Effect.suspend(() => hook(...args))
+    )
+  if (hooks.length === 1) return (...args) => Effect.asVoid(run(hooks[0], args))
+  return (...args) => Effect.forEach(hooks, (hook) => run(hook, args), { discard: true })
+}
+
 /**
- * Wraps a service so every chat call runs `hooks` around it. An Effect because the hooks may need `R`.
+ * Wraps a service so every chat call runs `hooks` around it.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = <R = never>(
-  hooks: ReadonlyArray<Hook<R>>
-): ((service: LlmService.Service) => Effect.Effect<LlmService.Service, never, R>) => {
+export const make = (hooks: ReadonlyArray<Hook>): ((service: LlmService.Service) => LlmService.Service) => {
   const requestHooks = hooks.flatMap((h) => (h.onRequest === undefined ? [] : [h.onRequest]))
   const responseHooks = hooks.flatMap((h) => (h.onResponse === undefined ? [] : [h.onResponse]))
   const errorHooks = hooks.flatMap((h) => (h.onError === undefined ? [] : [h.onError]))
-  return (service) =>
-    Effect.map(Effect.context<R>(), (context) => {
-      const onRequest = (request: Chat.ChatCompletionRequest) =>
-        Effect.forEach(
-          requestHooks,
-          (hook) =>
-            guard(
-              "onRequest",
-              Effect.suspend(() => hook(request))
-            ),
-          {
-            discard: true
-          }
-        ).pipe(Effect.provide(context))
-      const onResponse = (request: Chat.ChatCompletionRequest, response: Chat.ChatCompletionResponse) =>
-        Effect.forEach(
-          responseHooks,
-          (hook) =>
-            guard(
-              "onResponse",
-              Effect.suspend(() => hook(request, response))
-            ),
-          {
-            discard: true
-          }
-        ).pipe(Effect.provide(context))
-      const onError = (request: Chat.ChatCompletionRequest, error: LiterLlmError.LiterLlmError) =>
-        Effect.forEach(
-          errorHooks,
-          (hook) =>
-            guard(
-              "onError",
-              Effect.suspend(() => hook(request, error))
-            ),
-          {
-            discard: true
-          }
-        ).pipe(Effect.provide(context))
+  const onRequest = sequence("onRequest", requestHooks)
+  const onResponse = sequence("onResponse", responseHooks)
+  const onError = sequence("onError", errorHooks)
+  return (service) => {
+    const chat = (request: Chat.ChatCompletionRequest) =>
+      Effect.gen(function* () {
+        if (requestHooks.length > 0) yield* onRequest(request)
+        const response = yield* service
+          .chat(request)
+          .pipe(Effect.tapError((error) => (errorHooks.length === 0 ? Effect.void : onError(request, error))))
+        if (responseHooks.length > 0) yield* onResponse(request, response)
+        return response
+      })
 
-      const chat = (request: Chat.ChatCompletionRequest) =>
-        Effect.gen(function* () {
-          yield* onRequest(request)
-          const response = yield* service
-            .chat(request)
-            .pipe(Effect.tapError((error) => (errorHooks.length === 0 ? Effect.void : onError(request, error))))
-          if (responseHooks.length > 0) yield* onResponse(request, response)
-          return response
-        })
+    const chatStream = (
+      request: Chat.ChatCompletionRequest
+    ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {
+      const fromService = service
+        .chatStream(request)
+        .pipe(
+          Stream.catchAll((error) =>
+            errorHooks.length === 0
+              ? Stream.fail(error)
+              : Stream.fromEffect(Effect.zipRight(onError(request, error), Effect.fail(error)))
+          )
+        )
+      const upstream =
+        requestHooks.length === 0 ? fromService : Stream.unwrap(Effect.as(onRequest(request), fromService))
+      if (responseHooks.length === 0) return upstream
+      // Suspended so that each run of the stream has its own slot for the assembled response.
+      return Stream.suspend(() => {
+        let completed: Chat.ChatCompletionResponse | undefined
+        const recorded = onStreamEnd(upstream, (outcome) =>
+          Effect.sync(() => {
+            if (outcome._tag === "Completed") completed = outcome.assembled()
+          })
+        )
+        // Runs after the last chunk, inside the stream, so a rejecting onResponse fails the stream itself.
+        const tail = Stream.drain(
+          Stream.fromEffect(
+            Effect.suspend(() => (completed === undefined ? Effect.void : onResponse(request, completed)))
+          )
+        )
+        return Stream.concat(recorded, tail)
+      })
+    }
 
-      const chatStream = (
-        request: Chat.ChatCompletionRequest
-      ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {
-        const fromService = service
-          .chatStream(request)
-          .pipe(
-            Stream.catchAll((error) =>
-              errorHooks.length === 0
-                ? Stream.fail(error)
-                : Stream.fromEffect(Effect.zipRight(onError(request, error), Effect.fail(error)))
-            )
-          )
-        const upstream = Stream.unwrap(Effect.as(onRequest(request), fromService))
-        if (responseHooks.length === 0) return upstream
-        // Suspended so that each run of the stream has its own slot for the assembled response.
-        return Stream.suspend(() => {
-          let completed: Chat.ChatCompletionResponse | undefined
-          const recorded = onStreamEnd(upstream, (outcome) =>
-            Effect.sync(() => {
-              if (outcome._tag === "Completed") completed = outcome.assembled()
-            })
-          )
-          // Runs after the last chunk, inside the stream, so a rejecting onResponse fails the stream itself.
-          const tail = Stream.drain(
-            Stream.fromEffect(
-              Effect.suspend(() => (completed === undefined ? Effect.void : onResponse(request, completed)))
-            )
-          )
-          return Stream.concat(recorded, tail)
-        })
-      }
-
-      return wrap(service, { chat, chatStream })
-    })
+    return wrap(service, { chat, chatStream })
+  }
 }
 
 /**
@@ -178,6 +157,5 @@ export const make = <R = never>(
  * @since 0.1.0
  * @category layers
  */
-export const layer = <R = never>(
-  hooks: ReadonlyArray<Hook<R>>
-): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService | R> => transform(make(hooks))
+export const layer = (hooks: ReadonlyArray<Hook>): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService> =>
+  transform((service) => Effect.succeed(make(hooks)(service)))

@@ -25,7 +25,7 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const rec = yield* recorder
       const test = yield* LlmTest.make({ reply: "hi there" })
-      const service = yield* Hooks.make([
+      const service = Hooks.make([
         { onRequest: (req) => rec.add(`req1:${req.model}`), onResponse: (_, res) => rec.add(`res1:${res.id}`) },
         {
           onRequest: () => rec.add("req2"),
@@ -42,7 +42,7 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const rec = yield* recorder
       const test = yield* LlmTest.make()
-      const service = yield* Hooks.make([
+      const service = Hooks.make([
         { onRequest: () => Effect.fail(new LiterLlmError.HookRejected({ message: "not on my watch" })) },
         { onRequest: () => rec.add("second") }
       ])(test.service)
@@ -61,11 +61,11 @@ describe("Hooks", () => {
   it.effect("a hook that dies becomes HookRejected instead of crashing the caller", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const dyingRequest = yield* Hooks.make([{ onRequest: () => Effect.die(new Error("boom")) }])(test.service)
+      const dyingRequest = Hooks.make([{ onRequest: () => Effect.die(new Error("boom")) }])(test.service)
       const error = yield* Effect.flip(dyingRequest.chat(request))
       expect(error._tag).toBe("HookRejected")
       expect((error as LiterLlmError.HookRejected).cause).toBeInstanceOf(Error)
-      const throwing = yield* Hooks.make([
+      const throwing = Hooks.make([
         {
           onResponse: () =>
             Effect.sync(() => {
@@ -84,7 +84,7 @@ describe("Hooks", () => {
       const rec = yield* recorder
       const upstreamError = new LiterLlmError.ServiceUnavailable({ provider: "test" })
       const test = yield* LlmTest.make({ fail: upstreamError })
-      const service = yield* Hooks.make([
+      const service = Hooks.make([
         { onError: (_, error) => rec.add(`chat-error:${error._tag}`), onResponse: () => rec.add("response") }
       ])(test.service)
       const error = yield* Effect.flip(service.chat(request))
@@ -99,7 +99,7 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const rec = yield* recorder
       const test = yield* LlmTest.make({ reply: "hello streaming world", chunks: 4 })
-      const service = yield* Hooks.make([
+      const service = Hooks.make([
         {
           onResponse: (_, res) =>
             rec.add(`${res.choices[0]?.message.content}|${res.choices[0]?.finish_reason}|${res.usage?.total_tokens}`)
@@ -117,14 +117,14 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const rec = yield* recorder
       const test = yield* LlmTest.make({ chunks: 2 })
-      const guarded = yield* Hooks.make([
+      const guarded = Hooks.make([
         { onResponse: () => Effect.fail(new LiterLlmError.HookRejected({ message: "unsafe output" })) }
       ])(test.service)
       const error = yield* Effect.flip(Stream.runDrain(guarded.chatStream(request)))
       expect(error.message).toBe("unsafe output")
 
       const broken = yield* LlmTest.make({ chunks: 3, streamFailure: { afterChunks: 1 } })
-      const observed = yield* Hooks.make([
+      const observed = Hooks.make([
         { onError: (_, e) => rec.add(`error:${e._tag}`), onResponse: () => rec.add("response") }
       ])(broken.service)
       const streamError = yield* Effect.flip(Stream.runDrain(observed.chatStream(request)))
@@ -136,7 +136,7 @@ describe("Hooks", () => {
   it.effect("a hook that hangs is bounded by the caller's timeout", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = yield* Hooks.make([{ onRequest: () => Effect.never }])(test.service)
+      const service = Hooks.make([{ onRequest: () => Effect.never }])(test.service)
       const fiber = yield* Effect.fork(service.chat(request).pipe(Effect.timeout("2 seconds"), Effect.exit))
       yield* TestClock.adjust("2 seconds")
       const exit = yield* Fiber.join(fiber)
