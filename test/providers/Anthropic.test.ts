@@ -5,10 +5,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as Schema from "effect/Schema"
 import type * as Chat from "../../src/Chat.js"
 import { assembleChunks } from "../../src/Chat.js"
@@ -840,5 +842,21 @@ describe("Anthropic translation invariants", () => {
       expect(assembled.choices[0].finish_reason).toBe(whole.choices[0].finish_reason)
       expect(assembled.usage).toEqual(whole.usage)
     }
+  )
+})
+
+describe("Anthropic timeouts", () => {
+  it.scoped("fails with Timeout when the upstream does not answer within the timeout (TestClock)", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup({ timeout: "30 seconds" })
+      yield* server.script(NativeServers.hang)
+      const fiber = yield* Effect.fork(service.chat(request))
+      // Wait until the request reached the server, so the timeout races a real in-flight request.
+      yield* server.awaitRequests(1)
+      yield* TestClock.adjust("31 seconds")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error._tag).toBe("Timeout")
+      expect(LiterLlmError.isTransient(error)).toBe(true)
+    })
   )
 })

@@ -7,9 +7,11 @@ import { NodeHttpServer } from "@effect/platform-node"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { createServer } from "node:http"
 
 export interface Recorded {
@@ -34,6 +36,7 @@ export type Reply =
       readonly headers?: Readonly<Record<string, string>>
     }
   | { readonly _tag: "sse"; readonly events: ReadonlyArray<SseEvent>; readonly dropAfter?: number }
+  | { readonly _tag: "hang" }
 
 export const json = (body: unknown, status = 200, headers: Readonly<Record<string, string>> = {}): Reply => ({
   _tag: "json",
@@ -45,12 +48,17 @@ export const json = (body: unknown, status = 200, headers: Readonly<Record<strin
 export const sse = (events: ReadonlyArray<SseEvent>, dropAfter?: number): Reply =>
   dropAfter === undefined ? { _tag: "sse", events } : { _tag: "sse", events, dropAfter }
 
+/** Never answers; the handler ends when the client goes away. */
+export const hang: Reply = { _tag: "hang" }
+
 export interface NativeServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string
   /** Replies for the next requests, in order. */
   readonly script: (...replies: ReadonlyArray<Reply>) => Effect.Effect<void>
   readonly requests: Effect.Effect<ReadonlyArray<Recorded>>
+  /** Waits (without polling) until `n` requests have arrived. */
+  readonly awaitRequests: (n: number) => Effect.Effect<ReadonlyArray<Recorded>>
 }
 
 const encoder = new TextEncoder()
@@ -62,7 +70,7 @@ const frame = (event: SseEvent): Uint8Array =>
     }\n\n`
   )
 
-const respond = (reply: Reply): HttpServerResponse.HttpServerResponse => {
+const respond = (reply: Exclude<Reply, { readonly _tag: "hang" }>): HttpServerResponse.HttpServerResponse => {
   if (reply._tag === "json") {
     return HttpServerResponse.text(JSON.stringify(reply.body), {
       status: reply.status ?? 200,
@@ -81,7 +89,7 @@ const respond = (reply: Reply): HttpServerResponse.HttpServerResponse => {
 /** Starts a server for the scope's lifetime. */
 export const make: Effect.Effect<NativeServer, never, Scope.Scope> = Effect.gen(function* () {
   const queue = yield* Ref.make<ReadonlyArray<Reply>>([])
-  const recorded = yield* Ref.make<ReadonlyArray<Recorded>>([])
+  const recorded = yield* SubscriptionRef.make<ReadonlyArray<Recorded>>([])
   const server = yield* Effect.orDie(NodeHttpServer.make(() => createServer(), { port: 0, host: "127.0.0.1" }))
   const app = Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -94,11 +102,15 @@ export const make: Effect.Effect<NativeServer, never, Scope.Scope> = Effect.gen(
     }
     const headers: Record<string, string> = {}
     for (const [name, value] of Object.entries(request.headers)) headers[name] = value
-    yield* Ref.update(recorded, (all) => [...all, { method: request.method, url: request.url, headers, body }])
+    yield* SubscriptionRef.update(recorded, (all) => [
+      ...all,
+      { method: request.method, url: request.url, headers, body }
+    ])
     const next = yield* Ref.modify(queue, (replies) => [replies[0], replies.slice(1)] as const)
-    return next === undefined
-      ? HttpServerResponse.text(JSON.stringify({ error: { message: "no scripted reply left" } }), { status: 500 })
-      : respond(next)
+    if (next === undefined) {
+      return HttpServerResponse.text(JSON.stringify({ error: { message: "no scripted reply left" } }), { status: 500 })
+    }
+    return next._tag === "hang" ? yield* Effect.never : respond(next)
   })
   yield* server.serve(app)
   const address = server.address
@@ -106,6 +118,12 @@ export const make: Effect.Effect<NativeServer, never, Scope.Scope> = Effect.gen(
   return {
     url: `http://127.0.0.1:${port}`,
     script: (...replies) => Ref.update(queue, (existing) => [...existing, ...replies]),
-    requests: Ref.get(recorded)
+    requests: SubscriptionRef.get(recorded),
+    awaitRequests: (n) =>
+      recorded.changes.pipe(
+        Stream.filter((all) => all.length >= n),
+        Stream.runHead,
+        Effect.map((all) => Option.getOrElse(all, () => []))
+      )
   }
 })
