@@ -40,3 +40,7 @@ export * as Anthropic from "./providers/Anthropic.js"
 export * as Gemini from "./providers/Gemini.js"
 /** @since 0.1.0 */
 export * as LlmCache from "./LlmCache.js"
+/** @since 0.1.0 */
+export * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
+/** @since 0.1.0 */
+export * as FakeUpstream from "./FakeUpstream.js"

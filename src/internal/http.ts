@@ -24,6 +24,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -204,6 +205,47 @@ export const serializationError = (
 }
 
 /**
+ * Parses JSON text; a failure is `Serialization` quoting the start of the text.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const parseJson = (
+  text: string,
+  provider: string,
+  what: string
+): Either.Either<unknown, LiterLlmError.Serialization> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (cause) {
+    const preview = text.length > 120 ? `${text.slice(0, 120)}…` : text
+    return Either.left(
+      new LiterLlmError.Serialization({
+        provider,
+        cause,
+        message: `${what} from provider "${provider}" is not valid JSON (${
+          cause instanceof Error ? cause.message : String(cause)
+        }): ${JSON.stringify(preview)}`
+      })
+    )
+  }
+}
+
+/**
+ * Decodes a parsed JSON value with a schema, synchronously; a failure is `Serialization` naming the path.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeUnknownEither = <A, I>(
+  schema: Schema.Schema<A, I, never>
+): ((json: unknown, provider: string, what: string) => Either.Either<A, LiterLlmError.Serialization>) => {
+  const decode = ParseResult.decodeUnknownEither(schema)
+  return (json, provider, what) =>
+    Either.mapLeft(decode(json), (issue) => serializationError(provider, what, new ParseResult.ParseError({ issue })))
+}
+
+/**
  * Parses JSON text and decodes it with a schema; every failure is `Serialization`.
  *
  * @since 0.1.0
@@ -214,24 +256,12 @@ export const decodeJson = <A, I, R>(
   text: string,
   provider: string,
   what: string
-): Effect.Effect<A, LiterLlmError.Serialization, R> => {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (cause) {
-    const preview = text.length > 120 ? `${text.slice(0, 120)}…` : text
-    return Effect.fail(
-      new LiterLlmError.Serialization({
-        provider,
-        cause,
-        message: `${what} from provider "${provider}" is not valid JSON (${String(
-          (cause as Error).message ?? cause
-        )}): ${JSON.stringify(preview)}`
-      })
-    )
-  }
-  return Effect.mapError(Schema.decodeUnknown(schema)(json), (error) => serializationError(provider, what, error))
-}
+): Effect.Effect<A, LiterLlmError.Serialization, R> =>
+  Either.match(parseJson(text, provider, what), {
+    onLeft: Effect.fail,
+    onRight: (json) =>
+      Effect.mapError(Schema.decodeUnknown(schema)(json), (error) => serializationError(provider, what, error))
+  })
 
 /** The message of a transport failure plus the system error code beneath it (fetch says only "fetch failed"). */
 const causeDetail = (cause: unknown): string | undefined => {

@@ -1,0 +1,293 @@
+/**
+ * The bodies and stream events FakeUpstream answers with, in the OpenAI-compatible and Anthropic wire formats.
+ * Pure functions of the script and the request, so answers are deterministic.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * A tool call the fake model makes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCall {
+  readonly name: string
+  /** JSON text of the arguments. */
+  readonly arguments: string
+  readonly id?: string | undefined
+}
+
+/**
+ * Everything a reply is made of, resolved from a script and the request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reply {
+  readonly id: string
+  readonly created: number
+  readonly model: string
+  readonly pieces: ReadonlyArray<string>
+  readonly toolCalls: ReadonlyArray<ToolCall>
+  readonly promptTokens: number
+  readonly completionTokens: number
+}
+
+/**
+ * Splits a text into `n` pieces (words kept whole where possible); joining them gives the text back.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const split = (text: string, n: number): ReadonlyArray<string> => {
+  if (n <= 1 || text.length === 0) return [text]
+  const size = Math.ceil(text.length / n)
+  const out: Array<string> = []
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size))
+  return out
+}
+
+const toolCallId = (reply: Reply, call: ToolCall, index: number) => call.id ?? `call_${reply.id}_${index}`
+
+const usage = (reply: Reply) => ({
+  prompt_tokens: reply.promptTokens,
+  completion_tokens: reply.completionTokens,
+  total_tokens: reply.promptTokens + reply.completionTokens
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// OpenAI-compatible
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A `chat.completion` body.
+ *
+ * @since 0.1.0
+ * @category openai
+ */
+export const openAiCompletion = (reply: Reply) => ({
+  id: reply.id,
+  object: "chat.completion",
+  created: reply.created,
+  model: reply.model,
+  choices: [
+    {
+      index: 0,
+      message: {
+        role: "assistant",
+        content: reply.toolCalls.length > 0 && reply.pieces.join("") === "" ? null : reply.pieces.join(""),
+        refusal: null,
+        ...(reply.toolCalls.length > 0
+          ? {
+              tool_calls: reply.toolCalls.map((call, i) => ({
+                id: toolCallId(reply, call, i),
+                type: "function",
+                function: { name: call.name, arguments: call.arguments }
+              }))
+            }
+          : {})
+      },
+      finish_reason: reply.toolCalls.length > 0 ? "tool_calls" : "stop",
+      logprobs: null
+    }
+  ],
+  usage: usage(reply)
+})
+
+/**
+ * The JSON data of each `chat.completion.chunk` of a streamed reply: role, content pieces, tool-call deltas (name
+ * first, arguments in two halves), the finish reason, and — when asked — a last chunk carrying usage.
+ *
+ * @since 0.1.0
+ * @category openai
+ */
+export const openAiChunks = (reply: Reply, includeUsage: boolean): ReadonlyArray<unknown> => {
+  const base = { id: reply.id, object: "chat.completion.chunk", created: reply.created, model: reply.model }
+  const chunk = (delta: unknown, finish: string | null = null) => ({
+    ...base,
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }]
+  })
+  const out: Array<unknown> = [chunk({ role: "assistant", content: "" })]
+  for (const piece of reply.pieces) if (piece !== "") out.push(chunk({ content: piece }))
+  reply.toolCalls.forEach((call, index) => {
+    out.push(
+      chunk({
+        tool_calls: [
+          { index, id: toolCallId(reply, call, index), type: "function", function: { name: call.name, arguments: "" } }
+        ]
+      })
+    )
+    const half = Math.ceil(call.arguments.length / 2)
+    for (const part of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
+      if (part !== "") out.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }))
+    }
+  })
+  out.push(chunk({}, reply.toolCalls.length > 0 ? "tool_calls" : "stop"))
+  if (includeUsage) out.push({ ...base, choices: [], usage: usage(reply) })
+  return out
+}
+
+/**
+ * An OpenAI-style error body.
+ *
+ * @since 0.1.0
+ * @category openai
+ */
+export const openAiError = (status: number, message: string) => ({
+  error: { message, type: status === 429 ? "rate_limit_exceeded" : "fake_upstream_error", code: null, param: null }
+})
+
+/**
+ * A deterministic embedding of a text: `dimensions` numbers derived from its characters.
+ *
+ * @since 0.1.0
+ * @category openai
+ */
+export const embedding = (text: string, dimensions: number): Array<number> => {
+  const out = new Array<number>(dimensions).fill(0)
+  for (let i = 0; i < text.length; i++) out[i % dimensions]! += (text.charCodeAt(i) % 97) / 97
+  const norm = Math.sqrt(out.reduce((s, x) => s + x * x, 0)) || 1
+  return out.map((x) => x / norm)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Anthropic
+// ---------------------------------------------------------------------------------------------------------------
+
+const anthropicStop = (reply: Reply) => (reply.toolCalls.length > 0 ? "tool_use" : "end_turn")
+
+const anthropicToolInput = (call: ToolCall): unknown => {
+  try {
+    return JSON.parse(call.arguments)
+  } catch {
+    return {}
+  }
+}
+
+/**
+ * An Anthropic `message` body.
+ *
+ * @since 0.1.0
+ * @category anthropic
+ */
+export const anthropicMessage = (reply: Reply) => ({
+  id: reply.id,
+  type: "message",
+  role: "assistant",
+  model: reply.model,
+  content: [
+    ...(reply.pieces.join("") === "" && reply.toolCalls.length > 0
+      ? []
+      : [{ type: "text", text: reply.pieces.join("") }]),
+    ...reply.toolCalls.map((call, i) => ({
+      type: "tool_use",
+      id: call.id ?? `toolu_${reply.id}_${i}`,
+      name: call.name,
+      input: anthropicToolInput(call)
+    }))
+  ],
+  stop_reason: anthropicStop(reply),
+  stop_sequence: null,
+  usage: { input_tokens: reply.promptTokens, output_tokens: reply.completionTokens }
+})
+
+/**
+ * The named events of a streamed Anthropic reply, in order: `message_start`, a `ping`, text and tool-use content
+ * blocks with their deltas, `message_delta` with the stop reason and usage, `message_stop`.
+ *
+ * @since 0.1.0
+ * @category anthropic
+ */
+export const anthropicEvents = (reply: Reply): ReadonlyArray<{ readonly event: string; readonly data: unknown }> => {
+  const out: Array<{ event: string; data: unknown }> = [
+    {
+      event: "message_start",
+      data: {
+        type: "message_start",
+        message: {
+          id: reply.id,
+          type: "message",
+          role: "assistant",
+          model: reply.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: reply.promptTokens, output_tokens: 1 }
+        }
+      }
+    },
+    { event: "ping", data: { type: "ping" } }
+  ]
+  let index = 0
+  if (reply.pieces.join("") !== "" || reply.toolCalls.length === 0) {
+    out.push({
+      event: "content_block_start",
+      data: { type: "content_block_start", index, content_block: { type: "text", text: "" } }
+    })
+    for (const piece of reply.pieces) {
+      if (piece === "") continue
+      out.push({
+        event: "content_block_delta",
+        data: { type: "content_block_delta", index, delta: { type: "text_delta", text: piece } }
+      })
+    }
+    out.push({ event: "content_block_stop", data: { type: "content_block_stop", index } })
+    index++
+  }
+  reply.toolCalls.forEach((call, i) => {
+    out.push({
+      event: "content_block_start",
+      data: {
+        type: "content_block_start",
+        index,
+        content_block: { type: "tool_use", id: call.id ?? `toolu_${reply.id}_${i}`, name: call.name, input: {} }
+      }
+    })
+    const half = Math.ceil(call.arguments.length / 2)
+    for (const part of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
+      if (part === "") continue
+      out.push({
+        event: "content_block_delta",
+        data: { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: part } }
+      })
+    }
+    out.push({ event: "content_block_stop", data: { type: "content_block_stop", index } })
+    index++
+  })
+  out.push({
+    event: "message_delta",
+    data: {
+      type: "message_delta",
+      delta: { stop_reason: anthropicStop(reply), stop_sequence: null },
+      usage: { output_tokens: reply.completionTokens }
+    }
+  })
+  out.push({ event: "message_stop", data: { type: "message_stop" } })
+  return out
+}
+
+/**
+ * An Anthropic error body; 529 is `overloaded_error`.
+ *
+ * @since 0.1.0
+ * @category anthropic
+ */
+export const anthropicError = (status: number, message: string) => ({
+  type: "error",
+  error: {
+    type:
+      status === 529
+        ? "overloaded_error"
+        : status === 429
+          ? "rate_limit_error"
+          : status === 401
+            ? "authentication_error"
+            : status === 404
+              ? "not_found_error"
+              : status >= 500
+                ? "api_error"
+                : "invalid_request_error",
+    message
+  }
+})

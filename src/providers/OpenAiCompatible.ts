@@ -1,0 +1,266 @@
+/**
+ * A client for any OpenAI-compatible HTTP API (OpenAI itself, Azure OpenAI, Groq, Together, vLLM, Ollama, …),
+ * offered as an `LlmService` layer so it drops into `Deployment.make({ layer })`.
+ *
+ * ```ts
+ * const openai = OpenAiCompatible.layer({
+ *   baseUrl: "https://api.openai.com/v1",
+ *   apiKey: Redacted.make(process.env.OPENAI_API_KEY!),
+ *   provider: "openai"
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ *
+ * Decisions:
+ * - `baseUrl` includes the version path, as in OpenAI's SDKs; the client appends `/chat/completions`,
+ *   `/embeddings` and `/models`.
+ * - `model`, when given, replaces the `model` of every request (a deployment serves one model); otherwise a
+ *   `"<provider>/"` prefix on the request's model is stripped, so `"groq/llama-3.1-8b-instant"` reaches Groq as
+ *   `"llama-3.1-8b-instant"`.
+ * - `extra_body` is merged into the JSON sent on the wire, overriding fields of the same name.
+ * - Streams ask for `stream_options.include_usage`, so the last chunk carries usage (turn off with
+ *   `streamUsage: false` for servers that reject the field). `[DONE]` ends the stream and closes the connection. A
+ *   stream that ends without `[DONE]` and without a finish reason is a failure: `Network` when nothing was
+ *   delivered yet (transient), `Streaming` after.
+ * - An `{"error": …}` object sent inside the stream is a `Streaming` error carrying the provider's message.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Predicate from "effect/Predicate"
+import type * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as Chat from "../Chat.js"
+import * as Embedding from "../Embedding.js"
+import * as Http from "../internal/http.js"
+import * as LiterLlmError from "../LiterLlmError.js"
+import * as LlmService from "../LlmService.js"
+import * as Models from "../Models.js"
+
+/**
+ * How the API key is sent: `"bearer"` (`Authorization: Bearer …`, the default), `{ header: "api-key" }` for a
+ * named header, or `"none"`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Auth = Http.Auth
+
+/**
+ * Options of {@link layer} and {@link make}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Base URL including the version path, e.g. `"https://api.openai.com/v1"`. */
+  readonly baseUrl: string
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  /** Extra headers sent with every request (validated at construction). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The provider's name, used in errors (default `"openai-compatible"`). */
+  readonly provider?: string | undefined
+  /** How the API key is sent (default `"bearer"`). */
+  readonly auth?: Auth | undefined
+  /** Per-request timeout; for streams, the wait for the headers and then between chunks. None by default. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** When set, replaces the `model` of every request. */
+  readonly model?: string | undefined
+  /** Query parameters added to every request (Azure's `api-version`). */
+  readonly urlParams?: Readonly<Record<string, string>> | undefined
+  /** Ask for usage in the last stream chunk (default true). */
+  readonly streamUsage?: boolean | undefined
+  /** Cap on one server-sent event, in characters (default 1 MiB). */
+  readonly maxEventSize?: number | undefined
+  /** Adjusts the HTTP client (retries, tracing, proxies …). */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+}
+
+const chunkDecoder = Http.decodeUnknownEither(Chat.ChatCompletionChunk)
+
+/** Sends the fields of `extra_body` as top-level wire fields. */
+const toWire = <T extends { readonly extra_body?: Readonly<Record<string, unknown>> | undefined }>(
+  request: T
+): Record<string, unknown> => {
+  const { extra_body, ...rest } = request
+  return extra_body === undefined ? rest : { ...rest, ...extra_body }
+}
+
+const streamError = (provider: string, payload: unknown): LiterLlmError.Streaming | undefined => {
+  if (!Predicate.isRecord(payload) || !("error" in payload) || "choices" in payload) return undefined
+  const error = payload["error"]
+  const detail = Predicate.isRecord(error) && typeof error["message"] === "string" ? error["message"] : undefined
+  return new LiterLlmError.Streaming({
+    provider,
+    message: `provider "${provider}" reported an error inside the stream${
+      detail === undefined ? "" : `: ${detail}`
+    }; the partial answer is incomplete`
+  })
+}
+
+/**
+ * Builds the service over the `HttpClient` in context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<LlmService.Service, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const provider = options.provider ?? "openai-compatible"
+    const endpoint = yield* Http.makeEndpoint({
+      provider,
+      baseUrl: options.baseUrl,
+      apiKey: options.apiKey,
+      auth: options.auth,
+      headers: options.headers,
+      urlParams: options.urlParams,
+      timeout: options.timeout
+    })
+    const baseClient = yield* HttpClient.HttpClient
+    const client = options.transformClient === undefined ? baseClient : options.transformClient(baseClient)
+    const prefix = `${provider}/`
+    const wireModel = (model: string) =>
+      options.model ?? (model.startsWith(prefix) ? model.slice(prefix.length) : model)
+    const streamUsage = options.streamUsage ?? true
+
+    const chat = (request: Chat.ChatCompletionRequest) => {
+      const { stream: _stream, stream_options: _options, ...rest } = request
+      return Http.json(
+        client,
+        endpoint,
+        { method: "POST", path: "/chat/completions", body: toWire({ ...rest, model: wireModel(request.model) }) },
+        Chat.ChatCompletionResponse
+      )
+    }
+
+    const chatStream = (
+      request: Chat.ChatCompletionRequest
+    ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> =>
+      Stream.suspend(() => {
+        let done = false
+        let delivered = false
+        let finished = false
+        const body = toWire({
+          ...request,
+          model: wireModel(request.model),
+          stream: true,
+          ...(streamUsage ? { stream_options: { ...request.stream_options, include_usage: true } } : {})
+        })
+        const chunks = Http.sse(
+          client,
+          endpoint,
+          { method: "POST", path: "/chat/completions", body },
+          { maxEventSize: options.maxEventSize }
+        ).pipe(
+          Stream.takeWhile((event) => {
+            if (event.data === "[DONE]") done = true
+            return !done
+          }),
+          Stream.mapEffect((event): Effect.Effect<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {
+            const parsed = Http.parseJson(event.data, provider, "a stream chunk")
+            if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
+            const error = streamError(provider, parsed.right)
+            if (error !== undefined) return Effect.fail(error)
+            const chunk = chunkDecoder(parsed.right, provider, "a stream chunk")
+            if (Either.isRight(chunk)) {
+              delivered = true
+              if (chunk.right.choices.some((choice) => choice.finish_reason !== null)) finished = true
+            }
+            return Either.isRight(chunk) ? Effect.succeed(chunk.right) : Effect.fail(chunk.left)
+          })
+        )
+        const ended = Effect.suspend(() => {
+          if (done || finished) return Effect.void
+          return Effect.fail(
+            delivered
+              ? new LiterLlmError.Streaming({
+                  provider,
+                  message: `the stream from provider "${provider}" ended before the answer was complete (no [DONE] and no finish reason); the partial answer is incomplete`
+                })
+              : new LiterLlmError.Network({
+                  provider,
+                  message: `provider "${provider}" closed the stream before sending any chunk; retry`
+                })
+          )
+        })
+        return Stream.concat(chunks, Stream.drain(Stream.fromEffect(ended)))
+      })
+
+    const embed = (request: Embedding.EmbeddingRequest) =>
+      Http.json(
+        client,
+        endpoint,
+        { method: "POST", path: "/embeddings", body: toWire({ ...request, model: wireModel(request.model) }) },
+        Embedding.EmbeddingResponse
+      )
+
+    const listModels = Http.json(client, endpoint, { method: "GET", path: "/models" }, Models.ModelList)
+
+    return LlmService.make({ provider, chat, chatStream, embed, listModels })
+  })
+
+/**
+ * A layer providing `LlmService` over an OpenAI-compatible API; needs an `HttpClient` (e.g.
+ * `FetchHttpClient.layer` or `NodeHttpClient.layerUndici`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<LlmService.LlmService, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest, HttpClient.HttpClient> =>
+  Layer.effect(LlmService.LlmService, make(options))
+
+/**
+ * Options of {@link layerConfig}: each field read from `Config` (keys with `Config.redacted`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigOptions {
+  readonly baseUrl: Config.Config<string>
+  readonly apiKey?: Config.Config<Redacted.Redacted<string> | undefined> | undefined
+  readonly provider?: Config.Config<string | undefined> | undefined
+  readonly model?: Config.Config<string | undefined> | undefined
+  readonly timeout?: Config.Config<Duration.Duration | undefined> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly auth?: Auth | undefined
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+}
+
+/**
+ * A layer whose options come from `Config`, e.g.
+ * `layerConfig({ baseUrl: Config.string("LLM_BASE_URL"), apiKey: Config.redacted("LLM_API_KEY") })`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: ConfigOptions
+): Layer.Layer<
+  LlmService.LlmService,
+  ConfigError.ConfigError | LiterLlmError.InvalidHeader | LiterLlmError.BadRequest,
+  HttpClient.HttpClient
+> => {
+  const { auth, headers, transformClient, ...configs } = options
+  return Layer.effect(
+    LlmService.LlmService,
+    Effect.flatMap(
+      Config.all({
+        baseUrl: configs.baseUrl,
+        apiKey: configs.apiKey ?? Config.succeed(undefined),
+        provider: configs.provider ?? Config.succeed(undefined),
+        model: configs.model ?? Config.succeed(undefined),
+        timeout: configs.timeout ?? Config.succeed(undefined)
+      }),
+      (values) => make({ ...values, auth, headers, transformClient })
+    )
+  )
+}

@@ -1,0 +1,379 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as Chat from "../../src/Chat.js"
+import * as FakeUpstream from "../../src/FakeUpstream.js"
+import * as LlmService from "../../src/LlmService.js"
+import * as OpenAiCompatible from "../../src/providers/OpenAiCompatible.js"
+
+const secret = "sk-test-SECRET-0123456789"
+
+const request: Chat.ChatCompletionRequest = {
+  model: "gpt-4o-mini",
+  messages: [{ role: "user", content: "Say hello" }]
+}
+
+const setup = (options: FakeUpstream.Options = {}, client: Partial<OpenAiCompatible.Options> = {}) =>
+  Effect.gen(function* () {
+    const upstream = yield* FakeUpstream.make(options)
+    const service = yield* OpenAiCompatible.make({
+      baseUrl: upstream.baseUrl,
+      apiKey: Redacted.make(secret),
+      provider: "fake",
+      ...client
+    }).pipe(Effect.provide(FetchHttpClient.layer))
+    return { upstream, service }
+  })
+
+const collect = <A, E>(stream: Stream.Stream<A, E>) =>
+  Effect.map(Stream.runCollect(stream), (chunk) => Chunk.toReadonlyArray(chunk))
+
+/** Runs a stream to its end and gives what arrived plus the failure, if any. */
+const collectUntilFailure = <A, E>(stream: Stream.Stream<A, E>) =>
+  Effect.gen(function* () {
+    const seen: Array<A> = []
+    const exit = yield* Stream.runForEach(stream, (a) => Effect.sync(() => seen.push(a))).pipe(Effect.flip)
+    return { seen, error: exit }
+  })
+
+describe("OpenAiCompatible over loopback", () => {
+  it.scoped("chat sends the request with bearer auth and decodes the answer", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup({ script: { reply: "Hello there" } })
+      const response = yield* service.chat({ ...request, temperature: 0.2, extra_body: { top_k: 5 } })
+      expect(response.choices[0]!.message.content).toBe("Hello there")
+      expect(response.usage?.total_tokens).toBeGreaterThan(0)
+      const [received] = yield* upstream.requests
+      expect(received!.method).toBe("POST")
+      expect(received!.url).toBe("/v1/chat/completions")
+      expect(received!.headers["authorization"]).toBe(`Bearer ${secret}`)
+      expect(received!.headers["content-type"]).toContain("application/json")
+      expect(received!.body).toEqual({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "Say hello" }],
+        temperature: 0.2,
+        top_k: 5
+      })
+    })
+  )
+
+  it.scoped("strips the provider prefix, or replaces the model when one is configured", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup({}, { provider: "groq" })
+      yield* service.chat({ ...request, model: "groq/llama-3.1-8b-instant" })
+      const pinned = yield* setup({}, { provider: "groq", model: "llama-3.3-70b" })
+      yield* pinned.service.chat(request)
+      expect(((yield* upstream.requests)[0]!.body as { model: string }).model).toBe("llama-3.1-8b-instant")
+      expect(((yield* pinned.upstream.requests)[0]!.body as { model: string }).model).toBe("llama-3.3-70b")
+    })
+  )
+
+  it.scoped("sends the key in a named header or not at all", () =>
+    Effect.gen(function* () {
+      const named = yield* setup({}, { auth: { header: "api-key" } })
+      yield* named.service.listModels
+      const none = yield* setup({}, { auth: "none" })
+      yield* none.service.listModels
+      const [a] = yield* named.upstream.requests
+      const [b] = yield* none.upstream.requests
+      expect(a!.headers["api-key"]).toBe(secret)
+      expect(a!.headers["authorization"]).toBeUndefined()
+      expect(b!.headers["authorization"]).toBeUndefined()
+    })
+  )
+
+  it.scoped("chatStream streams content and ends with a usage chunk", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup({ script: { reply: "one two three four", chunks: 4 } })
+      const chunks = yield* collect(service.chatStream(request))
+      const assembled = Chat.assembleChunks(chunks)
+      expect(assembled.choices[0]!.message.content).toBe("one two three four")
+      expect(assembled.choices[0]!.finish_reason).toBe("stop")
+      const last = chunks[chunks.length - 1]!
+      expect(last.choices).toEqual([])
+      expect(last.usage?.completion_tokens).toBeGreaterThan(0)
+      const body = (yield* upstream.requests)[0]!.body as Record<string, unknown>
+      expect(body["stream"]).toBe(true)
+      expect(body["stream_options"]).toEqual({ include_usage: true })
+      expect((yield* upstream.requests)[0]!.headers["accept"]).toBe("text/event-stream")
+    })
+  )
+
+  it.scoped("chatStream carries tool-call deltas that assemble into whole calls", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({
+        script: {
+          reply: "",
+          toolCalls: [
+            { name: "get_weather", arguments: '{"city":"Paris","unit":"c"}', id: "call_1" },
+            { name: "get_time", arguments: '{"tz":"CET"}', id: "call_2" }
+          ]
+        }
+      })
+      const chunks = yield* collect(service.chatStream(request))
+      const toolDeltas = chunks.filter((c) => c.choices[0]?.delta.tool_calls != null)
+      expect(toolDeltas.length).toBeGreaterThanOrEqual(4)
+      const message = Chat.assembleChunks(chunks).choices[0]!
+      expect(message.finish_reason).toBe("tool_calls")
+      expect(message.message.tool_calls).toEqual([
+        { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris","unit":"c"}' } },
+        { id: "call_2", type: "function", function: { name: "get_time", arguments: '{"tz":"CET"}' } }
+      ])
+    })
+  )
+
+  it.scoped("embed and listModels", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup({ script: { dimensions: 4, model: "text-embedding-3-small" } })
+      const embeddings = yield* service.embed({ model: "text-embedding-3-small", input: ["a", "b"] })
+      expect(embeddings.data.map((d) => d.index)).toEqual([0, 1])
+      expect((embeddings.data[0]!.embedding as ReadonlyArray<number>).length).toBe(4)
+      const models = yield* service.listModels
+      expect(models.data.map((m) => m.id)).toEqual(["text-embedding-3-small"])
+      const urls = (yield* upstream.requests).map((r) => `${r.method} ${r.url}`)
+      expect(urls).toEqual(["POST /v1/embeddings", "GET /v1/models"])
+    })
+  )
+
+  it.scoped("maps every status from the wire to its error, without leaking the key", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [number, string]> = [
+        [400, "BadRequest"],
+        [401, "Authentication"],
+        [403, "Authentication"],
+        [404, "NotFound"],
+        [408, "Timeout"],
+        [413, "BadRequest"],
+        [422, "BadRequest"],
+        [429, "RateLimited"],
+        [500, "ServerError"],
+        [502, "ServiceUnavailable"],
+        [503, "ServiceUnavailable"],
+        [504, "ServiceUnavailable"],
+        [529, "ServiceUnavailable"]
+      ]
+      const { service } = yield* setup({ scripts: cases.map(([status]) => ({ status })) })
+      for (const [status, tag] of cases) {
+        const error = yield* Effect.flip(service.chat(request))
+        expect([status, error._tag]).toEqual([status, tag])
+        expect("status" in error && error.status).toBe(status)
+        expect("provider" in error && error.provider).toBe("fake")
+        expect(`${String(error)} ${error.message} ${JSON.stringify(error)}`).not.toContain(secret)
+      }
+    })
+  )
+
+  it.scoped("reads Retry-After and recognises a context-window error", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({
+        scripts: [
+          { status: 429, headers: { "retry-after": "7" } },
+          { status: 429, headers: { "retry-after-ms": "250" } },
+          {
+            status: 400,
+            body: {
+              error: { message: "This model's maximum context length is 8192 tokens", code: "context_length_exceeded" }
+            }
+          }
+        ]
+      })
+      const first = yield* Effect.flip(service.chat(request))
+      const second = yield* Effect.flip(service.chat(request))
+      const third = yield* Effect.flip(service.chat(request))
+      expect(first._tag === "RateLimited" && Duration.toMillis(first.retryAfter!)).toBe(7000)
+      expect(second._tag === "RateLimited" && Duration.toMillis(second.retryAfter!)).toBe(250)
+      expect(third._tag).toBe("ContextWindowExceeded")
+    })
+  )
+
+  it.scoped("a connection dropped before the first chunk is Network; after it, Streaming", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({ scripts: [{ dropAfter: 0 }, { dropAfter: 2, reply: "a b c d", chunks: 4 }] })
+      const before = yield* collectUntilFailure(service.chatStream(request))
+      expect(before.seen).toEqual([])
+      expect(before.error._tag).toBe("Network")
+      const after = yield* collectUntilFailure(service.chatStream(request))
+      expect(after.seen.length).toBe(2)
+      expect(after.error._tag).toBe("Streaming")
+    })
+  )
+
+  it.scoped("a non-streaming connection dropped before the answer is Network", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({ scripts: [{ dropAfter: 0 }] })
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("Network")
+    })
+  )
+
+  it.scoped("a refused connection is Network", () =>
+    Effect.gen(function* () {
+      const closedUrl = yield* Effect.scoped(Effect.map(FakeUpstream.make(), (u) => u.baseUrl))
+      const service = yield* OpenAiCompatible.make({ baseUrl: closedUrl, provider: "gone" }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
+      const error = yield* Effect.flip(service.listModels)
+      expect(error._tag).toBe("Network")
+      expect(error.message).toContain("gone")
+    })
+  )
+
+  it.scoped("malformed JSON is Serialization naming the provider, in a body and in a stream chunk", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({ scripts: [{ malformed: true }, { malformed: 2, reply: "a b c", chunks: 3 }] })
+      const body = yield* Effect.flip(service.chat(request))
+      expect(body._tag).toBe("Serialization")
+      expect(body.message).toContain('"fake"')
+      const stream = yield* collectUntilFailure(service.chatStream(request))
+      expect(stream.seen.length).toBe(2)
+      expect(stream.error._tag).toBe("Serialization")
+      expect(stream.error.message).toContain('"fake"')
+    })
+  )
+
+  it.scoped("a body of the wrong shape is Serialization with the path of the bad field", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({
+        scripts: [
+          { body: { id: "x", created: "yesterday", model: "m", choices: [] } },
+          { body: { id: "x", created: 1, model: "m", choices: [{ index: 0, message: { content: 42 } }] } }
+        ]
+      })
+      const first = yield* Effect.flip(service.chat(request))
+      const second = yield* Effect.flip(service.chat(request))
+      expect(first._tag === "Serialization" && first.path).toBe("created")
+      expect(second._tag === "Serialization" && second.path).toBe("choices[0].message.content")
+    })
+  )
+
+  it.scoped("an oversized event stops the stream with Streaming", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup(
+        { script: { events: [`data: ${"x".repeat(5000)}\n\n`] } },
+        { maxEventSize: 1000 }
+      )
+      const result = yield* collectUntilFailure(service.chatStream(request))
+      expect(result.error._tag).toBe("Streaming")
+      expect(result.error.message).toContain("1000")
+    })
+  )
+
+  it.scoped("an error object inside the stream is Streaming with the provider's message", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({
+        script: { events: ['data: {"error":{"message":"model crashed","type":"server_error"}}\n\n'] }
+      })
+      const result = yield* collectUntilFailure(service.chatStream(request))
+      expect(result.error._tag).toBe("Streaming")
+      expect(result.error.message).toContain("model crashed")
+    })
+  )
+
+  it.scoped("a stream that ends early is Network with nothing delivered, Streaming after a chunk", () =>
+    Effect.gen(function* () {
+      const chunk = JSON.stringify({
+        id: "c",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: { content: "hi" }, finish_reason: null }]
+      })
+      const { service } = yield* setup({ scripts: [{ events: [": nothing\n\n"] }, { events: [`data: ${chunk}\n\n`] }] })
+      expect((yield* collectUntilFailure(service.chatStream(request))).error._tag).toBe("Network")
+      const partial = yield* collectUntilFailure(service.chatStream(request))
+      expect(partial.seen.length).toBe(1)
+      expect(partial.error._tag).toBe("Streaming")
+    })
+  )
+
+  it.scoped("interrupting the consumer closes the connection", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup({ script: { reply: "a b c d", chunks: 4, stallAfter: 2 } })
+      const firstTwo = yield* collect(Stream.take(service.chatStream(request), 2))
+      expect(firstTwo.length).toBe(2)
+      yield* upstream.awaitDisconnects(1)
+      expect(yield* upstream.disconnects).toBe(1)
+    })
+  )
+
+  it.scoped("a hanging upstream is a Timeout after the configured time, and the request is aborted", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup({ script: { hang: true } }, { timeout: "5 seconds" })
+      const fiber = yield* Effect.fork(Effect.flip(service.chat(request)))
+      yield* upstream.awaitRequests(1)
+      yield* TestClock.adjust("6 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag).toBe("Timeout")
+      expect(error.message).toContain("5s")
+      yield* upstream.awaitDisconnects(1)
+    })
+  )
+
+  it.scoped("a stalled stream is a Timeout before the first chunk", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup({ script: { stallAfter: 0 } }, { timeout: "2 seconds" })
+      const fiber = yield* Effect.fork(collectUntilFailure(service.chatStream(request)))
+      yield* upstream.awaitRequests(1)
+      yield* TestClock.adjust("3 seconds")
+      const result = yield* Fiber.join(fiber)
+      expect(result.error._tag).toBe("Timeout")
+    })
+  )
+
+  it.effect("rejects invalid headers and keys at construction, naming the header but not the value", () =>
+    Effect.gen(function* () {
+      const badName = yield* Effect.flip(
+        OpenAiCompatible.make({ baseUrl: "http://127.0.0.1:1/v1", headers: { "bad name": "x" } }).pipe(
+          Effect.provide(FetchHttpClient.layer)
+        )
+      )
+      expect(badName._tag).toBe("InvalidHeader")
+      const badKey = yield* Effect.flip(
+        OpenAiCompatible.make({ baseUrl: "http://127.0.0.1:1/v1", apiKey: Redacted.make(`${secret}\n`) }).pipe(
+          Effect.provide(FetchHttpClient.layer)
+        )
+      )
+      expect(badKey._tag === "InvalidHeader" && badKey.name).toBe("authorization")
+      expect(`${badKey.message} ${String(badKey)}`).not.toContain(secret)
+      const badUrl = yield* Effect.flip(
+        OpenAiCompatible.make({ baseUrl: "not a url" }).pipe(Effect.provide(FetchHttpClient.layer))
+      )
+      expect(badUrl._tag).toBe("BadRequest")
+    })
+  )
+
+  it.scoped("layerConfig reads the base URL and a redacted key from Config", () =>
+    Effect.gen(function* () {
+      const upstream = yield* FakeUpstream.make({ script: { reply: "configured" } })
+      const layer = OpenAiCompatible.layerConfig({
+        baseUrl: Config.string("LLM_BASE_URL"),
+        apiKey: Config.redacted("LLM_API_KEY"),
+        provider: Config.succeed("cfg")
+      }).pipe(
+        Layer.provide(FetchHttpClient.layer),
+        Layer.provide(
+          Layer.setConfigProvider(
+            ConfigProvider.fromMap(
+              new Map([
+                ["LLM_BASE_URL", upstream.baseUrl],
+                ["LLM_API_KEY", secret]
+              ])
+            )
+          )
+        )
+      )
+      const response = yield* LlmService.chat(request).pipe(Effect.provide(layer))
+      expect(response.choices[0]!.message.content).toBe("configured")
+      expect((yield* upstream.requests)[0]!.headers["authorization"]).toBe(`Bearer ${secret}`)
+    })
+  )
+})
