@@ -14,7 +14,9 @@
  * - An `error` event in a stream (e.g. `overloaded_error` after the answer began) is `Streaming`; a 529 answer to
  *   the request itself is `ServiceUnavailable`, so the router may fail over.
  * - `embed` is not offered by Anthropic and fails with `EndpointNotSupported`.
- * - `response_format` is not translated: Anthropic has no JSON mode in the Messages API; use a tool instead.
+ * - `response_format`: Anthropic has no JSON mode in the Messages API, so `json_schema` is served by a forced
+ *   "answer tool" whose input becomes the content (the caller never sees the tool), and `json_object` by an
+ *   instruction in the system prompt.
  *
  * @since 0.1.0
  */
@@ -35,6 +37,7 @@ import type * as Models from "../Models.js"
 import { toMessagesRequest } from "../internal/anthropic/request.js"
 import { fromMessage } from "../internal/anthropic/response.js"
 import { StreamTranslator } from "../internal/anthropic/stream.js"
+import { answerToolName } from "../internal/anthropic/structured.js"
 import * as Wire from "../internal/anthropic/wire.js"
 import * as Http from "../internal/http.js"
 
@@ -135,7 +138,7 @@ export const make = (
       Stream.unwrap(
         Effect.gen(function* () {
           const body = yield* toMessagesRequest(request, { defaultMaxTokens: maxTokens, stream: true })
-          const translator = new StreamTranslator(yield* createdNow, request.model)
+          const translator = new StreamTranslator(yield* createdNow, request.model, answerToolName(request))
           return Http.sse(client, endpoint, { method: "POST", path: "/v1/messages", body }).pipe(
             Stream.mapEffect((event) => Http.decodeJson(Wire.StreamEvent, event.data, provider, "a stream event")),
             Stream.mapEffect((event) => translator.push(event)),

@@ -860,3 +860,65 @@ describe("Anthropic timeouts", () => {
     })
   )
 })
+
+describe("Anthropic JSON answers (response_format)", () => {
+  const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+  const format: Chat.ResponseFormat = { type: "json_schema", json_schema: { name: "place", schema } }
+
+  it("serves json_schema with a forced answer tool, and json_object with an instruction", () => {
+    const body = translate({ messages: [{ role: "user", content: "Where?" }], response_format: format })
+    expect(body.tools).toEqual([
+      {
+        name: "place",
+        description: "Give your final answer by calling this tool with the answer as its input.",
+        input_schema: schema
+      }
+    ])
+    expect(body.tool_choice).toEqual({ type: "tool", name: "place" })
+    const withTools = translate({
+      messages: [{ role: "user", content: "Where?" }],
+      response_format: format,
+      tools: [{ type: "function", function: { name: "place" } }]
+    })
+    expect(withTools.tools?.map((t) => t.name)).toEqual(["place", "place_answer"])
+    expect(withTools.tool_choice).toEqual({ type: "any" })
+    const object = translate({
+      messages: [
+        { role: "system", content: "Be precise." },
+        { role: "user", content: "Where?" }
+      ],
+      response_format: { type: "json_object" }
+    })
+    expect(object.system).toBe("Be precise.\n\nRespond with a single valid JSON object and nothing else.")
+    expect(object.tools).toBeUndefined()
+  })
+
+  it("turns the answer tool's input into content, whole and streamed", () => {
+    const message = decodeMessage({
+      id: "m",
+      model: "c",
+      content: [{ type: "tool_use", id: "t", name: "place", input: { city: "Lyon" } }],
+      stop_reason: "tool_use",
+      usage: { input_tokens: 1, output_tokens: 1 }
+    })
+    const whole = fromMessage(message, 0, "place")
+    expect(whole.choices[0]).toEqual({
+      index: 0,
+      message: { role: "assistant", content: '{"city":"Lyon"}' },
+      finish_reason: "stop"
+    })
+    const translator = new StreamTranslator(0, "c", "place")
+    const chunks = [
+      { type: "message_start", message: { id: "m", model: "c", usage: { input_tokens: 1 } } },
+      { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "t", name: "place", input: {} } },
+      { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: '{"city":' } },
+      { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: '"Lyon"}' } },
+      { type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 1 } },
+      { type: "message_stop" }
+    ].flatMap((raw) => Either.getOrThrow(translator.push(decodeEvent(raw))))
+    const assembled = assembleChunks(chunks)
+    expect(assembled.choices[0].message.content).toBe('{"city":"Lyon"}')
+    expect(assembled.choices[0].message.tool_calls).toBeUndefined()
+    expect(assembled.choices[0].finish_reason).toBe("stop")
+  })
+})

@@ -7,7 +7,8 @@
  *   `tool` in OpenAI) become `tool_result` blocks of a user turn, placed before any text of that turn;
  * - assistant `tool_calls` become `tool_use` blocks whose `input` is the parsed JSON of `arguments`;
  * - images become base64 (for `data:` URLs) or url sources; PDFs given as `file_data` become documents;
- * - `max_tokens` is required, so a default is filled in; `reasoning_effort` turns on extended thinking.
+ * - `max_tokens` is required, so a default is filled in; `reasoning_effort` turns on extended thinking;
+ * - `response_format` is served as described in `structured.ts`.
  *
  * Content Anthropic cannot take (audio, uploaded file ids, `n` > 1) is a `BadRequest` naming what to change,
  * rather than something silently dropped.
@@ -15,6 +16,7 @@
 import * as Either from "effect/Either"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import { answerTool, jsonObjectInstruction } from "./structured.js"
 import type * as Wire from "./wire.js"
 
 /** Options of the translation that come from the provider's configuration. */
@@ -229,13 +231,24 @@ export const toMessagesRequest = (
     // With thinking on, max_tokens covers thinking plus answer, so the default leaves room for both.
     const maxTokens = asked ?? options.defaultMaxTokens + (budget ?? 0)
     const stopSequences = stops(request.stop)
-    const tools = request.tools === undefined || request.tools.length === 0 ? undefined : toTools(request.tools)
-    const toolChoice = tools === undefined ? undefined : toToolChoice(request)
+    const answer = answerTool(request)
+    const ownTools = request.tools === undefined || request.tools.length === 0 ? [] : toTools(request.tools)
+    const allTools = answer === undefined ? ownTools : [...ownTools, answer.tool]
+    const tools = allTools.length === 0 ? undefined : allTools
+    const toolChoice =
+      tools === undefined
+        ? undefined
+        : answer !== undefined &&
+            (request.tool_choice === undefined || request.tool_choice === "auto" || request.tool_choice === "required")
+          ? answer.choice
+          : toToolChoice(request)
+    const instructions = request.response_format?.type === "json_object" ? [system, jsonObjectInstruction] : [system]
+    const systemText = instructions.filter((text) => text !== undefined).join("\n\n")
     const body: Wire.MessagesRequest = {
       model: request.model,
       max_tokens: maxTokens,
       messages: turns,
-      ...(system === undefined ? {} : { system }),
+      ...(systemText === "" ? {} : { system: systemText }),
       ...(stopSequences === undefined ? {} : { stop_sequences: stopSequences }),
       ...(request.temperature == null ? {} : { temperature: request.temperature }),
       ...(request.top_p == null ? {} : { top_p: request.top_p }),

@@ -7,14 +7,27 @@ import type * as Chat from "../../Chat.js"
 import { emptyCounts, mergeCounts, toFinishReason, toUsage } from "./usage.js"
 import * as Wire from "./wire.js"
 
-export const fromMessage = (message: Wire.Message, created: number): Chat.ChatCompletionResponse => {
+/**
+ * The chat completion of an Anthropic message. A call of `answerTool` (see `structured.ts`) is the JSON answer: it
+ * becomes the content, and the finish reason is `stop` unless real tools were called too.
+ */
+export const fromMessage = (
+  message: Wire.Message,
+  created: number,
+  answerTool?: string | undefined
+): Chat.ChatCompletionResponse => {
   const text: Array<string> = []
   const thinking: Array<string> = []
   const toolCalls: Array<Chat.FunctionToolCall> = []
+  let answered = false
   for (const block of message.content) {
     if (Wire.isTextBlock(block)) text.push(block.text)
     else if (Wire.isThinkingBlock(block)) thinking.push(block.thinking)
-    else if (Wire.isToolUseBlock(block)) {
+    else if (Wire.isToolUseBlock(block) && answerTool !== undefined && block.name === answerTool) {
+      // Forced tool use comes without text, so the content is the JSON; kept in order, as a stream would deliver it.
+      answered = true
+      text.push(JSON.stringify(block.input ?? {}))
+    } else if (Wire.isToolUseBlock(block)) {
       toolCalls.push({
         id: block.id,
         type: "function",
@@ -36,7 +49,10 @@ export const fromMessage = (message: Wire.Message, created: number): Chat.ChatCo
           ...(thinking.length === 0 ? {} : { reasoning_content: thinking.join("") }),
           ...(toolCalls.length === 0 ? {} : { tool_calls: toolCalls })
         },
-        finish_reason: toFinishReason(message.stop_reason)
+        finish_reason:
+          answered && toolCalls.length === 0 && message.stop_reason === "tool_use"
+            ? "stop"
+            : toFinishReason(message.stop_reason)
       }
     ],
     usage: toUsage(mergeCounts(emptyCounts, message.usage))

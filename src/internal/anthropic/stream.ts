@@ -21,11 +21,14 @@ export class StreamTranslator {
   private model: string
   private counts: Counts = emptyCounts
   private readonly toolIndexByBlock = new Map<number, number>()
+  /** Content blocks that are calls of the answer tool: their input is the answer's content. */
+  private readonly answerBlocks = new Set<number>()
   private finished = false
 
   constructor(
     private readonly created: number,
-    requestModel: string
+    requestModel: string,
+    private readonly answerTool?: string | undefined
   ) {
     this.model = requestModel
   }
@@ -49,6 +52,13 @@ export class StreamTranslator {
     if (Wire.isTextBlock(block)) return block.text === "" ? [] : [this.chunk({ content: block.text })]
     if (Wire.isThinkingBlock(block))
       return block.thinking === "" ? [] : [this.chunk({ reasoning_content: block.thinking })]
+    if (Wire.isToolUseBlock(block) && this.answerTool !== undefined && block.name === this.answerTool) {
+      this.answerBlocks.add(index)
+      const input = block.input
+      const whole =
+        typeof input === "object" && input !== null && Object.keys(input).length > 0 ? JSON.stringify(input) : ""
+      return whole === "" ? [] : [this.chunk({ content: whole })]
+    }
     if (Wire.isToolUseBlock(block)) {
       const toolIndex = this.toolIndexByBlock.size
       this.toolIndexByBlock.set(index, toolIndex)
@@ -77,6 +87,8 @@ export class StreamTranslator {
       case "thinking_delta":
         return Either.right([this.chunk({ reasoning_content: (delta as { readonly thinking: string }).thinking })])
       case "input_json_delta": {
+        const partial = (delta as { readonly partial_json: string }).partial_json
+        if (this.answerBlocks.has(index)) return Either.right(partial === "" ? [] : [this.chunk({ content: partial })])
         const toolIndex = this.toolIndexByBlock.get(index)
         if (toolIndex === undefined) {
           return Either.left(
@@ -86,7 +98,6 @@ export class StreamTranslator {
             })
           )
         }
-        const partial = (delta as { readonly partial_json: string }).partial_json
         return Either.right(
           partial === "" ? [] : [this.chunk({ tool_calls: [{ index: toolIndex, function: { arguments: partial } }] })]
         )
@@ -119,7 +130,9 @@ export class StreamTranslator {
       case "message_delta": {
         const delta = event as typeof Wire.MessageDelta.Type
         this.counts = mergeCounts(this.counts, delta.usage)
-        const finish = toFinishReason(delta.delta.stop_reason)
+        const answeredOnly =
+          this.answerBlocks.size > 0 && this.toolIndexByBlock.size === 0 && delta.delta.stop_reason === "tool_use"
+        const finish = answeredOnly ? "stop" : toFinishReason(delta.delta.stop_reason)
         return Either.right(finish === null ? [] : [this.chunk({}, finish)])
       }
       case "message_stop":
