@@ -37,7 +37,7 @@ import type * as Embedding from "./Embedding.js"
 import * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import * as Pricing from "./Pricing.js"
-import { estimateEmbeddingTokens, type PriceTable, pricingOf, usageCost } from "./internal/middleware/cost.js"
+import { estimateEmbeddingTokens, priceBook } from "./internal/middleware/cost.js"
 import { accountStream } from "./internal/middleware/stream.js"
 import { wrap } from "./internal/middleware/wrap.js"
 import { estimatePromptTokens, expectedCompletionTokens } from "./internal/tokens.js"
@@ -137,7 +137,7 @@ export const make = (
   Effect.gen(function* () {
     const state = yield* Ref.make(emptyState)
     const hard = (options.enforcement ?? "hard") === "hard"
-    const prices: PriceTable | undefined = options.prices
+    const book = priceBook(options.prices)
 
     /** The first limit this estimate would pass, given the state; `undefined` when it fits. */
     const check = (s: State, model: string, estimate: number): LiterLlmError.BudgetExceeded | undefined => {
@@ -209,7 +209,7 @@ export const make = (
       Effect.logDebug(`no price is known for model "${model}"; the budget counts its calls as free (set Budget prices)`)
 
     const chatEstimate = (request: Chat.ChatCompletionRequest): Effect.Effect<number> =>
-      Option.match(pricingOf(request.model, prices), {
+      Option.match(book.pricing(request.model), {
         onNone: () => Effect.as(unpriced(request.model), 0),
         onSome: (pricing) =>
           Effect.succeed(
@@ -222,8 +222,8 @@ export const make = (
 
     const chatCost = (request: Chat.ChatCompletionRequest, model: string | undefined, usage: Chat.Usage): number =>
       Option.getOrElse(
-        Option.orElse(usageCost(request.model, usage, prices), () =>
-          model === undefined ? Option.none() : usageCost(model, usage, prices)
+        Option.orElse(book.cost(request.model, usage), () =>
+          model === undefined ? Option.none() : book.cost(model, usage)
         ),
         () => 0
       )
@@ -261,7 +261,7 @@ export const make = (
               )
           ),
         embed: (request: Embedding.EmbeddingRequest) => {
-          const pricing = pricingOf(request.model, prices)
+          const pricing = book.pricing(request.model)
           const priceOf = (tokens: number) =>
             Option.match(pricing, {
               onNone: () => 0,

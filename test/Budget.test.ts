@@ -134,6 +134,22 @@ describe("Budget", () => {
     })
   )
 
+  it.effect("an interrupted stream releases its reservation", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make({ chunks: 3, chunkDelay: "1 second", usage: { completion_tokens: 5 } })
+      const { budget, wrap } = yield* Budget.make({ globalLimit: cost, prices })
+      const service = wrap(test.service)
+      const reader = yield* Effect.fork(Stream.runDrain(service.chatStream(request)))
+      yield* TestClock.adjust("1 second")
+      // while the stream holds the whole budget, nothing else fits
+      expect((yield* Effect.flip(service.chat(request)))._tag).toBe("BudgetExceeded")
+      yield* Fiber.interrupt(reader)
+      expect(yield* budget.spend).toEqual({ global: 0, byModel: {} })
+      yield* service.chat(request)
+      expect((yield* budget.spend).global).toBe(cost)
+    })
+  )
+
   it.effect("10,000 concurrent calls never pass a hard limit", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ usage: { completion_tokens: 5 } })

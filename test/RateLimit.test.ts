@@ -102,6 +102,25 @@ describe("RateLimit", () => {
     })
   )
 
+  it.effect("with wait: true, concurrent calls go through rpm at a time, window after window", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const service = (yield* RateLimit.make({ rpm: 20, wait: true }))(test.service)
+      const fiber = yield* Effect.fork(
+        Effect.all(
+          Array.from({ length: 60 }, () => service.chat(request)),
+          { concurrency: "unbounded" }
+        )
+      )
+      yield* TestClock.adjust("0 millis")
+      for (let window = 1; window <= 3; window++) {
+        expect(yield* test.calls).toBe(20 * window)
+        yield* TestClock.adjust("1 minute")
+      }
+      expect((yield* Fiber.join(fiber)).length).toBe(60)
+    })
+  )
+
   it.effect("limits streams too, correcting tokens when the stream ends", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ chunks: 3, usage: { completion_tokens: 1 } })

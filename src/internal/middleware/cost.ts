@@ -39,3 +39,28 @@ export const estimateEmbeddingTokens = (request: Embedding.EmbeddingRequest): nu
   }
   return Math.max(1, tokens)
 }
+
+/**
+ * `pricingOf` remembered per model name, for middleware that prices every call: a `Pricing.lookup` resolves aliases
+ * and provider prefixes, which is worth doing once per model rather than twice per call.
+ */
+export const priceBook = (prices: PriceTable | undefined) => {
+  const known = new Map<string, Option.Option<Pricing.ModelPricing>>()
+  const pricing = (model: string): Option.Option<Pricing.ModelPricing> => {
+    let found = known.get(model)
+    if (found === undefined) {
+      found = pricingOf(model, prices)
+      known.set(model, found)
+    }
+    return found
+  }
+  const cost = (model: string, usage: Chat.Usage): Option.Option<number> =>
+    Option.map(pricing(model), (p) =>
+      Pricing.costOf(p, {
+        promptTokens: usage.prompt_tokens,
+        completionTokens: usage.completion_tokens,
+        cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
+      })
+    )
+  return { pricing, cost }
+}
