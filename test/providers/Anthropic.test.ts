@@ -19,6 +19,7 @@ import { fromMessage } from "../../src/internal/anthropic/response.js"
 import { StreamTranslator } from "../../src/internal/anthropic/stream.js"
 import { toFinishReason, toUsage } from "../../src/internal/anthropic/usage.js"
 import * as Wire from "../../src/internal/anthropic/wire.js"
+import * as FakeUpstream from "../../src/FakeUpstream.js"
 import * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmService from "../../src/LlmService.js"
 import * as Anthropic from "../../src/providers/Anthropic.js"
@@ -921,4 +922,90 @@ describe("Anthropic JSON answers (response_format)", () => {
     expect(assembled.choices[0].message.tool_calls).toBeUndefined()
     expect(assembled.choices[0].finish_reason).toBe("stop")
   })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Against FakeUpstream's Anthropic mode
+// ---------------------------------------------------------------------------------------------------------------
+
+const overFake = (options: FakeUpstream.Options) =>
+  Effect.gen(function* () {
+    const upstream = yield* FakeUpstream.make(options)
+    const service = yield* Anthropic.make({ apiKey: Redacted.make(apiKey), baseUrl: upstream.url }).pipe(
+      Effect.provide(FetchHttpClient.layer)
+    )
+    return { upstream, service }
+  })
+
+describe("Anthropic against FakeUpstream", () => {
+  it.scoped("answers a chat and records the Anthropic request", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* overFake({
+        script: { reply: "Hello there", usage: { promptTokens: 11, completionTokens: 2 } }
+      })
+      const response = yield* service.chat(request)
+      expect(response.choices[0].message.content).toBe("Hello there")
+      expect(response.choices[0].finish_reason).toBe("stop")
+      expect(response.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 })
+      const [sent] = yield* upstream.requests
+      expect(sent.url).toBe("/v1/messages")
+      expect(sent.headers["x-api-key"]).toBe(apiKey)
+      expect(sent.body).toMatchObject({ system: "Answer in French.", max_tokens: 4096 })
+    })
+  )
+
+  it.scoped("streams text and tool calls that assemble into the scripted answer", () =>
+    Effect.gen(function* () {
+      const { service } = yield* overFake({
+        scripts: [
+          { reply: "Streaming works fine", chunks: 4 },
+          { reply: "", toolCalls: [{ id: "toolu_x", name: "lookup", arguments: '{"q":"effect ts"}' }] }
+        ]
+      })
+      const text = assembleChunks(yield* Stream.runCollect(service.chatStream(request)))
+      expect(text.choices[0].message.content).toBe("Streaming works fine")
+      expect(text.choices[0].finish_reason).toBe("stop")
+      expect(text.usage?.completion_tokens).toBeGreaterThan(0)
+      const tools = assembleChunks(yield* Stream.runCollect(service.chatStream(request)))
+      expect(tools.choices[0].message.tool_calls).toEqual([
+        { id: "toolu_x", type: "function", function: { name: "lookup", arguments: '{"q":"effect ts"}' } }
+      ])
+      expect(tools.choices[0].finish_reason).toBe("tool_calls")
+    })
+  )
+
+  it.scoped("maps 529 and 429 with Retry-After from the fake's Anthropic error bodies", () =>
+    Effect.gen(function* () {
+      const { service } = yield* overFake({
+        scripts: [{ status: 529 }, { status: 429, headers: { "retry-after": "3" } }]
+      })
+      const overloaded = yield* Effect.flip(service.chat(request))
+      expect(overloaded._tag).toBe("ServiceUnavailable")
+      const limited = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+      expect(limited._tag).toBe("RateLimited")
+      expect((limited as LiterLlmError.RateLimited).retryAfter).toEqual(Duration.seconds(3))
+    })
+  )
+
+  it.scoped("a connection dropped before any event is Network (transient), after events Streaming", () =>
+    Effect.gen(function* () {
+      const { service } = yield* overFake({ scripts: [{ dropAfter: 0 }, { reply: "abcdef", chunks: 3, dropAfter: 4 }] })
+      const early = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+      expect(early._tag).toBe("Network")
+      expect(LiterLlmError.isTransient(early)).toBe(true)
+      const late = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+      expect(late._tag).toBe("Streaming")
+      expect(LiterLlmError.isTransient(late)).toBe(false)
+    })
+  )
+
+  it.scoped("interrupting the consumer closes the connection", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* overFake({ script: { reply: "one two three", chunks: 3, stallAfter: 3 } })
+      const first = yield* Stream.runCollect(Stream.take(service.chatStream(request), 1))
+      expect(first.length).toBe(1)
+      yield* upstream.awaitDisconnects(1)
+      expect(yield* upstream.disconnects).toBe(1)
+    })
+  )
 })
