@@ -44,3 +44,5 @@ export * as LlmCache from "./LlmCache.js"
 export * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
 /** @since 0.1.0 */
 export * as FakeUpstream from "./FakeUpstream.js"
+/** @since 0.1.0 */
+export * as Provider from "./providers/Provider.js"
