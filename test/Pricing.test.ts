@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { calcPrice, findProvider } from "@pydantic/genai-prices"
+import { calcPrice, findProvider, type MatchLogic } from "@pydantic/genai-prices"
 import { Effect, Option, TestClock } from "effect"
 import * as Pricing from "../src/Pricing.js"
 import * as PriceIndex from "../src/internal/priceIndex.js"
@@ -215,18 +215,38 @@ describe("cost", () => {
   })
 })
 
-describe("the exact-name index", () => {
-  it("resolves every indexed name to the model the package itself picks", () => {
+describe("the resolution index", () => {
+  const providerIds = ["openai", "anthropic", "google", "groq", "together", "openrouter", "aws", "azure", "mistral"]
+  const exactNames = (match: MatchLogic): Array<string> =>
+    "equals" in match ? [match.equals] : "or" in match ? match.or.flatMap(exactNames) : []
+  // every exact name in the data, plus variants that only loose rules, fallbacks or date spelling can match
+  const candidates = (id: string) =>
+    findProvider({ providerId: id })!.models.flatMap((model) =>
+      exactNames(model.match).flatMap((name) => [name, `${name}-20250101`, `${name}-latest`, `${name}x`])
+    )
+
+  it("resolves within a provider exactly as the package does", () => {
     let checked = 0
-    for (const id of ["openai", "anthropic", "google", "groq", "together", "openrouter", "aws", "azure", "mistral"]) {
+    for (const id of providerIds) {
       const provider = findProvider({ providerId: id })!
-      for (const model of provider.models) {
-        const names = "equals" in model.match ? [model.match.equals] : []
-        for (const name of names) {
-          const theirs = calcPrice({}, name, { providerId: id })
-          expect(PriceIndex.resolveIn(provider, name)?.model.id).toBe(theirs?.model.id)
-          checked++
-        }
+      for (const name of candidates(id)) {
+        const theirs = calcPrice({}, name, { providerId: id })
+        expect([name, PriceIndex.resolveIn(provider, name)?.model.id]).toEqual([name, theirs?.model.id])
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(2000)
+  })
+
+  it("resolves bare names as the package does wherever the package finds one", () => {
+    let checked = 0
+    for (const id of providerIds) {
+      for (const name of candidates(id)) {
+        const theirs = calcPrice({}, name)
+        if (theirs === null) continue
+        const ours = PriceIndex.resolveBare(name)
+        expect([name, ours?.provider.id, ours?.model.id]).toEqual([name, theirs.provider.id, theirs.model.id])
+        checked++
       }
     }
     expect(checked).toBeGreaterThan(500)

@@ -1,12 +1,13 @@
 /**
  * Fast resolution of a model name to its genai-prices record.
  *
- * The package resolves a name by scanning providers and models in order and evaluating match rules (string tests
- * and regular expressions) on every call — tens of microseconds, too slow for a router that prices every candidate
- * of every request. Most models are matched by exact names, so we index those names once. An index hit is exactly
- * what the package would return: a name is indexed only for the first model that would match it. Everything the
- * index does not know (prefix/regex rules, dated aliases, fallback providers, providers added by a newer data
- * release) still goes through the package's own `calcPrice`, so correctness never depends on the index.
+ * The package resolves a name by scanning providers and models in order and evaluating match rules (string tests,
+ * regular expressions compiled afresh each time) on every call — tens to hundreds of microseconds, too slow for a
+ * router that prices every candidate of every request. We follow the same rules, prepared once: per provider, a map
+ * of the names models spell out exactly, then that provider's other rules in order with their regular expressions
+ * compiled, then its fallback providers, then the name with compact dates spelled out (`-20241022` →
+ * `-2024-10-22`) — the package's own order, so the answer is the package's answer (a test checks this over every
+ * name in the data). Providers we do not index (added by a newer data release) go through the package's `calcPrice`.
  *
  * The index is built lazily on the first lookup and never changes afterwards. It is module-level on purpose: it is
  * a pure function of the bundled, immutable price data (the remote update is never enabled), so sharing it cannot
@@ -78,15 +79,39 @@ const indexedProviders = [
   "openrouter"
 ]
 
-const matches = (logic: MatchLogic, name: string): boolean => {
-  if ("or" in logic) return logic.or.some((inner) => matches(inner, name))
-  if ("and" in logic) return logic.and.every((inner) => matches(inner, name))
-  if ("equals" in logic) return name === logic.equals.toLowerCase()
-  if ("starts_with" in logic) return name.startsWith(logic.starts_with.toLowerCase())
-  if ("ends_with" in logic) return name.endsWith(logic.ends_with.toLowerCase())
-  if ("contains" in logic) return name.includes(logic.contains.toLowerCase())
-  if ("regex" in logic) return new RegExp(logic.regex).test(name)
-  return false
+type Test = (name: string) => boolean
+
+// A match rule as a predicate over a lower-cased name, with its regular expressions compiled once.
+const compile = (logic: MatchLogic): Test => {
+  if ("or" in logic) {
+    const inner = logic.or.map(compile)
+    return (name) => inner.some((test) => test(name))
+  }
+  if ("and" in logic) {
+    const inner = logic.and.map(compile)
+    return (name) => inner.every((test) => test(name))
+  }
+  if ("equals" in logic) {
+    const value = logic.equals.toLowerCase()
+    return (name) => name === value
+  }
+  if ("starts_with" in logic) {
+    const value = logic.starts_with.toLowerCase()
+    return (name) => name.startsWith(value)
+  }
+  if ("ends_with" in logic) {
+    const value = logic.ends_with.toLowerCase()
+    return (name) => name.endsWith(value)
+  }
+  if ("contains" in logic) {
+    const value = logic.contains.toLowerCase()
+    return (name) => name.includes(value)
+  }
+  if ("regex" in logic) {
+    const pattern = new RegExp(logic.regex)
+    return (name) => pattern.test(name)
+  }
+  return () => false
 }
 
 // The names a rule matches exactly, or undefined when it also matches names it does not spell out.
@@ -104,56 +129,66 @@ const exactNames = (logic: MatchLogic): ReadonlyArray<string> | undefined => {
   return undefined
 }
 
+/**
+ * One provider's price list, ready for lookups. `exact` maps a name to the first model matching it whenever that
+ * model names it exactly; otherwise the first matching model is necessarily one of the `loose` rules (a model with an
+ * exact name is only left out of `exact` when an earlier loose rule also matches), which are scanned in order.
+ */
+interface ProviderIndex {
+  readonly provider: Provider
+  readonly exact: ReadonlyMap<string, Resolved>
+  readonly loose: ReadonlyArray<{ readonly resolved: Resolved; readonly test: Test }>
+}
+
 interface Index {
-  readonly providers: ReadonlyMap<string, Provider>
-  readonly byProvider: ReadonlyMap<string, ReadonlyMap<string, Resolved>>
+  readonly providers: ReadonlyMap<string, ProviderIndex>
   readonly bare: ReadonlyMap<string, Resolved>
 }
 
+const indexProvider = (provider: Provider): ProviderIndex => {
+  const exact = new Map<string, Resolved>()
+  const loose: Array<{ readonly resolved: Resolved; readonly test: Test }> = []
+  for (const model of provider.models) {
+    const names = exactNames(model.match)
+    if (names === undefined) {
+      loose.push({ resolved: { provider, model }, test: compile(model.match) })
+      continue
+    }
+    for (const name of names) {
+      if (!exact.has(name) && !loose.some((rule) => rule.test(name))) exact.set(name, { provider, model })
+    }
+  }
+  return { provider, exact, loose }
+}
+
 const buildIndex = (): Index => {
-  const providers = new Map<string, Provider>()
-  const byProvider = new Map<string, ReadonlyMap<string, Resolved>>()
+  const providers = new Map<string, ProviderIndex>()
   for (const id of indexedProviders) {
     const provider = findProvider({ providerId: id })
-    if (provider === undefined || provider.id !== id) continue
-    providers.set(id, provider)
-    const names = new Map<string, Resolved>()
-    const loose: Array<MatchLogic> = []
-    for (const model of provider.models) {
-      const exact = exactNames(model.match)
-      if (exact === undefined) {
-        loose.push(model.match)
-        continue
-      }
-      for (const name of exact) {
-        // The package takes the first model that matches; an earlier loose rule may claim this name.
-        if (!names.has(name) && !loose.some((rule) => matches(rule, name))) names.set(name, { provider, model })
-      }
-    }
-    byProvider.set(id, names)
+    if (provider !== undefined && provider.id === id) providers.set(id, indexProvider(provider))
   }
   const bare = new Map<string, Resolved>()
-  for (const names of byProvider.values()) {
-    for (const name of names.keys()) {
+  const unclaimed: Array<[string, Resolved]> = []
+  for (const { exact } of providers.values()) {
+    for (const [name, hit] of exact) {
       if (bare.has(name)) continue
       // A bare name belongs to the first provider whose model rule claims it, as in the package.
       const owner = findProvider({ modelId: name })
-      const hit = owner && byProvider.get(owner.id)?.get(name)
-      if (hit !== undefined) bare.set(name, hit)
+      if (owner === undefined) unclaimed.push([name, hit])
+      else {
+        const resolved = providers.get(owner.id)?.exact.get(name)
+        if (resolved !== undefined) bare.set(name, resolved)
+      }
     }
   }
   // Names no provider's rule claims (`text-embedding-3-small`, `meta-llama/Llama-3.3-70B-Instruct-Turbo`): the
   // package gives up on them; the first provider in our order that lists the name exactly is a better answer.
-  for (const names of byProvider.values()) {
-    for (const [name, hit] of names) {
-      if (!bare.has(name) && findProvider({ modelId: name }) === undefined) bare.set(name, hit)
-    }
-  }
+  for (const [name, hit] of unclaimed) if (!bare.has(name)) bare.set(name, hit)
   for (const [alias, id] of Object.entries(providerAliases)) {
-    const provider = providers.get(id)
-    if (provider !== undefined) providers.set(alias, provider)
+    const indexed = providers.get(id)
+    if (indexed !== undefined) providers.set(alias, indexed)
   }
-  return { providers, byProvider, bare }
+  return { providers, bare }
 }
 
 let index: Index | undefined
@@ -170,24 +205,64 @@ const slowResolve = (name: string, providerId: string | undefined): Resolved | u
   }
 }
 
+const firstMatch = (indexed: ProviderIndex, name: string): Resolved | undefined =>
+  indexed.exact.get(name) ?? indexed.loose.find((rule) => rule.test(name))?.resolved
+
+// Like the package: the provider's own models, then those of its fallback providers (one level deep).
+const matchWithFallbacks = (indexed: ProviderIndex, name: string): Resolved | undefined => {
+  const own = firstMatch(indexed, name)
+  if (own !== undefined) return own
+  for (const id of indexed.provider.fallback_model_providers ?? []) {
+    const fallback = getIndex().providers.get(id)
+    const found = fallback === undefined ? slowResolve(name, id) : firstMatch(fallback, name)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+const compactDate = /(-)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=-|:|$)/g
+
+// `claude-3-5-haiku-20241022` is listed as `claude-3-5-haiku-2024-10-22` by some rules; like the package, a name
+// that matches nothing is retried with its compact dates spelled out, when they are real calendar dates.
+const spellDates = (name: string): string =>
+  name.replace(compactDate, (all, dash: string, year: string, month: string, day: string) => {
+    return Number(day) <= daysInMonth(Number(year), Number(month)) ? `${dash}${year}-${month}-${day}` : all
+  })
+
+const daysInMonth = (year: number, month: number): number => {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+}
+
+const resolveIndexed = (indexed: ProviderIndex, name: string): Resolved | undefined => {
+  const found = matchWithFallbacks(indexed, name)
+  if (found !== undefined) return found
+  const spelled = spellDates(name)
+  return spelled === name ? undefined : matchWithFallbacks(indexed, spelled)
+}
+
 /** The genai-prices provider for one of our provider ids, or undefined when the data has no such provider. */
 export const providerFor = (id: string): Provider | undefined => {
   const key = id.toLowerCase().trim()
   // "litellm" makes the package guess the provider from the model; here a provider id means that provider.
   if (key === "" || key === "litellm") return undefined
-  return getIndex().providers.get(key) ?? findProvider({ providerId: providerAliases[key] ?? key })
+  return getIndex().providers.get(key)?.provider ?? findProvider({ providerId: providerAliases[key] ?? key })
 }
 
 /** Resolves `model` within one provider's price list (including the provider's fallback providers). */
 export const resolveIn = (provider: Provider, model: string): Resolved | undefined => {
   const name = model.toLowerCase().trim()
-  return getIndex().byProvider.get(provider.id)?.get(name) ?? slowResolve(name, provider.id)
+  const indexed = getIndex().providers.get(provider.id)
+  return indexed === undefined ? slowResolve(name, provider.id) : resolveIndexed(indexed, name)
 }
 
 /** Resolves a bare model name the way the package does: the first provider whose model rule claims the name. */
 export const resolveBare = (model: string): Resolved | undefined => {
   const name = model.toLowerCase().trim()
-  return getIndex().bare.get(name) ?? slowResolve(name, undefined)
+  const hit = getIndex().bare.get(name)
+  if (hit !== undefined) return hit
+  const owner = findProvider({ modelId: name })
+  return owner === undefined ? undefined : resolveIn(owner, name)
 }
 
 /**
