@@ -188,8 +188,10 @@ export const make = (
       )
 
     /** Replaces a reservation by the real cost. */
-    const settle = (reservation: Reservation, cost: number): Effect.Effect<void> =>
+    const settle = (reservation: Reservation, reported: number): Effect.Effect<void> =>
       Ref.update(state, (s) => {
+        // Usage that prices to nonsense (NaN, negative) is charged at the estimate: NaN would disable the limit.
+        const cost = Number.isFinite(reported) && reported >= 0 ? reported : reservation.estimate
         const inFlight = s.inFlight - 1
         const modelReserved = (s.reservedByModel[reservation.model] ?? 0) - reservation.estimate
         return {

@@ -16,7 +16,8 @@
  * - **Store**: in memory by default, holding `capacity` (default 256) entries with least-recently-used eviction (a
  *   hit refreshes an entry) and a `ttl` (default 5 minutes) counted from the write, on `Clock`. Plug another store
  *   with the `store` option or {@link layerStore} and the {@link CacheStore} tag. A store that fails or dies is
- *   skipped with a warning log: the request is still served, from the service below.
+ *   skipped with a warning log: the request is still served, from the service below. A remote store should bound
+ *   its own operations with a timeout: the cache waits for a read before deciding to call the service.
  * - **Single flight**: concurrent identical `chat` (or `embed`) calls share one upstream call. The call runs on a
  *   fiber owned by the layer, not by the first caller, so interrupting any caller — the first included — does not
  *   disturb the others; only when every caller waiting on it is interrupted is the upstream call interrupted too.

@@ -121,7 +121,8 @@ class ModelWindow {
 
   /** Replaces an entry's reserved tokens by what the call really used. */
   correct(entry: Entry, tokens: number): void {
-    if (!entry.live) return
+    // A provider reporting nonsense must not poison the window (NaN would admit everything from then on).
+    if (!entry.live || !Number.isFinite(tokens) || tokens < 0) return
     this.tokens += tokens - entry.tokens
     entry.tokens = tokens
   }

@@ -150,6 +150,17 @@ describe("Budget", () => {
     })
   )
 
+  it.effect("usage that prices to NaN is charged at the estimate, so the limit keeps holding", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make({ usage: { completion_tokens: Number.NaN } })
+      const { budget, wrap } = yield* Budget.make({ globalLimit: cost, prices })
+      const service = wrap(test.service)
+      yield* service.chat(request)
+      expect((yield* budget.spend).global).toBe(cost)
+      expect((yield* Effect.flip(service.chat(request)))._tag).toBe("BudgetExceeded")
+    })
+  )
+
   it.effect("10,000 concurrent calls never pass a hard limit", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ usage: { completion_tokens: 5 } })

@@ -102,6 +102,17 @@ describe("RateLimit", () => {
     })
   )
 
+  it.effect("ignores nonsense usage and keeps the estimate", () =>
+    Effect.gen(function* () {
+      const bounded = { ...request, max_tokens: 50 - prompt } // estimate 50 tokens
+      const test = yield* LlmTest.make({ usage: { completion_tokens: Number.NaN } })
+      const service = (yield* RateLimit.make({ tpm: 100 }))(test.service)
+      yield* service.chat(bounded)
+      yield* service.chat(bounded)
+      expect(retryAfterOf(yield* Effect.flip(service.chat(bounded)))).toBe(60_000)
+    })
+  )
+
   it.effect("with wait: true, concurrent calls go through rpm at a time, window after window", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
