@@ -701,3 +701,41 @@ describe("Gemini translation invariants", () => {
     }
   )
 })
+
+describe("Gemini thought signatures", () => {
+  it("round-trips a function call's thought signature through the tool call id", () => {
+    const response = Either.getOrThrow(
+      fromGenerateContentResponse(
+        decodeResponse({
+          candidates: [
+            {
+              content: {
+                parts: [
+                  { functionCall: { name: "get_weather", args: { city: "Rome" } }, thoughtSignature: "c2lnbmF0dXJl" }
+                ]
+              },
+              finishReason: "STOP"
+            }
+          ],
+          responseId: "r9"
+        }),
+        fallback
+      )
+    )
+    const call = response.choices[0].message.tool_calls![0]
+    expect(call.id).toBe("call_r9_0_0__thought__c2lnbmF0dXJl")
+    const next = translate({
+      messages: [
+        { role: "user", content: "Weather in Rome?" },
+        { role: "assistant", content: null, tool_calls: [call] },
+        { role: "tool", tool_call_id: call.id, content: "sunny" }
+      ]
+    })
+    expect(next.contents[1].parts).toEqual([
+      { functionCall: { name: "get_weather", args: { city: "Rome" } }, thoughtSignature: "c2lnbmF0dXJl" }
+    ])
+    expect(next.contents[2].parts).toEqual([
+      { functionResponse: { name: "get_weather", response: { result: "sunny" } } }
+    ])
+  })
+})

@@ -3,10 +3,11 @@
  *
  * - `assistant` is Gemini's `model` role; system and developer messages become `systemInstruction`;
  * - consecutive turns of one role are merged (parallel tool results must share one turn);
- * - assistant `tool_calls` become `functionCall` parts; a `tool` message becomes a `functionResponse` part, named
- *   after the call it answers (Gemini matches responses by function name, OpenAI by call id, so the name is looked
- *   up from the earlier assistant turn). Its content is sent as the response object when it is a JSON object,
- *   otherwise wrapped as `{ "result": content }`, since Gemini requires an object;
+ * - assistant `tool_calls` become `functionCall` parts, with the thought signature their id carries (see
+ *   `thoughtSignature.ts`); a `tool` message becomes a `functionResponse` part, named after the call it answers
+ *   (Gemini matches responses by function name, OpenAI by call id, so the name is looked up from the earlier
+ *   assistant turn). Its content is sent as the response object when it is a JSON object, otherwise wrapped as
+ *   `{ "result": content }`, since Gemini requires an object;
  * - `data:` images and files become `inlineData`; other URLs become `fileData` (Gemini fetches only URIs it can
  *   reach, such as uploaded files or `gs://`);
  * - sampling options go to `generationConfig`; `response_format` JSON modes set `responseMimeType` (and a converted
@@ -16,6 +17,7 @@ import * as Either from "effect/Either"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import { toGeminiSchema } from "./jsonSchema.js"
+import { signatureOf } from "./thoughtSignature.js"
 import type * as Wire from "./wire.js"
 
 const provider = "gemini"
@@ -167,7 +169,11 @@ export const toContents = (
           const args = parseArguments(fn)
           if (Either.isLeft(args)) return Either.left(args.left)
           toolNames.set(fn.id, fn.function.name)
-          parts.push({ functionCall: { name: fn.function.name, args: args.right } })
+          const signature = signatureOf(fn.id)
+          parts.push({
+            functionCall: { name: fn.function.name, args: args.right },
+            ...(signature === undefined ? {} : { thoughtSignature: signature })
+          })
         }
         appendTurn(contents, "model", parts)
         break

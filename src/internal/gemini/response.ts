@@ -9,12 +9,16 @@
 import * as Either from "effect/Either"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import { withSignature } from "./thoughtSignature.js"
 import { toFinishReason, toUsage } from "./usage.js"
 import type * as Wire from "./wire.js"
 
-/** A tool call id for the `position`-th call of candidate `choice`, unless Gemini gave one. */
-export const toolCallId = (responseId: string, choice: number, position: number, given: string | null | undefined) =>
-  given ?? `call_${responseId}_${choice}_${position}`
+/**
+ * The tool call id of the `position`-th call of candidate `choice`: Gemini's own id or one made up, plus the part's
+ * thought signature, if any.
+ */
+export const toolCallId = (responseId: string, choice: number, position: number, part: Wire.Part): string =>
+  withSignature(part.functionCall?.id ?? `call_${responseId}_${choice}_${position}`, part.thoughtSignature)
 
 /** The prompt-level refusal of a response without candidates, if that is what it is. */
 export const blocked = (response: Wire.GenerateContentResponse): LiterLlmError.ContentPolicy | undefined => {
@@ -34,7 +38,7 @@ const toChoice = (candidate: Wire.Candidate, position: number, responseId: strin
   for (const part of candidate.content?.parts ?? []) {
     if (part.functionCall != null) {
       toolCalls.push({
-        id: toolCallId(responseId, index, toolCalls.length, part.functionCall.id),
+        id: toolCallId(responseId, index, toolCalls.length, part),
         type: "function",
         function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) }
       })

@@ -64,7 +64,7 @@ export class StreamTranslator {
           const position = state.tools++
           toolCalls.push({
             index: position,
-            id: toolCallId(this.id ?? this.fallbackId, index, position, part.functionCall.id),
+            id: toolCallId(this.id ?? this.fallbackId, index, position, part),
             type: "function",
             function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) }
           })

@@ -14,7 +14,7 @@ export type RequestPart =
   | { readonly text: string }
   | { readonly inlineData: { readonly mimeType: string; readonly data: string } }
   | { readonly fileData: { readonly mimeType: string; readonly fileUri: string } }
-  | { readonly functionCall: { readonly name: string; readonly args: unknown } }
+  | { readonly functionCall: { readonly name: string; readonly args: unknown }; readonly thoughtSignature?: string }
   | { readonly functionResponse: { readonly name: string; readonly response: unknown } }
 
 export interface Content {
@@ -66,7 +66,9 @@ export const Part = Schema.Struct({
   thought: Nullish(Schema.Boolean),
   functionCall: Nullish(
     Schema.Struct({ name: Schema.String, args: Schema.optional(Schema.Unknown), id: Nullish(Schema.String) })
-  )
+  ),
+  /** Opaque; must be sent back with the function call it came with (see `thoughtSignature.ts`). */
+  thoughtSignature: Nullish(Schema.String)
 })
 export type Part = typeof Part.Type
 
