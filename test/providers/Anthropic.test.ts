@@ -219,6 +219,17 @@ describe("Anthropic request translation", () => {
     expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })
     expect(body.max_tokens).toBe(4096 + 2048)
     expect(translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: "none" }).thinking).toBeUndefined()
+    // A tool loop's follow-up cannot carry the earlier thinking blocks, so thinking stays off for it.
+    const followUp = translate({
+      reasoning_effort: "high",
+      messages: [
+        { role: "user", content: "weather?" },
+        { role: "assistant", tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "t", content: "sunny" }
+      ]
+    })
+    expect(followUp.thinking).toBeUndefined()
+    expect(followUp.max_tokens).toBe(4096)
   })
 
   it("merges extra_body into the wire body and sets stream for streams", () => {

@@ -217,6 +217,16 @@ const toToolChoice = (request: Chat.ChatCompletionRequest): Wire.RequestToolChoi
 const stops = (stop: Chat.ChatCompletionRequest["stop"]): ReadonlyArray<string> | undefined =>
   stop == null ? undefined : typeof stop === "string" ? [stop] : stop.length === 0 ? undefined : stop
 
+/**
+ * With thinking on, Anthropic wants the last assistant turn of a tool loop to start with the thinking block (and its
+ * signature) the model produced. OpenAI-shaped history cannot carry those blocks, so thinking is left off for such
+ * follow-up requests instead of failing them; it comes back once the loop is over.
+ */
+const canThink = (turns: ReadonlyArray<Wire.RequestMessage>): boolean => {
+  const lastAssistant = [...turns].reverse().find((turn) => turn.role === "assistant")
+  return lastAssistant === undefined || !lastAssistant.content.some((block) => block.type === "tool_use")
+}
+
 /** The Anthropic Messages body for an OpenAI-style request. */
 export const toMessagesRequest = (
   request: Chat.ChatCompletionRequest,
@@ -226,7 +236,11 @@ export const toMessagesRequest = (
     return Either.left(bad("anthropic returns one choice per request; set n to 1 or send several requests"))
   }
   return Either.map(toMessages(request.messages), ({ system, turns }) => {
-    const budget = request.reasoning_effort == null ? undefined : thinkingBudget[request.reasoning_effort]
+    const budget = canThink(turns)
+      ? request.reasoning_effort == null
+        ? undefined
+        : thinkingBudget[request.reasoning_effort]
+      : undefined
     const asked = request.max_completion_tokens ?? request.max_tokens
     // With thinking on, max_tokens covers thinking plus answer, so the default leaves room for both.
     const maxTokens = asked ?? options.defaultMaxTokens + (budget ?? 0)
