@@ -4,6 +4,8 @@
  * Field names are the API's own (snake_case), so the JSON a user would send to any OpenAI-compatible endpoint is a
  * valid `ChatCompletionRequest` here. Response schemas are tolerant: unknown fields are ignored, fields providers
  * send as `null` accept `null`, and unknown variants (a tool call of a new `type`, a new finish reason) are kept.
+ * Bookkeeping fields some compatible servers leave out (`id`, `created`, a choice's or tool-call fragment's `index`)
+ * decode to `""`, `0` and `0` rather than failing an otherwise good answer.
  *
  * @since 0.1.0
  */
@@ -502,7 +504,7 @@ export type ResponseMessage = typeof ResponseMessage.Type
  * @category response
  */
 export const Choice = Schema.Struct({
-  index: Schema.Number,
+  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   message: ResponseMessage,
   finish_reason: Schema.optionalWith(Schema.NullOr(FinishReason), { default: () => null }),
   logprobs: Nullish(Logprobs)
@@ -517,9 +519,9 @@ export type Choice = typeof Choice.Type
  * @category response
  */
 export const ChatCompletionResponse = Schema.Struct({
-  id: Schema.String,
+  id: Schema.optionalWith(Schema.String, { default: () => "" }),
   object: Schema.optionalWith(Schema.String, { default: () => "chat.completion" }),
-  created: Schema.Number,
+  created: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
   model: Schema.String,
   choices: Schema.Array(Choice),
   usage: Nullish(Usage),
@@ -540,7 +542,7 @@ export type ChatCompletionResponse = typeof ChatCompletionResponse.Type
  * @category stream
  */
 export const DeltaToolCall = Schema.Struct({
-  index: Schema.Number,
+  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   id: Nullish(Schema.String),
   type: Nullish(Schema.String),
   function: Nullish(
@@ -576,7 +578,7 @@ export type Delta = typeof Delta.Type
  * @category stream
  */
 export const ChunkChoice = Schema.Struct({
-  index: Schema.Number,
+  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   delta: Schema.optionalWith(Delta, { default: () => ({}) }),
   finish_reason: Schema.optionalWith(Schema.NullOr(FinishReason), { default: () => null }),
   logprobs: Nullish(Logprobs)
@@ -592,9 +594,9 @@ export type ChunkChoice = typeof ChunkChoice.Type
  * @category stream
  */
 export const ChatCompletionChunk = Schema.Struct({
-  id: Schema.String,
+  id: Schema.optionalWith(Schema.String, { default: () => "" }),
   object: Schema.optionalWith(Schema.String, { default: () => "chat.completion.chunk" }),
-  created: Schema.Number,
+  created: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
   model: Schema.String,
   choices: Schema.Array(ChunkChoice),
   usage: Nullish(Usage),

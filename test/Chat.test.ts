@@ -229,6 +229,34 @@ describe("ChatCompletionResponse", () => {
   })
 })
 
+describe("bookkeeping fields some servers leave out", () => {
+  it("a response without id, created or choice index decodes with neutral defaults", () => {
+    const response = decodeResponse({
+      model: "local",
+      created: null,
+      choices: [{ message: { role: "assistant", content: "hi" }, finish_reason: "stop" }]
+    })
+    expect(response).toMatchObject({ id: "", created: 0, model: "local" })
+    expect(response.choices[0].index).toBe(0)
+  })
+
+  it("a chunk without id, created or indexes decodes and assembles", () => {
+    const chunk = decodeChunk({
+      model: "gemini-2.0-flash",
+      choices: [{ delta: { tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: "{}" } }] } }]
+    })
+    expect(chunk).toMatchObject({ id: "", created: 0 })
+    expect(Chat.assembleChunks([chunk]).choices[0].message.tool_calls).toEqual([
+      { id: "t", type: "function", function: { name: "f", arguments: "{}" } }
+    ])
+  })
+
+  it("a response without a model still fails", () => {
+    const result = Schema.decodeUnknownEither(Chat.ChatCompletionResponse)({ id: "x", created: 1, choices: [] })
+    expect(Either.isLeft(result)).toBe(true)
+  })
+})
+
 describe("ChatCompletionRequest", () => {
   const full = {
     model: "gpt-4o",
