@@ -739,3 +739,38 @@ describe("Gemini thought signatures", () => {
     ])
   })
 })
+
+describe("Gemini connection faults", () => {
+  it.scoped(
+    "a body that ends after the first event, with no candidate finished, is Streaming, not a silent truncation",
+    () =>
+      Effect.gen(function* () {
+        const { server, service } = yield* setup()
+        yield* server.script(
+          NativeServers.sse(
+            [
+              { data: { candidates: [{ content: { parts: [{ text: "one " }] } }] } },
+              { data: { candidates: [{ content: { parts: [{ text: "two" }] }, finishReason: "STOP" }] } }
+            ],
+            1
+          )
+        )
+        const error = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+        expect(error._tag).toBe("Streaming")
+        expect(error.message).toContain("truncated")
+      })
+  )
+
+  it.scoped("a refused connection is Network and does not quote the key", () =>
+    Effect.gen(function* () {
+      // Bind a server, note its port, and close it: nothing listens there afterwards.
+      const url = yield* Effect.scoped(Effect.map(NativeServers.make, (server) => server.url))
+      const service = yield* Gemini.make({ apiKey: Redacted.make(apiKey), baseUrl: url }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("Network")
+      expect(error.message).not.toContain(apiKey)
+    })
+  )
+})

@@ -45,6 +45,7 @@ export const json = (body: unknown, status = 200, headers: Readonly<Record<strin
   headers
 })
 
+/** `dropAfter`: fail the body after that many events; the server then ends the response early. */
 export const sse = (events: ReadonlyArray<SseEvent>, dropAfter?: number): Reply =>
   dropAfter === undefined ? { _tag: "sse", events } : { _tag: "sse", events, dropAfter }
 
