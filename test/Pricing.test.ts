@@ -43,6 +43,12 @@ describe("Pricing.lookup", () => {
     expect(Pricing.lookup("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo")).toEqual(
       Option.some({ inputPerMillion: 0.88, outputPerMillion: 0.88 })
     )
+    expect(Pricing.lookup("togetherai/meta-llama/Llama-3.3-70B-Instruct-Turbo")).toEqual(
+      Pricing.lookup("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo")
+    )
+    expect(Pricing.lookup("moonshot/kimi-k2-0711-preview")).toEqual(
+      Option.some({ inputPerMillion: 0.6, outputPerMillion: 2.5, cachedInputPerMillion: 0.15 })
+    )
     expect(Pricing.lookup("fireworks_ai/accounts/fireworks/models/llama-v3p1-8b-instruct")).toEqual(
       Option.some({ inputPerMillion: 0.2, outputPerMillion: 0.2 })
     )

@@ -36,8 +36,10 @@ const providerAliases: Readonly<Record<string, string>> = {
   vertex_ai: "google",
   bedrock: "aws",
   together_ai: "together",
+  togetherai: "together",
   moonshot: "moonshotai",
-  zhipu: "zhipuai",
+  // the registry sends `zhipu/…` to Z.ai's international endpoint, so it pays Z.ai's prices
+  zhipu: "zai",
   github_copilot: "github-copilot"
 }
 
