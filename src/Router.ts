@@ -52,6 +52,7 @@ import type * as Deployment from "./Deployment.js"
 import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
+import type * as Models from "./Models.js"
 import type * as Strategy from "./Strategy.js"
 import * as Attempt from "./internal/router/attempt.js"
 import * as Build from "./internal/router/build.js"
@@ -154,30 +155,40 @@ const embedCost = (request: Embedding.EmbeddingRequest): Select.CostInput => {
   return { promptTokens: estimateTokens(text), completionTokens: 0, model: request.model }
 }
 
-const route = <A>(
-  engine: Engine,
-  cost: Select.CostInput | undefined,
-  op: (service: LlmService.Service) => Effect.Effect<A, LiterLlmError.LiterLlmError>,
-  hedge: boolean
-): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
-  const delay = engine.config.hedgeDelay
-  const attempt: Failover.Attempt<A> =
-    hedge && delay !== undefined
-      ? Hedge.hedged(engine, delay, op)
-      : (run, index, probe) => Attempt.call(engine, run, index, probe, op)
-  return Select.begin(engine, cost, Failover.loop(engine, attempt))
-}
-
 const serviceOf = (engine: Engine): LlmService.Service => {
   const needsCost = engine.config.needsCost
+  const delay = engine.config.hedgeDelay
+  // Built once per router: each request only brings its own `Run`.
+  const plain = Failover.loop(engine, (run, index, probe) => Attempt.call(engine, run, index, probe, run.op))
+  const hedged = delay === undefined ? plain : Failover.loop(engine, Hedge.hedged(engine, delay))
   return LlmService.make({
     provider: "router",
-    chat: (request) => route(engine, needsCost ? chatCost(request) : undefined, (s) => s.chat(request), true),
+    chat: (request) =>
+      Select.begin(
+        engine,
+        needsCost ? chatCost(request) : undefined,
+        (service) => service.chat(request),
+        hedged
+      ) as Effect.Effect<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>,
     chatStream: (request) => RouterStream.chatStream(engine, request, needsCost ? chatCost(request) : undefined),
-    embed: (request) => route(engine, needsCost ? embedCost(request) : undefined, (s) => s.embed(request), true),
-    listModels: Effect.suspend(() => route(engine, undefined, (s) => s.listModels, false))
+    embed: (request) =>
+      Select.begin(
+        engine,
+        needsCost ? embedCost(request) : undefined,
+        (service) => service.embed(request),
+        hedged
+      ) as Effect.Effect<Embedding.EmbeddingResponse, LiterLlmError.LiterLlmError>,
+    listModels: Effect.suspend(
+      () =>
+        Select.begin(engine, undefined, listModels, plain) as Effect.Effect<
+          Models.ModelList,
+          LiterLlmError.LiterLlmError
+        >
+    )
   })
 }
+
+const listModels = (service: LlmService.Service) => service.listModels
 
 /**
  * Builds a router in the current scope: validates the options (failing with `BadRequest`), builds every

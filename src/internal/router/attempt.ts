@@ -10,8 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import type * as LlmService from "../../LlmService.js"
-import type { Engine, Run } from "./engine.js"
+import type { Engine, Op, Run } from "./engine.js"
 import * as State from "./state.js"
 
 /** How an exit counts for the deployment. */
@@ -68,13 +67,13 @@ export const settle = (
   })
 
 /** Calls `op` on deployment `index`, which the request was already admitted to. */
-export const call = <A>(
+export const call = (
   engine: Engine,
   run: Run,
   index: number,
   probe: boolean,
-  op: (service: LlmService.Service) => Effect.Effect<A, LiterLlmError.LiterLlmError>
-): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
+  op: Op
+): Effect.Effect<unknown, LiterLlmError.LiterLlmError> => {
   const start = run.at
   const meta = engine.metas[index]
   let effect = op(meta.service)

@@ -74,13 +74,9 @@ export const compile = (
       return (s, input) => {
         const ds = s.deployments
         const costs = input.costs!
-        const order = range(n).sort(
-          (a, b) =>
-            costs[a] - costs[b] ||
-            (ds[a].ema ?? Number.POSITIVE_INFINITY) - (ds[b].ema ?? Number.POSITIVE_INFINITY) ||
-            a - b
-        )
-        // Infinity - Infinity is NaN, which sort treats as "equal"; keep list order among unknown costs.
+        // Among equal costs an unmeasured deployment counts as fastest, so it gets measured instead of starved.
+        // Unknown costs are Infinity; Infinity - Infinity is NaN, which `||` passes over to the next key.
+        const order = range(n).sort((a, b) => costs[a] - costs[b] || (ds[a].ema ?? 0) - (ds[b].ema ?? 0) || a - b)
         return { order, cursor: s.cursor }
       }
     case "WeightedRandom": {

@@ -41,17 +41,33 @@ export interface Circuit {
   readonly totalTrips: number
 }
 
-export const closed: Circuit = {
-  state: "closed",
-  openUntil: 0,
-  probing: false,
-  consecutiveFailures: 0,
-  windowStart: 0,
-  windowRequests: 0,
-  windowFailures: 0,
-  trips: 0,
-  totalTrips: 0
-}
+/** Builds a circuit with its fields always in one order (one hidden class; see state.ts). */
+const make = (
+  state: "closed" | "open",
+  openUntil: number,
+  probing: boolean,
+  consecutiveFailures: number,
+  windowStart: number,
+  windowRequests: number,
+  windowFailures: number,
+  trips: number,
+  totalTrips: number
+): Circuit => ({
+  state,
+  openUntil,
+  probing,
+  consecutiveFailures,
+  windowStart,
+  windowRequests,
+  windowFailures,
+  trips,
+  totalTrips
+})
+
+export const closed: Circuit = make("closed", 0, false, 0, 0, 0, 0, 0, 0)
+
+const withFailures = (c: Circuit, consecutive: number, windowStart: number, requests: number, failures: number) =>
+  make(c.state, c.openUntil, c.probing, consecutive, windowStart, requests, failures, c.trips, c.totalTrips)
 
 /** How admission sees a circuit right now. */
 export type Admission = "closed" | "probe" | "blocked"
@@ -63,19 +79,32 @@ export const admission = (c: Circuit, now: number): Admission =>
 export const display = (c: Circuit, now: number): "closed" | "open" | "half-open" =>
   c.state === "closed" ? "closed" : c.probing || now >= c.openUntil ? "half-open" : "open"
 
-export const claimProbe = (c: Circuit): Circuit => ({ ...c, probing: true })
+const withProbe = (c: Circuit, probing: boolean): Circuit =>
+  make(
+    c.state,
+    c.openUntil,
+    probing,
+    c.consecutiveFailures,
+    c.windowStart,
+    c.windowRequests,
+    c.windowFailures,
+    c.trips,
+    c.totalTrips
+  )
 
-export const releaseProbe = (c: Circuit): Circuit => (c.probing ? { ...c, probing: false } : c)
+export const claimProbe = (c: Circuit): Circuit => withProbe(c, true)
+
+export const releaseProbe = (c: Circuit): Circuit => (c.probing ? withProbe(c, false) : c)
 
 const rolled = (c: Circuit, policy: Policy, now: number): Circuit =>
-  now - c.windowStart >= policy.window ? { ...c, windowStart: now, windowRequests: 0, windowFailures: 0 } : c
+  now - c.windowStart >= policy.window ? withFailures(c, c.consecutiveFailures, now, 0, 0) : c
 
 /** The deployment answered (a success, or an error that is the caller's fault). */
 export const onAnswer = (c: Circuit, policy: Policy, now: number): Circuit => {
-  if (c.state === "open") return { ...closed, totalTrips: c.totalTrips, windowStart: now }
-  if (policy.failureRate === undefined) return c.consecutiveFailures === 0 ? c : { ...c, consecutiveFailures: 0 }
+  if (c.state === "open") return make("closed", 0, false, 0, now, 0, 0, 0, c.totalTrips)
+  if (policy.failureRate === undefined) return c.consecutiveFailures === 0 ? c : withFailures(c, 0, c.windowStart, 0, 0)
   const w = rolled(c, policy, now)
-  return { ...w, consecutiveFailures: 0, windowRequests: w.windowRequests + 1 }
+  return withFailures(w, 0, w.windowStart, w.windowRequests + 1, w.windowFailures)
 }
 
 /** The cooldown of the `trips`-th consecutive trip (1-based). */
@@ -85,17 +114,7 @@ export const cooldownOf = (policy: Policy, trips: number): number =>
 const trip = (c: Circuit, policy: Policy, now: number, retryAfter: number | undefined): Circuit => {
   const trips = c.trips + 1
   const openFor = Math.max(cooldownOf(policy, trips), retryAfter ?? 0)
-  return {
-    state: "open",
-    openUntil: now + openFor,
-    probing: false,
-    consecutiveFailures: 0,
-    windowStart: now,
-    windowRequests: 0,
-    windowFailures: 0,
-    trips,
-    totalTrips: c.totalTrips + 1
-  }
+  return make("open", now + openFor, false, 0, now, 0, 0, trips, c.totalTrips + 1)
 }
 
 /** The deployment failed with a transient error. */
@@ -111,12 +130,12 @@ export const onTransientFailure = (
   if (retryAfter !== undefined) return trip(c, policy, now, retryAfter)
   const consecutive = c.consecutiveFailures + 1
   if (consecutive >= policy.consecutiveFailures) return trip(c, policy, now, retryAfter)
-  if (policy.failureRate === undefined) return { ...c, consecutiveFailures: consecutive }
+  if (policy.failureRate === undefined) return withFailures(c, consecutive, c.windowStart, 0, 0)
   const w = rolled(c, policy, now)
   const requests = w.windowRequests + 1
   const failures = w.windowFailures + 1
   if (requests >= policy.minRequests && failures / requests >= policy.failureRate) {
     return trip(c, policy, now, retryAfter)
   }
-  return { ...w, consecutiveFailures: consecutive, windowRequests: requests, windowFailures: failures }
+  return withFailures(w, consecutive, w.windowStart, requests, failures)
 }

@@ -5,7 +5,9 @@
  */
 import type * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
+import type * as Effect from "effect/Effect"
 import type * as LiterLlmError from "../../LiterLlmError.js"
+import type * as LlmService from "../../LlmService.js"
 import type * as Candidates from "./candidates.js"
 import type * as Retry from "./retry.js"
 import type * as State from "./state.js"
@@ -33,6 +35,12 @@ export interface Engine {
   readonly order: Candidates.Order
 }
 
+/** The operation a request performs on the chosen deployment's service. */
+export type Op = (service: LlmService.Service) => Effect.Effect<unknown, LiterLlmError.LiterLlmError>
+
+/** A started attempt of some kind (a call, a stream's first chunk, a hedged pair). */
+export type Attempt<X> = (run: Run, index: number, probe: boolean) => Effect.Effect<X, LiterLlmError.LiterLlmError>
+
 /** One request's walk through the candidates. */
 export class Run {
   /** Index into `order` of the deployment tried last. */
@@ -45,6 +53,7 @@ export class Run {
     readonly order: ReadonlyArray<number>,
     readonly deadlineAt: number,
     /** When the current call started (Clock millis). */
-    public at: number
+    public at: number,
+    readonly op: Op
   ) {}
 }

@@ -13,12 +13,11 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import * as Candidates from "./candidates.js"
-import type { Engine, Run } from "./engine.js"
+import type { Attempt, Engine, Run } from "./engine.js"
 import * as Retry from "./retry.js"
 import * as State from "./state.js"
 
-/** A started attempt of some kind (a call, a stream's first chunk, a hedged pair). */
-export type Attempt<X> = (run: Run, index: number, probe: boolean) => Effect.Effect<X, LiterLlmError.LiterLlmError>
+export type { Attempt }
 
 const retryAfterOf = (error: LiterLlmError.LiterLlmError): number =>
   error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.toMillis(error.retryAfter) : 0
@@ -45,7 +44,10 @@ export const giveUp = (engine: Engine, run: Run, error: LiterLlmError.LiterLlmEr
     engine.config.failover ? new LiterLlmError.AllDeploymentsFailed({ attempts: run.attempts.slice() }) : error
   )
 
-/** Runs `attempt` on the first candidate, recovering from transient failures by retry and failover. */
+/**
+ * Runs `attempt` on the first candidate, recovering from transient failures by retry and failover. Built once per
+ * router and kind of attempt, not per request; the request's own data travels in its `Run`.
+ */
 export const loop = <X>(engine: Engine, attempt: Attempt<X>): Attempt<X> => {
   const { config } = engine
 

@@ -9,20 +9,15 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import type * as LlmService from "../../LlmService.js"
 import * as Attempt from "./attempt.js"
 import type { Engine } from "./engine.js"
 import * as Failover from "./failover.js"
 
-export const hedged = <A>(
-  engine: Engine,
-  delay: number,
-  op: (service: LlmService.Service) => Effect.Effect<A, LiterLlmError.LiterLlmError>
-): Failover.Attempt<A> => {
+export const hedged = (engine: Engine, delay: number): Failover.Attempt<unknown> => {
   const pause = Duration.millis(delay)
   return (run, index, probe) =>
     Effect.flatMap(Deferred.make<void>(), (primaryFailed) => {
-      const primary = Effect.tapError(Attempt.call(engine, run, index, probe, op), () =>
+      const primary = Effect.tapError(Attempt.call(engine, run, index, probe, run.op), () =>
         Deferred.succeed(primaryFailed, undefined)
       )
       const backup = Effect.zipRight(
@@ -33,7 +28,7 @@ export const hedged = <A>(
           const none = Effect.fail(new LiterLlmError.AllDeploymentsFailed({ attempts: [] }))
           if (run.started >= engine.config.maxAttempts || now >= run.deadlineAt) return none
           return Effect.flatMap(Failover.admitNext(engine, run, now), (next) =>
-            next === undefined ? none : Attempt.call(engine, run, next.index, next.probe, op)
+            next === undefined ? none : Attempt.call(engine, run, next.index, next.probe, run.op)
           )
         })
       )

@@ -12,7 +12,7 @@ import * as Ref from "effect/Ref"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import * as Pricing from "../../Pricing.js"
 import * as Candidates from "./candidates.js"
-import { type Engine, Run } from "./engine.js"
+import { type Attempt, type Engine, type Op, Run } from "./engine.js"
 import * as State from "./state.js"
 
 /** The size of a request, for cost-based ordering. */
@@ -35,27 +35,31 @@ type Choice =
   | { readonly run: Run; readonly index: number; readonly probe: boolean }
   | { readonly run: undefined; readonly reopen: number | undefined; readonly full: number }
 
-const choose =
-  (engine: Engine, input: Candidates.Input, deadlineAt: number) =>
-  (s: State.RouterState): readonly [Choice, State.RouterState] => {
-    const ordering = engine.order(s, input)
-    const order =
-      input.unhealthy === undefined ? ordering.order : Candidates.demoteUnhealthy(ordering.order, input.unhealthy)
-    const first = Candidates.firstAdmissible(engine.settings, engine.metas, s, order, 0, input.now)
-    if (first === undefined) {
-      let full = 0
-      for (let i = 0; i < engine.metas.length; i++) {
-        if (s.deployments[i].inFlight >= engine.metas[i].maxConcurrency) full++
-      }
-      return [{ run: undefined, reopen: Candidates.earliestReopen(s, input.now), full }, s]
+function choose(
+  engine: Engine,
+  s: State.RouterState,
+  input: Candidates.Input,
+  deadlineAt: number,
+  op: Op
+): readonly [Choice, State.RouterState] {
+  const ordering = engine.order(s, input)
+  const order =
+    input.unhealthy === undefined ? ordering.order : Candidates.demoteUnhealthy(ordering.order, input.unhealthy)
+  const first = Candidates.firstAdmissible(engine.settings, engine.metas, s, order, 0, input.now)
+  if (first === undefined) {
+    let full = 0
+    for (let i = 0; i < engine.metas.length; i++) {
+      if (s.deployments[i].inFlight >= engine.metas[i].maxConcurrency) full++
     }
-    const run = new Run(order, deadlineAt, input.now)
-    run.pos = first.pos
-    const index = order[first.pos]
-    return [{ run, index, probe: first.probe }, State.admit(s, index, first.probe, false, ordering.cursor)]
+    return [{ run: undefined, reopen: Candidates.earliestReopen(s, input.now), full }, s]
   }
+  const run = new Run(order, deadlineAt, input.now, op)
+  run.pos = first.pos
+  const index = order[first.pos]
+  return [{ run, index, probe: first.probe }, State.admit(s, index, first.probe, false, ordering.cursor)]
+}
 
-const unavailable = (reopen: number | undefined, full: number, n: number): LiterLlmError.NoDeploymentAvailable => {
+function unavailable(reopen: number | undefined, full: number, n: number): LiterLlmError.NoDeploymentAvailable {
   const retryAfter = reopen === undefined ? undefined : Duration.millis(reopen)
   const why = full === 0 ? `all ${n} circuit(s) are open` : `${full} of ${n} deployment(s) are at maxConcurrency`
   return new LiterLlmError.NoDeploymentAvailable({
@@ -66,52 +70,80 @@ const unavailable = (reopen: number | undefined, full: number, n: number): Liter
   })
 }
 
+/*
+ * The steps below are module-level functions taking their context as arguments, rather than closures made per
+ * request: the request path allocates as little as possible (and named inner functions cost extra under some
+ * loaders, which wrap each one to keep its name).
+ */
+
+function pick<X>(
+  engine: Engine,
+  cost: CostInput | undefined,
+  op: Op,
+  go: Attempt<X>,
+  now: number,
+  deadlineAt: number,
+  draw: number,
+  unhealthy: ReadonlyArray<boolean> | undefined
+): Effect.Effect<X, LiterLlmError.LiterLlmError> {
+  const input: Candidates.Input = {
+    now,
+    draw,
+    costs: engine.config.needsCost ? costsFor(engine, cost) : undefined,
+    unhealthy
+  }
+  return Effect.flatMap(
+    Ref.modify(engine.state, (s) => choose(engine, s, input, deadlineAt, op)),
+    (choice) => {
+      if (choice.run !== undefined) return go(choice.run, choice.index, choice.probe)
+      const reopen = choice.reopen
+      if (engine.config.waitForAvailable && reopen !== undefined && now + reopen < deadlineAt) {
+        return Effect.zipRight(Effect.sleep(Duration.millis(reopen)), gather(engine, cost, op, go, deadlineAt))
+      }
+      return Effect.fail(unavailable(reopen, choice.full, engine.metas.length))
+    }
+  )
+}
+
+function withHealth<X>(
+  engine: Engine,
+  cost: CostInput | undefined,
+  op: Op,
+  go: Attempt<X>,
+  now: number,
+  deadlineAt: number,
+  draw: number
+): Effect.Effect<X, LiterLlmError.LiterLlmError> {
+  if (!engine.config.hasHealth) return pick(engine, cost, op, go, now, deadlineAt, draw, undefined)
+  return Effect.flatMap(
+    Effect.forEach(engine.metas, (meta) =>
+      meta.health === undefined ? Effect.succeed(false) : Effect.map(meta.health.state, (h) => h.status === "unhealthy")
+    ),
+    (unhealthy) => pick(engine, cost, op, go, now, deadlineAt, draw, unhealthy)
+  )
+}
+
+function gather<X>(
+  engine: Engine,
+  cost: CostInput | undefined,
+  op: Op,
+  go: Attempt<X>,
+  deadlineAt: number | undefined
+): Effect.Effect<X, LiterLlmError.LiterLlmError> {
+  return Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const deadline = engine.config.deadline
+    const at = deadlineAt ?? (deadline === undefined ? Number.POSITIVE_INFINITY : now + deadline)
+    return engine.config.needsDraw
+      ? Effect.flatMap(Random.next, (draw) => withHealth(engine, cost, op, go, now, at, draw))
+      : withHealth(engine, cost, op, go, now, at, 0)
+  })
+}
+
 /** Orders the candidates, admits the request to the first admissible one and hands over to `go`. */
 export const begin = <X>(
   engine: Engine,
   cost: CostInput | undefined,
-  go: (run: Run, index: number, probe: boolean) => Effect.Effect<X, LiterLlmError.LiterLlmError>
-): Effect.Effect<X, LiterLlmError.LiterLlmError> => {
-  const { config } = engine
-  const attempt = (
-    now: number,
-    deadlineAt: number,
-    draw: number,
-    unhealthy: ReadonlyArray<boolean> | undefined
-  ): Effect.Effect<X, LiterLlmError.LiterLlmError> => {
-    const input: Candidates.Input = {
-      now,
-      draw,
-      costs: config.needsCost ? costsFor(engine, cost) : undefined,
-      unhealthy
-    }
-    return Effect.flatMap(Ref.modify(engine.state, choose(engine, input, deadlineAt)), (choice) => {
-      if (choice.run !== undefined) return go(choice.run, choice.index, choice.probe)
-      const reopen = choice.reopen
-      if (config.waitForAvailable && reopen !== undefined && now + reopen < deadlineAt) {
-        return Effect.zipRight(Effect.sleep(Duration.millis(reopen)), gather(deadlineAt))
-      }
-      return Effect.fail(unavailable(reopen, choice.full, engine.metas.length))
-    })
-  }
-  const withHealth = (now: number, deadlineAt: number, draw: number) =>
-    config.hasHealth
-      ? Effect.flatMap(
-          Effect.forEach(engine.metas, (meta) =>
-            meta.health === undefined
-              ? Effect.succeed(false)
-              : Effect.map(meta.health.state, (h) => h.status === "unhealthy")
-          ),
-          (unhealthy) => attempt(now, deadlineAt, draw, unhealthy)
-        )
-      : attempt(now, deadlineAt, draw, undefined)
-  const gather = (deadlineAt: number | undefined): Effect.Effect<X, LiterLlmError.LiterLlmError> =>
-    Effect.clockWith((clock) => {
-      const now = clock.unsafeCurrentTimeMillis()
-      const at = deadlineAt ?? (config.deadline === undefined ? Number.POSITIVE_INFINITY : now + config.deadline)
-      return config.needsDraw
-        ? Effect.flatMap(Random.next, (draw) => withHealth(now, at, draw))
-        : withHealth(now, at, 0)
-    })
-  return gather(undefined)
-}
+  op: Op,
+  go: Attempt<X>
+): Effect.Effect<X, LiterLlmError.LiterLlmError> => gather(engine, cost, op, go, undefined)

@@ -45,16 +45,22 @@ export interface RouterState {
   readonly deployments: ReadonlyArray<DeploymentState>
 }
 
-export const initialDeployment: DeploymentState = {
-  requests: 0,
-  successes: 0,
-  failures: 0,
-  interruptions: 0,
-  inFlight: 0,
-  ema: undefined,
-  sampledAt: 0,
-  circuit: Circuit.closed
-}
+/**
+ * Builds a record with its fields always in the same order. Records are replaced on every request, so they must
+ * share one hidden class: object spreads with conditional fields produced many shapes and made every access slow.
+ */
+const dep = (
+  requests: number,
+  successes: number,
+  failures: number,
+  interruptions: number,
+  inFlight: number,
+  ema: number | undefined,
+  sampledAt: number,
+  circuit: Circuit.Circuit
+): DeploymentState => ({ requests, successes, failures, interruptions, inFlight, ema, sampledAt, circuit })
+
+export const initialDeployment: DeploymentState = dep(0, 0, 0, 0, 0, undefined, 0, Circuit.closed)
 
 export const initial = (n: number): RouterState => ({
   cursor: 0,
@@ -69,15 +75,10 @@ export interface Settings {
   readonly staleAfter: number
 }
 
-const replace = (
-  s: RouterState,
-  i: number,
-  d: DeploymentState,
-  extra?: Partial<Pick<RouterState, "cursor" | "failovers">>
-): RouterState => {
+const replace = (s: RouterState, i: number, d: DeploymentState, cursor: number, failovers: number): RouterState => {
   const deployments = s.deployments.slice()
   deployments[i] = d
-  return { cursor: extra?.cursor ?? s.cursor, failovers: extra?.failovers ?? s.failovers, deployments }
+  return { cursor, failovers, deployments }
 }
 
 /** Whether a deployment may take a request now: `undefined` if not, else whether it would be the circuit's probe. */
@@ -99,13 +100,18 @@ export const admit = (s: RouterState, i: number, probe: boolean, failover: boole
   return replace(
     s,
     i,
-    {
-      ...d,
-      requests: d.requests + 1,
-      inFlight: d.inFlight + 1,
-      circuit: probe ? Circuit.claimProbe(d.circuit) : d.circuit
-    },
-    { cursor: cursor ?? s.cursor, failovers: failover ? s.failovers + 1 : s.failovers }
+    dep(
+      d.requests + 1,
+      d.successes,
+      d.failures,
+      d.interruptions,
+      d.inFlight + 1,
+      d.ema,
+      d.sampledAt,
+      probe ? Circuit.claimProbe(d.circuit) : d.circuit
+    ),
+    cursor ?? s.cursor,
+    failover ? s.failovers + 1 : s.failovers
   )
 }
 
@@ -135,51 +141,65 @@ export const finish = (
   const d = s.deployments[i]
   const inFlight = release ? d.inFlight - 1 : d.inFlight
   const policy = settings.circuit
+  let next: DeploymentState
   switch (outcome._tag) {
-    case "Success":
-      return replace(s, i, {
-        ...d,
+    case "Success": {
+      const sampled = outcome.latency !== undefined
+      next = dep(
+        d.requests,
+        d.successes + 1,
+        d.failures,
+        d.interruptions,
         inFlight,
-        successes: d.successes + 1,
-        ...(outcome.latency === undefined
-          ? {}
-          : {
-              ema: Ema.onSuccess(d.ema, d.sampledAt, outcome.latency, now, settings.alpha, settings.staleAfter),
-              sampledAt: now
-            }),
-        circuit: policy === undefined ? d.circuit : Circuit.onAnswer(d.circuit, policy, now)
-      })
+        sampled ? Ema.onSuccess(d.ema, d.sampledAt, outcome.latency, now, settings.alpha, settings.staleAfter) : d.ema,
+        sampled ? now : d.sampledAt,
+        policy === undefined ? d.circuit : Circuit.onAnswer(d.circuit, policy, now)
+      )
+      break
+    }
     case "Failure": {
       if (!outcome.transient) {
-        return replace(s, i, {
-          ...d,
+        next = dep(
+          d.requests,
+          d.successes,
+          d.failures + 1,
+          d.interruptions,
           inFlight,
-          failures: d.failures + 1,
-          circuit: policy === undefined ? d.circuit : Circuit.onAnswer(d.circuit, policy, now)
-        })
+          d.ema,
+          d.sampledAt,
+          policy === undefined ? d.circuit : Circuit.onAnswer(d.circuit, policy, now)
+        )
+        break
       }
       const retryAfter =
         outcome.error._tag === "RateLimited" && outcome.error.retryAfter !== undefined
           ? Duration.toMillis(outcome.error.retryAfter)
           : undefined
-      return replace(s, i, {
-        ...d,
+      next = dep(
+        d.requests,
+        d.successes,
+        d.failures + 1,
+        d.interruptions,
         inFlight,
-        failures: d.failures + 1,
-        ema: Ema.onFailure(d.ema, duration, slowest(s), settings.alpha),
-        sampledAt: now,
-        circuit:
-          policy === undefined ? d.circuit : Circuit.onTransientFailure(d.circuit, policy, now, retryAfter, probe)
-      })
+        Ema.onFailure(d.ema, duration, slowest(s), settings.alpha),
+        now,
+        policy === undefined ? d.circuit : Circuit.onTransientFailure(d.circuit, policy, now, retryAfter, probe)
+      )
+      break
     }
     case "Interrupted":
-      return replace(s, i, {
-        ...d,
+      next = dep(
+        d.requests,
+        d.successes,
+        d.failures,
+        d.interruptions + 1,
         inFlight,
-        interruptions: d.interruptions + 1,
-        circuit: probe ? Circuit.releaseProbe(d.circuit) : d.circuit
-      })
+        d.ema,
+        d.sampledAt,
+        probe ? Circuit.releaseProbe(d.circuit) : d.circuit
+      )
   }
+  return replace(s, i, next, s.cursor, s.failovers)
 }
 
 /**
@@ -188,15 +208,32 @@ export const finish = (
  */
 export const retried = (s: RouterState, i: number): RouterState => {
   const d = s.deployments[i]
-  return replace(s, i, { ...d, requests: d.requests + 1, inFlight: d.inFlight + 1 })
+  return replace(
+    s,
+    i,
+    dep(d.requests + 1, d.successes, d.failures, d.interruptions, d.inFlight + 1, d.ema, d.sampledAt, d.circuit),
+    s.cursor,
+    s.failovers
+  )
 }
 
 /** A stream's first chunk arrived: its wait is the latency sample. */
 export const sampled = (settings: Settings, s: RouterState, i: number, latency: number, now: number): RouterState => {
   const d = s.deployments[i]
-  return replace(s, i, {
-    ...d,
-    ema: Ema.onSuccess(d.ema, d.sampledAt, latency, now, settings.alpha, settings.staleAfter),
-    sampledAt: now
-  })
+  return replace(
+    s,
+    i,
+    dep(
+      d.requests,
+      d.successes,
+      d.failures,
+      d.interruptions,
+      d.inFlight,
+      Ema.onSuccess(d.ema, d.sampledAt, latency, now, settings.alpha, settings.staleAfter),
+      now,
+      d.circuit
+    ),
+    s.cursor,
+    s.failovers
+  )
 }

@@ -110,6 +110,9 @@ const attempt =
       )
     })
 
+/** Streams carry their request in the attempt itself, not in the `Run`. */
+const noOp = () => Effect.void
+
 /** `chatStream` through the router. */
 export const chatStream = (
   engine: Engine,
@@ -118,6 +121,6 @@ export const chatStream = (
 ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> =>
   Stream.unwrapScoped(
     Effect.flatMap(Effect.scope, (outer) =>
-      Select.begin(engine, cost, Failover.loop(engine, attempt(engine, request, outer)))
+      Select.begin(engine, cost, noOp, Failover.loop(engine, attempt(engine, request, outer)))
     )
   )
