@@ -469,17 +469,24 @@ describe("Anthropic stream translation", () => {
     expect(error?.message).toContain("message_stop")
   })
 
-  it("ignores unknown events and deltas", () => {
+  it("ignores unknown events, deltas and server tool blocks", () => {
     const { error, chunks } = runTranslator([
       streamEvents[0],
       { type: "brand_new_event", payload: 1 },
       { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
       { type: "content_block_delta", index: 0, delta: { type: "citations_delta", citation: {} } },
+      {
+        type: "content_block_start",
+        index: 1,
+        content_block: { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: {} }
+      },
+      { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '{"query":"x"}' } },
       { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 1 } },
       { type: "message_stop" }
     ])
     expect(error).toBeUndefined()
     expect(assembleChunks(chunks).choices[0].finish_reason).toBe("stop")
+    expect(assembleChunks(chunks).choices[0].message.tool_calls).toBeUndefined()
   })
 
   it("maps max_tokens and refusal in message_delta", () => {

@@ -90,14 +90,8 @@ export class StreamTranslator {
         const partial = (delta as { readonly partial_json: string }).partial_json
         if (this.answerBlocks.has(index)) return Either.right(partial === "" ? [] : [this.chunk({ content: partial })])
         const toolIndex = this.toolIndexByBlock.get(index)
-        if (toolIndex === undefined) {
-          return Either.left(
-            new LiterLlmError.Streaming({
-              provider,
-              message: `anthropic sent tool input for content block ${index}, which is not a tool_use block; the stream is corrupt`
-            })
-          )
-        }
+        // Server tools (web search, code execution) stream their input too; they are Anthropic's to run, not ours.
+        if (toolIndex === undefined) return Either.right([])
         return Either.right(
           partial === "" ? [] : [this.chunk({ tool_calls: [{ index: toolIndex, function: { arguments: partial } }] })]
         )
@@ -111,6 +105,8 @@ export class StreamTranslator {
   /** The chunks one event amounts to, or the error it means. */
   push(event: Wire.StreamEvent): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.Streaming> {
     if (this.finished) return Either.right([])
+    // The decoded union's catch-all excludes the known types, so a known `type` implies its shape; TypeScript cannot
+    // see that through the filter, hence the casts below.
     switch (event.type) {
       case "message_start": {
         const start = event as typeof Wire.MessageStart.Type
