@@ -459,6 +459,10 @@ describe("Gemini embeddings translation", () => {
     )
     const bytes = Uint8Array.from(atob(response.data[0].embedding as string), (c) => c.charCodeAt(0))
     expect(Array.from(new Float32Array(bytes.buffer))).toEqual([1, -2])
+    const tasked = Either.getOrThrow(
+      toBatchEmbedRequest({ model: "m", input: "q", extra_body: { taskType: "RETRIEVAL_QUERY" } })
+    )
+    expect(tasked.requests[0]).toMatchObject({ taskType: "RETRIEVAL_QUERY", model: "models/m" })
     const error = Either.flip(toBatchEmbedRequest({ model: "m", input: [1, 2, 3] }))
     expect(Either.getOrThrow(error)._tag).toBe("BadRequest")
   })

@@ -1,7 +1,8 @@
 /**
  * Translates embeddings between OpenAI's shape and Gemini's `batchEmbedContents`: one request per input text, one
  * vector per input in input order. Gemini embeds text only, so token-array inputs are a `BadRequest`. Gemini reports
- * no token counts for embeddings, so the response carries no usage rather than a made-up one.
+ * no token counts for embeddings, so the response carries no usage rather than a made-up one. `extra_body` (e.g.
+ * `{ taskType: "RETRIEVAL_QUERY" }`) is merged into every embedded content's request.
  */
 import * as Either from "effect/Either"
 import type * as Embedding from "../../Embedding.js"
@@ -29,7 +30,9 @@ export const toBatchEmbedRequest = (
     requests: texts.map((text) => ({
       model,
       content: { parts: [{ text }] },
-      ...(request.dimensions === undefined ? {} : { outputDimensionality: request.dimensions })
+      ...(request.dimensions === undefined ? {} : { outputDimensionality: request.dimensions }),
+      // Per-request options such as `taskType` or `title` belong on each embedded content.
+      ...request.extra_body
     }))
   })
 }

@@ -106,6 +106,7 @@ export interface EmbedContentRequest {
   readonly model: string
   readonly content: { readonly parts: ReadonlyArray<{ readonly text: string }> }
   readonly outputDimensionality?: number
+  readonly [extra: string]: unknown
 }
 
 export const BatchEmbedContentsResponse = Schema.Struct({
