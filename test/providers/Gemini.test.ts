@@ -19,6 +19,7 @@ import { StreamTranslator } from "../../src/internal/gemini/stream.js"
 import { toFinishReason, toUsage } from "../../src/internal/gemini/usage.js"
 import * as Wire from "../../src/internal/gemini/wire.js"
 import type * as LiterLlmError from "../../src/LiterLlmError.js"
+import * as LlmService from "../../src/LlmService.js"
 import * as Gemini from "../../src/providers/Gemini.js"
 import * as NativeServers from "./nativeServers.js"
 
@@ -775,6 +776,29 @@ describe("Gemini connection faults", () => {
       const error = yield* Effect.flip(service.chat(request))
       expect(error._tag).toBe("Network")
       expect(error.message).not.toContain(apiKey)
+    })
+  )
+})
+
+describe("Gemini layerConfig", () => {
+  it.scoped("reads the key and base URL from config", () =>
+    Effect.gen(function* () {
+      const server = yield* NativeServers.make
+      yield* server.script(NativeServers.json(answer))
+      const config = ConfigProvider.fromMap(
+        new Map([
+          ["GEMINI_API_KEY", apiKey],
+          ["GEMINI_BASE_URL", server.url]
+        ])
+      )
+      const response = yield* LlmService.chat(request).pipe(
+        Effect.provide(Gemini.layerConfig({ apiVersion: "v1" }).pipe(Layer.provide(FetchHttpClient.layer))),
+        Effect.withConfigProvider(config)
+      )
+      expect(response.id).toBe("resp-e2e")
+      const [sent] = yield* server.requests
+      expect(sent.headers["x-goog-api-key"]).toBe(apiKey)
+      expect(sent.url).toBe("/v1/models/gemini-2.5-flash:generateContent")
     })
   )
 })
