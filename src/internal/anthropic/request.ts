@@ -14,7 +14,8 @@
  * rather than something silently dropped.
  */
 import * as Either from "effect/Either"
-import type * as Chat from "../../Chat.js"
+import * as Schema from "effect/Schema"
+import * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import { answerTool, jsonObjectInstruction } from "./structured.js"
 import type * as Wire from "./wire.js"
@@ -107,6 +108,8 @@ const parseArguments = (call: Chat.FunctionToolCall): Either.Either<unknown, Lit
   }
 }
 
+const isFunctionCall = Schema.is(Chat.FunctionToolCall)
+
 const assistantBlocks = (
   message: Chat.AssistantMessage
 ): Either.Either<Array<Wire.RequestBlock>, LiterLlmError.BadRequest> => {
@@ -117,17 +120,12 @@ const assistantBlocks = (
     for (const part of content) blocks.push({ type: "text", text: part.type === "text" ? part.text : part.refusal })
   }
   for (const call of message.tool_calls ?? []) {
-    if (call.type !== "function") {
+    if (!isFunctionCall(call)) {
       return Either.left(bad(`anthropic only takes function tool calls; "${call.id}" is of type "${call.type}"`))
     }
-    const input = parseArguments(call as Chat.FunctionToolCall)
+    const input = parseArguments(call)
     if (Either.isLeft(input)) return Either.left(input.left)
-    blocks.push({
-      type: "tool_use",
-      id: call.id,
-      name: (call as Chat.FunctionToolCall).function.name,
-      input: input.right
-    })
+    blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input: input.right })
   }
   return Either.right(blocks)
 }

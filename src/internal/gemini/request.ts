@@ -14,7 +14,8 @@
  *   `responseSchema`); `reasoning_effort` sets a thinking budget.
  */
 import * as Either from "effect/Either"
-import type * as Chat from "../../Chat.js"
+import * as Schema from "effect/Schema"
+import * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import { toGeminiSchema } from "./jsonSchema.js"
 import { signatureOf } from "./thoughtSignature.js"
@@ -98,6 +99,8 @@ const userParts = (message: Chat.UserMessage): Either.Either<Array<Wire.RequestP
   )
 }
 
+const isFunctionCall = Schema.is(Chat.FunctionToolCall)
+
 const parseArguments = (call: Chat.FunctionToolCall): Either.Either<unknown, LiterLlmError.BadRequest> => {
   const text = call.function.arguments.trim()
   if (text === "") return Either.right({})
@@ -162,10 +165,10 @@ export const toContents = (
           for (const part of content) parts.push({ text: part.type === "text" ? part.text : part.refusal })
         }
         for (const call of message.tool_calls ?? []) {
-          if (call.type !== "function") {
+          if (!isFunctionCall(call)) {
             return Either.left(bad(`gemini only takes function tool calls; "${call.id}" is of type "${call.type}"`))
           }
-          const fn = call as Chat.FunctionToolCall
+          const fn = call
           const args = parseArguments(fn)
           if (Either.isLeft(args)) return Either.left(args.left)
           toolNames.set(fn.id, fn.function.name)
