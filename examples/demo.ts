@@ -26,7 +26,8 @@ const legend = [
   "transient failure); circuit-breaker trips; requests that failed for the caller, by error."
 ]
 
-const print = (header: ReadonlyArray<string>, outcomes: ReadonlyArray<Outcome>, started: number) =>
+const print = (header: ReadonlyArray<string>, outcomes: ReadonlyArray<Outcome>, started: number) => {
+  const firstError = outcomes.find((o) => o.firstError !== undefined)?.firstError
   console.log(
     [
       ...header,
@@ -34,10 +35,12 @@ const print = (header: ReadonlyArray<string>, outcomes: ReadonlyArray<Outcome>, 
       renderOutcomes(outcomes),
       "",
       ...legend,
+      ...(firstError === undefined ? [] : ["", `First error a caller saw: ${firstError}`]),
       "",
       `(${((performance.now() - started) / 1000).toFixed(1)} s)`
     ].join("\n")
   )
+}
 
 const describe = (fleet: Fleets.Fleet<any>, load: Load) => [
   "effect-liter-llm — six routing strategies, one load",
@@ -49,9 +52,42 @@ const describe = (fleet: Fleets.Fleet<any>, load: Load) => [
   `        rests ${fleet.router.cooldown} (doubling per repeated trip), then lets one probe through`
 ]
 
+/** `--live`: the models to use, from `--models a,b` or the first provider whose API key is set; else undefined. */
+const liveModels = (): ReadonlyArray<string> | undefined => {
+  const i = process.argv.indexOf("--models")
+  if (i !== -1 && process.argv[i + 1] !== undefined) return process.argv[i + 1]!.split(",").filter((m) => m !== "")
+  return Fleets.livePresets.find((preset) => (process.env[preset.env] ?? "") !== "")?.models
+}
+
 const main = async () => {
   const started = performance.now()
   const seed = option("seed", 42)
+  if (flag("live")) {
+    const models = liveModels()
+    if (models === undefined) {
+      console.error(
+        [
+          "--live routes real requests, so it needs a provider API key in the environment. Set one of:",
+          ...Fleets.livePresets.map((p) => `  ${p.env.padEnd(18)} routes over ${p.models.join(" and ")}`),
+          'or name models with --models "provider/model,provider/model" (their key variable must be set).',
+          "Nothing was sent."
+        ].join("\n")
+      )
+      process.exitCode = 2
+      return
+    }
+    const load: Load = { requests: option("requests", 4), concurrency: option("concurrency", 2) }
+    const outcomes = await Modes.live(models, load, seed)
+    print(
+      [
+        ...describe(Fleets.live(models), load),
+        "Time:   real, over the internet: a handful of short requests (max_tokens 16) per strategy."
+      ],
+      outcomes,
+      started
+    )
+    return
+  }
   if (flag("simulated")) {
     const load: Load = { requests: option("requests", 2000), concurrency: option("concurrency", 32) }
     const outcomes = Modes.simulated(load, seed)
@@ -67,11 +103,11 @@ const main = async () => {
     )
     return
   }
-  const load: Load = { requests: option("requests", 500), concurrency: option("concurrency", 16) }
+  const load: Load = { requests: option("requests", 300), concurrency: option("concurrency", 16) }
   const outcomes = await Modes.loopback(load, seed)
   print(
     [
-      ...describe(Fleets.loopback, load),
+      ...describe(Fleets.loopback(), load),
       "Time:   real. Each strategy gets freshly started servers; expect a few ms of noise between runs.",
       "        `npm run demo -- --simulated` runs the same fleet in exact, simulated time."
     ],

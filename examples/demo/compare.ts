@@ -8,6 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Chat from "../../src/Chat.js"
 import type * as Deployment from "../../src/Deployment.js"
+import type * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmService from "../../src/LlmService.js"
 import * as Pricing from "../../src/Pricing.js"
 import * as Router from "../../src/Router.js"
@@ -51,6 +52,8 @@ export interface Outcome {
   readonly circuitTrips: number
   /** Requests that failed for the caller, by error tag. */
   readonly errors: ReadonlyArray<readonly [tag: string, count: number]>
+  /** The message of the first error a caller saw, if any: the place to start when a run goes wrong. */
+  readonly firstError: string | undefined
 }
 
 /**
@@ -91,6 +94,7 @@ export const runStrategy = <R>(
 
       const latencies: Array<number> = []
       const errors = new Map<string, number>()
+      let firstError: LiterLlmError.LiterLlmError | undefined
 
       yield* Effect.forEach(
         Array.from({ length: load.requests }, (_, i) => (load.request ?? requestNumber)(i)),
@@ -98,7 +102,10 @@ export const runStrategy = <R>(
           router.service.chat(request).pipe(
             Effect.timed,
             Effect.match({
-              onFailure: (error) => errors.set(error._tag, (errors.get(error._tag) ?? 0) + 1),
+              onFailure: (error) => {
+                firstError ??= error
+                errors.set(error._tag, (errors.get(error._tag) ?? 0) + 1)
+              },
               onSuccess: ([took]) => latencies.push(Duration.toMillis(took))
             })
           ),
@@ -116,7 +123,8 @@ export const runStrategy = <R>(
         costUsd: yield* Ref.get(spent),
         failovers: stats.failovers,
         circuitTrips: stats.deployments.reduce((sum, d) => sum + d.trips, 0),
-        errors: [...errors]
+        errors: [...errors],
+        firstError: firstError === undefined ? undefined : describeError(firstError)
       } satisfies Outcome
     })
   )
@@ -143,6 +151,12 @@ const metered = <E, R>(
   ).pipe(Layer.provide(deployment.layer))
   return { ...deployment, layer }
 }
+
+/** An error with what it wraps: `AllDeploymentsFailed` lists each deployment's own error. */
+const describeError = (error: LiterLlmError.LiterLlmError): string =>
+  error._tag === "AllDeploymentsFailed"
+    ? `${error.message}\n${error.attempts.map((a) => `  ${a.deployment}: ${a.error._tag}: ${a.error.message}`).join("\n")}`
+    : `${error._tag}: ${error.message}`
 
 const costOf = (pricing: Pricing.ModelPricing, usage: Chat.Usage | null | undefined): number =>
   usage == null

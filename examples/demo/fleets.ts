@@ -5,6 +5,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -12,7 +13,9 @@ import * as Deployment from "../../src/Deployment.js"
 import * as FakeUpstream from "../../src/FakeUpstream.js"
 import * as LlmService from "../../src/LlmService.js"
 import * as LlmTest from "../../src/LlmTest.js"
+import * as Pricing from "../../src/Pricing.js"
 import * as OpenAiCompatible from "../../src/providers/OpenAiCompatible.js"
+import * as Provider from "../../src/providers/Provider.js"
 
 /** A fleet: what the header says about it, its deployments, and router settings scaled to its latencies. */
 export interface Fleet<R = never> {
@@ -121,10 +124,10 @@ export const simulated: Fleet = {
 /**
  * The same four deployments as real HTTP servers on 127.0.0.1 (`FakeUpstream`), reached through
  * `OpenAiCompatible` over Node's HTTP client: every request is serialized, sent, parsed and decoded. Latencies are
- * ten times shorter than the simulated fleet's so the run takes seconds of real time. Failures and jitter follow
+ * ten times shorter than the simulated fleet's so the run takes seconds of real time (times `latencyScale`). Failures and jitter follow
  * each server's request count, so they are the same from run to run (the timing of real sockets is not).
  */
-export const loopback: Fleet<HttpClient.HttpClient> = {
+export const loopback = (latencyScale = 1): Fleet<HttpClient.HttpClient> => ({
   title: "4 HTTP servers on loopback (FakeUpstream), called with OpenAiCompatible over NodeHttpClient",
   notes: [
     "fast     ~25 ms (+ up to 40 ms)    $2.50 / $10.00 per 1M tokens  fails 1% (HTTP 500)",
@@ -135,8 +138,9 @@ export const loopback: Fleet<HttpClient.HttpClient> = {
   router: { timeout: "1 second", cooldown: "500 millis" },
   deployments: Effect.gen(function* () {
     const server = (name: string, profile: ServerProfile) =>
-      Effect.map(FakeUpstream.make({ script: (request) => scriptFor(name, profile, request.index) }), (upstream) =>
-        OpenAiCompatible.layer({ baseUrl: upstream.baseUrl, provider: name, model: name })
+      Effect.map(
+        FakeUpstream.make({ script: (request) => scriptFor(name, profile, request.index, latencyScale) }),
+        (upstream) => OpenAiCompatible.layer({ baseUrl: upstream.baseUrl, provider: name, model: name })
       )
     return [
       Deployment.make({
@@ -166,7 +170,7 @@ export const loopback: Fleet<HttpClient.HttpClient> = {
       })
     ]
   })
-}
+})
 
 /** How one loopback server behaves: latency in ms plus up to `spread` ms, and every `failEvery`-th call fails. */
 interface ServerProfile {
@@ -176,10 +180,14 @@ interface ServerProfile {
   readonly status?: number
 }
 
-/** The script of a server's `index`-th request: jitter from a hash of the index, so runs repeat exactly. */
-const scriptFor = (name: string, profile: ServerProfile, index: number): FakeUpstream.Script => {
+/**
+ * The script of a server's `index`-th request: jitter from a hash of the index, so runs repeat exactly. Latencies
+ * are multiplied by `scale` (0 in the tests, which must not wait for real).
+ */
+const scriptFor = (name: string, profile: ServerProfile, index: number, scale: number): FakeUpstream.Script => {
   const r = unitHash(index)
-  const latency = Math.round(profile.latency + r * r * profile.spread)
+  const millis = Math.round(scale * (profile.latency + r * r * profile.spread))
+  const latency = millis > 0 ? millis : undefined
   const fails = profile.failEvery !== undefined && index % profile.failEvery === profile.failEvery - 1
   return fails
     ? { status: profile.status ?? 503, latency }
@@ -192,3 +200,36 @@ const unitHash = (n: number): number => {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
   return ((h ^ (h >>> 16)) >>> 0) / 4294967296
 }
+
+/** Two models of one provider for `--live`, picked by the first API key found in the environment. */
+export const livePresets: ReadonlyArray<{ readonly env: string; readonly models: ReadonlyArray<string> }> = [
+  { env: "GROQ_API_KEY", models: ["groq/llama-3.1-8b-instant", "groq/llama-3.3-70b-versatile"] },
+  { env: "OPENAI_API_KEY", models: ["openai/gpt-4.1-nano", "openai/gpt-4o-mini"] },
+  { env: "GEMINI_API_KEY", models: ["gemini/gemini-2.0-flash-lite", "gemini/gemini-2.0-flash"] },
+  { env: "ANTHROPIC_API_KEY", models: ["anthropic/claude-3-5-haiku-latest", "anthropic/claude-haiku-4-5"] }
+]
+
+/**
+ * Real provider deployments, one per `"provider/model"` name, through the provider registry: base URL and key
+ * variable come from `Provider`, prices from `Pricing.lookup` (genai-prices data bundled with the package).
+ */
+export const live = (models: ReadonlyArray<string>): Fleet<HttpClient.HttpClient> => ({
+  title: `${models.length} real deployments: ${models.join(", ")}`,
+  notes: models.map((model) => {
+    const price = Option.getOrUndefined(Pricing.lookup(model))
+    return `${model}  ${
+      price === undefined ? "price unknown" : `$${price.inputPerMillion} / $${price.outputPerMillion} per 1M tokens`
+    }`
+  }),
+  router: { timeout: "30 seconds", cooldown: "10 seconds" },
+  deployments: Effect.succeed(
+    models.map((model) =>
+      Deployment.make({
+        name: model,
+        model,
+        pricing: Option.getOrUndefined(Pricing.lookup(model)),
+        layer: Provider.layer(model, { timeout: "30 seconds" })
+      })
+    )
+  )
+})

@@ -5,6 +5,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Random from "effect/Random"
+import type * as Chat from "../../src/Chat.js"
 import { type Load, type Outcome, runStrategy, strategies } from "./compare.js"
 import * as Fleets from "./fleets.js"
 import { runSimulated } from "./simulatedTime.js"
@@ -23,10 +24,26 @@ export const simulated = (load: Load, seed: number): ReadonlyArray<Outcome> =>
   })
 
 /** Every strategy over real HTTP servers on 127.0.0.1, in real time; each strategy gets freshly started servers. */
-export const loopback = (load: Load, seed: number): Promise<ReadonlyArray<Outcome>> =>
+export const loopback = (load: Load, seed: number, latencyScale = 1): Promise<ReadonlyArray<Outcome>> =>
   Effect.runPromise(
-    Effect.forEach(strategies, ([name, strategy]) => runStrategy(Fleets.loopback, name, strategy, load)).pipe(
-      Effect.withRandom(Random.make(seed)),
-      Effect.provide(NodeHttpClient.layerUndici)
-    )
+    Effect.forEach(strategies, ([name, strategy]) =>
+      runStrategy(Fleets.loopback(latencyScale), name, strategy, load)
+    ).pipe(Effect.withRandom(Random.make(seed)), Effect.provide(NodeHttpClient.layerUndici))
+  )
+
+/** A short question with a tight output limit: live runs cost fractions of a cent. */
+const liveRequest = (i: number): Chat.ChatCompletionRequest => ({
+  model: "demo",
+  max_tokens: 16,
+  messages: [{ role: "user", content: `In one word: what is the capital of ${capitals[i % capitals.length]}?` }]
+})
+
+const capitals = ["France", "Japan", "Kenya", "Peru", "Norway", "Vietnam"]
+
+/** Every strategy over real providers (a handful of requests each), in real time. */
+export const live = (models: ReadonlyArray<string>, load: Load, seed: number): Promise<ReadonlyArray<Outcome>> =>
+  Effect.runPromise(
+    Effect.forEach(strategies, ([name, strategy]) =>
+      runStrategy(Fleets.live(models), name, strategy, { ...load, request: liveRequest })
+    ).pipe(Effect.withRandom(Random.make(seed)), Effect.provide(NodeHttpClient.layerUndici))
   )

@@ -51,8 +51,8 @@ export const renderOutcomes = (outcomes: ReadonlyArray<Outcome>): string => {
     outcomes.map((o) => [
       o.strategy,
       ...o.answered.map(([, answers]) => formatShare(answers, o.requests)),
-      formatMillis(o.p50Millis),
-      formatMillis(o.p95Millis),
+      answered(o) === 0 ? "–" : formatMillis(o.p50Millis),
+      answered(o) === 0 ? "–" : formatMillis(o.p95Millis),
       formatUsd(o.costUsd),
       String(o.failovers),
       String(o.circuitTrips),
@@ -60,3 +60,5 @@ export const renderOutcomes = (outcomes: ReadonlyArray<Outcome>): string => {
     ])
   )
 }
+
+const answered = (o: Outcome) => o.answered.reduce((sum, [, n]) => sum + n, 0)
