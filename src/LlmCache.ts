@@ -18,9 +18,11 @@
  *   with the `store` option or {@link layerStore} and the {@link CacheStore} tag. A store that fails or dies is
  *   skipped with a warning log: the request is still served, from the service below. A remote store should bound
  *   its own operations with a timeout: the cache waits for a read before deciding to call the service.
- * - **Single flight**: concurrent identical `chat` (or `embed`) calls share one upstream call. The call runs on a
- *   fiber owned by the layer, not by the first caller, so interrupting any caller — the first included — does not
- *   disturb the others; only when every caller waiting on it is interrupted is the upstream call interrupted too.
+ * - **Single flight**: concurrent identical `chat` (or `embed`) calls share one upstream call. The first caller runs
+ *   it; the others wait for its answer. Interrupting a waiting caller does not disturb anyone else. Interrupting the
+ *   first caller cancels its call, and if others are still waiting a fresh call is started for them on a fiber owned
+ *   by the layer; that call is interrupted in turn once every caller waiting on it has gone. So no caller ever sees
+ *   another caller's interruption, and nobody pays for a fiber in the usual, uncontended case.
  * - **Errors are never cached**: callers sharing a flight all get its error, and the next request tries again.
  * - **Streams** are recorded while they pass through and stored only when they complete; a hit replays the recorded
  *   chunks one by one. A stream that fails, is interrupted or is not read to the end is not stored. Streams are not
@@ -38,6 +40,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -168,7 +171,8 @@ export interface Options {
 }
 
 interface Flight<A> {
-  readonly deferred: Deferred.Deferred<A, LiterLlmError.LiterLlmError>
+  /** Made by the first caller who joins: an uncontended call never needs one. */
+  deferred: Deferred.Deferred<A, LiterLlmError.LiterLlmError> | undefined
   waiters: number
   fiber: Fiber.RuntimeFiber<void> | undefined
 }
@@ -225,12 +229,13 @@ export const make = (
     const join = <A>(key: string, flight: Flight<A>): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
       Effect.uninterruptibleMask((restore) => {
         flight.waiters++
-        return restore(Deferred.await(flight.deferred)).pipe(
+        const deferred = (flight.deferred ??= Deferred.unsafeMake<A, LiterLlmError.LiterLlmError>(FiberId.none))
+        return restore(Deferred.await(deferred)).pipe(
           Effect.onExit((exit) =>
             Effect.suspend(() => {
               flight.waiters--
               if (!Exit.isInterrupted(exit) || flight.waiters > 0 || flight.fiber === undefined) return Effect.void
-              return Effect.flatMap(Deferred.isDone(flight.deferred), (done) => {
+              return Effect.flatMap(Deferred.isDone(deferred), (done) => {
                 if (done) return Effect.void
                 // The last caller left: nobody wants the answer any more, so stop the upstream call.
                 if (flights.get(key) === flight) flights.delete(key)
@@ -241,6 +246,31 @@ export const make = (
         )
       })
 
+    /** Runs the call to the end for whoever still waits on `flight`, on a fiber owned by the cache. */
+    const finish = <A>(
+      key: string,
+      flight: Flight<A>,
+      upstream: Effect.Effect<A, LiterLlmError.LiterLlmError>,
+      toEntry: (a: A) => Entry
+    ): Effect.Effect<Fiber.RuntimeFiber<void>> =>
+      // Forked from an uninterruptible region: the call is made interruptible so the last leaving caller can stop it.
+      Effect.interruptible(upstream).pipe(
+        Effect.exit,
+        Effect.tap((exit) => (flight.deferred === undefined ? Effect.void : Deferred.done(flight.deferred, exit))),
+        Effect.flatMap((exit) => (Exit.isSuccess(exit) ? write(key, toEntry(exit.value)) : Effect.void)),
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (flights.get(key) === flight) flights.delete(key)
+          })
+        ),
+        Effect.forkIn(scope)
+      )
+
+    /**
+     * The first caller runs the call on its own fiber — no extra fiber in the usual, uncontended case — while later
+     * identical callers wait on its Deferred. If the first caller is interrupted while others wait, its call is
+     * cancelled with it and a fresh one is started for them on a fiber owned by the cache.
+     */
     const lead = <A>(
       key: string,
       upstream: Effect.Effect<A, LiterLlmError.LiterLlmError>,
@@ -248,26 +278,20 @@ export const make = (
     ): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
-          const flight: Flight<A> = {
-            deferred: yield* Deferred.make<A, LiterLlmError.LiterLlmError>(),
-            waiters: 0,
-            fiber: undefined
-          }
+          const flight: Flight<A> = { deferred: undefined, waiters: 0, fiber: undefined }
           flights.set(key, flight as Flight<unknown>)
-          // Forked from an uninterruptible region: make the call interruptible again so the last leaving caller can stop it.
-          flight.fiber = yield* Effect.interruptible(upstream).pipe(
-            Effect.exit,
-            // Answer the callers first, then store; until the entry is stored, newcomers join this finished flight.
-            Effect.tap((exit) => Deferred.done(flight.deferred, exit)),
-            Effect.flatMap((exit) => (Exit.isSuccess(exit) ? write(key, toEntry(exit.value)) : Effect.void)),
-            Effect.ensuring(
-              Effect.sync(() => {
-                if (flights.get(key) === flight) flights.delete(key)
-              })
-            ),
-            Effect.forkIn(scope)
-          )
-          return yield* restore(join(key, flight))
+          const exit = yield* Effect.exit(restore(upstream))
+          if (Exit.isInterrupted(exit)) {
+            if (flight.waiters > 0) flight.fiber = yield* finish(key, flight, upstream, toEntry)
+            else if (flights.get(key) === flight) flights.delete(key)
+            return yield* exit
+          }
+          // Answer the waiting callers first, then store (write-through: this caller returns once it is stored);
+          // until then, newcomers join this finished flight instead of calling again.
+          if (flight.deferred !== undefined) yield* Deferred.done(flight.deferred, exit)
+          if (Exit.isSuccess(exit)) yield* write(key, toEntry(exit.value))
+          if (flights.get(key) === flight) flights.delete(key)
+          return yield* exit
         })
       )
 
