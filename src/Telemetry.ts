@@ -29,6 +29,9 @@
  * arrived, since the provider bills what it generated). `listModels` passes through untraced: it is a health
  * probe, not model work.
  *
+ * Spans are made with `captureStackTrace: false`: the call site of a middleware is always this module, and capturing
+ * a stack per call would cost more than everything else the middleware does.
+ *
  * Cost for the caller: {@link trackCost} runs an effect and returns, beside its result, the cost of every call made
  * through a `Telemetry` middleware inside it — by that fiber or any it forks. This is scoped to the effect rather
  * than a global "last cost", which concurrent callers would overwrite.
@@ -44,6 +47,8 @@ import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricKey from "effect/MetricKey"
+import type * as MetricKeyType from "effect/MetricKeyType"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -118,30 +123,41 @@ const secondsBoundaries = MetricBoundaries.fromIterable([
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160
 ])
 
+/** The keys of the metrics; the handles below are built from them, with labels baked into the key. */
+const keys = {
+  requests: MetricKey.counter("gen_ai.client.requests", { description: "LLM calls started", incremental: true }),
+  errors: MetricKey.counter("gen_ai.client.errors", { description: "LLM calls that failed", incremental: true }),
+  duration: MetricKey.histogram(
+    "gen_ai.client.operation.duration",
+    secondsBoundaries,
+    "Duration of LLM calls in seconds (whole stream for streams)"
+  ),
+  timeToFirstChunk: MetricKey.histogram(
+    "gen_ai.client.operation.time_to_first_chunk",
+    secondsBoundaries,
+    "Seconds from the start of a streamed call to its first chunk"
+  ),
+  tokens: MetricKey.counter("gen_ai.client.token.usage", { description: "Tokens used", incremental: true }),
+  cost: MetricKey.counter("gen_ai.client.cost", { description: "Cost of LLM calls in USD", incremental: true })
+} as const
+
 /**
  * The metrics every `Telemetry` middleware updates, labelled `gen_ai.operation.name`, `gen_ai.request.model`,
- * `deployment` (and `gen_ai.provider.name` when set); errors also by `error.type`, tokens by `gen_ai.token.type`
- * (`input` | `output`). Durations are in seconds, as the GenAI conventions ask. Interrupted calls count as requests
- * but neither as errors nor in the duration histogram.
+ * `deployment` (and `gen_ai.provider.name` when set), in that order; errors also by `error.type`, tokens by
+ * `gen_ai.token.type` (`input` | `output`). Durations are in seconds, as the GenAI conventions ask. Interrupted calls
+ * count as requests but neither as errors nor in the duration histogram. Read one with
+ * `Metric.value(Metric.tagged(metric, …))` in that label order, or export them all with `@effect/opentelemetry`.
  *
  * @since 0.1.0
  * @category metrics
  */
 export const metrics = {
-  requests: Metric.counter("gen_ai.client.requests", { description: "LLM calls started", incremental: true }),
-  errors: Metric.counter("gen_ai.client.errors", { description: "LLM calls that failed", incremental: true }),
-  duration: Metric.histogram(
-    "gen_ai.client.operation.duration",
-    secondsBoundaries,
-    "Duration of LLM calls in seconds (whole stream for streams)"
-  ),
-  timeToFirstChunk: Metric.histogram(
-    "gen_ai.client.operation.time_to_first_chunk",
-    secondsBoundaries,
-    "Seconds from the start of a streamed call to its first chunk"
-  ),
-  tokens: Metric.counter("gen_ai.client.token.usage", { description: "Tokens used", incremental: true }),
-  cost: Metric.counter("gen_ai.client.cost", { description: "Cost of LLM calls in USD", incremental: true })
+  requests: Metric.fromMetricKey(keys.requests),
+  errors: Metric.fromMetricKey(keys.errors),
+  duration: Metric.fromMetricKey(keys.duration),
+  timeToFirstChunk: Metric.fromMetricKey(keys.timeToFirstChunk),
+  tokens: Metric.fromMetricKey(keys.tokens),
+  cost: Metric.fromMetricKey(keys.cost)
 } as const
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -180,6 +196,17 @@ export const trackCost = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<
 // ---------------------------------------------------------------------------------------------------------------
 
 type Operation = "chat" | "embeddings"
+
+/** The metrics of one operation and model, already tagged. */
+interface Handles {
+  readonly requests: Metric.Metric.Counter<number>
+  readonly errors: (type: string) => Metric.Metric.Counter<number>
+  readonly duration: Metric.Metric.Histogram<number>
+  readonly timeToFirstChunk: Metric.Metric.Histogram<number>
+  readonly inputTokens: Metric.Metric.Counter<number>
+  readonly outputTokens: Metric.Metric.Counter<number>
+  readonly cost: Metric.Metric.Counter<number>
+}
 
 /** What the end of a call knows. */
 interface Outcome {
@@ -221,7 +248,49 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
     return labels
   }
 
-  /** Records the end of a call on its span, in the metrics and in the cost sinks. Never fails. */
+  // Tagging a metric builds (and hashes, and formats) a new metric key: most of this middleware's cost if done per
+  // call. The tagged handles are immutable, so they are kept per operation and model for this service; bounded, so a
+  // caller inventing model names cannot grow it without limit.
+  const handleCache = new Map<string, Handles>()
+  const handlesFor = (operation: Operation, model: string): Handles => {
+    const id = `${operation}\u0000${model}`
+    let found = handleCache.get(id)
+    if (found === undefined) {
+      if (handleCache.size >= 1024) handleCache.clear()
+      const labels = labelsFor(operation, model)
+      // `Metric.taggedWithLabels` would build and look up a new key on every update; a metric made from an
+      // already-labelled key resolves its registry entry once.
+      const tagged = <T extends MetricKeyType.MetricKeyType<any, any>>(
+        key: MetricKey.MetricKey<T>,
+        extra: ReadonlyArray<MetricLabel.MetricLabel> = []
+      ) => Metric.fromMetricKey(MetricKey.taggedWithLabels(key, [...labels, ...extra]))
+      const errorHandles = new Map<string, Metric.Metric.Counter<number>>()
+      found = {
+        requests: tagged(keys.requests),
+        errors: (type) => {
+          let counter = errorHandles.get(type)
+          if (counter === undefined) {
+            counter = tagged(keys.errors, [MetricLabel.make("error.type", type)])
+            errorHandles.set(type, counter)
+          }
+          return counter
+        },
+        duration: tagged(keys.duration),
+        timeToFirstChunk: tagged(keys.timeToFirstChunk),
+        inputTokens: tagged(keys.tokens, [MetricLabel.make("gen_ai.token.type", "input")]),
+        outputTokens: tagged(keys.tokens, [MetricLabel.make("gen_ai.token.type", "output")]),
+        cost: tagged(keys.cost)
+      }
+      handleCache.set(id, found)
+    }
+    return found
+  }
+
+  /**
+   * Records the end of a call on its span, in the metrics and in the cost sinks. Never fails. One synchronous step
+   * rather than an effect per metric: this runs on every call, and the metric updates cannot fail or block. The
+   * caller's metric labels (`Effect.tagMetrics`) are honoured, as `Metric.update` would.
+   */
   const account = (
     span: Tracer.Span,
     operation: Operation,
@@ -229,47 +298,48 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
     startNanos: bigint,
     outcome: Outcome
   ): Effect.Effect<void> =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeNanos
-      const labels = labelsFor(operation, model)
-      const tagged = <T, I, O>(metric: Metric.Metric<T, I, O>) => Metric.taggedWithLabels(metric, labels)
-      for (const [key, value] of Object.entries(outcome.responseAttributes)) span.attribute(key, value)
-      yield* Metric.increment(tagged(metrics.requests))
-      if (Exit.isFailure(outcome.exit)) {
-        const type = errorType(outcome.exit.cause)
-        if (type !== undefined) {
-          span.attribute("error.type", type)
-          yield* Metric.increment(Metric.tagged(tagged(metrics.errors), "error.type", type))
+    Effect.flatMap(Clock.currentTimeNanos, (now) =>
+      Effect.withFiberRuntime((fiber) => {
+        const extra = fiber.getFiberRef(FiberRef.currentMetricLabels)
+        const handles = handlesFor(operation, model)
+        for (const key in outcome.responseAttributes) span.attribute(key, outcome.responseAttributes[key])
+        handles.requests.unsafeUpdate(1, extra)
+        let interrupted = false
+        if (Exit.isFailure(outcome.exit)) {
+          const type = errorType(outcome.exit.cause)
+          if (type === undefined) interrupted = true
+          else {
+            span.attribute("error.type", type)
+            handles.errors(type).unsafeUpdate(1, extra)
+          }
         }
-      }
-      const interrupted = Exit.isFailure(outcome.exit) && Cause.isInterruptedOnly(outcome.exit.cause)
-      if (!interrupted) yield* Metric.update(tagged(metrics.duration), Number(now - startNanos) / 1e9)
-      const tokens = outcome.tokens
-      if (tokens === undefined) return
-      for (const [key, value] of Object.entries(Attributes.tokenAttributes(tokens, outcome.estimated))) {
-        span.attribute(key, value)
-      }
-      yield* Metric.incrementBy(Metric.tagged(tagged(metrics.tokens), "gen_ai.token.type", "input"), tokens.input)
-      yield* Metric.incrementBy(Metric.tagged(tagged(metrics.tokens), "gen_ai.token.type", "output"), tokens.output)
-      const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens)
-      if (costUsd !== undefined) {
-        span.attribute("gen_ai.usage.cost", costUsd)
-        yield* Metric.incrementBy(tagged(metrics.cost), costUsd)
-      }
-      const sinks = yield* FiberRef.get(costSinks)
-      if (sinks.length === 0) return
-      const call: CallCost = {
-        operation,
-        model,
-        deployment,
-        inputTokens: tokens.input,
-        outputTokens: tokens.output,
-        cachedTokens: tokens.cached,
-        costUsd,
-        estimated: outcome.estimated
-      }
-      for (const sink of sinks) yield* Ref.update(sink, (calls) => [...calls, call])
-    })
+        if (!interrupted) handles.duration.unsafeUpdate(Number(now - startNanos) / 1e9, extra)
+        const tokens = outcome.tokens
+        if (tokens === undefined) return Effect.void
+        const tokenAttributes = Attributes.tokenAttributes(tokens, outcome.estimated)
+        for (const key in tokenAttributes) span.attribute(key, tokenAttributes[key])
+        handles.inputTokens.unsafeUpdate(tokens.input, extra)
+        handles.outputTokens.unsafeUpdate(tokens.output, extra)
+        const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens)
+        if (costUsd !== undefined) {
+          span.attribute("gen_ai.usage.cost", costUsd)
+          handles.cost.unsafeUpdate(costUsd, extra)
+        }
+        const sinks = fiber.getFiberRef(costSinks)
+        if (sinks.length === 0) return Effect.void
+        const call: CallCost = {
+          operation,
+          model,
+          deployment,
+          inputTokens: tokens.input,
+          outputTokens: tokens.output,
+          cachedTokens: tokens.cached,
+          costUsd,
+          estimated: outcome.estimated
+        }
+        return Effect.forEach(sinks, (sink) => Ref.update(sink, (calls) => [...calls, call]), { discard: true })
+      })
+    )
 
   const chatOutcome = (exit: Exit.Exit<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>): Outcome => {
     if (Exit.isFailure(exit))
@@ -287,7 +357,11 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
   const chat = (request: Chat.ChatCompletionRequest) =>
     Effect.useSpan(
       `chat ${request.model}`,
-      { kind: "client", attributes: Attributes.chatRequestAttributes(request, baseAttributes, recordContent) },
+      {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: Attributes.chatRequestAttributes(request, baseAttributes, recordContent)
+      },
       (span) =>
         Effect.flatMap(Clock.currentTimeNanos, (start) =>
           service.chat(request).pipe(
@@ -300,7 +374,11 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
   const embed = (request: Embedding.EmbeddingRequest) =>
     Effect.useSpan(
       `embeddings ${request.model}`,
-      { kind: "client", attributes: Attributes.embedRequestAttributes(request, baseAttributes, recordContent) },
+      {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: Attributes.embedRequestAttributes(request, baseAttributes, recordContent)
+      },
       (span) =>
         Effect.flatMap(Clock.currentTimeNanos, (start) =>
           service.embed(request).pipe(
@@ -361,6 +439,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
         Clock.currentTimeNanos,
         Effect.makeSpan(`chat ${request.model}`, {
           kind: "client",
+          captureStackTrace: false,
           attributes: Attributes.chatRequestAttributes({ ...request, stream: true }, baseAttributes, recordContent)
         })
       ),
@@ -368,10 +447,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
         let first = true
         const firstChunk = Effect.flatMap(Clock.currentTimeNanos, (now) => {
           span.event("gen_ai.first_chunk", now)
-          return Metric.update(
-            Metric.taggedWithLabels(metrics.timeToFirstChunk, labelsFor("chat", request.model)),
-            Number(now - start) / 1e9
-          )
+          return Metric.update(handlesFor("chat", request.model).timeToFirstChunk, Number(now - start) / 1e9)
         })
         return service.chatStream(request).pipe(
           Stream.tap(() => {
