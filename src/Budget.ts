@@ -210,17 +210,26 @@ export const make = (
     const unpriced = (model: string) =>
       Effect.logDebug(`no price is known for model "${model}"; the budget counts its calls as free (set Budget prices)`)
 
-    const chatEstimate = (request: Chat.ChatCompletionRequest): Effect.Effect<number> =>
-      Option.match(book.pricing(request.model), {
-        onNone: () => Effect.as(unpriced(request.model), 0),
-        onSome: (pricing) =>
-          Effect.succeed(
-            Pricing.costOf(pricing, {
-              promptTokens: estimatePromptTokens(request),
-              completionTokens: expectedCompletionTokens(request)
-            })
-          )
-      })
+    /** The estimated cost of a chat request; `undefined` when its model has no known price. */
+    const chatEstimate = (request: Chat.ChatCompletionRequest): number | undefined => {
+      const pricing = book.pricing(request.model)
+      return Option.isNone(pricing)
+        ? undefined
+        : Pricing.costOf(pricing.value, {
+            promptTokens: estimatePromptTokens(request),
+            completionTokens: expectedCompletionTokens(request)
+          })
+    }
+
+    /** Reserves a chat request's estimate, saying first (at debug level) when its model is unpriced. */
+    const reserveChat = (
+      request: Chat.ChatCompletionRequest
+    ): Effect.Effect<Reservation, LiterLlmError.BudgetExceeded> => {
+      const estimate = chatEstimate(request)
+      return estimate === undefined
+        ? Effect.zipRight(unpriced(request.model), reserve(request.model, 0))
+        : reserve(request.model, estimate)
+    }
 
     const chatCost = (request: Chat.ChatCompletionRequest, model: string | undefined, usage: Chat.Usage): number =>
       Option.getOrElse(
@@ -233,24 +242,22 @@ export const make = (
     const wrapService = (service: LlmService.Service): LlmService.Service =>
       wrap(service, {
         chat: (request) =>
-          Effect.flatMap(chatEstimate(request), (estimate) =>
-            Effect.acquireUseRelease(
-              reserve(request.model, estimate),
-              () => service.chat(request),
-              (reservation, exit) =>
-                settle(
-                  reservation,
-                  Exit.isSuccess(exit)
-                    ? exit.value.usage == null
-                      ? reservation.estimate
-                      : chatCost(request, exit.value.model, exit.value.usage)
-                    : 0
-                )
-            )
+          Effect.acquireUseRelease(
+            reserveChat(request),
+            () => service.chat(request),
+            (reservation, exit) =>
+              settle(
+                reservation,
+                Exit.isSuccess(exit)
+                  ? exit.value.usage == null
+                    ? reservation.estimate
+                    : chatCost(request, exit.value.model, exit.value.usage)
+                  : 0
+              )
           ),
         chatStream: (request) =>
           accountStream(
-            Effect.flatMap(chatEstimate(request), (estimate) => reserve(request.model, estimate)),
+            reserveChat(request),
             () => service.chatStream(request),
             (reservation, outcome) =>
               settle(
