@@ -46,3 +46,5 @@ export * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
 export * as FakeUpstream from "./FakeUpstream.js"
 /** @since 0.1.0 */
 export * as Provider from "./providers/Provider.js"
+/** @since 0.1.0 */
+export * as LlmClient from "./LlmClient.js"

@@ -1,0 +1,237 @@
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { describe, expect, it } from "@effect/vitest"
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as Budget from "../src/Budget.js"
+import type * as Chat from "../src/Chat.js"
+import * as HealthCheck from "../src/HealthCheck.js"
+import * as LiterLlmError from "../src/LiterLlmError.js"
+import * as LlmClient from "../src/LlmClient.js"
+import * as LlmService from "../src/LlmService.js"
+import * as LlmTest from "../src/LlmTest.js"
+import * as Telemetry from "../src/Telemetry.js"
+
+const request: Chat.ChatCompletionRequest = {
+  model: "m",
+  messages: [{ role: "user", content: "what is two plus two?" }],
+  max_tokens: 10
+}
+const other: Chat.ChatCompletionRequest = { ...request, messages: [{ role: "user", content: "and three plus three?" }] }
+
+const pricing = { inputPerMillion: 1_000_000, outputPerMillion: 1_000_000 } // $1 per token: easy sums
+const usage = { prompt_tokens: 3, completion_tokens: 2 }
+
+/** An instant fake deployment whose call count the test can read. */
+const deployment = (options: LlmTest.Options = {}) =>
+  Effect.map(LlmTest.make({ usage, ...options }), (fake) => ({
+    fake,
+    layer: Layer.succeed(LlmService.LlmService, fake.service)
+  }))
+
+describe("LlmClient", () => {
+  it.effect("with no pieces configured it is the service itself", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment({ reply: "four" })
+      const response = yield* LlmService.chat(request).pipe(Effect.provide(LlmClient.layer({ layer: d.layer })))
+      expect(response.choices[0]!.message.content).toBe("four")
+      expect(response.usage?.prompt_tokens).toBe(3)
+      expect(yield* d.fake.calls).toBe(1)
+    })
+  )
+
+  it.effect("hooks see cache hits: the hook runs twice, the service once", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment()
+      const seen = yield* Ref.make(0)
+      const client = LlmClient.layer({
+        layer: d.layer,
+        cache: true,
+        hooks: [{ onRequest: () => Ref.update(seen, (n) => n + 1) }]
+      })
+      const [first, second] = yield* Effect.all([LlmService.chat(request), LlmService.chat(request)]).pipe(
+        Effect.provide(client)
+      )
+      expect(second.choices).toEqual(first.choices)
+      expect(yield* Ref.get(seen)).toBe(2)
+      expect(yield* d.fake.calls).toBe(1)
+    })
+  )
+
+  it.effect("the budget charges a cache hit nothing, and the hit reports zero usage", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment()
+      const client = LlmClient.layer({ layer: d.layer, cache: true, budget: { prices: { m: pricing } } })
+      const [spend, hit] = yield* Effect.gen(function* () {
+        yield* LlmService.chat(request)
+        const hit = yield* LlmService.chat(request)
+        return [yield* Budget.spend, hit] as const
+      }).pipe(Effect.provide(client))
+      expect(spend.global).toBeCloseTo(5, 9) // one call: 3 + 2 tokens at $1
+      expect(hit.usage?.total_tokens).toBe(0)
+      expect(yield* d.fake.calls).toBe(1)
+    })
+  )
+
+  it.effect("a streamed cache hit is replayed with zero usage and charged nothing", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment({ reply: "abcdef", chunks: 3 })
+      const client = LlmClient.layer({ layer: d.layer, cache: true, budget: { prices: { m: pricing } } })
+      const [first, replay, spend] = yield* Effect.gen(function* () {
+        const first = yield* Stream.runCollect(LlmService.chatStream(request))
+        const replay = yield* Stream.runCollect(LlmService.chatStream(request))
+        return [first, replay, yield* Budget.spend] as const
+      }).pipe(Effect.provide(client))
+      expect(Chunk.size(replay)).toBe(Chunk.size(first))
+      expect(Chunk.toReadonlyArray(replay).at(-1)?.usage?.total_tokens).toBe(0)
+      expect(Chunk.toReadonlyArray(first).at(-1)?.usage?.total_tokens).toBe(5)
+      expect(spend.global).toBeCloseTo(5, 9)
+      expect(yield* d.fake.calls).toBe(1)
+    })
+  )
+
+  it.effect("callers sharing one upstream call through the cache are charged once", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment({ latency: "1 second" })
+      const client = LlmClient.layer({ layer: d.layer, cache: true, budget: { prices: { m: pricing } } })
+      const fiber = yield* Effect.gen(function* () {
+        yield* Effect.all([LlmService.chat(request), LlmService.chat(request), LlmService.chat(request)], {
+          concurrency: "unbounded"
+        })
+        return yield* Budget.spend
+      }).pipe(Effect.provide(client), Effect.fork)
+      yield* TestClock.adjust("1 second")
+      const spend = yield* Fiber.join(fiber)
+      expect(yield* d.fake.calls).toBe(1)
+      expect(spend.global).toBeCloseTo(5, 9)
+    })
+  )
+
+  it.effect("a request a hook rejects never reaches the rate limiter", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment()
+      const client = LlmClient.layer({
+        layer: d.layer,
+        rateLimit: { rpm: 1 },
+        hooks: [
+          {
+            onRequest: (req) =>
+              req === other ? Effect.fail(new LiterLlmError.HookRejected({ message: "not allowed" })) : Effect.void
+          }
+        ]
+      })
+      const [rejected, allowed, limited] = yield* Effect.all([
+        Effect.flip(LlmService.chat(other)),
+        LlmService.chat(request),
+        Effect.flip(LlmService.chat(request))
+      ]).pipe(Effect.provide(client))
+      expect(rejected._tag).toBe("HookRejected")
+      expect(allowed.object).toBe("chat.completion") // the rejected call took no slot
+      expect(limited._tag).toBe("RateLimited") // but the one slot is real
+      expect(yield* d.fake.calls).toBe(1)
+    })
+  )
+
+  it.effect("a call the budget refuses takes no rate-limit slot, and hooks see the refusal", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment()
+      const errors = yield* Ref.make<ReadonlyArray<string>>([])
+      const client = LlmClient.layer({
+        layer: d.layer,
+        rateLimit: { rpm: 1 },
+        budget: { globalLimit: 100, prices: { m: pricing } },
+        hooks: [{ onError: (_, error) => Ref.update(errors, (all) => [...all, error._tag]) }]
+      })
+      const [refused, allowed] = yield* Effect.all([
+        Effect.flip(LlmService.chat({ ...request, max_tokens: 1000 })), // estimate over $100
+        LlmService.chat(request)
+      ]).pipe(Effect.provide(client))
+      expect(refused._tag).toBe("BudgetExceeded")
+      expect(allowed.object).toBe("chat.completion")
+      expect(yield* Ref.get(errors)).toEqual(["BudgetExceeded"])
+    })
+  )
+
+  it.effect("the health check sits outside the cache: an unhealthy client refuses even cached answers", () =>
+    Effect.gen(function* () {
+      const fake = yield* LlmTest.make({ usage })
+      const down = yield* Ref.make(false)
+      const service: LlmService.Service = {
+        ...fake.service,
+        listModels: Effect.flatMap(Ref.get(down), (isDown) =>
+          isDown ? Effect.fail(new LiterLlmError.ServiceUnavailable()) : fake.service.listModels
+        )
+      }
+      const client = LlmClient.layer({
+        layer: Layer.succeed(LlmService.LlmService, service),
+        cache: true,
+        healthCheck: { interval: "10 seconds", unhealthyThreshold: 1 }
+      })
+      yield* Effect.gen(function* () {
+        yield* TestClock.adjust(0)
+        yield* LlmService.chat(request)
+        expect((yield* HealthCheck.status).status).toBe("healthy")
+        yield* Ref.set(down, true)
+        yield* TestClock.adjust("10 seconds")
+        expect((yield* HealthCheck.status).status).toBe("unhealthy")
+        const error = yield* Effect.flip(LlmService.chat(request))
+        expect(error._tag).toBe("ServiceUnavailable")
+      }).pipe(Effect.provide(client))
+      expect(yield* fake.calls).toBe(1)
+    })
+  )
+
+  it.effect("telemetry is outermost: rejected calls get a span, cache hits are marked and cost nothing", () =>
+    Effect.gen(function* () {
+      const exporter = new InMemorySpanExporter()
+      const d = yield* deployment()
+      const client = LlmClient.layer({
+        layer: d.layer,
+        cache: true,
+        hooks: [
+          {
+            onRequest: (req) => (req === other ? Effect.fail(new LiterLlmError.HookRejected({})) : Effect.void)
+          }
+        ],
+        telemetry: { deployment: "client", pricing }
+      })
+      const [report, spans] = yield* Effect.gen(function* () {
+        const [, report] = yield* Telemetry.trackCost(
+          Effect.all([LlmService.chat(request), LlmService.chat(request), Effect.flip(LlmService.chat(other))])
+        )
+        return [report, exporter.getFinishedSpans()] as const
+      }).pipe(
+        Effect.provide(client),
+        Effect.provide(
+          NodeSdk.layer(() => ({
+            resource: { serviceName: "client" },
+            spanProcessor: new SimpleSpanProcessor(exporter)
+          }))
+        )
+      )
+      const llm = spans.filter((s) => s.attributes["gen_ai.operation.name"] === "chat")
+      expect(llm).toHaveLength(3)
+      expect(llm[0]!.attributes["gen_ai.usage.cost"]).toBeCloseTo(5, 9)
+      expect(llm[1]!.attributes["liter_llm.cache.hit"]).toBe(true)
+      expect(llm[1]!.attributes["gen_ai.usage.cost"]).toBe(0)
+      expect(llm[2]!.attributes["error.type"]).toBe("HookRejected")
+      expect(report.totalUsd).toBeCloseTo(5, 9)
+      expect(report.calls.map((c) => c.costUsd)).toEqual([5, 0])
+    })
+  )
+
+  it.effect("the client provides Budget and Health when configured, for the application and a router", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment()
+      const client = LlmClient.layer({ layer: d.layer, budget: {}, healthCheck: true })
+      const [spend, health] = yield* Effect.all([Budget.spend, HealthCheck.status]).pipe(Effect.provide(client))
+      expect(spend.global).toBe(0)
+      expect(health.status).toBe("unknown")
+    })
+  )
+})
