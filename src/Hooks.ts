@@ -104,15 +104,14 @@ export const make = (hooks: ReadonlyArray<Hook>): ((service: LlmService.Service)
   const onResponse = sequence("onResponse", responseHooks)
   const onError = sequence("onError", errorHooks)
   return (service) => {
-    const chat = (request: Chat.ChatCompletionRequest) =>
-      Effect.gen(function* () {
-        if (requestHooks.length > 0) yield* onRequest(request)
-        const response = yield* service
-          .chat(request)
-          .pipe(Effect.tapError((error) => (errorHooks.length === 0 ? Effect.void : onError(request, error))))
-        if (responseHooks.length > 0) yield* onResponse(request, response)
-        return response
-      })
+    const chat = (request: Chat.ChatCompletionRequest) => {
+      // Built from only the stages that have hooks: a call pays for nothing it does not use.
+      // Suspended when a request hook runs first, so a refused request never even builds the service's effect.
+      let call = requestHooks.length > 0 ? Effect.suspend(() => service.chat(request)) : service.chat(request)
+      if (errorHooks.length > 0) call = Effect.tapError(call, (error) => onError(request, error))
+      if (responseHooks.length > 0) call = Effect.tap(call, (response) => onResponse(request, response))
+      return requestHooks.length > 0 ? Effect.zipRight(onRequest(request), call) : call
+    }
 
     const chatStream = (
       request: Chat.ChatCompletionRequest
