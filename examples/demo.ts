@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks"
 import type { Load, Outcome } from "./demo/compare.js"
 import * as Fleets from "./demo/fleets.js"
 import * as Modes from "./demo/modes.js"
-import { renderOutcomes } from "./demo/table.js"
+import { renderHighlights, renderOutcomes } from "./demo/table.js"
 
 const flag = (name: string) => process.argv.includes(`--${name}`)
 const option = (name: string, fallback: number) => {
@@ -33,6 +33,8 @@ const print = (header: ReadonlyArray<string>, outcomes: ReadonlyArray<Outcome>, 
       ...header,
       "",
       renderOutcomes(outcomes),
+      "",
+      ...renderHighlights(outcomes),
       "",
       ...legend,
       ...(firstError === undefined ? [] : ["", `First error a caller saw: ${firstError}`]),

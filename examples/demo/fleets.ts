@@ -9,13 +9,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Deployment from "../../src/Deployment.js"
-import * as FakeUpstream from "../../src/FakeUpstream.js"
-import * as LlmService from "../../src/LlmService.js"
-import * as LlmTest from "../../src/LlmTest.js"
-import * as Pricing from "../../src/Pricing.js"
-import * as OpenAiCompatible from "../../src/providers/OpenAiCompatible.js"
-import * as Provider from "../../src/providers/Provider.js"
+import { Deployment, FakeUpstream, LlmService, LlmTest, OpenAiCompatible, Pricing, Provider } from "../../src/index.js"
 
 /** A fleet: what the header says about it, its deployments, and router settings scaled to its latencies. */
 export interface Fleet<R = never> {

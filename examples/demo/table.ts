@@ -62,3 +62,21 @@ export const renderOutcomes = (outcomes: ReadonlyArray<Outcome>): string => {
 }
 
 const answered = (o: Outcome) => o.answered.reduce((sum, [, n]) => sum + n, 0)
+
+/** A few lines that read the table out loud: which strategy won on cost, on latency, on calm. */
+export const renderHighlights = (outcomes: ReadonlyArray<Outcome>): ReadonlyArray<string> => {
+  const served = outcomes.filter((o) => answered(o) > 0)
+  if (served.length < 2) return []
+  const best = (score: (o: Outcome) => number) => served.reduce((a, b) => (score(b) < score(a) ? b : a))
+  const worst = (score: (o: Outcome) => number) => served.reduce((a, b) => (score(b) > score(a) ? b : a))
+  const cheapest = best((o) => o.costUsd)
+  const dearest = worst((o) => o.costUsd)
+  const fastest = best((o) => o.p50Millis)
+  const steadiest = best((o) => o.p95Millis)
+  const calmest = best((o) => o.failovers)
+  return [
+    `Cheapest:   ${cheapest.strategy} (${formatUsd(cheapest.costUsd)}; ${dearest.strategy} spent ${formatUsd(dearest.costUsd)})`,
+    `Fastest:    ${fastest.strategy} (p50 ${formatMillis(fastest.p50Millis)}); shortest tail: ${steadiest.strategy} (p95 ${formatMillis(steadiest.p95Millis)})`,
+    `Calmest:    ${calmest.strategy} (${calmest.failovers} failovers)`
+  ]
+}
