@@ -52,18 +52,21 @@ export const settle = (
   start: number,
   outcomeFor: (duration: number) => State.Outcome
 ): Effect.Effect<void> =>
-  Effect.clockWith((clock) => {
-    const now = clock.unsafeCurrentTimeMillis()
+  // The time is read and the attempt recorded inside the one atomic update: a single effect per finished call.
+  Ref.update(engine.state, (s) => {
+    const now = run.clock.unsafeCurrentTimeMillis()
     const duration = now - start
     const outcome = outcomeFor(duration)
     if (outcome._tag === "Failure") {
-      run.attempts.push({
+      const attempt = {
         deployment: engine.metas[index].name,
         error: outcome.error,
         duration: Duration.millis(duration)
-      })
+      }
+      if (run.attempts === undefined) run.attempts = [attempt]
+      else run.attempts.push(attempt)
     }
-    return Ref.update(engine.state, (s) => State.finish(engine.settings, s, index, outcome, duration, now, probe, true))
+    return State.finish(engine.settings, s, index, outcome, duration, now, probe, true)
   })
 
 /** Calls `op` on deployment `index`, which the request was already admitted to. */

@@ -4,16 +4,48 @@
  * that order, in the same atomic step. Anything that does not depend on the state (fallback's priority order, the
  * round-robin rotations, weight order) is computed once, at build.
  */
+import * as Option from "effect/Option"
+import * as Pricing from "../../Pricing.js"
 import type * as Strategy from "../../Strategy.js"
 import * as State from "./state.js"
+
+/** The size of a request, for cost-based ordering. */
+export interface CostInput {
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly model: string | undefined
+}
+
+/** The expected cost of a request at a deployment: its own price, else its model's, else the request model's. */
+const expectedCost = (meta: State.Meta, cost: CostInput | undefined): number => {
+  if (cost === undefined) return 0
+  const pricing =
+    meta.pricing ?? (cost.model === undefined ? undefined : Option.getOrUndefined(Pricing.lookup(cost.model)))
+  if (pricing === undefined) return Number.POSITIVE_INFINITY
+  return (cost.promptTokens * pricing.inputPerMillion + cost.completionTokens * pricing.outputPerMillion) / 1_000_000
+}
+
+/** Sorts a small array in place, stably (insertion sort: for a handful of deployments, cheaper than Array.sort). */
+const sortBy = (order: Array<number>, before: (a: number, b: number) => boolean): Array<number> => {
+  for (let k = 1; k < order.length; k++) {
+    const x = order[k]
+    let j = k - 1
+    while (j >= 0 && before(x, order[j])) {
+      order[j + 1] = order[j]
+      j--
+    }
+    order[j + 1] = x
+  }
+  return order
+}
 
 /** Per-request inputs of an ordering. */
 export interface Input {
   readonly now: number
   /** A uniform draw in [0, 1) from `Random` (only drawn for weighted random). */
   readonly draw: number
-  /** Expected cost of this request at each deployment (only computed for cost-based); Infinity when unknown. */
-  readonly costs: ReadonlyArray<number> | undefined
+  /** The size of the request (only for cost-based). */
+  readonly cost: CostInput | undefined
   /** Deployments whose health check reports them unhealthy: tried last, as a last resort. */
   readonly unhealthy: ReadonlyArray<boolean> | undefined
 }
@@ -36,19 +68,24 @@ export const compile = (
   const n = metas.length
   switch (strategy._tag) {
     case "Fallback": {
-      const order = range(n).sort((a, b) => metas[a].priority - metas[b].priority || a - b)
+      const order = sortBy(range(n), (a, b) => metas[a].priority < metas[b].priority)
       return (s) => ({ order, cursor: s.cursor })
     }
     case "RoundRobin": {
-      const rotations = range(n).map((start) => range(n).map((k) => (start + k) % n))
-      return (s) => ({ order: rotations[s.cursor % n], cursor: (s.cursor + 1) % n })
+      // One precomputed ordering per position of the cursor: a request allocates nothing to know its order.
+      const rotations = range(n).map((start) => ({
+        order: range(n).map((k) => (start + k) % n),
+        cursor: (start + 1) % n
+      }))
+      return (s) => rotations[s.cursor]
     }
     case "LeastBusy":
       return (s) => {
         const ds = s.deployments
-        const order = range(n).sort(
-          (a, b) => ds[a].inFlight - ds[b].inFlight || ds[a].requests - ds[b].requests || a - b
-        )
+        const order = sortBy(range(n), (a, b) => {
+          const d = ds[a].inFlight - ds[b].inFlight
+          return d !== 0 ? d < 0 : ds[a].requests < ds[b].requests
+        })
         return { order, cursor: s.cursor }
       }
     case "LatencyBased": {
@@ -66,19 +103,26 @@ export const compile = (
           else if (d.ema === undefined) probing.push(i)
           else measured.push(i)
         }
-        measured.sort((a, b) => ds[a].ema! - ds[b].ema! || a - b)
+        sortBy(measured, (a, b) => ds[a].ema! < ds[b].ema!)
         return { order: probes.concat(measured, probing), cursor: s.cursor }
       }
     }
-    case "CostBased":
-      return (s, input) => {
-        const ds = s.deployments
-        const costs = input.costs!
+    case "CostBased": {
+      // Scratch space reused across requests: an ordering runs synchronously inside one `Ref.modify`.
+      const costs = new Array<number>(n).fill(0)
+      let ds: ReadonlyArray<State.DeploymentState> = []
+      const cheaper = (a: number, b: number): boolean => {
+        const c = costs[a] - costs[b]
+        if (c !== 0 && !Number.isNaN(c)) return c < 0
         // Among equal costs an unmeasured deployment counts as fastest, so it gets measured instead of starved.
-        // Unknown costs are Infinity; Infinity - Infinity is NaN, which `||` passes over to the next key.
-        const order = range(n).sort((a, b) => costs[a] - costs[b] || (ds[a].ema ?? 0) - (ds[b].ema ?? 0) || a - b)
-        return { order, cursor: s.cursor }
+        return (ds[a].ema ?? 0) < (ds[b].ema ?? 0)
       }
+      return (s, input) => {
+        for (let i = 0; i < n; i++) costs[i] = expectedCost(metas[i], input.cost)
+        ds = s.deployments
+        return { order: sortBy(range(n), cheaper), cursor: s.cursor }
+      }
+    }
     case "WeightedRandom": {
       const byWeight = range(n).sort((a, b) => weights[b] - weights[a] || a - b)
       return (s, input) => {

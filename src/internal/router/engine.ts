@@ -5,6 +5,7 @@
  */
 import type * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
+import type * as Clock from "effect/Clock"
 import type * as Effect from "effect/Effect"
 import type * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
@@ -47,13 +48,16 @@ export class Run {
   pos = 0
   /** Calls started (first tries, retries, hedges): bounded by `maxAttempts`. */
   started = 1
-  readonly attempts: Array<LiterLlmError.Attempt> = []
+  /** Failed calls so far, made on the first failure (the happy path allocates nothing for it). */
+  attempts: Array<LiterLlmError.Attempt> | undefined = undefined
   retry: Retry.Stepper | undefined = undefined
   constructor(
     readonly order: ReadonlyArray<number>,
     readonly deadlineAt: number,
     /** When the current call started (Clock millis). */
     public at: number,
-    readonly op: Op
+    readonly op: Op,
+    /** The caller's `Clock`, read once when the request began, so later steps need no effect to tell the time. */
+    readonly clock: Clock.Clock
   ) {}
 }

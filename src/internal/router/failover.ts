@@ -41,7 +41,9 @@ export const admitNext = (
 /** Ends the request after the last transient failure. */
 export const giveUp = (engine: Engine, run: Run, error: LiterLlmError.LiterLlmError) =>
   Effect.fail(
-    engine.config.failover ? new LiterLlmError.AllDeploymentsFailed({ attempts: run.attempts.slice() }) : error
+    engine.config.failover
+      ? new LiterLlmError.AllDeploymentsFailed({ attempts: run.attempts === undefined ? [] : run.attempts.slice() })
+      : error
   )
 
 /**
@@ -60,8 +62,8 @@ export const loop = <X>(engine: Engine, attempt: Attempt<X>): Attempt<X> => {
     error: LiterLlmError.LiterLlmError
   ): Effect.Effect<X, LiterLlmError.LiterLlmError> => {
     if (!LiterLlmError.isTransient(error)) return Effect.fail(error)
-    return Effect.clockWith((clock) => {
-      const now = clock.unsafeCurrentTimeMillis()
+    return Effect.suspend(() => {
+      const now = run.clock.unsafeCurrentTimeMillis()
       if (run.started >= config.maxAttempts || now >= run.deadlineAt) return giveUp(engine, run, error)
       return config.retry === undefined ? failover(run, now, error) : retry(run, index, now, error)
     })
@@ -76,9 +78,9 @@ export const loop = <X>(engine: Engine, attempt: Attempt<X>): Attempt<X> => {
       if (now + wait >= run.deadlineAt) return failover(run, now, error)
       return Effect.zipRight(
         Effect.sleep(Duration.millis(wait)),
-        Effect.clockWith((clock) => {
+        Effect.suspend(() => {
           run.started++
-          run.at = clock.unsafeCurrentTimeMillis()
+          run.at = run.clock.unsafeCurrentTimeMillis()
           return Effect.zipRight(
             Ref.update(engine.state, (s) => State.retried(s, index)),
             tryAt(run, index, false)

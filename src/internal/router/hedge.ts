@@ -22,8 +22,8 @@ export const hedged = (engine: Engine, delay: number): Failover.Attempt<unknown>
       )
       const backup = Effect.zipRight(
         Effect.raceFirst(Effect.sleep(pause), Deferred.await(primaryFailed)),
-        Effect.clockWith((clock) => {
-          const now = clock.unsafeCurrentTimeMillis()
+        Effect.suspend(() => {
+          const now = run.clock.unsafeCurrentTimeMillis()
           // No second candidate: fail quietly; `race` keeps waiting for the primary while it runs.
           const none = Effect.fail(new LiterLlmError.AllDeploymentsFailed({ attempts: [] }))
           if (run.started >= engine.config.maxAttempts || now >= run.deadlineAt) return none

@@ -4,32 +4,18 @@
  * the first one in a single `Ref.modify`. When nobody can take it, fail with `NoDeploymentAvailable` carrying the
  * earliest reopening, or wait for it when the router was asked to and the deadline allows.
  */
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import * as Pricing from "../../Pricing.js"
 import * as Candidates from "./candidates.js"
 import { type Attempt, type Engine, type Op, Run } from "./engine.js"
 import * as State from "./state.js"
 
 /** The size of a request, for cost-based ordering. */
-export interface CostInput {
-  readonly promptTokens: number
-  readonly completionTokens: number
-  readonly model: string | undefined
-}
-
-const costsFor = (engine: Engine, cost: CostInput | undefined): ReadonlyArray<number> =>
-  engine.metas.map((meta) => {
-    if (cost === undefined) return 0
-    const pricing =
-      meta.pricing ?? (cost.model === undefined ? undefined : Option.getOrUndefined(Pricing.lookup(cost.model)))
-    if (pricing === undefined) return Number.POSITIVE_INFINITY
-    return (cost.promptTokens * pricing.inputPerMillion + cost.completionTokens * pricing.outputPerMillion) / 1_000_000
-  })
+export type CostInput = Candidates.CostInput
 
 type Choice =
   | { readonly run: Run; readonly index: number; readonly probe: boolean }
@@ -40,7 +26,8 @@ function choose(
   s: State.RouterState,
   input: Candidates.Input,
   deadlineAt: number,
-  op: Op
+  op: Op,
+  clock: Clock.Clock
 ): readonly [Choice, State.RouterState] {
   const ordering = engine.order(s, input)
   const order =
@@ -53,7 +40,7 @@ function choose(
     }
     return [{ run: undefined, reopen: Candidates.earliestReopen(s, input.now), full }, s]
   }
-  const run = new Run(order, deadlineAt, input.now, op)
+  const run = new Run(order, deadlineAt, input.now, op, clock)
   run.pos = first.pos
   const index = order[first.pos]
   return [{ run, index, probe: first.probe }, State.admit(s, index, first.probe, false, ordering.cursor)]
@@ -81,19 +68,15 @@ function pick<X>(
   cost: CostInput | undefined,
   op: Op,
   go: Attempt<X>,
+  clock: Clock.Clock,
   now: number,
   deadlineAt: number,
   draw: number,
   unhealthy: ReadonlyArray<boolean> | undefined
 ): Effect.Effect<X, LiterLlmError.LiterLlmError> {
-  const input: Candidates.Input = {
-    now,
-    draw,
-    costs: engine.config.needsCost ? costsFor(engine, cost) : undefined,
-    unhealthy
-  }
+  const input: Candidates.Input = { now, draw, cost, unhealthy }
   return Effect.flatMap(
-    Ref.modify(engine.state, (s) => choose(engine, s, input, deadlineAt, op)),
+    Ref.modify(engine.state, (s) => choose(engine, s, input, deadlineAt, op, clock)),
     (choice) => {
       if (choice.run !== undefined) return go(choice.run, choice.index, choice.probe)
       const reopen = choice.reopen
@@ -110,16 +93,17 @@ function withHealth<X>(
   cost: CostInput | undefined,
   op: Op,
   go: Attempt<X>,
+  clock: Clock.Clock,
   now: number,
   deadlineAt: number,
   draw: number
 ): Effect.Effect<X, LiterLlmError.LiterLlmError> {
-  if (!engine.config.hasHealth) return pick(engine, cost, op, go, now, deadlineAt, draw, undefined)
+  if (!engine.config.hasHealth) return pick(engine, cost, op, go, clock, now, deadlineAt, draw, undefined)
   return Effect.flatMap(
     Effect.forEach(engine.metas, (meta) =>
       meta.health === undefined ? Effect.succeed(false) : Effect.map(meta.health.state, (h) => h.status === "unhealthy")
     ),
-    (unhealthy) => pick(engine, cost, op, go, now, deadlineAt, draw, unhealthy)
+    (unhealthy) => pick(engine, cost, op, go, clock, now, deadlineAt, draw, unhealthy)
   )
 }
 
@@ -135,8 +119,8 @@ function gather<X>(
     const deadline = engine.config.deadline
     const at = deadlineAt ?? (deadline === undefined ? Number.POSITIVE_INFINITY : now + deadline)
     return engine.config.needsDraw
-      ? Effect.flatMap(Random.next, (draw) => withHealth(engine, cost, op, go, now, at, draw))
-      : withHealth(engine, cost, op, go, now, at, 0)
+      ? Effect.flatMap(Random.next, (draw) => withHealth(engine, cost, op, go, clock, now, at, draw))
+      : withHealth(engine, cost, op, go, clock, now, at, 0)
   })
 }
 

@@ -82,9 +82,9 @@ const attempt =
       }
       const head = yield* Effect.onExit(first, (exit) => {
         if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
-          return Effect.clockWith((clock) => {
-            const now = clock.unsafeCurrentTimeMillis()
-            return Ref.update(engine.state, (s) => State.sampled(engine.settings, s, index, now - start, now))
+          return Ref.update(engine.state, (s) => {
+            const now = run.clock.unsafeCurrentTimeMillis()
+            return State.sampled(engine.settings, s, index, now - start, now)
           })
         }
         // Failed, interrupted or empty: this attempt is over, and its upstream is released before anything else.
