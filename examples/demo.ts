@@ -105,7 +105,7 @@ const main = async () => {
     )
     return
   }
-  const load: Load = { requests: option("requests", 300), concurrency: option("concurrency", 16) }
+  const load: Load = { requests: option("requests", 250), concurrency: option("concurrency", 16) }
   const outcomes = await Modes.loopback(load, seed)
   print(
     [
