@@ -15,7 +15,9 @@
  * - `hard` enforcement (the default) refuses a call with `BudgetExceeded` before it is sent when the limit is
  *   already spent, or when spent + reserved by calls in flight + this call's estimate would pass it. So concurrent
  *   calls can overshoot a hard limit only by what calls in flight spend beyond their estimates (none, when requests
- *   set `max_tokens`). `soft` enforcement lets every call through and logs a warning instead.
+ *   set `max_tokens`). The error carries the `limit` and the settled `spent` of the limit that refused, and the
+ *   `model` when it was a per-model limit (absent for the global one). `soft` enforcement lets every call through
+ *   and logs a warning instead.
  * - Streams are charged when they complete, fail or are interrupted, from the usage on their final chunk.
  * - Prices come from `prices` (by model name) first, then `Pricing.lookup`. A model without a known price costs 0:
  *   its calls always pass (unless a limit is already spent) and a debug log says so — give it a price in `prices`
