@@ -3,8 +3,10 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { spawnSync } from "node:child_process"
 import type { Outcome } from "../examples/demo/compare.js"
 import { strategies } from "../examples/demo/compare.js"
+import { livePresets } from "../examples/demo/fleets.js"
 import * as Modes from "../examples/demo/modes.js"
 import { runSimulated } from "../examples/demo/simulatedTime.js"
 import { renderOutcomes } from "../examples/demo/table.js"
@@ -83,6 +85,26 @@ describe("demo over loopback HTTP", () => {
       const load = { requests: 40, concurrency: 4 }
       const outcomes = yield* Effect.promise(() => Modes.loopback(load, 7, 0))
       expectTableAddsUp(outcomes, load.requests)
+    })
+  )
+})
+
+describe("demo --live", () => {
+  it.effect("without an API key names the variables to set and exits non-zero, sending nothing", () =>
+    Effect.sync(() => {
+      const env: Record<string, string> = {}
+      for (const [key, value] of Object.entries(process.env)) {
+        if (value !== undefined && !livePresets.some((preset) => preset.env === key)) env[key] = value
+      }
+      const run = spawnSync(process.execPath, ["--import", "tsx", "examples/demo.ts", "--live"], {
+        env,
+        encoding: "utf8",
+        timeout: 60_000
+      })
+      expect(run.status).toBe(2)
+      for (const preset of livePresets) expect(run.stderr).toContain(preset.env)
+      expect(run.stderr).toContain("Nothing was sent")
+      expect(run.stdout).toBe("")
     })
   )
 })
