@@ -257,4 +257,37 @@ describe("Router fallback", () => {
       expect(Either.isLeft(result) && result.left._tag).toBe("BadRequest")
     })
   )
+
+  it.effect("two routers over the same deployments never share state", () =>
+    Effect.gen(function* () {
+      const deployments = [
+        Deployment.make({ name: "a", layer: LlmTest.layer({ reply: "a" }) }),
+        Deployment.make({ name: "b", layer: LlmTest.layer({ reply: "b" }) })
+      ]
+      const one = yield* Router.make({ deployments, strategy: Strategy.roundRobin() })
+      const two = yield* Router.make({ deployments, strategy: Strategy.roundRobin() })
+      expect(replyOf(yield* one.service.chat(request))).toBe("a")
+      expect(replyOf(yield* one.service.chat(request))).toBe("b")
+      expect(replyOf(yield* two.service.chat(request))).toBe("a")
+      expect((yield* two.stats).deployments.map((d) => d.requests)).toEqual([1, 0])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("embed and listModels are routed and failed over like chat", () =>
+    Effect.gen(function* () {
+      const router = yield* Router.make({
+        deployments: [
+          Deployment.make({ name: "down", layer: LlmTest.layer({ fail: new LiterLlmError.ServiceUnavailable() }) }),
+          Deployment.make({ name: "up", layer: LlmTest.layer({ model: "up-model", dimensions: 4 }) })
+        ],
+        strategy: Strategy.fallback(),
+        circuit: false
+      })
+      const embedding = yield* router.service.embed({ model: "e", input: "hello" })
+      expect(embedding.data[0].embedding).toHaveLength(4)
+      const models = yield* router.service.listModels
+      expect(models.data.map((m) => m.id)).toEqual(["up-model"])
+      expect((yield* router.stats).deployments.map((d) => d.failures)).toEqual([2, 0])
+    }).pipe(Effect.scoped)
+  )
 })
