@@ -214,7 +214,8 @@ interface Outcome {
   readonly tokens: Attributes.Tokens | undefined
   readonly estimated: boolean
   readonly responseModel: string
-  readonly responseAttributes: Record<string, unknown>
+  /** Sets what the response tells on the span. */
+  readonly annotate: ((span: Tracer.Span) => void) | undefined
 }
 
 const errorType = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): string | undefined =>
@@ -232,10 +233,14 @@ const errorType = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): string | un
 export const make = (service: LlmService.Service, options: Options = {}): LlmService.Service => {
   const deployment = options.deployment ?? "default"
   const recordContent = options.recordContent ?? false
-  const baseAttributes: Record<string, unknown> = { deployment }
-  if (options.provider !== undefined) {
-    baseAttributes["gen_ai.provider.name"] = options.provider
-    baseAttributes["gen_ai.system"] = options.provider
+  // No stack capture: a middleware's call site is always this module, and a stack per call costs more than the rest.
+  const spanOptions: Tracer.SpanOptions = { kind: "client", captureStackTrace: false }
+  const annotateBase = (span: Tracer.Span) => {
+    span.attribute("deployment", deployment)
+    if (options.provider !== undefined) {
+      span.attribute("gen_ai.provider.name", options.provider)
+      span.attribute("gen_ai.system", options.provider)
+    }
   }
 
   const labelsFor = (operation: Operation, model: string): ReadonlyArray<MetricLabel.MetricLabel> => {
@@ -302,7 +307,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
       Effect.withFiberRuntime((fiber) => {
         const extra = fiber.getFiberRef(FiberRef.currentMetricLabels)
         const handles = handlesFor(operation, model)
-        for (const key in outcome.responseAttributes) span.attribute(key, outcome.responseAttributes[key])
+        outcome.annotate?.(span)
         handles.requests.unsafeUpdate(1, extra)
         let interrupted = false
         if (Exit.isFailure(outcome.exit)) {
@@ -316,8 +321,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
         if (!interrupted) handles.duration.unsafeUpdate(Number(now - startNanos) / 1e9, extra)
         const tokens = outcome.tokens
         if (tokens === undefined) return Effect.void
-        const tokenAttributes = Attributes.tokenAttributes(tokens, outcome.estimated)
-        for (const key in tokenAttributes) span.attribute(key, tokenAttributes[key])
+        Attributes.tokens(span, tokens, outcome.estimated)
         handles.inputTokens.unsafeUpdate(tokens.input, extra)
         handles.outputTokens.unsafeUpdate(tokens.output, extra)
         const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens)
@@ -343,59 +347,51 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
 
   const chatOutcome = (exit: Exit.Exit<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>): Outcome => {
     if (Exit.isFailure(exit))
-      return { exit, tokens: undefined, estimated: false, responseModel: "", responseAttributes: {} }
+      return { exit, tokens: undefined, estimated: false, responseModel: "", annotate: undefined }
     const response = exit.value
     return {
       exit,
       tokens: response.usage == null ? undefined : Attributes.chatTokens(response.usage),
       estimated: false,
       responseModel: response.model,
-      responseAttributes: Attributes.chatResponseAttributes(response, recordContent)
+      annotate: (span) => Attributes.chatResponse(span, response, recordContent)
     }
   }
 
   const chat = (request: Chat.ChatCompletionRequest) =>
-    Effect.useSpan(
-      `chat ${request.model}`,
-      {
-        kind: "client",
-        captureStackTrace: false,
-        attributes: Attributes.chatRequestAttributes(request, baseAttributes, recordContent)
-      },
-      (span) =>
-        Effect.flatMap(Clock.currentTimeNanos, (start) =>
-          service.chat(request).pipe(
-            Effect.withParentSpan(span),
-            Effect.onExit((exit) => account(span, "chat", request.model, start, chatOutcome(exit)))
-          )
+    Effect.useSpan(`chat ${request.model}`, spanOptions, (span) =>
+      Effect.flatMap(Clock.currentTimeNanos, (start) => {
+        annotateBase(span)
+        Attributes.chatRequest(span, request, recordContent)
+        return service.chat(request).pipe(
+          Effect.withParentSpan(span),
+          Effect.onExit((exit) => account(span, "chat", request.model, start, chatOutcome(exit)))
         )
+      })
     )
 
   const embed = (request: Embedding.EmbeddingRequest) =>
-    Effect.useSpan(
-      `embeddings ${request.model}`,
-      {
-        kind: "client",
-        captureStackTrace: false,
-        attributes: Attributes.embedRequestAttributes(request, baseAttributes, recordContent)
-      },
-      (span) =>
-        Effect.flatMap(Clock.currentTimeNanos, (start) =>
-          service.embed(request).pipe(
-            Effect.withParentSpan(span),
-            Effect.onExit((exit) => {
-              const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
-              const outcome: Outcome = {
-                exit,
-                tokens: usage == null ? undefined : { input: usage.prompt_tokens, output: 0, cached: 0 },
-                estimated: false,
-                responseModel: Exit.isSuccess(exit) ? exit.value.model : "",
-                responseAttributes: Exit.isSuccess(exit) ? { "gen_ai.response.model": exit.value.model } : {}
-              }
-              return account(span, "embeddings", request.model, start, outcome)
-            })
-          )
+    Effect.useSpan(`embeddings ${request.model}`, spanOptions, (span) =>
+      Effect.flatMap(Clock.currentTimeNanos, (start) => {
+        annotateBase(span)
+        Attributes.embedRequest(span, request, recordContent)
+        return service.embed(request).pipe(
+          Effect.withParentSpan(span),
+          Effect.onExit((exit) => {
+            const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
+            const outcome: Outcome = {
+              exit,
+              tokens: usage == null ? undefined : { input: usage.prompt_tokens, output: 0, cached: 0 },
+              estimated: false,
+              responseModel: Exit.isSuccess(exit) ? exit.value.model : "",
+              annotate: Exit.isSuccess(exit)
+                ? (span) => span.attribute("gen_ai.response.model", exit.value.model)
+                : undefined
+            }
+            return account(span, "embeddings", request.model, start, outcome)
+          })
         )
+      })
     )
 
   const streamOutcome = (
@@ -409,7 +405,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
           ? Exit.fail(outcome.error)
           : Exit.interrupt(FiberId.none)
     if (outcome.chunks === 0)
-      return { exit, tokens: undefined, estimated: false, responseModel: "", responseAttributes: {} }
+      return { exit, tokens: undefined, estimated: false, responseModel: "", annotate: undefined }
     const response = outcome.assembled()
     // Without reported usage (no include_usage, or the stream broke off) the provider still billed what it
     // generated: estimate from the text that arrived rather than record nothing.
@@ -429,7 +425,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
       tokens,
       estimated: outcome.usage === undefined,
       responseModel: response.model,
-      responseAttributes: Attributes.chatResponseAttributes(response, recordContent)
+      annotate: (span) => Attributes.chatResponse(span, response, recordContent)
     }
   }
 
@@ -437,10 +433,11 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
     StreamAccounting.accountStream(
       Effect.zip(
         Clock.currentTimeNanos,
-        Effect.makeSpan(`chat ${request.model}`, {
-          kind: "client",
-          captureStackTrace: false,
-          attributes: Attributes.chatRequestAttributes({ ...request, stream: true }, baseAttributes, recordContent)
+        Effect.map(Effect.makeSpan(`chat ${request.model}`, spanOptions), (span) => {
+          annotateBase(span)
+          Attributes.chatRequest(span, request, recordContent)
+          span.attribute("gen_ai.request.stream", true)
+          return span
         })
       ),
       ([start, span]) => {

@@ -14,52 +14,41 @@ export interface Tokens {
   readonly cached: number
 }
 
-type Attributes = Record<string, unknown>
+/** Where attributes go: a span's `attribute`. Set one by one, since building objects of dotted keys costs more. */
+export interface Target {
+  attribute(key: string, value: unknown): void
+}
 
 /** Attributes known before the call: what was asked for. Never the prompt unless `recordContent`. */
-export const chatRequestAttributes = (
-  request: Chat.ChatCompletionRequest,
-  base: Attributes,
-  recordContent: boolean
-): Attributes => {
-  const attributes: Attributes = { ...base, "gen_ai.operation.name": "chat", "gen_ai.request.model": request.model }
+export const chatRequest = (span: Target, request: Chat.ChatCompletionRequest, recordContent: boolean): void => {
+  span.attribute("gen_ai.operation.name", "chat")
+  span.attribute("gen_ai.request.model", request.model)
   const maxTokens = request.max_completion_tokens ?? request.max_tokens
-  if (maxTokens != null) attributes["gen_ai.request.max_tokens"] = maxTokens
-  if (request.temperature != null) attributes["gen_ai.request.temperature"] = request.temperature
-  if (request.top_p != null) attributes["gen_ai.request.top_p"] = request.top_p
-  if (request.seed != null) attributes["gen_ai.request.seed"] = request.seed
-  if (request.stream === true) attributes["gen_ai.request.stream"] = true
-  if (recordContent) attributes["gen_ai.input.messages"] = JSON.stringify(request.messages)
-  return attributes
+  if (maxTokens != null) span.attribute("gen_ai.request.max_tokens", maxTokens)
+  if (request.temperature != null) span.attribute("gen_ai.request.temperature", request.temperature)
+  if (request.top_p != null) span.attribute("gen_ai.request.top_p", request.top_p)
+  if (request.seed != null) span.attribute("gen_ai.request.seed", request.seed)
+  if (recordContent) span.attribute("gen_ai.input.messages", JSON.stringify(request.messages))
 }
 
 /** Attributes of an embeddings request. The input text is recorded only with `recordContent`. */
-export const embedRequestAttributes = (
-  request: Embedding.EmbeddingRequest,
-  base: Attributes,
-  recordContent: boolean
-): Attributes => {
-  const attributes: Attributes = {
-    ...base,
-    "gen_ai.operation.name": "embeddings",
-    "gen_ai.request.model": request.model
-  }
-  if (request.dimensions != null) attributes["gen_ai.embeddings.dimension.count"] = request.dimensions
-  if (recordContent) attributes["gen_ai.input.messages"] = JSON.stringify(request.input)
-  return attributes
+export const embedRequest = (span: Target, request: Embedding.EmbeddingRequest, recordContent: boolean): void => {
+  span.attribute("gen_ai.operation.name", "embeddings")
+  span.attribute("gen_ai.request.model", request.model)
+  if (request.dimensions != null) span.attribute("gen_ai.embeddings.dimension.count", request.dimensions)
+  if (recordContent) span.attribute("gen_ai.input.messages", JSON.stringify(request.input))
 }
 
 /** Attributes learned from a (possibly assembled) chat response. */
-export const chatResponseAttributes = (response: Chat.ChatCompletionResponse, recordContent: boolean): Attributes => {
-  const attributes: Attributes = {}
-  if (response.id !== "") attributes["gen_ai.response.id"] = response.id
-  if (response.model !== "") attributes["gen_ai.response.model"] = response.model
-  const reasons = response.choices.flatMap((choice) => (choice.finish_reason == null ? [] : [choice.finish_reason]))
-  if (reasons.length > 0) attributes["gen_ai.response.finish_reasons"] = reasons
+export const chatResponse = (span: Target, response: Chat.ChatCompletionResponse, recordContent: boolean): void => {
+  if (response.id !== "") span.attribute("gen_ai.response.id", response.id)
+  if (response.model !== "") span.attribute("gen_ai.response.model", response.model)
+  const reasons: Array<string> = []
+  for (const choice of response.choices) if (choice.finish_reason != null) reasons.push(choice.finish_reason)
+  if (reasons.length > 0) span.attribute("gen_ai.response.finish_reasons", reasons)
   if (recordContent) {
-    attributes["gen_ai.output.messages"] = JSON.stringify(response.choices.map((choice) => choice.message))
+    span.attribute("gen_ai.output.messages", JSON.stringify(response.choices.map((choice) => choice.message)))
   }
-  return attributes
 }
 
 /** Token counts from a chat usage block. */
@@ -70,14 +59,11 @@ export const chatTokens = (usage: Chat.Usage): Tokens => ({
 })
 
 /** Span attributes for token counts. */
-export const tokenAttributes = (tokens: Tokens, estimated: boolean): Attributes => {
-  const attributes: Attributes = {
-    "gen_ai.usage.input_tokens": tokens.input,
-    "gen_ai.usage.output_tokens": tokens.output
-  }
-  if (tokens.cached > 0) attributes["gen_ai.usage.cache_read.input_tokens"] = tokens.cached
-  if (estimated) attributes["liter_llm.usage.estimated"] = true
-  return attributes
+export const tokens = (span: Target, tokens: Tokens, estimated: boolean): void => {
+  span.attribute("gen_ai.usage.input_tokens", tokens.input)
+  span.attribute("gen_ai.usage.output_tokens", tokens.output)
+  if (tokens.cached > 0) span.attribute("gen_ai.usage.cache_read.input_tokens", tokens.cached)
+  if (estimated) span.attribute("liter_llm.usage.estimated", true)
 }
 
 /**
