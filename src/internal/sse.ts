@@ -59,6 +59,7 @@ export interface Options {
  */
 export const defaultMaxEventSize = 1024 * 1024
 
+const streaming: TextDecodeOptions = { stream: true }
 const LF = 10
 const CR = 13
 const COLON = 58
@@ -72,18 +73,18 @@ const SPACE = 32
  * @category constructors
  */
 export class Parser {
-  private readonly decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true })
+  private readonly decoder = new TextDecoder()
   private readonly maxEventSize: number
   private readonly provider: string | undefined
   private first = true
   /** The previous chunk ended with CR, so a LF starting the next one belongs to the same line break. */
   private pendingCR = false
-  /** Pieces of a line not yet terminated; kept as pieces so a long line costs one join, not many copies. */
+  /** Pieces of a line not yet terminated; joined once when its end arrives, so a long line is not copied often. */
   private partial: Array<string> = []
   private partialSize = 0
   private eventType = ""
-  private data: Array<string> = []
-  private dataSize = 0
+  private data = ""
+  private dataLines = 0
   private lastId: string | undefined = undefined
   private retry: number | undefined = undefined
 
@@ -97,91 +98,106 @@ export class Parser {
 
   /** Feeds one chunk of bytes; returns an error (and stops being usable) when an event passes the size cap. */
   feed(bytes: Uint8Array): LiterLlmError.Streaming | undefined {
-    return this.feedText(this.decoder.decode(bytes, { stream: true }))
+    return this.feedText(this.decoder.decode(bytes, streaming))
   }
 
   /** Flushes the decoder at the end of the stream. A trailing incomplete event is discarded, per spec. */
   end(): LiterLlmError.Streaming | undefined {
     const rest = this.decoder.decode()
     const error = rest.length > 0 ? this.feedText(rest) : undefined
-    this.partial = []
-    this.partialSize = 0
-    this.data = []
-    this.dataSize = 0
+    this.reset()
     return error
   }
 
   /** Feeds already decoded text. */
-  feedText(text: string): LiterLlmError.Streaming | undefined {
+  feedText(input: string): LiterLlmError.Streaming | undefined {
+    let text = input
     let pos = 0
-    const length = text.length
-    if (this.first && length > 0) {
+    if (this.first && text.length > 0) {
       this.first = false
       if (text.charCodeAt(0) === 0xfeff) pos = 1
     }
-    if (this.pendingCR && pos < length) {
+    if (this.pendingCR && text.length > 0) {
       this.pendingCR = false
       if (text.charCodeAt(pos) === LF) pos++
     }
-    // Positions of the next CR and LF are cached: re-searching for an absent CR on every line would make a
-    // chunk with many lines quadratic.
+    if (this.partial.length > 0) {
+      if (text.indexOf("\n", pos) === -1 && text.indexOf("\r", pos) === -1) return this.keep(text, pos)
+      this.partial.push(pos === 0 ? text : text.slice(pos))
+      text = this.partial.join("")
+      this.partial = []
+      this.partialSize = 0
+      pos = 0
+    }
+    const length = text.length
+    if (text.indexOf("\r", pos) === -1) {
+      // The common case: LF-only line ends.
+      let lf = text.indexOf("\n", pos)
+      while (lf !== -1) {
+        // A one-line data event ("data: …\n\n") is dispatched straight away, skipping the blank-line round.
+        if (this.dataLines === 0 && text.charCodeAt(lf + 1) === LF && isDataLine(text, pos, lf)) {
+          const error = this.appendData(text.slice(text.charCodeAt(pos + 5) === SPACE ? pos + 6 : pos + 5, lf))
+          if (error !== undefined) return error
+          this.dispatch()
+          pos = lf + 2
+          lf = text.indexOf("\n", pos)
+          continue
+        }
+        const error = this.line(text, pos, lf)
+        if (error !== undefined) return error
+        pos = lf + 1
+        lf = text.indexOf("\n", pos)
+      }
+      return pos < length ? this.keep(text, pos) : undefined
+    }
+    // Mixed line ends. The next CR and LF positions are cached: searching again for an absent one on every line
+    // would make a chunk with many lines quadratic.
     let nextLF = text.indexOf("\n", pos)
     let nextCR = text.indexOf("\r", pos)
     while (pos < length) {
       if (nextLF !== -1 && nextLF < pos) nextLF = text.indexOf("\n", pos)
       if (nextCR !== -1 && nextCR < pos) nextCR = text.indexOf("\r", pos)
       const end = nextLF === -1 ? nextCR : nextCR === -1 ? nextLF : Math.min(nextLF, nextCR)
-      if (end === -1) {
-        const piece = pos === 0 ? text : text.slice(pos)
-        this.partial.push(piece)
-        this.partialSize += piece.length
-        if (this.partialSize + this.dataSize > this.maxEventSize) return this.tooLarge()
-        return undefined
-      }
-      let line = text.slice(pos, end)
-      if (this.partial.length > 0) {
-        this.partial.push(line)
-        line = this.partial.join("")
-        this.partial = []
-        this.partialSize = 0
-      }
+      if (end === -1) return this.keep(text, pos)
+      const error = this.line(text, pos, end)
+      if (error !== undefined) return error
       if (text.charCodeAt(end) === CR) {
-        if (end + 1 < length) {
-          pos = text.charCodeAt(end + 1) === LF ? end + 2 : end + 1
-        } else {
-          pos = end + 1
-          this.pendingCR = true
-        }
+        if (end + 1 === length) this.pendingCR = true
+        pos = text.charCodeAt(end + 1) === LF ? end + 2 : end + 1
       } else {
         pos = end + 1
       }
-      const error = this.line(line)
-      if (error !== undefined) return error
     }
     return undefined
   }
 
-  private line(line: string): LiterLlmError.Streaming | undefined {
-    if (line.length === 0) {
+  /** Keeps the unterminated rest of a chunk for later. */
+  private keep(text: string, from: number): LiterLlmError.Streaming | undefined {
+    const piece = from === 0 ? text : text.slice(from)
+    this.partial.push(piece)
+    this.partialSize += piece.length
+    return this.partialSize + this.data.length > this.maxEventSize ? this.tooLarge() : undefined
+  }
+
+  /** Interprets the line `text[start, end)` without copying it first. */
+  private line(text: string, start: number, end: number): LiterLlmError.Streaming | undefined {
+    if (start === end) {
       this.dispatch()
       return undefined
     }
-    const c0 = line.charCodeAt(0)
+    const c0 = text.charCodeAt(start)
     if (c0 === COLON) return undefined
-    // Fast path for the line that dominates LLM streams.
-    if (c0 === 100 && line.startsWith("data:")) {
-      return this.appendData(line.charCodeAt(5) === SPACE ? line.slice(6) : line.slice(5))
+    // Fast path for the line that dominates LLM streams: "data:".
+    if (isDataLine(text, start, end)) {
+      return this.appendData(text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end))
     }
-    const colon = line.indexOf(":")
-    let field: string
-    let value: string
-    if (colon === -1) {
-      field = line
-      value = ""
-    } else {
-      field = line.slice(0, colon)
-      value = line.slice(line.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1)
-    }
+    let colon = text.indexOf(":", start)
+    if (colon >= end) colon = -1
+    const field = text.slice(start, colon === -1 ? end : colon)
+    const value =
+      colon === -1
+        ? ""
+        : text.slice(colon + 1 < end && text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1, end)
     switch (field) {
       case "data":
         return this.appendData(value)
@@ -200,37 +216,41 @@ export class Parser {
   }
 
   private appendData(value: string): LiterLlmError.Streaming | undefined {
-    this.data.push(value)
-    this.dataSize += value.length + 1
-    if (this.dataSize > this.maxEventSize) return this.tooLarge()
-    return undefined
+    this.data = this.dataLines === 0 ? value : `${this.data}\n${value}`
+    this.dataLines++
+    return this.data.length > this.maxEventSize ? this.tooLarge() : undefined
   }
 
   private dispatch(): void {
-    if (this.data.length === 0) {
+    if (this.dataLines === 0) {
       this.eventType = ""
       this.retry = undefined
       return
     }
-    const data = this.data.length === 1 ? this.data[0]! : this.data.join("\n")
     const event: Event = {
       event: this.eventType === "" ? "message" : this.eventType,
-      data,
+      data: this.data,
       id: this.lastId,
       retry: this.retry
     }
-    this.data = []
-    this.dataSize = 0
+    this.data = ""
+    this.dataLines = 0
     this.eventType = ""
     this.retry = undefined
     this.onEvent(event)
   }
 
-  private tooLarge(): LiterLlmError.Streaming {
+  private reset(): void {
     this.partial = []
     this.partialSize = 0
-    this.data = []
-    this.dataSize = 0
+    this.data = ""
+    this.dataLines = 0
+    this.eventType = ""
+    this.retry = undefined
+  }
+
+  private tooLarge(): LiterLlmError.Streaming {
+    this.reset()
     return new LiterLlmError.Streaming({
       provider: this.provider,
       message: `a server-sent event from ${
@@ -239,6 +259,15 @@ export class Parser {
     })
   }
 }
+
+/** Whether `text[start, end)` starts with "data:". */
+const isDataLine = (text: string, start: number, end: number): boolean =>
+  start + 4 < end &&
+  text.charCodeAt(start) === 100 &&
+  text.charCodeAt(start + 1) === 97 &&
+  text.charCodeAt(start + 2) === 116 &&
+  text.charCodeAt(start + 3) === 97 &&
+  text.charCodeAt(start + 4) === COLON
 
 const isDigits = (s: string): boolean => {
   if (s.length === 0) return false
