@@ -2,27 +2,17 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
-import type * as Chat from "../src/Chat.js"
 import * as Deployment from "../src/Deployment.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-
-const request: Chat.ChatCompletionRequest = { model: "test-model", messages: [{ role: "user", content: "hi" }] }
-
-/** A fake deployment whose call count the test can read. */
-const fake = (name: string, options: LlmTest.Options = {}, extra: Partial<Deployment.Deployment> = {}) =>
-  Effect.map(LlmTest.make({ reply: name, ...options }), (test) => ({
-    test,
-    deployment: Deployment.make({ name, layer: Layer.succeed(LlmService.LlmService, test.service), ...extra })
-  }))
-
-const replyOf = (response: Chat.ChatCompletionResponse) => response.choices[0].message.content
+import { counting, fake, replyOf, request, response } from "./Router.kit.js"
 
 describe("Router construction", () => {
   const ok = Deployment.make({ name: "a", layer: LlmTest.layer() })
@@ -88,14 +78,6 @@ describe("Router construction", () => {
   )
 })
 
-const response = (text: string): Chat.ChatCompletionResponse => ({
-  id: "x",
-  object: "chat.completion",
-  created: 0,
-  model: "m",
-  choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }]
-})
-
 describe("Router round robin", () => {
   it.effect("n·k sequential calls give k each", () =>
     Effect.gen(function* () {
@@ -123,6 +105,24 @@ describe("Router round robin", () => {
       expect(results).toHaveLength(50)
       expect(yield* Effect.all(ds.map((d) => d.test.calls))).toEqual([25, 25])
     }).pipe(Effect.scoped)
+  )
+})
+
+describe("Router round robin fairness", () => {
+  it.effect.prop(
+    "over n deployments, n·k calls (k at a time concurrently) give exactly k each",
+    [FastCheck.integer({ min: 1, max: 6 }), FastCheck.integer({ min: 1, max: 12 })],
+    ([n, k]) =>
+      Effect.gen(function* () {
+        const ds = yield* Effect.all(Array.from({ length: n }, (_, i) => counting(`d${i}`)))
+        const router = yield* Router.make({ deployments: ds.map((d) => d.deployment), strategy: Strategy.roundRobin() })
+        yield* Effect.all(
+          Array.from({ length: n * k }, () => router.service.chat(request)),
+          { concurrency: k }
+        )
+        expect(yield* Effect.all(ds.map((d) => d.calls))).toEqual(Array.from({ length: n }, () => k))
+      }).pipe(Effect.scoped),
+    { fastCheck: { numRuns: 30 } }
   )
 })
 
