@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as LiterLlmError from "../src/LiterLlmError.js"
@@ -107,6 +109,45 @@ describe("Router under concurrency", () => {
       expect(error.message).toMatch(/maxConcurrency/)
       yield* TestClock.adjust(100)
       yield* Fiber.join(busy)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("an interrupted half-open probe frees the probe for the next request", () =>
+    Effect.gen(function* () {
+      const a = yield* scripted("a", [{ error: new LiterLlmError.ServiceUnavailable() }, { latency: 10_000 }, {}])
+      const router = yield* Router.make({
+        deployments: [a.deployment],
+        strategy: Strategy.fallback(),
+        circuit: { failures: 1, cooldown: "1 second" }
+      })
+      yield* Effect.flip(router.service.chat(request))
+      yield* TestClock.adjust("1 second")
+      const probe = yield* Effect.fork(router.service.chat(request))
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.interrupt(probe)
+      expect((yield* router.stats).deployments[0].circuit).toBe("half-open")
+      const next = yield* Effect.exit(router.service.chat(request))
+      expect(Exit.isSuccess(next)).toBe(true)
+      expect((yield* router.stats).deployments[0].circuit).toBe("closed")
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("interrupting a request while it waits to retry leaves nothing in flight", () =>
+    Effect.gen(function* () {
+      const a = yield* scripted("a", [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(5) }) }])
+      const router = yield* Router.make({
+        deployments: [a.deployment],
+        strategy: Strategy.fallback(),
+        retry: Schedule.recurs(3),
+        circuit: false
+      })
+      const fiber = yield* Effect.fork(router.service.chat(request))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      const stats = (yield* router.stats).deployments[0]
+      expect([stats.requests, stats.failures, stats.inFlight]).toEqual([1, 1, 0])
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* a.calls).toBe(1)
     }).pipe(Effect.scoped)
   )
 })

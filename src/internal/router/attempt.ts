@@ -88,7 +88,18 @@ export const call = (
       onTimeout: () => timedOut(meta.name, millis, "answer")
     })
   }
-  return Effect.onExit(effect, (exit) =>
-    settle(engine, run, index, probe, start, (duration) => outcomeOf(exit, duration))
-  )
+  // The request runs uninterruptibly from admission on (see select.ts), so the slot taken at admission is always
+  // settled: only the call itself is interruptible, and its handlers run whatever its exit.
+  return Effect.matchCauseEffect(Effect.interruptible(effect), {
+    onFailure: (cause) =>
+      Effect.zipRight(
+        settle(engine, run, index, probe, start, (duration) => outcomeOf(Exit.failCause(cause), duration)),
+        Effect.failCause(cause)
+      ),
+    onSuccess: (value) =>
+      Effect.as(
+        settle(engine, run, index, probe, start, (duration) => ({ _tag: "Success", latency: duration })),
+        value
+      )
+  })
 }

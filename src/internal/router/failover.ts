@@ -77,7 +77,7 @@ export const loop = <X>(engine: Engine, attempt: Attempt<X>): Attempt<X> => {
       // A wait that would outlive the deadline is better spent on another deployment.
       if (now + wait >= run.deadlineAt) return failover(run, now, error)
       return Effect.zipRight(
-        Effect.sleep(Duration.millis(wait)),
+        Effect.interruptible(Effect.sleep(Duration.millis(wait))),
         Effect.suspend(() => {
           run.started++
           run.at = run.clock.unsafeCurrentTimeMillis()

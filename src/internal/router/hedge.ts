@@ -17,22 +17,28 @@ export const hedged = (engine: Engine, delay: number): Failover.Attempt<unknown>
   const pause = Duration.millis(delay)
   return (run, index, probe) =>
     Effect.flatMap(Deferred.make<void>(), (primaryFailed) => {
-      const primary = Effect.tapError(Attempt.call(engine, run, index, probe, run.op), () =>
-        Deferred.succeed(primaryFailed, undefined)
+      // Both racers run uninterruptibly apart from their waits and calls (see select.ts), so an admitted slot is
+      // always settled; the race itself is interruptible, so the loser (and a caller's interruption) still cuts in.
+      const primary = Effect.uninterruptible(
+        Effect.tapError(Attempt.call(engine, run, index, probe, run.op), () =>
+          Deferred.succeed(primaryFailed, undefined)
+        )
       )
       const backup = Effect.zipRight(
         Effect.raceFirst(Effect.sleep(pause), Deferred.await(primaryFailed)),
-        Effect.suspend(() => {
-          const now = run.clock.unsafeCurrentTimeMillis()
-          // No second candidate: fail quietly; `race` keeps waiting for the primary while it runs.
-          const none = Effect.fail(new LiterLlmError.AllDeploymentsFailed({ attempts: [] }))
-          if (run.started >= engine.config.maxAttempts || now >= run.deadlineAt) return none
-          return Effect.flatMap(Failover.admitNext(engine, run, now), (next) =>
-            next === undefined ? none : Attempt.call(engine, run, next.index, next.probe, run.op)
-          )
-        })
+        Effect.uninterruptible(
+          Effect.suspend(() => {
+            const now = run.clock.unsafeCurrentTimeMillis()
+            // No second candidate: fail quietly; `race` keeps waiting for the primary while it runs.
+            const none = Effect.fail(new LiterLlmError.AllDeploymentsFailed({ attempts: [] }))
+            if (run.started >= engine.config.maxAttempts || now >= run.deadlineAt) return none
+            return Effect.flatMap(Failover.admitNext(engine, run, now), (next) =>
+              next === undefined ? none : Attempt.call(engine, run, next.index, next.probe, run.op)
+            )
+          })
+        )
       )
-      return Effect.catchAllCause(Effect.race(primary, backup), (cause) => {
+      return Effect.catchAllCause(Effect.interruptible(Effect.race(primary, backup)), (cause) => {
         const failures = Chunk.toReadonlyArray(Cause.failures(cause))
         if (failures.length === 0) return Effect.failCause(cause)
         const fatal = failures.find((e) => !LiterLlmError.isTransient(e))

@@ -81,7 +81,10 @@ function pick<X>(
       if (choice.run !== undefined) return go(choice.run, choice.index, choice.probe)
       const reopen = choice.reopen
       if (engine.config.waitForAvailable && reopen !== undefined && now + reopen < deadlineAt) {
-        return Effect.zipRight(Effect.sleep(Duration.millis(reopen)), gather(engine, cost, op, go, deadlineAt))
+        return Effect.zipRight(
+          Effect.interruptible(Effect.sleep(Duration.millis(reopen))),
+          gather(engine, cost, op, go, deadlineAt)
+        )
       }
       return Effect.fail(unavailable(reopen, choice.full, engine.metas.length))
     }
@@ -124,10 +127,17 @@ function gather<X>(
   })
 }
 
-/** Orders the candidates, admits the request to the first admissible one and hands over to `go`. */
+/**
+ * Orders the candidates, admits the request to the first admissible one and hands over to `go`.
+ *
+ * The whole request runs uninterruptibly, and only its waits and deployment calls are made interruptible: a slot
+ * (or the circuit's single probe) taken by an admission is then always given back, even when the caller is
+ * interrupted in the instant between the admission and the call. Interrupting the caller still interrupts the
+ * deployment call at once.
+ */
 export const begin = <X>(
   engine: Engine,
   cost: CostInput | undefined,
   op: Op,
   go: Attempt<X>
-): Effect.Effect<X, LiterLlmError.LiterLlmError> => gather(engine, cost, op, go, undefined)
+): Effect.Effect<X, LiterLlmError.LiterLlmError> => Effect.uninterruptible(gather(engine, cost, op, go, undefined))

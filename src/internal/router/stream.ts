@@ -80,7 +80,8 @@ const attempt =
           onTimeout: () => Attempt.timedOut(meta.name, millis, "first chunk")
         })
       }
-      const head = yield* Effect.onExit(first, (exit) => {
+      // Only the wait for the first chunk is interruptible (see select.ts): the bookkeeping always runs.
+      const head = yield* Effect.onExit(Effect.interruptible(first), (exit) => {
         if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
           return Ref.update(engine.state, (s) => {
             const now = run.clock.unsafeCurrentTimeMillis()
