@@ -10,7 +10,9 @@
  */
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import type * as LlmService from "../../LlmService.js"
@@ -40,7 +42,11 @@ export const markUpstream = (service: LlmService.Service): LlmService.Service =>
 
 const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
 
-const annotateHit = Effect.annotateCurrentSpan("liter_llm.cache.hit", true)
+// Not `Effect.annotateCurrentSpan`: without a span in context it builds (and drops) an exception with a stack trace,
+// which cost more than the whole cache hit.
+const annotateHit: Effect.Effect<void> = Effect.map(Effect.serviceOption(Tracer.ParentSpan), (parent) => {
+  if (Option.isSome(parent) && parent.value._tag === "Span") parent.value.attribute("liter_llm.cache.hit", true)
+})
 
 /** The service above the cache: answers that never went upstream report zero usage. */
 export const zeroHits = (service: LlmService.Service): LlmService.Service =>
