@@ -1,0 +1,178 @@
+/**
+ * Middleware overhead: what the managed client (`LlmClient` with every piece on) adds per call on top of an instant
+ * `LlmTest` deployment, each piece alone (to show where the time goes), and how much faster a cache hit is than a
+ * call to a deployment that answers in 1 ms.
+ *
+ * Targets (issue 5): at most 15 µs median added per call by the full stack on a 2-core machine; a cache hit at
+ * least 20x faster than a call to a 1 ms deployment.
+ *
+ * Run: `npm run bench -- middleware` (or `node --import tsx --expose-gc bench/middleware.bench.ts`).
+ */
+import * as Context from "effect/Context"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import { cpus } from "node:os"
+import type * as Chat from "../src/Chat.js"
+import * as Budget from "../src/Budget.js"
+import * as HealthCheck from "../src/HealthCheck.js"
+import * as Hooks from "../src/Hooks.js"
+import * as LlmCache from "../src/LlmCache.js"
+import * as LlmClient from "../src/LlmClient.js"
+import * as LlmService from "../src/LlmService.js"
+import * as LlmTest from "../src/LlmTest.js"
+import * as RateLimit from "../src/RateLimit.js"
+import * as Telemetry from "../src/Telemetry.js"
+import { measure, median, table } from "./util.js"
+
+const OPS = 2_000
+const BATCHES = 12 // rounds, the first WARMUP untimed
+const WARMUP = 3
+const pricing = { inputPerMillion: 0.15, outputPerMillion: 0.6, cachedInputPerMillion: 0.075 }
+
+/**
+ * Distinct requests, one slice per timed batch, so a cache built for a variant misses on every call and each piece
+ * does its full work. Built before timing starts.
+ */
+const slices: ReadonlyArray<ReadonlyArray<Chat.ChatCompletionRequest>> = Array.from({ length: BATCHES }, (_, b) =>
+  Array.from({ length: OPS }, (_, i) => ({
+    model: "gpt-4o-mini",
+    messages: [
+      { role: "system" as const, content: "You are a terse assistant." },
+      { role: "user" as const, content: `Question ${b}-${i}: what is ${i} plus ${b}?` }
+    ],
+    max_tokens: 64,
+    temperature: 0
+  }))
+)
+
+const scope = Effect.runSync(Scope.make())
+
+/**
+ * An instant deployment answering like `LlmTest` (same response shape, usage on every answer). `LlmTest` itself
+ * appends every request to a log it copies on each call, which at the tens of thousands of calls a benchmark makes
+ * costs more than everything measured here; this one keeps nothing.
+ */
+const instant: Layer.Layer<LlmService.LlmService> = LlmService.layer({
+  provider: "bench",
+  chat: (request) =>
+    Effect.map(Clock.currentTimeMillis, (now) => ({
+      id: "chatcmpl-bench",
+      object: "chat.completion",
+      created: Math.floor(now / 1000),
+      model: request.model,
+      choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 20, completion_tokens: 1, total_tokens: 21 }
+    })),
+  listModels: Effect.succeed({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", owned_by: "bench" }] })
+})
+
+/** Builds a layer once and keeps it alive for the whole run. */
+const serviceOf = (layer: Layer.Layer<LlmService.LlmService>): Promise<LlmService.Service> =>
+  Effect.runPromise(Effect.map(Layer.buildWithScope(layer, scope), Context.get(LlmService.LlmService)))
+
+/** A middleware over an instant fake deployment. */
+const over = (piece: Layer.Layer<LlmService.LlmService, never, LlmService.LlmService>) =>
+  serviceOf(Layer.provide(piece, instant))
+
+/** Each call of the returned batch sends the next slice of distinct requests. */
+const batches = (service: LlmService.Service) => {
+  let next = 0
+  return () => {
+    const slice = slices[next++ % BATCHES]!
+    return Effect.runPromise(Effect.forEach(slice, (request) => service.chat(request), { discard: true }))
+  }
+}
+
+const huge = { rpm: 1_000_000_000, tpm: 1_000_000_000_000 }
+const noopHooks: ReadonlyArray<Hooks.Hook> = [{ onRequest: () => Effect.void, onResponse: () => Effect.void }]
+
+const fullOptions = {
+  layer: instant,
+  cache: {},
+  healthCheck: { interval: "30 seconds" },
+  rateLimit: huge,
+  budget: { globalLimit: 1_000_000, prices: { "gpt-4o-mini": pricing } },
+  hooks: noopHooks,
+  telemetry: { deployment: "bench", provider: "openai", pricing }
+} as const
+
+const main = async () => {
+  const variants: ReadonlyArray<readonly [string, () => Promise<LlmService.Service>]> = [
+    ["bare instant service", () => serviceOf(instant)],
+    ["LlmClient, no pieces", () => serviceOf(LlmClient.layer({ layer: instant }))],
+    ["Telemetry only", () => over(Telemetry.layer({ deployment: "bench", pricing }))],
+    ["Hooks only (2 no-op hooks)", () => over(Hooks.layer(noopHooks))],
+    ["Budget only", () => over(Budget.layer({ globalLimit: 1_000_000, prices: { "gpt-4o-mini": pricing } }))],
+    ["RateLimit only", () => over(RateLimit.layer(huge))],
+    ["HealthCheck only", () => over(HealthCheck.layer({ interval: "30 seconds" }))],
+    ["LlmCache only (all misses)", () => over(LlmCache.layer({}))],
+    ["full LlmClient without cache", () => serviceOf(LlmClient.layer({ ...fullOptions, cache: undefined }))],
+    ["full LlmClient (all misses)", () => serviceOf(LlmClient.layer(fullOptions))]
+  ]
+  // Cache hit vs a 1 ms deployment: sequential calls of one request, in wall time (the deployment's millisecond is
+  // spent waiting, not computing). Measured first, on a fresh heap: the overhead rounds below leave tens of
+  // thousands of rate-limit window entries, cache entries and spans' garbage behind, which slows every later call.
+  const one = slices[0]![0]!
+  const slow = await serviceOf(LlmTest.layer({ latency: "1 millis" })) // few calls: its request log stays small
+  const cachedAlone = await over(LlmCache.layer({}))
+  const cachedClient = await serviceOf(LlmClient.layer(fullOptions))
+  await Effect.runPromise(Effect.all([cachedAlone.chat(one), cachedClient.chat(one)]))
+  const repeat = (service: LlmService.Service, n: number) => () =>
+    Effect.runPromise(Effect.repeatN(service.chat(one), n - 1))
+  const slowSample = await measure("1 ms deployment", repeat(slow, 200), { opsPerBatch: 200, samples: 5, warmup: 1 })
+  const hitAlone = await measure("cache hit (LlmCache alone)", repeat(cachedAlone, OPS), { opsPerBatch: OPS })
+  const hitClient = await measure("cache hit (full LlmClient)", repeat(cachedClient, OPS), { opsPerBatch: OPS })
+  process.stdout.write(
+    table(
+      ["variant", "µs/call (median)", "speed-up vs 1 ms deployment"],
+      [slowSample, hitAlone, hitClient].map((s) => [
+        s.name,
+        s.medianMicros,
+        `${(slowSample.medianMicros / s.medianMicros).toFixed(1)}x`
+      ])
+    )
+  )
+  process.stdout.write("\n")
+  // CPU time of the process, not wall time: on a shared machine other processes steal the CPU, which wall time would
+  // count. Interleaved rounds (every variant once per round) rather than one variant after another, so load changes
+  // reach every variant alike; the overhead of a variant is the median over rounds of its difference to the bare
+  // service in the same round.
+  const built = await Promise.all(variants.map(async ([name, make]) => ({ name, run: batches(await make()) })))
+  const perOp: Array<Array<number>> = built.map(() => [])
+  for (let round = 0; round < BATCHES; round++) {
+    for (let v = 0; v < built.length; v++) {
+      const start = process.cpuUsage()
+      await built[v]!.run()
+      const used = process.cpuUsage(start)
+      if (round >= WARMUP) perOp[v]!.push((used.user + used.system) / OPS)
+    }
+  }
+  const samples = built.map((b, v) => ({
+    name: b.name,
+    medianMicros: median(perOp[v]!),
+    addedMicros: median(perOp[v]!.map((t, round) => t - perOp[0]![round]!))
+  }))
+  process.stdout.write(
+    table(
+      ["variant", "CPU µs/call (median)", "added vs bare (CPU µs, median of paired rounds)", "calls/s per core"],
+      samples.map((s) => [s.name, s.medianMicros, s.addedMicros, Math.round(1_000_000 / s.medianMicros)])
+    )
+  )
+
+  const added = samples.find((s) => s.name === "full LlmClient (all misses)")!.addedMicros
+  process.stdout.write(
+    `\n${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}. ` +
+      `Full stack adds ${added.toFixed(2)} µs/call (target ≤ 15); ` +
+      `cache hit through the full client is ${(slowSample.medianMicros / hitClient.medianMicros).toFixed(0)}x faster ` +
+      `than a 1 ms deployment (target ≥ 20).\n`
+  )
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+}
+
+main().catch((error) => {
+  process.stderr.write(String(error) + "\n")
+  process.exit(1)
+})
