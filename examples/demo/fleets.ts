@@ -52,10 +52,9 @@ const completionTokens = 250
 
 /**
  * Four simulated deployments (`LlmTest` layers) with different speed, price and reliability. Their latencies are
- * `Effect.sleep`s, so they run in whatever time the `Clock` says: simulated in the demo, `TestClock` in tests.
+ * `Effect.sleep`s, so they run in whatever time the `Clock` says — simulated time in the demo and its test.
  */
 export const simulated: Fleet = {
-  router: { timeout: "10 seconds", cooldown: "5 seconds" },
   title: "4 simulated deployments (LlmTest layers)",
   notes: [
     "fast     ~250 ms (+ up to 400 ms)  $2.50 / $10.00 per 1M tokens  fails 1%",
@@ -63,6 +62,7 @@ export const simulated: Fleet = {
     "slow     ~1.5 s  (+ up to 2 s)     $0.60 / $0.80                  never fails",
     "flaky    ~300 ms (+ up to 300 ms)  $0.05 / $0.08                  fails 25%  priority first"
   ],
+  router: { timeout: "10 seconds", cooldown: "5 seconds" },
   deployments: Effect.sync(() => [
     Deployment.make({
       name: "fast",
