@@ -89,17 +89,12 @@ export const call = (
     })
   }
   // The request runs uninterruptibly from admission on (see select.ts), so the slot taken at admission is always
-  // settled: only the call itself is interruptible, and its handlers run whatever its exit.
-  return Effect.matchCauseEffect(Effect.interruptible(effect), {
-    onFailure: (cause) =>
-      Effect.zipRight(
-        settle(engine, run, index, probe, start, (duration) => outcomeOf(Exit.failCause(cause), duration)),
-        Effect.failCause(cause)
-      ),
-    onSuccess: (value) =>
-      Effect.as(
-        settle(engine, run, index, probe, start, (duration) => ({ _tag: "Success", latency: duration })),
-        value
-      )
-  })
+  // settled: only the call itself is interruptible, and the settling runs whatever its exit. (Positional callbacks
+  // only: loaders that keep function names wrap every function literal in an object property, per call.)
+  return Effect.flatMap(Effect.exit(Effect.interruptible(effect)), (exit) =>
+    Effect.zipRight(
+      settle(engine, run, index, probe, start, (duration) => outcomeOf(exit, duration)),
+      exit
+    )
+  )
 }
