@@ -43,7 +43,7 @@
  * service below the cache was reached) and reports a hit's `usage` as zero tokens — the call consumed nothing from
  * the provider — so the budget charges it nothing, the token rate limit and the token metrics count nothing, and its
  * cost is 0. A hit still takes one request slot of the rate limit (`rpm`): the limit is on calls to the client. The
- * span of a hit is marked `liter_llm.cache.hit`. A caller who needs the original token counts of a cached answer
+ * span of a hit (chat, stream or embedding) is marked `liter_llm.cache.hit`. A caller who needs the original token counts of a cached answer
  * should read them where the answer was first produced.
  *
  * The layer also provides `Budget.Budget` when `budget` is set and `HealthCheck.Health` when `healthCheck` is set,

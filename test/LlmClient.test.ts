@@ -225,6 +225,38 @@ describe("LlmClient", () => {
     })
   )
 
+  it.effect("a streamed cache hit is marked on its span and priced at zero", () =>
+    Effect.gen(function* () {
+      const exporter = new InMemorySpanExporter()
+      const d = yield* deployment({ reply: "abcdef", chunks: 2 })
+      const client = LlmClient.layer({
+        layer: d.layer,
+        cache: true,
+        telemetry: { deployment: "client-stream", pricing }
+      })
+      const spans = yield* Effect.gen(function* () {
+        yield* Stream.runDrain(LlmService.chatStream(request))
+        yield* Stream.runDrain(LlmService.chatStream(request))
+        return exporter.getFinishedSpans()
+      }).pipe(
+        Effect.provide(client),
+        Effect.provide(
+          NodeSdk.layer(() => ({
+            resource: { serviceName: "client" },
+            spanProcessor: new SimpleSpanProcessor(exporter)
+          }))
+        )
+      )
+      const llm = spans.filter((s) => s.attributes["gen_ai.operation.name"] === "chat")
+      expect(llm).toHaveLength(2)
+      expect(llm[0]!.attributes["liter_llm.cache.hit"]).toBeUndefined()
+      expect(llm[0]!.attributes["gen_ai.usage.cost"]).toBeCloseTo(5, 9)
+      expect(llm[1]!.attributes["liter_llm.cache.hit"]).toBe(true)
+      expect(llm[1]!.attributes["gen_ai.usage.cost"]).toBe(0)
+      expect(yield* d.fake.calls).toBe(1)
+    })
+  )
+
   it.effect("the client provides Budget and Health when configured, for the application and a router", () =>
     Effect.gen(function* () {
       const d = yield* deployment()

@@ -71,8 +71,10 @@ export const zeroHits = (service: LlmService.Service): LlmService.Service =>
           return service
             .chatStream(request)
             .pipe(
-              Stream.map((chunk): Chat.ChatCompletionChunk =>
-                cell.upstream || chunk.usage == null ? chunk : { ...chunk, usage: zeroUsage }
+              Stream.mapEffect((chunk): Effect.Effect<Chat.ChatCompletionChunk> =>
+                cell.upstream || chunk.usage == null
+                  ? Effect.succeed(chunk)
+                  : Effect.as(annotateHit, { ...chunk, usage: zeroUsage })
               )
             )
         })
