@@ -43,8 +43,9 @@
  * service below the cache was reached) and reports a hit's `usage` as zero tokens — the call consumed nothing from
  * the provider — so the budget charges it nothing, the token rate limit and the token metrics count nothing, and its
  * cost is 0. A hit still takes one request slot of the rate limit (`rpm`): the limit is on calls to the client. The
- * span of a hit (chat, stream or embedding) is marked `liter_llm.cache.hit`. A caller who needs the original token counts of a cached answer
- * should read them where the answer was first produced.
+ * span of a hit (chat, stream or embedding) is marked `liter_llm.cache.hit`. A caller who needs the original token
+ * counts of a cached answer should read them where the answer was first produced. (Callers that joined another
+ * caller's in-flight call through the cache's single flight count as hits: they did not add to the provider's work.)
  *
  * The layer also provides `Budget.Budget` when `budget` is set and `HealthCheck.Health` when `healthCheck` is set,
  * so a router built from `LlmClient`s skips unhealthy ones, and the application can read and reset the spend.
