@@ -13,7 +13,7 @@
  * })
  * ```
  *
- * Decisions, and what they fix in liter-llm's seed router (`src/tower/router.rs`):
+ * Decisions, and what they fix in liter-llm's seed router (`src/tower/router.rs`, as DESIGN.md describes it):
  * - Every strategy fails over (the seed only did for Fallback): a strategy is an ordering, not a single pick.
  *   `failover: false` restores single-shot calls, returning the deployment's own error.
  * - Deployments are layers, built once when the router is built, in its scope (unlike `ExecutionPlan`, which provides
@@ -32,12 +32,24 @@
  * - `maxConcurrency` is a hard cap: a full deployment is skipped for this request, never queued on.
  * - `retry` is a schedule run per deployment before failing over; waits honour `Retry-After`; retries, failovers and
  *   hedges together never start more than `maxAttempts` calls, and nothing starts after `deadline`.
- * - Streams fail over only before the first chunk; for streams, `deadline` bounds the wait for the first chunk.
+ * - Streams fail over only before the first chunk (pulled inside the attempt, under `firstChunkTimeout`); a later
+ *   failure ends the stream with `Streaming` (the original error as `cause`), so output is never repeated or mixed.
+ *   For streams, `deadline` bounds the wait for the first chunk, and that wait is the latency sample.
+ * - `hedge` (chat and embed only): a second candidate is asked when the first is slow or has failed; the first
+ *   success wins, the loser is interrupted and counted as an interruption, not a failure.
+ * - Interruption: a request runs uninterruptibly from admission, with only its waits and deployment calls
+ *   interruptible; interrupting the caller interrupts the call, and the in-flight slot and any half-open probe are
+ *   always given back. (Known gap: a hedged primary interrupted in the instant before its fiber first runs.)
  * - `listModels` is routed like any call (the first available deployment answers), so a health check of a router
  *   sees whether any of its deployments is up.
  *
  * All state — counters, round-robin cursor, latency, circuits — lives in one `Ref` made when the layer is built: no
  * two routers share anything, and each request's choice and admission is a single atomic `Ref.modify`.
+ *
+ * Compared with `ExecutionPlan`: the order is the strategy's and follows live state rather than a fixed list; layers
+ * are built once rather than per attempt; circuits and caps are checked at every step; the caller gets the whole
+ * attempt history. The hot path is kept lean (precomputed orderings, monomorphic state records, one clock read and two
+ * `Ref` operations per call, no `Schedule` or `Stream` machinery unless configured): see bench/router.bench.ts.
  *
  * @since 0.1.0
  */

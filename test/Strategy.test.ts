@@ -86,6 +86,20 @@ describe("Strategy.costBased", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.effect("a deployment with neither pricing nor model is priced at the request's model", () =>
+    Effect.gen(function* () {
+      const dear = yield* fake("dear", {}, { pricing: { inputPerMillion: 100, outputPerMillion: 100 } })
+      const plain = yield* fake("plain")
+      const router = yield* Router.make({
+        deployments: [dear.deployment, plain.deployment],
+        strategy: Strategy.costBased()
+      })
+      expect(replyOf(yield* router.service.chat({ ...request, model: "gpt-4o-mini" }))).toBe("plain")
+      // An unknown model has no price: it ranks after every priced deployment.
+      expect(replyOf(yield* router.service.chat({ ...request, model: "no-such-model-xyz" }))).toBe("dear")
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("ties are broken by latency, then list order", () =>
     Effect.gen(function* () {
       const price = { inputPerMillion: 1, outputPerMillion: 1 }

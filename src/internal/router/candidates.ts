@@ -16,11 +16,21 @@ export interface CostInput {
   readonly model: string | undefined
 }
 
+/** Prices of request models, for deployments that name neither a price nor a model; bounded, per router. */
+type PriceMemo = Map<string, Pricing.ModelPricing | undefined>
+
+const priceOf = (memo: PriceMemo, model: string): Pricing.ModelPricing | undefined => {
+  if (memo.has(model)) return memo.get(model)
+  if (memo.size >= 256) memo.clear()
+  const pricing = Option.getOrUndefined(Pricing.lookup(model))
+  memo.set(model, pricing)
+  return pricing
+}
+
 /** The expected cost of a request at a deployment: its own price, else its model's, else the request model's. */
-const expectedCost = (meta: State.Meta, cost: CostInput | undefined): number => {
+const expectedCost = (memo: PriceMemo, meta: State.Meta, cost: CostInput | undefined): number => {
   if (cost === undefined) return 0
-  const pricing =
-    meta.pricing ?? (cost.model === undefined ? undefined : Option.getOrUndefined(Pricing.lookup(cost.model)))
+  const pricing = meta.pricing ?? (cost.model === undefined ? undefined : priceOf(memo, cost.model))
   if (pricing === undefined) return Number.POSITIVE_INFINITY
   return (cost.promptTokens * pricing.inputPerMillion + cost.completionTokens * pricing.outputPerMillion) / 1_000_000
 }
@@ -110,6 +120,7 @@ export const compile = (
     case "CostBased": {
       // Scratch space reused across requests: an ordering runs synchronously inside one `Ref.modify`.
       const costs = new Array<number>(n).fill(0)
+      const memo: PriceMemo = new Map()
       let ds: ReadonlyArray<State.DeploymentState> = []
       const cheaper = (a: number, b: number): boolean => {
         const c = costs[a] - costs[b]
@@ -118,7 +129,7 @@ export const compile = (
         return (ds[a].ema ?? 0) < (ds[b].ema ?? 0)
       }
       return (s, input) => {
-        for (let i = 0; i < n; i++) costs[i] = expectedCost(metas[i], input.cost)
+        for (let i = 0; i < n; i++) costs[i] = expectedCost(memo, metas[i], input.cost)
         ds = s.deployments
         return { order: sortBy(range(n), cheaper), cursor: s.cursor }
       }
