@@ -32,7 +32,6 @@ export const measure = async (
   for (let i = 0; i < (options.warmup ?? 2); i++) await batch()
   const perOp: Array<number> = []
   for (let i = 0; i < samples; i++) {
-    ;(globalThis as { gc?: () => void }).gc?.()
     const start = performance.now()
     await batch()
     perOp.push(((performance.now() - start) * 1000) / options.opsPerBatch)
