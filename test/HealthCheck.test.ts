@@ -8,10 +8,13 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Chat from "../src/Chat.js"
+import * as Deployment from "../src/Deployment.js"
 import * as HealthCheck from "../src/HealthCheck.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
+import * as Router from "../src/Router.js"
+import * as Strategy from "../src/Strategy.js"
 
 type Mode = "ok" | "down" | "auth" | "hang" | "unsupported"
 
@@ -189,6 +192,34 @@ describe("HealthCheck", () => {
       yield* Scope.close(scope, Exit.void)
       yield* TestClock.adjust("1 minute")
       expect(yield* s.probes).toBe(before)
+    })
+  )
+
+  it.scoped("a router sees the health of a health-checked deployment, shows it, and sends traffic elsewhere", () =>
+    Effect.gen(function* () {
+      const sick = yield* scripted
+      yield* Ref.set(sick.mode, "down")
+      const healthy = yield* LlmTest.make()
+      const router = yield* Router.make({
+        strategy: Strategy.roundRobin(),
+        deployments: [
+          Deployment.make({
+            name: "sick",
+            layer: HealthCheck.layer({ interval: "5 seconds", unhealthyThreshold: 1 }).pipe(
+              Layer.provide(Layer.succeed(LlmService.LlmService, sick.service))
+            )
+          }),
+          Deployment.make({ name: "healthy", layer: Layer.succeed(LlmService.LlmService, healthy.service) })
+        ]
+      })
+      yield* TestClock.adjust(0)
+      const before = yield* router.stats
+      expect(before.deployments.map((d) => d.health)).toEqual(["unhealthy", undefined])
+      yield* Effect.repeatN(router.service.chat(request), 3)
+      const after = yield* router.stats
+      expect(yield* healthy.calls).toBe(4)
+      expect(yield* sick.fake.calls).toBe(0)
+      expect(after.failovers).toBe(0) // skipped, not tried and failed over
     })
   )
 })
