@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as TestClock from "effect/TestClock"
 import * as Deployment from "../src/Deployment.js"
+import * as HealthCheck from "../src/HealthCheck.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmTest from "../src/LlmTest.js"
 import * as Router from "../src/Router.js"
@@ -65,6 +67,25 @@ describe("Deployment", () => {
       })
       expect(replyOf(yield* router.service.chat(request))).toBe("sick")
       expect((yield* router.stats).deployments[1].health).toBeUndefined()
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("works with HealthCheck.layer: a deployment it marks unhealthy gets no traffic while others answer", () =>
+    Effect.gen(function* () {
+      const sick = HealthCheck.layer({ interval: "1 second", unhealthyThreshold: 1 }).pipe(
+        Layer.provide(LlmTest.layer({ fail: new LiterLlmError.ServiceUnavailable() }))
+      )
+      const router = yield* Router.make({
+        deployments: [
+          Deployment.make({ name: "sick", layer: sick }),
+          Deployment.make({ name: "well", layer: LlmTest.layer({ reply: "well" }) })
+        ],
+        strategy: Strategy.fallback()
+      })
+      yield* TestClock.adjust("1 second")
+      expect((yield* router.stats).deployments[0].health).toBe("unhealthy")
+      for (let i = 0; i < 3; i++) expect(replyOf(yield* router.service.chat(request))).toBe("well")
+      expect((yield* router.stats).deployments[0].requests).toBe(0)
     }).pipe(Effect.scoped)
   )
 })
