@@ -39,7 +39,7 @@
  *   success wins, the loser is interrupted and counted as an interruption, not a failure.
  * - Interruption: a request runs uninterruptibly from admission, with only its waits and deployment calls
  *   interruptible; interrupting the caller interrupts the call, and the in-flight slot and any half-open probe are
- *   always given back. (Known gap: a hedged primary interrupted in the instant before its fiber first runs.)
+ *   always given back.
  * - `listModels` is routed like any call (the first available deployment answers), so a health check of a router
  *   sees whether any of its deployments is up.
  *
