@@ -1,6 +1,10 @@
 /**
  * effect-liter-llm: one typed Effect interface to many LLM providers, and a router across their deployments.
  *
+ * `FakeUpstream` (a scriptable OpenAI/Anthropic-compatible server on 127.0.0.1, for tests and demos) is not part of
+ * this entry point: it needs Node's `http` module and `@effect/platform-node`, which the rest of the library does
+ * not. Import it from `effect-liter-llm/FakeUpstream`.
+ *
  * @since 0.1.0
  */
 
@@ -42,8 +46,6 @@ export * as Gemini from "./providers/Gemini.js"
 export * as LlmCache from "./LlmCache.js"
 /** @since 0.1.0 */
 export * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
-/** @since 0.1.0 */
-export * as FakeUpstream from "./FakeUpstream.js"
 /** @since 0.1.0 */
 export * as Provider from "./providers/Provider.js"
 /** @since 0.1.0 */

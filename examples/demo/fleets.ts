@@ -9,7 +9,8 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Deployment, FakeUpstream, LlmService, LlmTest, OpenAiCompatible, Pricing, Provider } from "../../src/index.js"
+import * as FakeUpstream from "../../src/FakeUpstream.js"
+import { Deployment, LlmService, LlmTest, OpenAiCompatible, Pricing, Provider } from "../../src/index.js"
 
 /** A fleet: what the header says about it, its deployments, and router settings scaled to its latencies. */
 export interface Fleet<R = never> {
