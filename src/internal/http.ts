@@ -14,6 +14,9 @@
  *
  * API keys are `Redacted` until the moment the header is written, their header names are added to the platform's
  * redacted header names (so spans show `<redacted>`), and no error message quotes a header value or a query string.
+ * Errors of `json` and `sse` pass through the endpoint's `scrub`, which replaces the key should an upstream echo it
+ * back in a body; a provider that builds errors from event payloads itself maps its whole stream through `scrub`
+ * too.
  *
  * @since 0.1.0
  */
@@ -76,6 +79,8 @@ export interface Endpoint {
   readonly timeout: Duration.Duration | undefined
   /** Header names whose values are secret. */
   readonly secretHeaders: ReadonlyArray<string>
+  /** Replaces the endpoint's API key in an error's message and cause (identity when there is no key). */
+  readonly scrub: (error: LiterLlmError.LiterLlmError) => LiterLlmError.LiterLlmError
 }
 
 const tokenChars = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -167,9 +172,38 @@ export const makeEndpoint = (
       headers: Headers.fromInput(record),
       urlParams: options.urlParams ?? {},
       timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout),
-      secretHeaders
+      secretHeaders,
+      scrub: scrubSecret(auth === "none" ? undefined : options.apiKey)
     })
   })
+
+const redactedText = "<redacted>"
+
+/**
+ * Returns a function that removes `secret` from an error's `message`, and from the message of its `cause` (a JSON
+ * parser's message quotes the text it choked on), in case an upstream or a proxy echoed the key back. The error
+ * keeps its class and every other field. Cheap when the key is absent: one `includes` per text.
+ *
+ * @since 0.1.0
+ * @category secrets
+ */
+export const scrubSecret = (
+  secret: Redacted.Redacted<string> | undefined
+): ((error: LiterLlmError.LiterLlmError) => LiterLlmError.LiterLlmError) => {
+  const value = secret === undefined ? "" : Redacted.value(secret)
+  if (value === "") return (error) => error
+  const clean = (text: string) => text.split(value).join(redactedText)
+  return (error) => {
+    const cause: unknown = "cause" in error ? error.cause : undefined
+    const causeText = cause instanceof Error ? cause.message : typeof cause === "string" ? cause : undefined
+    const dirtyCause = causeText !== undefined && causeText.includes(value)
+    if (!dirtyCause && !error.message.includes(value)) return error
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: clean(error.message) })
+    // the cause's own structure may hold the key in more places than its message, so it is replaced by its text
+    if (dirtyCause) copy.cause = clean(causeText)
+    return copy as LiterLlmError.LiterLlmError
+  }
+}
 
 /** The URL without its query string: safe to put in a message. */
 const describe = (method: string, url: string) => `${method} ${url.split("?")[0]}`
@@ -407,7 +441,7 @@ export const json = <A, I, R>(
           duration: endpoint.timeout,
           onTimeout: () => timeoutError(endpoint, `${spec.method} ${spec.path}`)
         })
-  return timed
+  return Effect.mapError(timed, endpoint.scrub)
 }
 
 /**
@@ -488,6 +522,7 @@ export const sse = (
         Effect.sync(() => {
           delivered = true
         })
-      )
+      ),
+      Stream.mapError(endpoint.scrub)
     )
   })

@@ -28,7 +28,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../Chat.js"
 import * as LiterLlmError from "../LiterLlmError.js"
@@ -91,19 +91,6 @@ const provider = "anthropic"
 const maxModelPages = 20
 
 /**
- * Removes the API key from an error's message, in case an upstream (or a proxy) echoed it back in an error body.
- */
-const scrubKey =
-  (apiKey: Redacted.Redacted<string>) =>
-  (error: LiterLlmError.LiterLlmError): LiterLlmError.LiterLlmError => {
-    const secret = Redacted.value(apiKey)
-    if (secret === "" || !error.message.includes(secret)) return error
-    return Object.assign(Object.create(Object.getPrototypeOf(error)), error, {
-      message: error.message.split(secret).join("<redacted>")
-    })
-  }
-
-/**
  * Builds the Anthropic service on the `HttpClient` in context.
  *
  * @since 0.1.0
@@ -123,14 +110,13 @@ export const make = (
       timeout: options.timeout
     })
     const maxTokens = options.defaultMaxTokens ?? defaultMaxTokens
-    const scrub = scrubKey(options.apiKey)
     const createdNow = Effect.map(Clock.currentTimeMillis, (millis) => Math.floor(millis / 1000))
 
     const chat = Effect.fn("Anthropic.chat")(function* (request: Chat.ChatCompletionRequest) {
       const body = yield* toMessagesRequest(request, { defaultMaxTokens: maxTokens, stream: false })
       const message = yield* Http.json(client, endpoint, { method: "POST", path: "/v1/messages", body }, Wire.Message)
       return fromMessage(message, yield* createdNow)
-    }, Effect.mapError(scrub))
+    })
 
     const chatStream = (
       request: Chat.ChatCompletionRequest
@@ -146,7 +132,7 @@ export const make = (
             Stream.flattenIterables
           )
         })
-      ).pipe(Stream.mapError(scrub), Stream.withSpan("Anthropic.chatStream"))
+      ).pipe(Stream.mapError(endpoint.scrub), Stream.withSpan("Anthropic.chatStream"))
 
     const listModels: Effect.Effect<Models.ModelList, LiterLlmError.LiterLlmError> = Effect.gen(function* () {
       const models: Array<Models.Model> = []
@@ -173,7 +159,7 @@ export const make = (
         after = result.last_id
       }
       return { object: "list", data: models }
-    }).pipe(Effect.mapError(scrub), Effect.withSpan("Anthropic.listModels"))
+    }).pipe(Effect.withSpan("Anthropic.listModels"))
 
     return LlmService.make({ provider, chat, chatStream, listModels })
   })

@@ -26,7 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../Chat.js"
 import type * as Embedding from "../Embedding.js"
@@ -79,17 +79,6 @@ const provider = "gemini"
 /** The longest model listing followed, in pages of 1000. */
 const maxModelPages = 20
 
-/** Removes the API key from an error's message, in case an upstream or proxy echoed it back. */
-const scrubKey =
-  (apiKey: Redacted.Redacted<string>) =>
-  (error: LiterLlmError.LiterLlmError): LiterLlmError.LiterLlmError => {
-    const secret = Redacted.value(apiKey)
-    if (secret === "" || !error.message.includes(secret)) return error
-    return Object.assign(Object.create(Object.getPrototypeOf(error)), error, {
-      message: error.message.split(secret).join("<redacted>")
-    })
-  }
-
 /** Gemini says "400 API key not valid"; that is a credentials problem, not a malformed request. */
 const keyRejected = (error: LiterLlmError.LiterLlmError): LiterLlmError.LiterLlmError =>
   error._tag === "BadRequest" && /API[ _]key[ _](not[ _]valid|invalid)|API_KEY_INVALID/i.test(error.message)
@@ -126,8 +115,7 @@ export const make = (
       timeout: options.timeout
     })
     const version = options.apiVersion ?? defaultApiVersion
-    const scrub = scrubKey(options.apiKey)
-    const normalize = (error: LiterLlmError.LiterLlmError) => scrub(keyRejected(error))
+    const normalize = (error: LiterLlmError.LiterLlmError) => endpoint.scrub(keyRejected(error))
     const createdNow = Effect.map(Clock.currentTimeMillis, (millis) => Math.floor(millis / 1000))
 
     const chat = Effect.fn("Gemini.chat")(function* (request: Chat.ChatCompletionRequest) {

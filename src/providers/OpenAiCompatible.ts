@@ -190,7 +190,8 @@ export const make = (
                 })
           )
         })
-        return Stream.concat(chunks, Stream.drain(Stream.fromEffect(ended)))
+        // stream error payloads are quoted in messages, so the key is scrubbed here too, not only by Http.sse
+        return Stream.concat(chunks, Stream.drain(Stream.fromEffect(ended))).pipe(Stream.mapError(endpoint.scrub))
       })
 
     const embed = (request: Embedding.EmbeddingRequest) =>

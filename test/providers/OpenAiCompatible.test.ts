@@ -240,6 +240,39 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
+  it.scoped("an API key echoed back by the upstream is scrubbed from messages and causes, in bodies and streams", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({
+        scripts: [
+          { status: 401, body: { error: { message: `invalid key ${secret}`, type: "invalid_request_error" } } },
+          { body: `you sent ${secret}` },
+          { events: [`data: {"error":{"message":"key ${secret} revoked"}}\n\n`] },
+          { events: [`data: not json ${secret}\n\n`] }
+        ]
+      })
+      const errors = [
+        yield* Effect.flip(service.chat(request)),
+        yield* Effect.flip(service.chat(request)),
+        (yield* collectUntilFailure(service.chatStream(request))).error,
+        (yield* collectUntilFailure(service.chatStream(request))).error
+      ]
+      expect(errors.map((error) => error._tag)).toEqual([
+        "Authentication",
+        "Serialization",
+        "Streaming",
+        "Serialization"
+      ])
+      for (const error of errors) {
+        expect(error.message).toContain("<redacted>")
+        expect(error.message).not.toContain(secret)
+        expect(String(error)).not.toContain(secret)
+        expect(JSON.stringify(error)).not.toContain(secret)
+        const cause: unknown = "cause" in error ? error.cause : undefined
+        expect(String(cause instanceof Error ? cause.message : cause)).not.toContain(secret)
+      }
+    })
+  )
+
   it.scoped("a body of the wrong shape is Serialization with the path of the bad field", () =>
     Effect.gen(function* () {
       const { service } = yield* setup({
