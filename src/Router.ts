@@ -43,13 +43,17 @@
  * - `listModels` is routed like any call (the first available deployment answers), so a health check of a router
  *   sees whether any of its deployments is up.
  *
- * All state — counters, round-robin cursor, latency, circuits — lives in one `Ref` made when the layer is built: no
- * two routers share anything, and each request's choice and admission is a single atomic `Ref.modify`.
+ * All state — counters, round-robin cursor, latency, circuits — lives in one cell made when the layer is built: no
+ * two routers share anything, and each request's choice and admission is a single atomic update of it. The cell is
+ * a plain mutable reference rather than a `Ref`: every update is a synchronous read-compute-write inside one fiber
+ * step, which JavaScript already makes atomic, and it saves an effect per update on the hot path.
  *
  * Compared with `ExecutionPlan`: the order is the strategy's and follows live state rather than a fixed list; layers
  * are built once rather than per attempt; circuits and caps are checked at every step; the caller gets the whole
- * attempt history. The hot path is kept lean (precomputed orderings, monomorphic state records, one clock read and two
- * `Ref` operations per call, no `Schedule` or `Stream` machinery unless configured): see bench/router.bench.ts.
+ * attempt history. The hot path is kept lean (precomputed orderings, monomorphic state records, one clock read per
+ * call, admission and settling as plain updates inside steps the call takes anyway, one continuation that both
+ * settles a call and recovers from its failure, no `Schedule` or `Stream` machinery unless configured): see
+ * bench/router.bench.ts.
  *
  * @since 0.1.0
  */
@@ -171,7 +175,9 @@ const serviceOf = (engine: Engine): LlmService.Service => {
   const needsCost = engine.config.needsCost
   const delay = engine.config.hedgeDelay
   // Built once per router: each request only brings its own `Run`.
-  const plain = Failover.loop(engine, (run, index, probe) => Attempt.call(engine, run, index, probe, run.op))
+  const plain = Failover.loop(engine, (run, index, probe, recover) =>
+    Attempt.call(engine, run, index, probe, run.op, recover)
+  )
   const hedged = delay === undefined ? plain : Failover.loop(engine, Hedge.hedged(engine, delay))
   return LlmService.make({
     provider: "router",

@@ -8,7 +8,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Deployment from "../../Deployment.js"
@@ -175,7 +174,7 @@ export const build = (options: RawOptions): Effect.Effect<Engine, any, any> =>
       metas,
       settings,
       config,
-      state: yield* Ref.make(State.initial(metas.length)),
+      state: { current: State.initial(metas.length) },
       order: Candidates.compile(strategy, metas, settings, weights)
     } satisfies Engine
   }) as Effect.Effect<Engine, any, Scope.Scope>

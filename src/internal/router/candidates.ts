@@ -118,7 +118,7 @@ export const compile = (
       }
     }
     case "CostBased": {
-      // Scratch space reused across requests: an ordering runs synchronously inside one `Ref.modify`.
+      // Scratch space reused across requests: an ordering runs synchronously inside one atomic update of the state.
       const costs = new Array<number>(n).fill(0)
       const memo: PriceMemo = new Map()
       let ds: ReadonlyArray<State.DeploymentState> = []

@@ -1,9 +1,8 @@
 /**
- * What a built router is made of — static deployment records, normalized options, the one state `Ref` and the
+ * What a built router is made of — static deployment records, normalized options, the one state cell and the
  * compiled strategy — and the per-request `Run`, a small mutable record local to one request (never shared) that
  * carries the candidate order, the attempts so far and the deadline through the failover loop.
  */
-import type * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
 import type * as Clock from "effect/Clock"
 import type * as Effect from "effect/Effect"
@@ -28,19 +27,56 @@ export interface Config {
   readonly hasHealth: boolean
 }
 
+/**
+ * The router's state: a plain mutable cell holding an immutable `RouterState`, made when the router is built (so
+ * no two routers share anything) and owned by it.
+ *
+ * Why not a `Ref`: every read-modify-write of the cell happens inside one synchronous callback that the fiber
+ * runtime calls while running a fiber step (an `Effect.sync`/`suspend` body, or the continuation of a `flatMap`,
+ * `clockWith`, …) — never across an effect boundary. JavaScript runs one such callback at a time, and no other fiber
+ * can run in the middle of it, so each update is atomic exactly as a `Ref.modify` would be (a `Ref` is the same
+ * plain cell underneath). What the cell saves is the effect per update: choosing-and-admitting and settling become
+ * plain function calls inside steps the request takes anyway, which is most of the router's own per-call cost.
+ * The rule that keeps this sound: read `current`, compute the next state and write it back without yielding.
+ */
+export interface Cell {
+  current: State.RouterState
+}
+
 export interface Engine {
   readonly metas: ReadonlyArray<State.Meta>
   readonly settings: State.Settings
   readonly config: Config
-  readonly state: Ref.Ref<State.RouterState>
+  readonly state: Cell
   readonly order: Candidates.Order
 }
 
 /** The operation a request performs on the chosen deployment's service. */
 export type Op = (service: LlmService.Service) => Effect.Effect<unknown, LiterLlmError.LiterLlmError>
 
-/** A started attempt of some kind (a call, a stream's first chunk, a hedged pair). */
-export type Attempt<X> = (run: Run, index: number, probe: boolean) => Effect.Effect<X, LiterLlmError.LiterLlmError>
+/**
+ * What the failover loop does with a typed failure of an attempt on deployment `index`: retry, fail over or give up.
+ * Called as a continuation, inside the fiber step that saw the failure (it reads the clock and updates the state).
+ */
+export type Recover<X> = (
+  run: Run,
+  index: number,
+  error: LiterLlmError.LiterLlmError
+) => Effect.Effect<X, LiterLlmError.LiterLlmError>
+
+/**
+ * A started attempt of some kind (a call, a stream's first chunk, a hedged pair). A typed failure goes to `recover`
+ * (a plain call hands it over from the same continuation that settles the call, saving a `catchAll` per request).
+ */
+export type Attempt<X> = (
+  run: Run,
+  index: number,
+  probe: boolean,
+  recover: Recover<X>
+) => Effect.Effect<X, LiterLlmError.LiterLlmError>
+
+/** The failover loop's entry: the request was admitted to deployment `index`; run it there, and on as needed. */
+export type Start<X> = (run: Run, index: number, probe: boolean) => Effect.Effect<X, LiterLlmError.LiterLlmError>
 
 /** One request's walk through the candidates. */
 export class Run {

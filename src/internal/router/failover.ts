@@ -10,33 +10,36 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import * as Candidates from "./candidates.js"
-import type { Attempt, Engine, Run } from "./engine.js"
+import type { Attempt, Engine, Recover, Run, Start } from "./engine.js"
 import * as Retry from "./retry.js"
 import * as State from "./state.js"
 
-export type { Attempt }
+export type { Attempt, Recover, Start }
 
 const retryAfterOf = (error: LiterLlmError.LiterLlmError): number =>
   error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.toMillis(error.retryAfter) : 0
 
-/** Admits the request to the next admissible candidate after `run.pos`, if any, counting a failover. */
+/**
+ * Admits the request to the next admissible candidate after `run.pos`, if any, counting a failover. Synchronous: it
+ * must run inside a fiber step (see `Cell` in engine.ts).
+ */
 export const admitNext = (
   engine: Engine,
   run: Run,
   now: number
-): Effect.Effect<{ readonly index: number; readonly probe: boolean } | undefined> =>
-  Ref.modify(engine.state, (s) => {
-    const next = Candidates.firstAdmissible(engine.settings, engine.metas, s, run.order, run.pos + 1, now)
-    if (next === undefined) return [undefined, s]
-    const index = run.order[next.pos]
-    run.pos = next.pos
-    run.started++
-    run.at = now
-    return [{ index, probe: next.probe }, State.admit(s, index, next.probe, true)]
-  })
+): { readonly index: number; readonly probe: boolean } | undefined => {
+  const s = engine.state.current
+  const next = Candidates.firstAdmissible(engine.settings, engine.metas, s, run.order, run.pos + 1, now)
+  if (next === undefined) return undefined
+  const index = run.order[next.pos]
+  run.pos = next.pos
+  run.started++
+  run.at = now
+  engine.state.current = State.admit(s, index, next.probe, true)
+  return { index, probe: next.probe }
+}
 
 /** Ends the request after the last transient failure. */
 export const giveUp = (engine: Engine, run: Run, error: LiterLlmError.LiterLlmError) =>
@@ -50,23 +53,17 @@ export const giveUp = (engine: Engine, run: Run, error: LiterLlmError.LiterLlmEr
  * Runs `attempt` on the first candidate, recovering from transient failures by retry and failover. Built once per
  * router and kind of attempt, not per request; the request's own data travels in its `Run`.
  */
-export const loop = <X>(engine: Engine, attempt: Attempt<X>): Attempt<X> => {
+export const loop = <X>(engine: Engine, attempt: Attempt<X>): Start<X> => {
   const { config } = engine
 
-  const tryAt: Attempt<X> = (run, index, probe) =>
-    Effect.catchAll(attempt(run, index, probe), (error) => recover(run, index, error))
+  const tryAt: Start<X> = (run, index, probe) => attempt(run, index, probe, recover)
 
-  const recover = (
-    run: Run,
-    index: number,
-    error: LiterLlmError.LiterLlmError
-  ): Effect.Effect<X, LiterLlmError.LiterLlmError> => {
+  // A continuation: it runs in the step that saw the failure, so it may read the clock and admit synchronously.
+  const recover: Recover<X> = (run, index, error) => {
     if (!LiterLlmError.isTransient(error)) return Effect.fail(error)
-    return Effect.suspend(() => {
-      const now = run.clock.unsafeCurrentTimeMillis()
-      if (run.started >= config.maxAttempts || now >= run.deadlineAt) return giveUp(engine, run, error)
-      return config.retry === undefined ? failover(run, now, error) : retry(run, index, now, error)
-    })
+    const now = run.clock.unsafeCurrentTimeMillis()
+    if (run.started >= config.maxAttempts || now >= run.deadlineAt) return giveUp(engine, run, error)
+    return config.retry === undefined ? failover(run, now, error) : retry(run, index, now, error)
   }
 
   const retry = (run: Run, index: number, now: number, error: LiterLlmError.LiterLlmError) => {
@@ -81,10 +78,8 @@ export const loop = <X>(engine: Engine, attempt: Attempt<X>): Attempt<X> => {
         Effect.suspend(() => {
           run.started++
           run.at = run.clock.unsafeCurrentTimeMillis()
-          return Effect.zipRight(
-            Ref.update(engine.state, (s) => State.retried(s, index)),
-            tryAt(run, index, false)
-          )
+          engine.state.current = State.retried(engine.state.current, index)
+          return tryAt(run, index, false)
         })
       )
     })
@@ -97,9 +92,8 @@ export const loop = <X>(engine: Engine, attempt: Attempt<X>): Attempt<X> => {
   ): Effect.Effect<X, LiterLlmError.LiterLlmError> => {
     if (!config.failover) return Effect.fail(error)
     run.retry = undefined
-    return Effect.flatMap(admitNext(engine, run, now), (next) =>
-      next === undefined ? giveUp(engine, run, error) : tryAt(run, next.index, next.probe)
-    )
+    const next = admitNext(engine, run, now)
+    return next === undefined ? giveUp(engine, run, error) : tryAt(run, next.index, next.probe)
   }
 
   return tryAt

@@ -1,17 +1,16 @@
 /**
  * The start of a request: gather what the strategy needs (time, a random draw, costs, health) — only what it
  * needs, so round robin and fallback pay for one clock read — then order the candidates and admit the request to
- * the first one in a single `Ref.modify`. When nobody can take it, fail with `NoDeploymentAvailable` carrying the
+ * the first one in one synchronous update of the router's cell (atomic: see `Cell` in engine.ts). When nobody can take it, fail with `NoDeploymentAvailable` carrying the
  * earliest reopening, or wait for it when the router was asked to and the deadline allows.
  */
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
-import * as Ref from "effect/Ref"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import * as Candidates from "./candidates.js"
-import { type Attempt, type Engine, type Op, Run } from "./engine.js"
+import { type Engine, type Op, Run, type Start } from "./engine.js"
 import * as State from "./state.js"
 
 /** The size of a request, for cost-based ordering. */
@@ -21,14 +20,9 @@ type Choice =
   | { readonly run: Run; readonly index: number; readonly probe: boolean }
   | { readonly run: undefined; readonly reopen: number | undefined; readonly full: number }
 
-function choose(
-  engine: Engine,
-  s: State.RouterState,
-  input: Candidates.Input,
-  deadlineAt: number,
-  op: Op,
-  clock: Clock.Clock
-): readonly [Choice, State.RouterState] {
+/** Orders and admits, reading and writing the router's cell without yielding. */
+function choose(engine: Engine, input: Candidates.Input, deadlineAt: number, op: Op, clock: Clock.Clock): Choice {
+  const s = engine.state.current
   const ordering = engine.order(s, input)
   const order =
     input.unhealthy === undefined ? ordering.order : Candidates.demoteUnhealthy(ordering.order, input.unhealthy)
@@ -38,12 +32,13 @@ function choose(
     for (let i = 0; i < engine.metas.length; i++) {
       if (s.deployments[i].inFlight >= engine.metas[i].maxConcurrency) full++
     }
-    return [{ run: undefined, reopen: Candidates.earliestReopen(s, input.now), full }, s]
+    return { run: undefined, reopen: Candidates.earliestReopen(s, input.now), full }
   }
   const run = new Run(order, deadlineAt, input.now, op, clock)
   run.pos = first.pos
   const index = order[first.pos]
-  return [{ run, index, probe: first.probe }, State.admit(s, index, first.probe, false, ordering.cursor)]
+  engine.state.current = State.admit(s, index, first.probe, false, ordering.cursor)
+  return { run, index, probe: first.probe }
 }
 
 function unavailable(reopen: number | undefined, full: number, n: number): LiterLlmError.NoDeploymentAvailable {
@@ -67,35 +62,31 @@ function pick<X>(
   engine: Engine,
   cost: CostInput | undefined,
   op: Op,
-  go: Attempt<X>,
+  go: Start<X>,
   clock: Clock.Clock,
   now: number,
   deadlineAt: number,
   draw: number,
   unhealthy: ReadonlyArray<boolean> | undefined
 ): Effect.Effect<X, LiterLlmError.LiterLlmError> {
-  const input: Candidates.Input = { now, draw, cost, unhealthy }
-  return Effect.flatMap(
-    Ref.modify(engine.state, (s) => choose(engine, s, input, deadlineAt, op, clock)),
-    (choice) => {
-      if (choice.run !== undefined) return go(choice.run, choice.index, choice.probe)
-      const reopen = choice.reopen
-      if (engine.config.waitForAvailable && reopen !== undefined && now + reopen < deadlineAt) {
-        return Effect.zipRight(
-          Effect.interruptible(Effect.sleep(Duration.millis(reopen))),
-          gather(engine, cost, op, go, deadlineAt)
-        )
-      }
-      return Effect.fail(unavailable(reopen, choice.full, engine.metas.length))
-    }
-  )
+  // Called from a continuation (`clockWith`, `flatMap`), so the choice is made in the step that runs it.
+  const choice = choose(engine, { now, draw, cost, unhealthy }, deadlineAt, op, clock)
+  if (choice.run !== undefined) return go(choice.run, choice.index, choice.probe)
+  const reopen = choice.reopen
+  if (engine.config.waitForAvailable && reopen !== undefined && now + reopen < deadlineAt) {
+    return Effect.zipRight(
+      Effect.interruptible(Effect.sleep(Duration.millis(reopen))),
+      gather(engine, cost, op, go, deadlineAt)
+    )
+  }
+  return Effect.fail(unavailable(reopen, choice.full, engine.metas.length))
 }
 
 function withHealth<X>(
   engine: Engine,
   cost: CostInput | undefined,
   op: Op,
-  go: Attempt<X>,
+  go: Start<X>,
   clock: Clock.Clock,
   now: number,
   deadlineAt: number,
@@ -114,7 +105,7 @@ function gather<X>(
   engine: Engine,
   cost: CostInput | undefined,
   op: Op,
-  go: Attempt<X>,
+  go: Start<X>,
   deadlineAt: number | undefined
 ): Effect.Effect<X, LiterLlmError.LiterLlmError> {
   return Effect.clockWith((clock) => {
@@ -139,5 +130,5 @@ export const begin = <X>(
   engine: Engine,
   cost: CostInput | undefined,
   op: Op,
-  go: Attempt<X>
+  go: Start<X>
 ): Effect.Effect<X, LiterLlmError.LiterLlmError> => Effect.uninterruptible(gather(engine, cost, op, go, undefined))

@@ -1,7 +1,8 @@
 /**
- * The router's state: one immutable record per deployment plus the round-robin cursor, all in a single `Ref`
+ * The router's state: one immutable record per deployment plus the round-robin cursor, all in a single cell
  * created when the router is built. Choosing a deployment and admitting the request to it (in-flight count, circuit
- * probe) happen in one `Ref.modify`, so concurrent requests never both take the last slot or the one probe.
+ * probe) happen in one synchronous update of that cell (atomic: see `Cell` in engine.ts), so concurrent requests
+ * never both take the last slot or the one probe.
  */
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"

@@ -1,6 +1,5 @@
 /** A snapshot of the router's state for people: counters, latency, circuit and health per deployment. */
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
 import type { HealthState } from "../health.js"
 import * as Circuit from "./circuit.js"
 import type { Engine } from "./engine.js"
@@ -29,7 +28,7 @@ export interface Stats {
 export const snapshot = (engine: Engine): Effect.Effect<Stats> =>
   Effect.gen(function* () {
     const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-    const s = yield* Ref.get(engine.state)
+    const s = engine.state.current
     const health = yield* Effect.forEach(engine.metas, (meta) =>
       meta.health === undefined ? Effect.succeed(undefined) : Effect.map(meta.health.state, (h) => h.status)
     )

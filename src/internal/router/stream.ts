@@ -13,13 +13,12 @@ import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import * as Attempt from "./attempt.js"
-import type { Engine } from "./engine.js"
+import type { Engine, Run } from "./engine.js"
 import * as Failover from "./failover.js"
 import * as Select from "./select.js"
 import * as State from "./state.js"
@@ -65,51 +64,61 @@ const attempt =
     request: Chat.ChatCompletionRequest,
     outer: Scope.Scope
   ): Failover.Attempt<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>> =>
-  (run, index, probe) =>
-    Effect.gen(function* () {
-      const meta = engine.metas[index]
-      const start = run.at
-      const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
-      const pull = yield* Scope.extend(Stream.toPull(meta.service.chatStream(request)), scope)
-      let first = pullFirst(pull)
-      const limit = Attempt.limitOf(run, start, engine.config.firstChunkTimeout)
-      if (limit !== Number.POSITIVE_INFINITY) {
-        const millis = Math.max(0, limit)
-        first = Effect.timeoutFail(first, {
-          duration: Duration.millis(millis),
-          onTimeout: () => Attempt.timedOut(meta.name, millis, "first chunk")
+  (run, index, probe, recover) =>
+    Effect.catchAll(firstChunk(engine, request, outer, run, index, probe), (error) => recover(run, index, error))
+
+const firstChunk = (
+  engine: Engine,
+  request: Chat.ChatCompletionRequest,
+  outer: Scope.Scope,
+  run: Run,
+  index: number,
+  probe: boolean
+) =>
+  Effect.gen(function* () {
+    const meta = engine.metas[index]
+    const start = run.at
+    const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
+    const pull = yield* Scope.extend(Stream.toPull(meta.service.chatStream(request)), scope)
+    let first = pullFirst(pull)
+    const limit = Attempt.limitOf(run, start, engine.config.firstChunkTimeout)
+    if (limit !== Number.POSITIVE_INFINITY) {
+      const millis = Math.max(0, limit)
+      first = Effect.timeoutFail(first, {
+        duration: Duration.millis(millis),
+        onTimeout: () => Attempt.timedOut(meta.name, millis, "first chunk")
+      })
+    }
+    // Only the wait for the first chunk is interruptible (see select.ts): the bookkeeping always runs.
+    const head = yield* Effect.onExit(Effect.interruptible(first), (exit) => {
+      if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
+        return Effect.sync(() => {
+          const now = run.clock.unsafeCurrentTimeMillis()
+          engine.state.current = State.sampled(engine.settings, engine.state.current, index, now - start, now)
         })
       }
-      // Only the wait for the first chunk is interruptible (see select.ts): the bookkeeping always runs.
-      const head = yield* Effect.onExit(Effect.interruptible(first), (exit) => {
-        if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
-          return Ref.update(engine.state, (s) => {
-            const now = run.clock.unsafeCurrentTimeMillis()
-            return State.sampled(engine.settings, s, index, now - start, now)
-          })
-        }
-        // Failed, interrupted or empty: this attempt is over, and its upstream is released before anything else.
-        return Effect.zipRight(
-          Attempt.settle(engine, run, index, probe, start, (duration) =>
-            Exit.isSuccess(exit) ? { _tag: "Success", latency: duration } : Attempt.outcomeOf(exit, duration)
-          ),
-          Scope.close(scope, Exit.void)
-        )
-      })
-      if (Option.isNone(head)) return Stream.empty
-      // From here the stream owns the slot; how it ended is known only when its scope closes.
-      let ended: State.Outcome = { _tag: "Interrupted" }
-      yield* Scope.addFinalizer(
-        scope,
-        Attempt.settle(engine, run, index, probe, start, () => ended)
-      )
-      return Stream.concat(
-        Stream.fromChunk(head.value),
-        rest(meta.name, pull, (outcome) => {
-          ended = outcome
-        })
+      // Failed, interrupted or empty: this attempt is over, and its upstream is released before anything else.
+      return Effect.zipRight(
+        Attempt.settle(engine, run, index, probe, start, (duration) =>
+          Exit.isSuccess(exit) ? { _tag: "Success", latency: duration } : Attempt.outcomeOf(exit, duration)
+        ),
+        Scope.close(scope, Exit.void)
       )
     })
+    if (Option.isNone(head)) return Stream.empty
+    // From here the stream owns the slot; how it ended is known only when its scope closes.
+    let ended: State.Outcome = { _tag: "Interrupted" }
+    yield* Scope.addFinalizer(
+      scope,
+      Attempt.settle(engine, run, index, probe, start, () => ended)
+    )
+    return Stream.concat(
+      Stream.fromChunk(head.value),
+      rest(meta.name, pull, (outcome) => {
+        ended = outcome
+      })
+    )
+  })
 
 /** Streams carry their request in the attempt itself, not in the `Run`. */
 const noOp = () => Effect.void
