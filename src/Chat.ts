@@ -300,7 +300,7 @@ export type ResponseFormat = typeof ResponseFormat.Type
  * @since 0.1.0
  * @category request
  */
-export const ReasoningEffort = Schema.Literal("none", "minimal", "low", "medium", "high", "xhigh")
+export const ReasoningEffort = Schema.Literal("none", "minimal", "low", "medium", "high", "xhigh", "max")
 /** @since 0.1.0 @category request */
 export type ReasoningEffort = typeof ReasoningEffort.Type
 

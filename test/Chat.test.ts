@@ -346,6 +346,17 @@ describe("ChatCompletionRequest", () => {
     }
   })
 
+  it("accepts every reasoning_effort of the spec, max included", () => {
+    for (const effort of ["none", "minimal", "low", "medium", "high", "xhigh", "max"]) {
+      const decoded = Schema.decodeUnknownSync(Chat.ChatCompletionRequest)({
+        model: "m",
+        messages: [],
+        reasoning_effort: effort
+      })
+      expect(decoded.reasoning_effort).toBe(effort)
+    }
+  })
+
   it("rejects malformed requests", () => {
     const bad = [
       { messages: [{ role: "user", content: "hi" }] },

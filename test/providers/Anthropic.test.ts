@@ -219,6 +219,9 @@ describe("Anthropic request translation", () => {
     expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })
     expect(body.max_tokens).toBe(4096 + 2048)
     expect(translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: "none" }).thinking).toBeUndefined()
+    const max = translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: "max" })
+    expect(max.thinking).toEqual({ type: "enabled", budget_tokens: 57344 })
+    expect(max.max_tokens).toBeLessThanOrEqual(64000)
     // A tool loop's follow-up cannot carry the earlier thinking blocks, so thinking stays off for it.
     const followUp = translate({
       reasoning_effort: "high",

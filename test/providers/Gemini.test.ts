@@ -99,6 +99,15 @@ describe("Gemini request translation", () => {
     ).toEqual({ responseMimeType: "application/json" })
   })
 
+  it("maps every reasoning_effort, including the spec's max, to a thinking budget", () => {
+    const budget = (effort: Chat.ReasoningEffort) =>
+      translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: effort }).generationConfig
+        ?.thinkingConfig?.thinkingBudget
+    expect(budget("none")).toBe(0)
+    expect(budget("high")).toBe(24576)
+    expect(budget("max")).toBe(32768)
+  })
+
   it("maps tools to functionDeclarations and tool_choice to functionCallingConfig", () => {
     const tools: ReadonlyArray<Chat.Tool> = [
       {

@@ -31,14 +31,18 @@ const provider = "anthropic"
 
 const bad = (message: string) => new LiterLlmError.BadRequest({ provider, message })
 
-/** Thinking budgets for `reasoning_effort`; Anthropic's minimum budget is 1024 tokens. */
+/**
+ * Thinking budgets for `reasoning_effort`; Anthropic's minimum budget is 1024 tokens. `max` stays below 64k with the
+ * default answer room added, since 64k output tokens is the ceiling of current Claude models.
+ */
 const thinkingBudget: Record<Chat.ReasoningEffort, number | undefined> = {
   none: undefined,
   minimal: 1024,
   low: 2048,
   medium: 8192,
   high: 16384,
-  xhigh: 32768
+  xhigh: 32768,
+  max: 57344
 }
 
 /** Splits a `data:` URL into its media type and base64 payload; `undefined` for anything else. */

@@ -25,14 +25,18 @@ const provider = "gemini"
 
 const bad = (message: string) => new LiterLlmError.BadRequest({ provider, message })
 
-/** Thinking budgets for `reasoning_effort`; 0 turns thinking off where the model allows it. */
+/**
+ * Thinking budgets for `reasoning_effort`; 0 turns thinking off where the model allows it. 32768 is the largest budget
+ * Gemini 2.5 models take, so `xhigh` and `max` share it.
+ */
 const thinkingBudget: Record<Chat.ReasoningEffort, number> = {
   none: 0,
   minimal: 512,
   low: 1024,
   medium: 8192,
   high: 24576,
-  xhigh: 32768
+  xhigh: 32768,
+  max: 32768
 }
 
 const mimeByExtension: Record<string, string> = {
