@@ -14,9 +14,9 @@
  * rather than something silently dropped.
  */
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
-import * as Chat from "../../Chat.js"
+import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import { isFunctionCall, parseArguments, parseDataUrl, textOf } from "../translate.js"
 import { answerTool, jsonObjectInstruction } from "./structured.js"
 import type * as Wire from "./wire.js"
 
@@ -44,16 +44,6 @@ const thinkingBudget: Record<Chat.ReasoningEffort, number | undefined> = {
   xhigh: 32768,
   max: 57344
 }
-
-/** Splits a `data:` URL into its media type and base64 payload; `undefined` for anything else. */
-export const parseDataUrl = (url: string): { readonly mediaType: string; readonly data: string } | undefined => {
-  const match = /^data:([^;,]+)?((?:;[^;,]*)*?);base64,(.*)$/s.exec(url)
-  if (match === null) return undefined
-  return { mediaType: match[1] ?? "application/octet-stream", data: match[3] }
-}
-
-const textOf = (content: string | ReadonlyArray<{ readonly text: string }>): string =>
-  typeof content === "string" ? content : content.map((part) => part.text).join("")
 
 const imageBlock = (part: Chat.ImagePart): Wire.RequestBlock => {
   const inline = parseDataUrl(part.image_url.url)
@@ -98,22 +88,6 @@ const userBlocks = (message: Chat.UserMessage): Either.Either<Array<Wire.Request
   )
 }
 
-/** Tool-call arguments are a JSON string in OpenAI and an object in Anthropic; "" means no arguments. */
-const parseArguments = (call: Chat.FunctionToolCall): Either.Either<unknown, LiterLlmError.BadRequest> => {
-  const text = call.function.arguments.trim()
-  if (text === "") return Either.right({})
-  try {
-    const input: unknown = JSON.parse(text)
-    return typeof input === "object" && input !== null && !Array.isArray(input)
-      ? Either.right(input)
-      : Either.left(bad(`the arguments of tool call "${call.id}" must be a JSON object for anthropic`))
-  } catch {
-    return Either.left(bad(`the arguments of tool call "${call.id}" are not valid JSON; anthropic needs an object`))
-  }
-}
-
-const isFunctionCall = Schema.is(Chat.FunctionToolCall)
-
 const assistantBlocks = (
   message: Chat.AssistantMessage
 ): Either.Either<Array<Wire.RequestBlock>, LiterLlmError.BadRequest> => {
@@ -127,7 +101,7 @@ const assistantBlocks = (
     if (!isFunctionCall(call)) {
       return Either.left(bad(`anthropic only takes function tool calls; "${call.id}" is of type "${call.type}"`))
     }
-    const input = parseArguments(call)
+    const input = parseArguments(call, provider)
     if (Either.isLeft(input)) return Either.left(input.left)
     blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input: input.right })
   }

@@ -14,9 +14,9 @@
  *   `responseSchema`); `reasoning_effort` sets a thinking budget.
  */
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
-import * as Chat from "../../Chat.js"
+import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import { isFunctionCall, parseArguments, parseDataUrl, textOf } from "../translate.js"
 import { toGeminiSchema } from "./jsonSchema.js"
 import { signatureOf } from "./thoughtSignature.js"
 import type * as Wire from "./wire.js"
@@ -50,20 +50,10 @@ const mimeByExtension: Record<string, string> = {
   pdf: "application/pdf"
 }
 
-/** Splits a `data:` URL into its media type and base64 payload; `undefined` for anything else. */
-export const parseDataUrl = (url: string): { readonly mediaType: string; readonly data: string } | undefined => {
-  const match = /^data:([^;,]+)?((?:;[^;,]*)*?);base64,(.*)$/s.exec(url)
-  if (match === null) return undefined
-  return { mediaType: match[1] ?? "application/octet-stream", data: match[3] }
-}
-
 const guessMime = (url: string, fallback: string): string => {
   const extension = /\.([a-z0-9]+)(?:[?#].*)?$/i.exec(url)?.[1]?.toLowerCase()
   return (extension === undefined ? undefined : mimeByExtension[extension]) ?? fallback
 }
-
-const textOf = (content: string | ReadonlyArray<{ readonly text: string }>): string =>
-  typeof content === "string" ? content : content.map((part) => part.text).join("")
 
 const mediaPart = (url: string, fallbackMime: string): Wire.RequestPart => {
   const inline = parseDataUrl(url)
@@ -101,21 +91,6 @@ const userParts = (message: Chat.UserMessage): Either.Either<Array<Wire.RequestP
       }
     })
   )
-}
-
-const isFunctionCall = Schema.is(Chat.FunctionToolCall)
-
-const parseArguments = (call: Chat.FunctionToolCall): Either.Either<unknown, LiterLlmError.BadRequest> => {
-  const text = call.function.arguments.trim()
-  if (text === "") return Either.right({})
-  try {
-    const args: unknown = JSON.parse(text)
-    return typeof args === "object" && args !== null && !Array.isArray(args)
-      ? Either.right(args)
-      : Either.left(bad(`the arguments of tool call "${call.id}" must be a JSON object for gemini`))
-  } catch {
-    return Either.left(bad(`the arguments of tool call "${call.id}" are not valid JSON; gemini needs an object`))
-  }
 }
 
 /** Gemini wants an object as a function's response. */
@@ -173,7 +148,7 @@ export const toContents = (
             return Either.left(bad(`gemini only takes function tool calls; "${call.id}" is of type "${call.type}"`))
           }
           const fn = call
-          const args = parseArguments(fn)
+          const args = parseArguments(fn, provider)
           if (Either.isLeft(args)) return Either.left(args.left)
           toolNames.set(fn.id, fn.function.name)
           const signature = signatureOf(fn.id)
