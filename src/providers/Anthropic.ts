@@ -23,11 +23,9 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientTag from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
-import * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../Chat.js"
@@ -40,6 +38,7 @@ import { StreamTranslator } from "../internal/anthropic/stream.js"
 import { answerToolName } from "../internal/anthropic/structured.js"
 import * as Wire from "../internal/anthropic/wire.js"
 import * as Http from "../internal/http.js"
+import { readNativeConfig } from "../internal/nativeConfig.js"
 
 /**
  * Options of the Anthropic client.
@@ -190,18 +189,7 @@ export const layerConfig = (
   HttpClient.HttpClient
 > =>
   Layer.unwrapEffect(
-    Effect.gen(function* () {
-      const apiKey = yield* Effect.mapError(
-        Config.redacted("ANTHROPIC_API_KEY"),
-        () =>
-          new LiterLlmError.Authentication({
-            provider,
-            message: "ANTHROPIC_API_KEY is not set; set it to an Anthropic API key, or pass apiKey to Anthropic.layer"
-          })
-      )
-      const baseUrl = yield* Effect.orElseSucceed(Config.option(Config.string("ANTHROPIC_BASE_URL")), () =>
-        Option.none<string>()
-      )
-      return layer({ ...options, apiKey, baseUrl: options.baseUrl ?? Option.getOrUndefined(baseUrl) })
-    })
+    Effect.map(readNativeConfig(provider, "ANTHROPIC", "Anthropic.layer"), ({ apiKey, baseUrl }) =>
+      layer({ ...options, apiKey, baseUrl: options.baseUrl ?? baseUrl })
+    )
   )

@@ -20,11 +20,9 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientTag from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
-import * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -39,6 +37,7 @@ import { fromGenerateContentResponse } from "../internal/gemini/response.js"
 import { StreamTranslator } from "../internal/gemini/stream.js"
 import * as Wire from "../internal/gemini/wire.js"
 import * as Http from "../internal/http.js"
+import { readNativeConfig } from "../internal/nativeConfig.js"
 
 /**
  * Options of the Gemini client.
@@ -218,18 +217,7 @@ export const layerConfig = (
   HttpClient.HttpClient
 > =>
   Layer.unwrapEffect(
-    Effect.gen(function* () {
-      const apiKey = yield* Effect.mapError(
-        Config.redacted("GEMINI_API_KEY"),
-        () =>
-          new LiterLlmError.Authentication({
-            provider,
-            message: "GEMINI_API_KEY is not set; set it to a Gemini API key, or pass apiKey to Gemini.layer"
-          })
-      )
-      const baseUrl = yield* Effect.orElseSucceed(Config.option(Config.string("GEMINI_BASE_URL")), () =>
-        Option.none<string>()
-      )
-      return layer({ ...options, apiKey, baseUrl: options.baseUrl ?? Option.getOrUndefined(baseUrl) })
-    })
+    Effect.map(readNativeConfig(provider, "GEMINI", "Gemini.layer"), ({ apiKey, baseUrl }) =>
+      layer({ ...options, apiKey, baseUrl: options.baseUrl ?? baseUrl })
+    )
   )

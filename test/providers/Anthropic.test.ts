@@ -737,6 +737,19 @@ describe("Anthropic over HTTP", () => {
     })
   )
 
+  it.effect("layerConfig treats a blank ANTHROPIC_API_KEY as missing, not as a 401 later", () =>
+    Effect.gen(function* () {
+      const error = yield* Layer.build(Anthropic.layerConfig()).pipe(
+        Effect.provide(FetchHttpClient.layer),
+        Effect.scoped,
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["ANTHROPIC_API_KEY", "  "]]))),
+        Effect.flip
+      )
+      expect(error._tag).toBe("Authentication")
+      expect(error.message).toContain("ANTHROPIC_API_KEY is not set (it is empty)")
+    })
+  )
+
   it.scoped("layerConfig reads the key and base URL from config", () =>
     Effect.gen(function* () {
       const server = yield* NativeServers.make
