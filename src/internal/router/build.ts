@@ -174,7 +174,7 @@ export const build = (options: RawOptions): Effect.Effect<Engine, any, any> =>
       metas,
       settings,
       config,
-      state: { current: State.initial(metas.length) },
+      state: State.initial(metas.length),
       order: Candidates.compile(strategy, metas, settings, weights)
     } satisfies Engine
   }) as Effect.Effect<Engine, any, Scope.Scope>

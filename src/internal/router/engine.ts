@@ -1,5 +1,5 @@
 /**
- * What a built router is made of — static deployment records, normalized options, the one state cell and the
+ * What a built router is made of — static deployment records, normalized options, the mutable state and the
  * compiled strategy — and the per-request `Run`, a small mutable record local to one request (never shared) that
  * carries the candidate order, the attempts so far and the deadline through the failover loop.
  */
@@ -27,27 +27,24 @@ export interface Config {
   readonly hasHealth: boolean
 }
 
-/**
- * The router's state: a plain mutable cell holding an immutable `RouterState`, made when the router is built (so
- * no two routers share anything) and owned by it.
- *
- * Why not a `Ref`: every read-modify-write of the cell happens inside one synchronous callback that the fiber
- * runtime calls while running a fiber step (an `Effect.sync`/`suspend` body, or the continuation of a `flatMap`,
- * `clockWith`, …) — never across an effect boundary. JavaScript runs one such callback at a time, and no other fiber
- * can run in the middle of it, so each update is atomic exactly as a `Ref.modify` would be (a `Ref` is the same
- * plain cell underneath). What the cell saves is the effect per update: choosing-and-admitting and settling become
- * plain function calls inside steps the request takes anyway, which is most of the router's own per-call cost.
- * The rule that keeps this sound: read `current`, compute the next state and write it back without yielding.
- */
-export interface Cell {
-  current: State.RouterState
-}
-
 export interface Engine {
   readonly metas: ReadonlyArray<State.Meta>
   readonly settings: State.Settings
   readonly config: Config
-  readonly state: Cell
+  /**
+   * The router's state: a plain mutable record made when the router is built (so no two routers share anything),
+   * owned by it, and changed in place by the transitions in state.ts.
+   *
+   * Why not a `Ref`: every read-modify-write of this record happens inside one synchronous callback that the fiber
+   * runtime calls while running a fiber step (an `Effect.sync`/`suspend` body, or the continuation of a `flatMap`,
+   * `clockWith`, `matchCauseEffect`, …), never across an effect boundary. JavaScript runs one such callback at a
+   * time and no other fiber can run in the middle of it, so each update is atomic exactly as a `Ref.modify` would
+   * be (a `Ref` is a plain mutable cell underneath, too). What this saves is an effect per update and the copying
+   * of immutable records: choosing-and-admitting and settling become plain function calls inside steps the request
+   * takes anyway, which was most of the router's own per-call cost. The rule that keeps it sound: read, decide and
+   * write without yielding in between, and never keep a reading across a yield (stats copy what they show).
+   */
+  readonly state: State.RouterState
   readonly order: Candidates.Order
 }
 

@@ -23,21 +23,21 @@ const retryAfterOf = (error: LiterLlmError.LiterLlmError): number =>
 
 /**
  * Admits the request to the next admissible candidate after `run.pos`, if any, counting a failover. Synchronous: it
- * must run inside a fiber step (see `Cell` in engine.ts).
+ * must run inside a fiber step (see `Engine.state` in engine.ts).
  */
 export const admitNext = (
   engine: Engine,
   run: Run,
   now: number
 ): { readonly index: number; readonly probe: boolean } | undefined => {
-  const s = engine.state.current
+  const s = engine.state
   const next = Candidates.firstAdmissible(engine.settings, engine.metas, s, run.order, run.pos + 1, now)
   if (next === undefined) return undefined
   const index = run.order[next.pos]
   run.pos = next.pos
   run.started++
   run.at = now
-  engine.state.current = State.admit(s, index, next.probe, true)
+  State.admit(s, index, next.probe, true)
   return { index, probe: next.probe }
 }
 
@@ -78,7 +78,7 @@ export const loop = <X>(engine: Engine, attempt: Attempt<X>): Start<X> => {
         Effect.suspend(() => {
           run.started++
           run.at = run.clock.unsafeCurrentTimeMillis()
-          engine.state.current = State.retried(engine.state.current, index)
+          State.retried(engine.state, index)
           return tryAt(run, index, false)
         })
       )

@@ -1,7 +1,7 @@
 /**
  * The start of a request: gather what the strategy needs (time, a random draw, costs, health) — only what it
  * needs, so round robin and fallback pay for one clock read — then order the candidates and admit the request to
- * the first one in one synchronous update of the router's cell (atomic: see `Cell` in engine.ts). When nobody can take it, fail with `NoDeploymentAvailable` carrying the
+ * the first one in one synchronous update of the router's cell (atomic: see `Engine.state` in engine.ts). When nobody can take it, fail with `NoDeploymentAvailable` carrying the
  * earliest reopening, or wait for it when the router was asked to and the deadline allows.
  */
 import type * as Clock from "effect/Clock"
@@ -22,7 +22,7 @@ type Choice =
 
 /** Orders and admits, reading and writing the router's cell without yielding. */
 function choose(engine: Engine, input: Candidates.Input, deadlineAt: number, op: Op, clock: Clock.Clock): Choice {
-  const s = engine.state.current
+  const s = engine.state
   const ordering = engine.order(s, input)
   const order =
     input.unhealthy === undefined ? ordering.order : Candidates.demoteUnhealthy(ordering.order, input.unhealthy)
@@ -37,7 +37,7 @@ function choose(engine: Engine, input: Candidates.Input, deadlineAt: number, op:
   const run = new Run(order, deadlineAt, input.now, op, clock)
   run.pos = first.pos
   const index = order[first.pos]
-  engine.state.current = State.admit(s, index, first.probe, false, ordering.cursor)
+  State.admit(s, index, first.probe, false, ordering.cursor)
   return { run, index, probe: first.probe }
 }
 

@@ -1,8 +1,8 @@
 /**
- * The router's state: one immutable record per deployment plus the round-robin cursor, all in a single cell
- * created when the router is built. Choosing a deployment and admitting the request to it (in-flight count, circuit
- * probe) happen in one synchronous update of that cell (atomic: see `Cell` in engine.ts), so concurrent requests
- * never both take the last slot or the one probe.
+ * The router's state: one mutable record per deployment plus the round-robin cursor, created when the router is
+ * built and owned by it. Choosing a deployment and admitting the request to it (in-flight count, circuit probe)
+ * happen in one synchronous step (atomic: see `Engine.state` in engine.ts), so concurrent requests never both take
+ * the last slot or the one probe. Transitions mutate in place: a request allocates no state records.
  */
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -27,46 +27,45 @@ export interface Meta {
   readonly health: Context.Tag.Service<DeploymentHealth> | undefined
 }
 
-/** What changes. */
+/**
+ * What changes, mutated in place. Only the synchronous transitions below write these fields, each inside one fiber
+ * step (see `Engine.state` in engine.ts); everything else only reads them.
+ */
 export interface DeploymentState {
-  readonly requests: number
-  readonly successes: number
-  readonly failures: number
-  readonly interruptions: number
-  readonly inFlight: number
+  requests: number
+  successes: number
+  failures: number
+  interruptions: number
+  inFlight: number
   /** Latency average in millis; undefined until the first sample. */
-  readonly ema: number | undefined
-  readonly sampledAt: number
-  readonly circuit: Circuit.Circuit
+  ema: number | undefined
+  sampledAt: number
+  /** Immutable, replaced when it changes (rarely, on the happy path never). */
+  circuit: Circuit.Circuit
 }
 
 export interface RouterState {
-  readonly cursor: number
-  readonly failovers: number
+  cursor: number
+  failovers: number
   readonly deployments: ReadonlyArray<DeploymentState>
 }
 
-/**
- * Builds a record with its fields always in the same order. Records are replaced on every request, so they must
- * share one hidden class: object spreads with conditional fields produced many shapes and made every access slow.
- */
-const dep = (
-  requests: number,
-  successes: number,
-  failures: number,
-  interruptions: number,
-  inFlight: number,
-  ema: number | undefined,
-  sampledAt: number,
-  circuit: Circuit.Circuit
-): DeploymentState => ({ requests, successes, failures, interruptions, inFlight, ema, sampledAt, circuit })
-
-export const initialDeployment: DeploymentState = dep(0, 0, 0, 0, 0, undefined, 0, Circuit.closed)
+/** A fresh record, with its fields always in the same order (one hidden class keeps every access fast). */
+const fresh = (): DeploymentState => ({
+  requests: 0,
+  successes: 0,
+  failures: 0,
+  interruptions: 0,
+  inFlight: 0,
+  ema: undefined,
+  sampledAt: 0,
+  circuit: Circuit.closed
+})
 
 export const initial = (n: number): RouterState => ({
   cursor: 0,
   failovers: 0,
-  deployments: Array.from({ length: n }, () => initialDeployment)
+  deployments: Array.from({ length: n }, fresh)
 })
 
 /** Settings the transitions need, fixed at build. */
@@ -74,12 +73,6 @@ export interface Settings {
   readonly circuit: Circuit.Policy | undefined
   readonly alpha: number
   readonly staleAfter: number
-}
-
-const replace = (s: RouterState, i: number, d: DeploymentState, cursor: number, failovers: number): RouterState => {
-  const deployments = s.deployments.slice()
-  deployments[i] = d
-  return { cursor, failovers, deployments }
 }
 
 /** Whether a deployment may take a request now: `undefined` if not, else whether it would be the circuit's probe. */
@@ -96,24 +89,13 @@ export const admissible = (
 }
 
 /** Admission of request to deployment `i` (already checked admissible). */
-export const admit = (s: RouterState, i: number, probe: boolean, failover: boolean, cursor?: number): RouterState => {
+export const admit = (s: RouterState, i: number, probe: boolean, failover: boolean, cursor?: number): void => {
   const d = s.deployments[i]
-  return replace(
-    s,
-    i,
-    dep(
-      d.requests + 1,
-      d.successes,
-      d.failures,
-      d.interruptions,
-      d.inFlight + 1,
-      d.ema,
-      d.sampledAt,
-      probe ? Circuit.claimProbe(d.circuit) : d.circuit
-    ),
-    cursor ?? s.cursor,
-    failover ? s.failovers + 1 : s.failovers
-  )
+  d.requests++
+  d.inFlight++
+  if (probe) d.circuit = Circuit.claimProbe(d.circuit)
+  if (cursor !== undefined) s.cursor = cursor
+  if (failover) s.failovers++
 }
 
 /** How one call ended. */
@@ -138,103 +120,55 @@ export const finish = (
   now: number,
   probe: boolean,
   release: boolean
-): RouterState => {
+): void => {
   const d = s.deployments[i]
-  const inFlight = release ? d.inFlight - 1 : d.inFlight
+  if (release) d.inFlight--
   const policy = settings.circuit
-  let next: DeploymentState
   switch (outcome._tag) {
     case "Success": {
-      const sampled = outcome.latency !== undefined
-      next = dep(
-        d.requests,
-        d.successes + 1,
-        d.failures,
-        d.interruptions,
-        inFlight,
-        sampled ? Ema.onSuccess(d.ema, d.sampledAt, outcome.latency, now, settings.alpha, settings.staleAfter) : d.ema,
-        sampled ? now : d.sampledAt,
-        policy === undefined ? d.circuit : Circuit.onAnswer(d.circuit, policy, now)
-      )
-      break
+      d.successes++
+      if (outcome.latency !== undefined) {
+        d.ema = Ema.onSuccess(d.ema, d.sampledAt, outcome.latency, now, settings.alpha, settings.staleAfter)
+        d.sampledAt = now
+      }
+      if (policy !== undefined) d.circuit = Circuit.onAnswer(d.circuit, policy, now)
+      return
     }
     case "Failure": {
+      d.failures++
       if (!outcome.transient) {
-        next = dep(
-          d.requests,
-          d.successes,
-          d.failures + 1,
-          d.interruptions,
-          inFlight,
-          d.ema,
-          d.sampledAt,
-          policy === undefined ? d.circuit : Circuit.onAnswer(d.circuit, policy, now)
-        )
-        break
+        if (policy !== undefined) d.circuit = Circuit.onAnswer(d.circuit, policy, now)
+        return
       }
       const retryAfter =
         outcome.error._tag === "RateLimited" && outcome.error.retryAfter !== undefined
           ? Duration.toMillis(outcome.error.retryAfter)
           : undefined
-      next = dep(
-        d.requests,
-        d.successes,
-        d.failures + 1,
-        d.interruptions,
-        inFlight,
-        Ema.onFailure(d.ema, duration, slowest(s), settings.alpha),
-        now,
-        policy === undefined ? d.circuit : Circuit.onTransientFailure(d.circuit, policy, now, retryAfter, probe)
-      )
-      break
+      // The slowest average is taken before this deployment's own moves (it may be the slowest).
+      d.ema = Ema.onFailure(d.ema, duration, slowest(s), settings.alpha)
+      d.sampledAt = now
+      if (policy !== undefined) d.circuit = Circuit.onTransientFailure(d.circuit, policy, now, retryAfter, probe)
+      return
     }
     case "Interrupted":
-      next = dep(
-        d.requests,
-        d.successes,
-        d.failures,
-        d.interruptions + 1,
-        inFlight,
-        d.ema,
-        d.sampledAt,
-        probe ? Circuit.releaseProbe(d.circuit) : d.circuit
-      )
+      d.interruptions++
+      if (probe) d.circuit = Circuit.releaseProbe(d.circuit)
   }
-  return replace(s, i, next, s.cursor, s.failovers)
 }
 
 /**
  * A retry of the same deployment starts. It is the caller's explicit schedule, so it is not subject to admission:
  * the circuit and the concurrency cap were checked when the deployment was chosen.
  */
-export const retried = (s: RouterState, i: number): RouterState => {
+export const retried = (s: RouterState, i: number): void => {
   const d = s.deployments[i]
-  return replace(
-    s,
-    i,
-    dep(d.requests + 1, d.successes, d.failures, d.interruptions, d.inFlight + 1, d.ema, d.sampledAt, d.circuit),
-    s.cursor,
-    s.failovers
-  )
+  d.requests++
+  d.inFlight++
 }
 
 /** A stream's first chunk arrived: its wait is the latency sample. */
-export const sampled = (settings: Settings, s: RouterState, i: number, latency: number, now: number): RouterState => {
+export const sampled = (settings: Settings, s: RouterState, i: number, latency: number, now: number): void => {
   const d = s.deployments[i]
-  return replace(
-    s,
-    i,
-    dep(
-      d.requests,
-      d.successes,
-      d.failures,
-      d.interruptions,
-      d.inFlight,
-      Ema.onSuccess(d.ema, d.sampledAt, latency, now, settings.alpha, settings.staleAfter),
-      now,
-      d.circuit
-    ),
-    s.cursor,
-    s.failovers
-  )
+  d.ema = Ema.onSuccess(d.ema, d.sampledAt, latency, now, settings.alpha, settings.staleAfter)
+  d.sampledAt = now
 }

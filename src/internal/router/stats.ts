@@ -27,11 +27,13 @@ export interface Stats {
 
 export const snapshot = (engine: Engine): Effect.Effect<Stats> =>
   Effect.gen(function* () {
-    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-    const s = engine.state.current
     const health = yield* Effect.forEach(engine.metas, (meta) =>
       meta.health === undefined ? Effect.succeed(undefined) : Effect.map(meta.health.state, (h) => h.status)
     )
+    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+    // The state is mutated in place: it is copied below in one go, with no yield in between, so the snapshot is
+    // consistent.
+    const s = engine.state
     const deployments = engine.metas.map((meta, i): DeploymentStats => {
       const d = s.deployments[i]
       const circuit = Circuit.display(d.circuit, now)

@@ -94,7 +94,7 @@ const firstChunk = (
       if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
         return Effect.sync(() => {
           const now = run.clock.unsafeCurrentTimeMillis()
-          engine.state.current = State.sampled(engine.settings, engine.state.current, index, now - start, now)
+          State.sampled(engine.settings, engine.state, index, now - start, now)
         })
       }
       // Failed, interrupted or empty: this attempt is over, and its upstream is released before anything else.
