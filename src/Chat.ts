@@ -247,7 +247,7 @@ export type Message = typeof Message.Type
  * @since 0.1.0
  * @category tools
  */
-export const Tool = Schema.Struct({
+export const FunctionTool = Schema.Struct({
   type: Schema.Literal("function"),
   function: Schema.Struct({
     name: Schema.String,
@@ -257,20 +257,83 @@ export const Tool = Schema.Struct({
   })
 })
 /** @since 0.1.0 @category tools */
-export type Tool = typeof Tool.Type
+export type FunctionTool = typeof FunctionTool.Type
 
 /**
- * Whether and which tool the model must call.
+ * A custom tool taking free-form text input; `format` (unconstrained text, or a grammar) is passed through as given.
+ * Only OpenAI serves these; the Anthropic and Gemini clients answer them with `BadRequest`.
  *
  * @since 0.1.0
  * @category tools
  */
-export const ToolChoice = Schema.Union(
-  Schema.Literal("none", "auto", "required"),
-  Schema.Struct({ type: Schema.Literal("function"), function: Schema.Struct({ name: Schema.String }) })
+export const CustomTool = Schema.Struct({
+  type: Schema.Literal("custom"),
+  custom: Schema.Struct({
+    name: Schema.String,
+    description: Schema.optional(Schema.String),
+    format: Schema.optional(JsonObject)
+  })
+})
+/** @since 0.1.0 @category tools */
+export type CustomTool = typeof CustomTool.Type
+
+/**
+ * A tool the model may call: a function, or a custom (free-form input) tool.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const Tool = Schema.Union(FunctionTool, CustomTool)
+/** @since 0.1.0 @category tools */
+export type Tool = typeof Tool.Type
+
+/**
+ * Names one tool, in a forced choice or in an `allowed_tools` list.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const NamedToolChoice = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("function"), function: Schema.Struct({ name: Schema.String }) }),
+  Schema.Struct({ type: Schema.Literal("custom"), custom: Schema.Struct({ name: Schema.String }) })
 )
 /** @since 0.1.0 @category tools */
+export type NamedToolChoice = typeof NamedToolChoice.Type
+
+/**
+ * Limits the model to a subset of the request's tools; `mode` `required` makes it call one of them.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const AllowedToolsChoice = Schema.Struct({
+  type: Schema.Literal("allowed_tools"),
+  allowed_tools: Schema.Struct({
+    mode: Schema.Literal("auto", "required"),
+    tools: Schema.Array(NamedToolChoice)
+  })
+})
+/** @since 0.1.0 @category tools */
+export type AllowedToolsChoice = typeof AllowedToolsChoice.Type
+
+/**
+ * Whether and which tool the model must call: a mode, one named tool, or a subset of the tools.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const ToolChoice = Schema.Union(Schema.Literal("none", "auto", "required"), NamedToolChoice, AllowedToolsChoice)
+/** @since 0.1.0 @category tools */
 export type ToolChoice = typeof ToolChoice.Type
+
+/**
+ * The name of a tool or named tool choice, whatever its type.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const toolName = (tool: Tool | NamedToolChoice): string =>
+  tool.type === "function" ? tool.function.name : tool.custom.name
 
 /**
  * The shape the answer must take: free text, any JSON object, or JSON matching a schema.

@@ -346,6 +346,39 @@ describe("ChatCompletionRequest", () => {
     }
   })
 
+  it("decodes custom tools and the allowed_tools and custom tool choices of the spec", () => {
+    const choices = [
+      { type: "custom", custom: { name: "sql" } },
+      {
+        type: "allowed_tools",
+        allowed_tools: {
+          mode: "required",
+          tools: [
+            { type: "function", function: { name: "get_weather" } },
+            { type: "custom", custom: { name: "sql" } }
+          ]
+        }
+      }
+    ]
+    for (const tool_choice of choices) {
+      const request = decodeRequest({
+        model: "m",
+        messages: [{ role: "user", content: "hi" }],
+        tools: [
+          { type: "function", function: { name: "get_weather" } },
+          { type: "custom", custom: { name: "sql", description: "runs SQL", format: { type: "text" } } }
+        ],
+        tool_choice
+      })
+      expect(request.tool_choice).toEqual(tool_choice)
+      expect(request.tools?.map(Chat.toolName)).toEqual(["get_weather", "sql"])
+      expect(request.tools?.[1]).toEqual({
+        type: "custom",
+        custom: { name: "sql", description: "runs SQL", format: { type: "text" } }
+      })
+    }
+  })
+
   it("accepts every reasoning_effort of the spec, max included", () => {
     for (const effort of ["none", "minimal", "low", "medium", "high", "xhigh", "max"]) {
       const decoded = Schema.decodeUnknownSync(Chat.ChatCompletionRequest)({

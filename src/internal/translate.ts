@@ -38,3 +38,50 @@ export const parseArguments = (
     return bad(`the arguments of tool call "${call.id}" are not valid JSON; ${provider} needs an object`)
   }
 }
+
+/** A tool choice reduced to what the native APIs can say: a mode, or one function by name. */
+export type NativeToolChoice = "none" | "auto" | "required" | { readonly name: string }
+
+/**
+ * The function tools and tool choice a native API gets. Custom tools and custom tool choices have no native
+ * counterpart and are `BadRequest`; `allowed_tools` is served by sending only the allowed tools, with its mode as the
+ * choice, since neither native API has a subset that leaves the rest of the tool list visible.
+ */
+export const nativeTools = (
+  request: Chat.ChatCompletionRequest,
+  provider: string
+): Either.Either<
+  { readonly tools: ReadonlyArray<Chat.FunctionTool>; readonly choice: NativeToolChoice | undefined },
+  LiterLlmError.BadRequest
+> => {
+  const bad = (message: string) => Either.left(new LiterLlmError.BadRequest({ provider, message }))
+  const tools: Array<Chat.FunctionTool> = []
+  for (const tool of request.tools ?? []) {
+    if (tool.type !== "function") {
+      return bad(
+        `${provider} has no custom (free-form input) tools; declare "${Chat.toolName(tool)}" as a function tool`
+      )
+    }
+    tools.push(tool)
+  }
+  const choice = request.tool_choice
+  if (choice === undefined || typeof choice === "string") return Either.right({ tools, choice })
+  switch (choice.type) {
+    case "function":
+      return Either.right({ tools, choice: { name: choice.function.name } })
+    case "custom":
+      return bad(`${provider} has no custom tools, so tool_choice cannot name custom tool "${choice.custom.name}"`)
+    case "allowed_tools": {
+      const allowed = new Set(choice.allowed_tools.tools.map(Chat.toolName))
+      const kept = tools.filter((tool) => allowed.has(tool.function.name))
+      const known = new Set(kept.map((tool) => tool.function.name))
+      const missing = [...allowed].filter((name) => !known.has(name))
+      if (missing.length > 0) {
+        return bad(
+          `tool_choice.allowed_tools names ${missing.map((name) => `"${name}"`).join(", ")}, not among the request's function tools; add them to tools or remove them from allowed_tools`
+        )
+      }
+      return Either.right({ tools: kept, choice: choice.allowed_tools.mode })
+    }
+  }
+}

@@ -214,6 +214,36 @@ describe("Anthropic request translation", () => {
     expect(translate({ messages, tool_choice: "required" }).tool_choice).toBeUndefined()
   })
 
+  it("serves allowed_tools by sending only the allowed tools, and rejects custom tools with BadRequest", () => {
+    const messages: ReadonlyArray<Chat.Message> = [{ role: "user", content: "hi" }]
+    const tools: ReadonlyArray<Chat.Tool> = [
+      { type: "function", function: { name: "a" } },
+      { type: "function", function: { name: "b" } }
+    ]
+    const allowed = (names: ReadonlyArray<string>, mode: "auto" | "required"): Chat.ToolChoice => ({
+      type: "allowed_tools",
+      allowed_tools: { mode, tools: names.map((name) => ({ type: "function", function: { name } })) }
+    })
+    const body = translate({ messages, tools, tool_choice: allowed(["b"], "required") })
+    expect(body.tools?.map((tool) => tool.name)).toEqual(["b"])
+    expect(body.tool_choice).toEqual({ type: "any" })
+    expect(translate({ messages, tools, tool_choice: allowed(["a"], "auto") }).tool_choice).toEqual({ type: "auto" })
+    const failures = [
+      { messages, tools, tool_choice: allowed(["zzz"], "auto") },
+      { messages, tools: [...tools, { type: "custom", custom: { name: "sql" } }] as const },
+      { messages, tools, tool_choice: { type: "custom", custom: { name: "sql" } } as const }
+    ]
+    const messagesOf = failures.map((failure) => {
+      const result = toMessagesRequest({ model: "claude", ...failure }, { defaultMaxTokens: 4096, stream: false })
+      return Either.isLeft(result) ? `${result.left._tag}: ${result.left.message}` : "accepted"
+    })
+    expect(messagesOf[0]).toContain('BadRequest: tool_choice.allowed_tools names "zzz"')
+    expect(messagesOf[1]).toContain('BadRequest: anthropic has no custom (free-form input) tools; declare "sql"')
+    expect(messagesOf[2]).toContain(
+      'BadRequest: anthropic has no custom tools, so tool_choice cannot name custom tool "sql"'
+    )
+  })
+
   it("turns reasoning_effort into a thinking budget with room left for the answer", () => {
     const body = translate({ messages: [{ role: "user", content: "think" }], reasoning_effort: "low" })
     expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })

@@ -108,6 +108,31 @@ describe("Gemini request translation", () => {
     expect(budget("max")).toBe(32768)
   })
 
+  it("serves allowed_tools by declaring only the allowed functions, and rejects custom tools with BadRequest", () => {
+    const messages: ReadonlyArray<Chat.Message> = [{ role: "user", content: "hi" }]
+    const tools: ReadonlyArray<Chat.Tool> = [
+      { type: "function", function: { name: "a" } },
+      { type: "function", function: { name: "b" } }
+    ]
+    const body = translate({
+      messages,
+      tools,
+      tool_choice: {
+        type: "allowed_tools",
+        allowed_tools: { mode: "required", tools: [{ type: "function", function: { name: "a" } }] }
+      }
+    })
+    expect(body.tools).toEqual([{ functionDeclarations: [{ name: "a" }] }])
+    expect(body.toolConfig).toEqual({ functionCallingConfig: { mode: "ANY" } })
+    const custom = toGenerateContentRequest({
+      model: "gemini-2.5-flash",
+      messages,
+      tools: [{ type: "custom", custom: { name: "sql" } }]
+    })
+    expect(Either.isLeft(custom) && custom.left._tag).toBe("BadRequest")
+    expect(Either.isLeft(custom) && custom.left.message).toContain("gemini has no custom (free-form input) tools")
+  })
+
   it("maps tools to functionDeclarations and tool_choice to functionCallingConfig", () => {
     const tools: ReadonlyArray<Chat.Tool> = [
       {

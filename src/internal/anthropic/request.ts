@@ -16,7 +16,8 @@
 import * as Either from "effect/Either"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import { isFunctionCall, parseArguments, parseDataUrl, textOf } from "../translate.js"
+import type { NativeToolChoice } from "../translate.js"
+import { isFunctionCall, nativeTools, parseArguments, parseDataUrl, textOf } from "../translate.js"
 import { answerTool, jsonObjectInstruction } from "./structured.js"
 import type * as Wire from "./wire.js"
 
@@ -172,22 +173,24 @@ export const toMessages = (
   return Either.right({ system: system.length === 0 ? undefined : system.join("\n\n"), turns })
 }
 
-const toTools = (tools: ReadonlyArray<Chat.Tool>): Array<Wire.RequestTool> =>
+const toTools = (tools: ReadonlyArray<Chat.FunctionTool>): Array<Wire.RequestTool> =>
   tools.map((tool) => ({
     name: tool.function.name,
     ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
     input_schema: tool.function.parameters ?? { type: "object", properties: {} }
   }))
 
-const toToolChoice = (request: Chat.ChatCompletionRequest): Wire.RequestToolChoice | undefined => {
-  const choice = request.tool_choice
+const toToolChoice = (
+  choice: NativeToolChoice | undefined,
+  parallel: boolean | undefined
+): Wire.RequestToolChoice | undefined => {
   // Anthropic expresses "no parallel calls" on the tool choice, so a choice is needed to carry it.
-  const serial = request.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {}
-  if (choice === undefined) return request.parallel_tool_calls === false ? { type: "auto", ...serial } : undefined
+  const serial = parallel === false ? { disable_parallel_tool_use: true } : {}
+  if (choice === undefined) return parallel === false ? { type: "auto", ...serial } : undefined
   if (choice === "none") return { type: "none" }
   if (choice === "auto") return { type: "auto", ...serial }
   if (choice === "required") return { type: "any", ...serial }
-  return { type: "tool", name: choice.function.name, ...serial }
+  return { type: "tool", name: choice.name, ...serial }
 }
 
 const stops = (stop: Chat.ChatCompletionRequest["stop"]): ReadonlyArray<string> | undefined =>
@@ -211,6 +214,9 @@ export const toMessagesRequest = (
   if (request.n != null && request.n > 1) {
     return Either.left(bad("anthropic returns one choice per request; set n to 1 or send several requests"))
   }
+  const declared = nativeTools(request, provider)
+  if (Either.isLeft(declared)) return Either.left(declared.left)
+  const { choice, tools: functionTools } = declared.right
   return Either.map(toMessages(request.messages), ({ system, turns }) => {
     const budget = canThink(turns)
       ? request.reasoning_effort == null
@@ -222,16 +228,15 @@ export const toMessagesRequest = (
     const maxTokens = asked ?? options.defaultMaxTokens + (budget ?? 0)
     const stopSequences = stops(request.stop)
     const answer = answerTool(request)
-    const ownTools = request.tools === undefined || request.tools.length === 0 ? [] : toTools(request.tools)
+    const ownTools = toTools(functionTools)
     const allTools = answer === undefined ? ownTools : [...ownTools, answer.tool]
     const tools = allTools.length === 0 ? undefined : allTools
     const toolChoice =
       tools === undefined
         ? undefined
-        : answer !== undefined &&
-            (request.tool_choice === undefined || request.tool_choice === "auto" || request.tool_choice === "required")
+        : answer !== undefined && (choice === undefined || choice === "auto" || choice === "required")
           ? answer.choice
-          : toToolChoice(request)
+          : toToolChoice(choice, request.parallel_tool_calls)
     const instructions = request.response_format?.type === "json_object" ? [system, jsonObjectInstruction] : [system]
     const systemText = instructions.filter((text) => text !== undefined).join("\n\n")
     const body: Wire.MessagesRequest = {

@@ -7,7 +7,7 @@
  * has tools of its own, the model must call some tool (`any`), its own or the answer tool, so both keep working.
  * `json_object` has no schema to enforce and is served by an instruction in the system prompt.
  */
-import type * as Chat from "../../Chat.js"
+import * as Chat from "../../Chat.js"
 import type * as Wire from "./wire.js"
 
 /** The instruction added to `system` for `json_object`. */
@@ -17,7 +17,7 @@ export const jsonObjectInstruction = "Respond with a single valid JSON object an
 export const answerToolName = (request: Chat.ChatCompletionRequest): string | undefined => {
   const format = request.response_format
   if (format?.type !== "json_schema") return undefined
-  const taken = new Set((request.tools ?? []).map((tool) => tool.function.name))
+  const taken = new Set((request.tools ?? []).map(Chat.toolName))
   const name = format.json_schema.name
   return taken.has(name) ? `${name}_answer` : name
 }

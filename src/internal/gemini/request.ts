@@ -16,7 +16,8 @@
 import * as Either from "effect/Either"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import { isFunctionCall, parseArguments, parseDataUrl, textOf } from "../translate.js"
+import type { NativeToolChoice } from "../translate.js"
+import { isFunctionCall, nativeTools, parseArguments, parseDataUrl, textOf } from "../translate.js"
 import { toGeminiSchema } from "./jsonSchema.js"
 import { signatureOf } from "./thoughtSignature.js"
 import type * as Wire from "./wire.js"
@@ -179,12 +180,12 @@ export const toContents = (
   return Either.right({ system: system.length === 0 ? undefined : system.join("\n\n"), contents })
 }
 
-const toToolConfig = (choice: Chat.ToolChoice | undefined): Wire.GenerateContentRequest["toolConfig"] => {
+const toToolConfig = (choice: NativeToolChoice | undefined): Wire.GenerateContentRequest["toolConfig"] => {
   if (choice === undefined) return undefined
   if (choice === "auto") return { functionCallingConfig: { mode: "AUTO" } }
   if (choice === "none") return { functionCallingConfig: { mode: "NONE" } }
   if (choice === "required") return { functionCallingConfig: { mode: "ANY" } }
-  return { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [choice.function.name] } }
+  return { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [choice.name] } }
 }
 
 const toGenerationConfig = (request: Chat.ChatCompletionRequest): Wire.GenerationConfig | undefined => {
@@ -222,10 +223,12 @@ const hasProperties = (parameters: Readonly<Record<string, unknown>> | undefined
 /** The Gemini `generateContent` body for an OpenAI-style request. */
 export const toGenerateContentRequest = (
   request: Chat.ChatCompletionRequest
-): Either.Either<Wire.GenerateContentRequest, LiterLlmError.BadRequest> =>
-  Either.map(toContents(request.messages), ({ contents, system }) => {
-    const tools = request.tools ?? []
-    const toolConfig = tools.length === 0 ? undefined : toToolConfig(request.tool_choice)
+): Either.Either<Wire.GenerateContentRequest, LiterLlmError.BadRequest> => {
+  const declared = nativeTools(request, provider)
+  if (Either.isLeft(declared)) return Either.left(declared.left)
+  const { choice, tools } = declared.right
+  return Either.map(toContents(request.messages), ({ contents, system }) => {
+    const toolConfig = tools.length === 0 ? undefined : toToolConfig(choice)
     const generationConfig = toGenerationConfig(request)
     const body: Wire.GenerateContentRequest = {
       contents,
@@ -251,3 +254,4 @@ export const toGenerateContentRequest = (
     }
     return body
   })
+}
