@@ -12,6 +12,11 @@
  * made the same Effect code several times slower (an 8 µs call measured 45 µs), so it would measure the collector's
  * aftermath, not the router.
  *
+ * The library is measured as users run it: compiled by `tsc` (into node_modules/.cache/effect-liter-llm-bench, ~20 s
+ * before the first sample), not transformed on the fly by tsx, whose `keepNames` wraps function literals in
+ * `__name(...)` calls that cost per call and inflated the router's numbers. `BENCH_FROM_SOURCE=1` measures the
+ * TypeScript sources through tsx instead.
+ *
  * Every sample builds fresh services outside the timed region: `LlmTest` records each request it receives, so a
  * long-lived one gets slower with every call and would colour the numbers.
  *
@@ -21,16 +26,46 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as ExecutionPlan from "effect/ExecutionPlan"
 import type * as Scope from "effect/Scope"
+import { spawnSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { createRequire } from "node:module"
 import { cpus, loadavg } from "node:os"
+import { dirname, join } from "node:path"
 import { performance } from "node:perf_hooks"
-import * as Deployment from "../src/Deployment.js"
-import * as LiterLlmError from "../src/LiterLlmError.js"
-import * as LlmService from "../src/LlmService.js"
-import * as LlmTest from "../src/LlmTest.js"
-import * as Router from "../src/Router.js"
-import * as Strategy from "../src/Strategy.js"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import type * as Chat from "../src/Chat.js"
+import type * as LlmTestModule from "../src/LlmTest.js"
 import { median, table } from "./util.js"
+
+/** The library's modules, compiled (the default) or from source. */
+const load = async () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+  let from = (name: string) => join(root, "src", `${name}.ts`)
+  if (process.env.BENCH_FROM_SOURCE === undefined) {
+    // Inside node_modules, so the compiled files resolve `effect` from the project's own dependencies.
+    const out = join(root, "node_modules", ".cache", "effect-liter-llm-bench")
+    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+    const args = [tsc, "-p", "tsconfig.build.json", "--outDir", out, "--declaration", "false", "--sourceMap", "false"]
+    // Type errors elsewhere in the tree do not stop tsc from emitting; only a missing output is fatal.
+    spawnSync(process.execPath, args, { cwd: root, stdio: "ignore" })
+    if (!existsSync(join(out, "Router.js"))) throw new Error(`tsc did not produce ${out}/Router.js; run npm run build`)
+    from = (name) => join(out, `${name}.js`)
+  }
+  const imp = (name: string) => import(pathToFileURL(from(name)).href)
+  return {
+    Deployment: (await imp("Deployment")) as typeof import("../src/Deployment.js"),
+    LiterLlmError: (await imp("LiterLlmError")) as typeof import("../src/LiterLlmError.js"),
+    LlmService: (await imp("LlmService")) as typeof import("../src/LlmService.js"),
+    LlmTest: (await imp("LlmTest")) as typeof import("../src/LlmTest.js"),
+    Router: (await imp("Router")) as typeof import("../src/Router.js"),
+    Strategy: (await imp("Strategy")) as typeof import("../src/Strategy.js")
+  }
+}
+
+const { Deployment, LiterLlmError, LlmService, LlmTest, Router, Strategy } = await load()
+type Strategy = import("../src/Strategy.js").Strategy
+type LiterLlmError = import("../src/LiterLlmError.js").LiterLlmError
+type Service = import("../src/LlmService.js").Service
 
 const request: Chat.ChatCompletionRequest = { model: "bench", messages: [{ role: "user", content: "hi" }] }
 
@@ -40,7 +75,7 @@ const SEQUENTIAL_CALLS = 1_000
 const CONCURRENCY = 64
 const CONCURRENT_CALLS = CONCURRENCY * 20
 
-type Build = Effect.Effect<LlmService.Service, unknown, Scope.Scope>
+type Build = Effect.Effect<Service, unknown, Scope.Scope>
 
 /** Time per call, in microseconds: on the wall clock, and in CPU time spent by this process. */
 interface Timing {
@@ -113,7 +148,7 @@ const compare = async (base: () => Promise<Timing>, subject: () => Promise<Timin
 const direct: Build = Effect.map(LlmTest.make(), (test) => test.service)
 
 /** Deployments carry prices, as real ones do: without them cost-based routing looks each request's model up. */
-const routerOf = (strategy: Strategy.Strategy): Build =>
+const routerOf = (strategy: Strategy): Build =>
   Effect.map(
     Router.make({
       deployments: [1, 2, 3].map((n) =>
@@ -128,7 +163,7 @@ const routerOf = (strategy: Strategy.Strategy): Build =>
     (router) => router.service
   )
 
-const strategies: ReadonlyArray<readonly [string, () => Strategy.Strategy]> = [
+const strategies: ReadonlyArray<readonly [string, () => Strategy]> = [
   ["roundRobin", () => Strategy.roundRobin()],
   ["fallback", () => Strategy.fallback()],
   ["latencyBased", () => Strategy.latencyBased()],
@@ -154,7 +189,7 @@ const fallbackRouter: Build = Effect.map(
 
 /** The same plan with ExecutionPlan: each step a prebuilt context, moving on only on transient errors. */
 const fallbackPlan: Build = Effect.gen(function* () {
-  const context = (options: LlmTest.Options) =>
+  const context = (options: LlmTestModule.Options) =>
     Effect.map(LlmTest.make(options), (test) => Context.make(LlmService.LlmService, test.service))
   const plan = ExecutionPlan.make(
     { provide: yield* context({ fail: unavailable }) },
@@ -163,10 +198,7 @@ const fallbackPlan: Build = Effect.gen(function* () {
   )
   // The plan's error type widens to `unknown` (its `while` accepts anything); the errors are the services' own.
   const chat = (req: Chat.ChatCompletionRequest) =>
-    Effect.withExecutionPlan(LlmService.chat(req), plan) as Effect.Effect<
-      Chat.ChatCompletionResponse,
-      LiterLlmError.LiterLlmError
-    >
+    Effect.withExecutionPlan(LlmService.chat(req), plan) as Effect.Effect<Chat.ChatCompletionResponse, LiterLlmError>
   return LlmService.make({ chat })
 })
 
@@ -225,7 +257,8 @@ const main = async () => {
   )
 
   process.stdout.write(
-    `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end. ` +
+    `${process.env.BENCH_FROM_SOURCE === undefined ? "Compiled library (tsc)" : "Sources through tsx"}, ` +
+      `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end. ` +
       `Median of ${SAMPLES} samples; a sample is ${SEQUENTIAL_CALLS} sequential calls, or ${CONCURRENT_CALLS} calls ` +
       `${CONCURRENCY} at a time. Times are CPU µs per call (process CPU time: steadier than the wall clock on a ` +
       `shared machine); "min" is the fastest router sample minus the fastest direct one, what a quiet machine would ` +
