@@ -429,13 +429,9 @@ export type ChatCompletionRequest = typeof ChatCompletionRequest.Type
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * Token counts of one completion. `prompt_tokens_details.cached_tokens` is the part of the prompt read from the
- * provider's prompt cache; `completion_tokens_details.reasoning_tokens` the hidden reasoning part of the output.
- *
- * @since 0.1.0
- * @category usage
+ * The decoded shape of {@link Usage}: every count present.
  */
-export const Usage = Schema.Struct({
+const UsageFields = Schema.Struct({
   prompt_tokens: Schema.Number,
   completion_tokens: Schema.Number,
   total_tokens: Schema.Number,
@@ -460,6 +456,36 @@ export const Usage = Schema.Struct({
       text_tokens: Nullish(Schema.Number)
     })
   )
+})
+const UsageOnTheWire = Schema.Struct({
+  ...UsageFields.fields,
+  prompt_tokens: Nullish(Schema.Number),
+  completion_tokens: Nullish(Schema.Number),
+  total_tokens: Nullish(Schema.Number)
+})
+
+/**
+ * Token counts of one completion. `prompt_tokens_details.cached_tokens` is the part of the prompt read from the
+ * provider's prompt cache; `completion_tokens_details.reasoning_tokens` the hidden reasoning part of the output.
+ * Some servers leave counts out or send `null` (a usage object with only `prompt_tokens`, no `total_tokens`); a
+ * missing count decodes as 0 and a missing total as prompt + completion, rather than failing the whole response.
+ *
+ * @since 0.1.0
+ * @category usage
+ */
+export const Usage = Schema.transform(UsageOnTheWire, Schema.typeSchema(UsageFields), {
+  strict: true,
+  decode: (wire) => {
+    const prompt = wire.prompt_tokens ?? 0
+    const completion = wire.completion_tokens ?? 0
+    return {
+      ...wire,
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: wire.total_tokens ?? prompt + completion
+    }
+  },
+  encode: (usage) => usage
 })
 /** @since 0.1.0 @category usage */
 export type Usage = typeof Usage.Type

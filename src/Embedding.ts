@@ -52,15 +52,27 @@ export const EmbeddingData = Schema.Struct({
 export type EmbeddingData = typeof EmbeddingData.Type
 
 /**
- * Token counts of an embeddings call.
+ * Token counts of an embeddings call; a count the server left out (or sent as `null`) decodes as 0, a missing total
+ * as the prompt count.
  *
  * @since 0.1.0
  * @category response
  */
-export const EmbeddingUsage = Schema.Struct({
-  prompt_tokens: Schema.Number,
-  total_tokens: Schema.Number
-})
+export const EmbeddingUsage = Schema.transform(
+  Schema.Struct({
+    prompt_tokens: Schema.optional(Schema.NullOr(Schema.Number)),
+    total_tokens: Schema.optional(Schema.NullOr(Schema.Number))
+  }),
+  Schema.Struct({ prompt_tokens: Schema.Number, total_tokens: Schema.Number }),
+  {
+    strict: true,
+    decode: (wire) => {
+      const prompt = wire.prompt_tokens ?? 0
+      return { prompt_tokens: prompt, total_tokens: wire.total_tokens ?? prompt }
+    },
+    encode: (usage) => usage
+  }
+)
 /** @since 0.1.0 @category response */
 export type EmbeddingUsage = typeof EmbeddingUsage.Type
 

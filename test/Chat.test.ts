@@ -230,6 +230,28 @@ describe("ChatCompletionResponse", () => {
 })
 
 describe("bookkeeping fields some servers leave out", () => {
+  it("usage with counts left out or null decodes with 0 and a computed total, and encodes back", () => {
+    const base = { id: "c", object: "chat.completion", created: 1, model: "m", choices: [] }
+    const partial = decodeResponse({ ...base, usage: { prompt_tokens: 7, completion_tokens: 3 } }).usage
+    expect(partial).toEqual({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 })
+    const nulls = decodeResponse({ ...base, usage: { prompt_tokens: 4, completion_tokens: null, total_tokens: null } })
+    expect(nulls.usage).toEqual({ prompt_tokens: 4, completion_tokens: 0, total_tokens: 4 })
+    const chunk = Schema.decodeUnknownSync(Chat.ChatCompletionChunk)({
+      id: "s",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "m",
+      choices: [],
+      usage: { completion_tokens: 9 }
+    })
+    expect(chunk.usage).toEqual({ prompt_tokens: 0, completion_tokens: 9, total_tokens: 9 })
+    expect(Schema.encodeSync(Chat.Usage)(partial!)).toEqual({
+      prompt_tokens: 7,
+      completion_tokens: 3,
+      total_tokens: 10
+    })
+  })
+
   it("a response without id, created or choice index decodes with neutral defaults", () => {
     const response = decodeResponse({
       model: "local",

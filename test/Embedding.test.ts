@@ -61,6 +61,19 @@ describe("EmbeddingResponse", () => {
     expect(response).not.toHaveProperty("id")
   })
 
+  it("decodes usage with a count left out: prompt_tokens only, or null", () => {
+    const decode = Schema.decodeUnknownSync(Embedding.EmbeddingResponse)
+    const data = [{ object: "embedding", index: 0, embedding: [0.5] }]
+    expect(decode({ model: "m", data, usage: { prompt_tokens: 6 } }).usage).toEqual({
+      prompt_tokens: 6,
+      total_tokens: 6
+    })
+    expect(decode({ model: "m", data, usage: { prompt_tokens: null, total_tokens: 2 } }).usage).toEqual({
+      prompt_tokens: 0,
+      total_tokens: 2
+    })
+  })
+
   it("rejects an embedding that is neither numbers nor base64 text", () => {
     const result = Schema.decodeUnknownEither(Embedding.EmbeddingResponse)({
       data: [{ index: 0, embedding: [true] }],
