@@ -180,9 +180,20 @@ export const makeEndpoint = (
 const redactedText = "<redacted>"
 
 /**
+ * The shortest API key {@link scrubSecret} removes from messages.
+ *
+ * @since 0.1.0
+ * @category secrets
+ */
+export const minScrubbedKeyLength = 8
+
+/**
  * Returns a function that removes `secret` from an error's `message`, and from the message of its `cause` (a JSON
  * parser's message quotes the text it choked on), in case an upstream or a proxy echoed the key back. The error
  * keeps its class and every other field. Cheap when the key is absent: one `includes` per text.
+ *
+ * Keys shorter than {@link minScrubbedKeyLength} are left alone: those are placeholders that local servers accept
+ * ("ollama", "EMPTY"), and replacing them would also blank ordinary words such as a provider name in the message.
  *
  * @since 0.1.0
  * @category secrets
@@ -191,7 +202,7 @@ export const scrubSecret = (
   secret: Redacted.Redacted<string> | undefined
 ): ((error: LiterLlmError.LiterLlmError) => LiterLlmError.LiterLlmError) => {
   const value = secret === undefined ? "" : Redacted.value(secret)
-  if (value === "") return (error) => error
+  if (value.length < minScrubbedKeyLength) return (error) => error
   const clean = (text: string) => text.split(value).join(redactedText)
   return (error) => {
     const cause: unknown = "cause" in error ? error.cause : undefined
@@ -374,19 +385,40 @@ export interface RequestSpec {
 }
 
 /**
- * Builds the platform request for a spec on an endpoint.
+ * Builds the platform request for a spec on an endpoint. A body JSON cannot represent (a `BigInt` or a cycle in
+ * `extra_body`) is `Serialization`, not an exception thrown at the caller.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeRequest = (endpoint: Endpoint, spec: RequestSpec): HttpClientRequest.HttpClientRequest => {
+export const makeRequest = (
+  endpoint: Endpoint,
+  spec: RequestSpec,
+  accept: string
+): Either.Either<HttpClientRequest.HttpClientRequest, LiterLlmError.Serialization> => {
+  let text: string | undefined
+  if (spec.body !== undefined) {
+    try {
+      text = JSON.stringify(spec.body)
+    } catch (cause) {
+      return Either.left(
+        new LiterLlmError.Serialization({
+          provider: endpoint.provider,
+          message: `the request for ${spec.method} ${spec.path} cannot be sent to provider "${endpoint.provider}": its body is not representable as JSON (${
+            cause instanceof Error ? cause.message : String(cause)
+          }); remove BigInt values and cycles from the request (e.g. from extra_body)`
+        })
+      )
+    }
+  }
   let request = HttpClientRequest.make(spec.method)(endpoint.baseUrl + spec.path, {
     headers: endpoint.headers,
-    urlParams: { ...endpoint.urlParams, ...spec.urlParams }
+    urlParams: spec.urlParams === undefined ? endpoint.urlParams : { ...endpoint.urlParams, ...spec.urlParams }
   })
+  request = HttpClientRequest.setHeader(request, "accept", accept)
   if (spec.headers !== undefined) request = HttpClientRequest.setHeaders(request, spec.headers)
-  if (spec.body !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, spec.body)
-  return request
+  if (text !== undefined) request = HttpClientRequest.bodyText(request, text, "application/json")
+  return Either.right(request)
 }
 
 /** Sends the request; non-2xx answers become their error variant. */
@@ -427,8 +459,9 @@ export const json = <A, I, R>(
   spec: RequestSpec,
   schema: Schema.Schema<A, I, R>
 ): Effect.Effect<A, LiterLlmError.LiterLlmError, R> => {
-  const request = HttpClientRequest.acceptJson(makeRequest(endpoint, spec))
-  const effect = send(client, endpoint, request).pipe(
+  const built = makeRequest(endpoint, spec, "application/json")
+  if (Either.isLeft(built)) return Effect.fail(endpoint.scrub(built.left))
+  const effect = send(client, endpoint, built.right).pipe(
     Effect.flatMap((response) =>
       Effect.mapError(response.text, (error) => transportError(endpoint, error as HttpClientError.HttpClientError))
     ),
@@ -472,7 +505,9 @@ export const sse = (
 ): Stream.Stream<Sse.Event, LiterLlmError.LiterLlmError> =>
   Stream.suspend(() => {
     let delivered = false
-    const request = HttpClientRequest.setHeader(makeRequest(endpoint, spec), "accept", "text/event-stream")
+    const built = makeRequest(endpoint, spec, "text/event-stream")
+    if (Either.isLeft(built)) return Stream.fail(endpoint.scrub(built.left))
+    const request = built.right
     const response =
       endpoint.timeout === undefined
         ? send(client, endpoint, request)

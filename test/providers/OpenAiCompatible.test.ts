@@ -273,6 +273,40 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
+  it.scoped("a request body JSON cannot hold (BigInt, a cycle) is Serialization, never a thrown exception", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup()
+      const cyclic: Record<string, unknown> = {}
+      cyclic["self"] = cyclic
+      const chat = yield* Effect.exit(Effect.suspend(() => service.chat({ ...request, extra_body: { seed: 1n } })))
+      const stream = yield* Effect.exit(
+        Stream.runDrain(Stream.suspend(() => service.chatStream({ ...request, extra_body: cyclic })))
+      )
+      const embed = yield* Effect.exit(
+        Effect.suspend(() => service.embed({ model: "e", input: "x", extra_body: { big: 2n } }))
+      )
+      for (const exit of [chat, stream, embed]) {
+        expect(exit._tag === "Failure" && exit.cause._tag).toBe("Fail")
+        const error = exit._tag === "Failure" && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        expect(error?._tag).toBe("Serialization")
+        expect(error?.message).toContain("not representable as JSON")
+      }
+      expect(yield* upstream.requests).toHaveLength(0)
+    })
+  )
+
+  it.scoped("a placeholder key shorter than 8 characters is not scrubbed out of ordinary words", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup(
+        { scripts: [{ status: 400, body: { error: { message: "model ollama-x not found" } } }] },
+        { apiKey: Redacted.make("ollama"), provider: "ollama" }
+      )
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error.message).toContain("ollama answered HTTP 400")
+      expect(error.message).toContain("model ollama-x not found")
+    })
+  )
+
   it.scoped("a body of the wrong shape is Serialization with the path of the bad field", () =>
     Effect.gen(function* () {
       const { service } = yield* setup({
