@@ -22,7 +22,12 @@ interface ChoiceDraft {
   refusalLogprobs: Array<Chat.TokenLogprob> | null
 }
 
-/** A mutable accumulator: `push` each chunk, then `result`. */
+/**
+ * A mutable accumulator: `push` each chunk, then `result`.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
 export class Assembler {
   private id = ""
   private model = ""
@@ -124,7 +129,12 @@ export class Assembler {
   }
 }
 
-/** Assembles a whole list of chunks at once. */
+/**
+ * Assembles a whole list of chunks at once.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
 export const assemble = (chunks: Iterable<Chat.ChatCompletionChunk>): Chat.ChatCompletionResponse => {
   const assembler = new Assembler()
   for (const chunk of chunks) assembler.push(chunk)

@@ -11,7 +11,12 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as LiterLlmError from "../LiterLlmError.js"
 
-/** The key and base URL read from config for a native provider. */
+/**
+ * The key and base URL read from config for a native provider.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const readNativeConfig = (
   provider: string,
   prefix: string,

@@ -17,7 +17,12 @@
  */
 import { calcPrice, findProvider, type MatchLogic, type ModelInfo, type Provider } from "@pydantic/genai-prices"
 
-/** A resolved model: the provider whose price list holds it and its record there. */
+/**
+ * A resolved model: the provider whose price list holds it and its record there.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
 export interface Resolved {
   readonly provider: Provider
   readonly model: ModelInfo
@@ -243,7 +248,12 @@ const resolveIndexed = (indexed: ProviderIndex, name: string): Resolved | undefi
   return spelled === name ? undefined : matchWithFallbacks(indexed, spelled)
 }
 
-/** The genai-prices provider for one of our provider ids, or undefined when the data has no such provider. */
+/**
+ * The genai-prices provider for one of our provider ids, or undefined when the data has no such provider.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
 export const providerFor = (id: string): Provider | undefined => {
   const key = id.toLowerCase().trim()
   // "litellm" makes the package guess the provider from the model; here a provider id means that provider.
@@ -251,14 +261,24 @@ export const providerFor = (id: string): Provider | undefined => {
   return getIndex().providers.get(key)?.provider ?? findProvider({ providerId: providerAliases[key] ?? key })
 }
 
-/** Resolves `model` within one provider's price list (including the provider's fallback providers). */
+/**
+ * Resolves `model` within one provider's price list (including the provider's fallback providers).
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
 export const resolveIn = (provider: Provider, model: string): Resolved | undefined => {
   const name = model.toLowerCase().trim()
   const indexed = getIndex().providers.get(provider.id)
   return indexed === undefined ? slowResolve(name, provider.id) : resolveIndexed(indexed, name)
 }
 
-/** Resolves a bare model name the way the package does: the first provider whose model rule claims the name. */
+/**
+ * Resolves a bare model name the way the package does: the first provider whose model rule claims the name.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
 export const resolveBare = (model: string): Resolved | undefined => {
   const name = model.toLowerCase().trim()
   const hit = getIndex().bare.get(name)
@@ -271,6 +291,9 @@ export const resolveBare = (model: string): Resolved | undefined => {
  * Resolves `provider/model` (our provider id, or genai-prices' own) or a bare model name. When the prefix is not
  * a known provider, or that provider does not list the model, the whole name is tried as a bare model id, since
  * many model ids carry an organisation prefix (`meta-llama/Llama-3.3-70B-Instruct`).
+ *
+ * @since 0.1.0
+ * @category pricing
  */
 export const resolve = (model: string): Resolved | undefined => {
   const slash = model.indexOf("/")

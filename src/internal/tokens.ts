@@ -5,10 +5,20 @@
  */
 import type * as Chat from "../Chat.js"
 
-/** One token per four characters of text, at least one. */
+/**
+ * One token per four characters of text, at least one.
+ *
+ * @since 0.1.0
+ * @category tokens
+ */
 export const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
 
-/** The text of a message's content (parts that are not text count by their JSON size). */
+/**
+ * The text of a message's content (parts that are not text count by their JSON size).
+ *
+ * @since 0.1.0
+ * @category tokens
+ */
 export const messageText = (message: Chat.Message): string => {
   const content = message.content
   if (content === undefined || content === null) return ""
@@ -22,7 +32,12 @@ export const messageText = (message: Chat.Message): string => {
   return text
 }
 
-/** Estimated prompt tokens of a request: its messages (plus a few tokens of framing each) and its tools. */
+/**
+ * Estimated prompt tokens of a request: its messages (plus a few tokens of framing each) and its tools.
+ *
+ * @since 0.1.0
+ * @category tokens
+ */
 export const estimatePromptTokens = (request: Chat.ChatCompletionRequest): number => {
   let tokens = 0
   for (const message of request.messages) {
@@ -36,9 +51,19 @@ export const estimatePromptTokens = (request: Chat.ChatCompletionRequest): numbe
   return tokens
 }
 
-/** Completion tokens assumed when a request does not bound its output. */
+/**
+ * Completion tokens assumed when a request does not bound its output.
+ *
+ * @since 0.1.0
+ * @category tokens
+ */
 export const defaultCompletionTokens = 256
 
-/** The most output a request can produce, or {@link defaultCompletionTokens} when it sets no bound. */
+/**
+ * The most output a request can produce, or {@link defaultCompletionTokens} when it sets no bound.
+ *
+ * @since 0.1.0
+ * @category tokens
+ */
 export const expectedCompletionTokens = (request: Chat.ChatCompletionRequest): number =>
   request.max_completion_tokens ?? request.max_tokens ?? defaultCompletionTokens

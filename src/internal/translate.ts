@@ -7,21 +7,41 @@ import * as Schema from "effect/Schema"
 import * as Chat from "../Chat.js"
 import * as LiterLlmError from "../LiterLlmError.js"
 
-/** Splits a `data:` URL into its media type and base64 payload; `undefined` for anything else. */
+/**
+ * Splits a `data:` URL into its media type and base64 payload; `undefined` for anything else.
+ *
+ * @since 0.1.0
+ * @category translation
+ */
 export const parseDataUrl = (url: string): { readonly mediaType: string; readonly data: string } | undefined => {
   const match = /^data:([^;,]+)?((?:;[^;,]*)*?);base64,(.*)$/s.exec(url)
   if (match === null) return undefined
   return { mediaType: match[1] ?? "application/octet-stream", data: match[3] }
 }
 
-/** The text of a message's content, its text parts joined. */
+/**
+ * The text of a message's content, its text parts joined.
+ *
+ * @since 0.1.0
+ * @category translation
+ */
 export const textOf = (content: string | ReadonlyArray<{ readonly text: string }>): string =>
   typeof content === "string" ? content : content.map((part) => part.text).join("")
 
-/** Whether a tool call of an assistant message is a function call (the only kind the native APIs take). */
+/**
+ * Whether a tool call of an assistant message is a function call (the only kind the native APIs take).
+ *
+ * @since 0.1.0
+ * @category translation
+ */
 export const isFunctionCall = Schema.is(Chat.FunctionToolCall)
 
-/** Parses a tool call's arguments into the JSON object the native APIs want; "" means no arguments. */
+/**
+ * Parses a tool call's arguments into the JSON object the native APIs want; "" means no arguments.
+ *
+ * @since 0.1.0
+ * @category translation
+ */
 export const parseArguments = (
   call: Chat.FunctionToolCall,
   provider: string
@@ -39,13 +59,21 @@ export const parseArguments = (
   }
 }
 
-/** A tool choice reduced to what the native APIs can say: a mode, or one function by name. */
+/**
+ * A tool choice reduced to what the native APIs can say: a mode, or one function by name.
+ *
+ * @since 0.1.0
+ * @category translation
+ */
 export type NativeToolChoice = "none" | "auto" | "required" | { readonly name: string }
 
 /**
  * The function tools and tool choice a native API gets. Custom tools and custom tool choices have no native
  * counterpart and are `BadRequest`; `allowed_tools` is served by sending only the allowed tools, with its mode as the
  * choice, since neither native API has a subset that leaves the rest of the tool list visible.
+ *
+ * @since 0.1.0
+ * @category translation
  */
 export const nativeTools = (
   request: Chat.ChatCompletionRequest,

@@ -21,7 +21,12 @@ import { isFunctionCall, nativeTools, parseArguments, parseDataUrl, textOf } fro
 import { answerTool, jsonObjectInstruction } from "./structured.js"
 import type * as Wire from "./wire.js"
 
-/** Options of the translation that come from the provider's configuration. */
+/**
+ * Options of the translation that come from the provider's configuration.
+ *
+ * @since 0.1.0
+ * @category request
+ */
 export interface RequestOptions {
   /** `max_tokens` when the request sets neither `max_tokens` nor `max_completion_tokens`. */
   readonly defaultMaxTokens: number
@@ -134,7 +139,12 @@ const appendTurn = (
   else turns.push({ role, content: ordered })
 }
 
-/** The system text and the alternating turns of a conversation. */
+/**
+ * The system text and the alternating turns of a conversation.
+ *
+ * @since 0.1.0
+ * @category request
+ */
 export const toMessages = (
   messages: ReadonlyArray<Chat.Message>
 ): Either.Either<
@@ -206,7 +216,12 @@ const canThink = (turns: ReadonlyArray<Wire.RequestMessage>): boolean => {
   return lastAssistant === undefined || !lastAssistant.content.some((block) => block.type === "tool_use")
 }
 
-/** The Anthropic Messages body for an OpenAI-style request. */
+/**
+ * The Anthropic Messages body for an OpenAI-style request.
+ *
+ * @since 0.1.0
+ * @category request
+ */
 export const toMessagesRequest = (
   request: Chat.ChatCompletionRequest,
   options: RequestOptions

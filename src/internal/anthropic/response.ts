@@ -10,6 +10,9 @@ import * as Wire from "./wire.js"
 /**
  * The chat completion of an Anthropic message. A call of `answerTool` (see `structured.ts`) is the JSON answer: it
  * becomes the content, and the finish reason is `stop` unless real tools were called too.
+ *
+ * @since 0.1.0
+ * @category response
  */
 export const fromMessage = (
   message: Wire.Message,

@@ -15,7 +15,12 @@ import * as Wire from "./wire.js"
 
 const provider = "anthropic"
 
-/** Per-stream state; create one per HTTP response. */
+/**
+ * Per-stream state; create one per HTTP response.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
 export class StreamTranslator {
   private id = ""
   private model: string

@@ -10,10 +10,20 @@
 import * as Chat from "../../Chat.js"
 import type * as Wire from "./wire.js"
 
-/** The instruction added to `system` for `json_object`. */
+/**
+ * The instruction added to `system` for `json_object`.
+ *
+ * @since 0.1.0
+ * @category structured output
+ */
 export const jsonObjectInstruction = "Respond with a single valid JSON object and nothing else."
 
-/** The name of the answer tool for a request, when its `response_format` needs one. */
+/**
+ * The name of the answer tool for a request, when its `response_format` needs one.
+ *
+ * @since 0.1.0
+ * @category structured output
+ */
 export const answerToolName = (request: Chat.ChatCompletionRequest): string | undefined => {
   const format = request.response_format
   if (format?.type !== "json_schema") return undefined
@@ -22,7 +32,12 @@ export const answerToolName = (request: Chat.ChatCompletionRequest): string | un
   return taken.has(name) ? `${name}_answer` : name
 }
 
-/** The answer tool and the tool choice that makes the model use it. */
+/**
+ * The answer tool and the tool choice that makes the model use it.
+ *
+ * @since 0.1.0
+ * @category structured output
+ */
 export const answerTool = (
   request: Chat.ChatCompletionRequest
 ): { readonly tool: Wire.RequestTool; readonly choice: Wire.RequestToolChoice } | undefined => {

@@ -8,7 +8,12 @@
 import type * as Chat from "../../Chat.js"
 import type * as Wire from "./wire.js"
 
-/** Token counts as they accumulate over a stream: `message_start` gives the input, `message_delta` the output. */
+/**
+ * Token counts as they accumulate over a stream: `message_start` gives the input, `message_delta` the output.
+ *
+ * @since 0.1.0
+ * @category usage
+ */
 export interface Counts {
   readonly input: number
   readonly output: number
@@ -16,9 +21,20 @@ export interface Counts {
   readonly cacheCreation: number
 }
 
+/**
+ * Counts before any event arrived.
+ *
+ * @since 0.1.0
+ * @category usage
+ */
 export const emptyCounts: Counts = { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 }
 
-/** Overlays the counts a usage object reports on what was known; absent fields keep their earlier value. */
+/**
+ * Overlays the counts a usage object reports on what was known; absent fields keep their earlier value.
+ *
+ * @since 0.1.0
+ * @category usage
+ */
 export const mergeCounts = (counts: Counts, usage: Wire.Usage | null | undefined): Counts =>
   usage == null
     ? counts
@@ -29,6 +45,12 @@ export const mergeCounts = (counts: Counts, usage: Wire.Usage | null | undefined
         cacheCreation: usage.cache_creation_input_tokens ?? counts.cacheCreation
       }
 
+/**
+ * OpenAI-style usage from Anthropic's counts (the prompt includes cache reads and writes).
+ *
+ * @since 0.1.0
+ * @category usage
+ */
 export const toUsage = (counts: Counts): Chat.Usage => {
   const prompt = counts.input + counts.cacheRead + counts.cacheCreation
   return {
@@ -42,6 +64,9 @@ export const toUsage = (counts: Counts): Chat.Usage => {
 /**
  * The OpenAI finish reason of an Anthropic stop reason. Reasons without an OpenAI counterpart (`pause_turn`,
  * `model_context_window_exceeded`, future ones) are passed on unchanged rather than guessed.
+ *
+ * @since 0.1.0
+ * @category usage
  */
 export const toFinishReason = (stopReason: string | null | undefined): string | null => {
   switch (stopReason) {

@@ -9,9 +9,20 @@ import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as Wire from "./wire.js"
 
-/** The model path Gemini expects (`models/…`), from a bare or already prefixed name. */
+/**
+ * The model path Gemini expects (`models/…`), from a bare or already prefixed name.
+ *
+ * @since 0.1.0
+ * @category embeddings
+ */
 export const modelPath = (model: string): string => (model.startsWith("models/") ? model : `models/${model}`)
 
+/**
+ * The `batchEmbedContents` body for an OpenAI-style embeddings request.
+ *
+ * @since 0.1.0
+ * @category embeddings
+ */
 export const toBatchEmbedRequest = (
   request: Embedding.EmbeddingRequest
 ): Either.Either<{ readonly requests: ReadonlyArray<Wire.EmbedContentRequest> }, LiterLlmError.BadRequest> => {
@@ -45,6 +56,12 @@ const toBase64 = (values: ReadonlyArray<number>): string => {
   return btoa(binary)
 }
 
+/**
+ * The OpenAI-style embeddings response for Gemini's vectors, in input order.
+ *
+ * @since 0.1.0
+ * @category embeddings
+ */
 export const fromBatchEmbedResponse = (
   response: Wire.BatchEmbedContentsResponse,
   request: Embedding.EmbeddingRequest

@@ -84,5 +84,10 @@ const convert = (schema: unknown, root: Json, depth: number): unknown => {
   return out
 }
 
-/** The Gemini form of a JSON Schema. */
+/**
+ * The Gemini form of a JSON Schema.
+ *
+ * @since 0.1.0
+ * @category schema
+ */
 export const toGeminiSchema = (schema: unknown): unknown => (isRecord(schema) ? convert(schema, schema, 0) : schema)

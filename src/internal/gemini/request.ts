@@ -113,7 +113,12 @@ const appendTurn = (turns: Array<Wire.Content>, role: "user" | "model", parts: R
   else turns.push({ role, parts: kept })
 }
 
-/** The system instruction and the turns of a conversation. */
+/**
+ * The system instruction and the turns of a conversation.
+ *
+ * @since 0.1.0
+ * @category request
+ */
 export const toContents = (
   messages: ReadonlyArray<Chat.Message>
 ): Either.Either<
@@ -220,7 +225,12 @@ const hasProperties = (parameters: Readonly<Record<string, unknown>> | undefined
   return typeof properties === "object" && properties !== null && Object.keys(properties).length > 0
 }
 
-/** The Gemini `generateContent` body for an OpenAI-style request. */
+/**
+ * The Gemini `generateContent` body for an OpenAI-style request.
+ *
+ * @since 0.1.0
+ * @category request
+ */
 export const toGenerateContentRequest = (
   request: Chat.ChatCompletionRequest
 ): Either.Either<Wire.GenerateContentRequest, LiterLlmError.BadRequest> => {

@@ -16,11 +16,19 @@ import type * as Wire from "./wire.js"
 /**
  * The tool call id of the `position`-th call of candidate `choice`: Gemini's own id or one made up, plus the part's
  * thought signature, if any.
+ *
+ * @since 0.1.0
+ * @category response
  */
 export const toolCallId = (responseId: string, choice: number, position: number, part: Wire.Part): string =>
   withSignature(part.functionCall?.id ?? `call_${responseId}_${choice}_${position}`, part.thoughtSignature)
 
-/** The prompt-level refusal of a response without candidates, if that is what it is. */
+/**
+ * The prompt-level refusal of a response without candidates, if that is what it is.
+ *
+ * @since 0.1.0
+ * @category response
+ */
 export const blocked = (response: Wire.GenerateContentResponse): LiterLlmError.ContentPolicy | undefined => {
   const reason = response.promptFeedback?.blockReason
   if (response.candidates.length > 0 || reason == null) return undefined
@@ -62,6 +70,9 @@ const toChoice = (candidate: Wire.Candidate, position: number, responseId: strin
 /**
  * The chat completion of a Gemini response. `id` is used when Gemini sent no `responseId`; `model` when it sent no
  * `modelVersion`.
+ *
+ * @since 0.1.0
+ * @category response
  */
 export const fromGenerateContentResponse = (
   response: Wire.GenerateContentResponse,

@@ -19,7 +19,12 @@ interface CandidateState {
   finished: boolean
 }
 
-/** Per-stream state; create one per HTTP response. */
+/**
+ * Per-stream state; create one per HTTP response.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
 export class StreamTranslator {
   private id: string | undefined = undefined
   private model: string

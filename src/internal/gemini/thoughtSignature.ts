@@ -9,11 +9,21 @@
 
 const separator = "__thought__"
 
-/** A tool call id carrying `signature` (when there is one). */
+/**
+ * A tool call id carrying `signature` (when there is one).
+ *
+ * @since 0.1.0
+ * @category tools
+ */
 export const withSignature = (id: string, signature: string | null | undefined): string =>
   signature == null || signature === "" ? id : `${id}${separator}${signature}`
 
-/** The signature a tool call id carries, if any. */
+/**
+ * The signature a tool call id carries, if any.
+ *
+ * @since 0.1.0
+ * @category tools
+ */
 export const signatureOf = (id: string): string | undefined => {
   const at = id.indexOf(separator)
   return at === -1 ? undefined : id.slice(at + separator.length)

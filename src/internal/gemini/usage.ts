@@ -8,6 +8,12 @@
 import type * as Chat from "../../Chat.js"
 import type * as Wire from "./wire.js"
 
+/**
+ * OpenAI-style usage from Gemini's `usageMetadata` (thoughts as reasoning tokens, cached content as cached tokens).
+ *
+ * @since 0.1.0
+ * @category usage
+ */
 export const toUsage = (metadata: Wire.UsageMetadata): Chat.Usage => {
   const prompt = (metadata.promptTokenCount ?? 0) + (metadata.toolUsePromptTokenCount ?? 0)
   const thoughts = metadata.thoughtsTokenCount ?? 0
@@ -36,6 +42,9 @@ const filtered = new Set([
  * The OpenAI finish reason of a Gemini one. Gemini says `STOP` also when it answers with function calls, where
  * OpenAI says `tool_calls`. Reasons with no OpenAI counterpart (`MALFORMED_FUNCTION_CALL`, `OTHER` …) are passed on
  * unchanged rather than guessed.
+ *
+ * @since 0.1.0
+ * @category usage
  */
 export const toFinishReason = (reason: string | null | undefined, calledTools: boolean): string | null => {
   if (reason == null || reason === "FINISH_REASON_UNSPECIFIED") return null

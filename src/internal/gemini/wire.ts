@@ -10,6 +10,12 @@ const Nullish = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Sche
 // Request
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * One part of a request turn: text, inline or file data, a function call or its response.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export type RequestPart =
   | { readonly text: string }
   | { readonly inlineData: { readonly mimeType: string; readonly data: string } }
@@ -17,17 +23,35 @@ export type RequestPart =
   | { readonly functionCall: { readonly name: string; readonly args: unknown }; readonly thoughtSignature?: string }
   | { readonly functionResponse: { readonly name: string; readonly response: unknown } }
 
+/**
+ * One turn of the conversation sent to Gemini.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export interface Content {
   readonly role: "user" | "model"
   readonly parts: ReadonlyArray<RequestPart>
 }
 
+/**
+ * A function the model may call, as Gemini declares it.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export interface FunctionDeclaration {
   readonly name: string
   readonly description?: string
   readonly parameters?: unknown
 }
 
+/**
+ * Sampling, length, JSON-mode and thinking options of a request.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export interface GenerationConfig {
   readonly temperature?: number
   readonly topP?: number
@@ -42,6 +66,12 @@ export interface GenerationConfig {
   readonly thinkingConfig?: { readonly thinkingBudget: number }
 }
 
+/**
+ * The body of `generateContent` / `streamGenerateContent`; extra fields come from `extra_body`.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export interface GenerateContentRequest {
   readonly contents: ReadonlyArray<Content>
   readonly systemInstruction?: { readonly parts: ReadonlyArray<{ readonly text: string }> }
@@ -60,6 +90,12 @@ export interface GenerateContentRequest {
 // Response
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * One part of an answer's content, unknown fields ignored.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export const Part = Schema.Struct({
   text: Nullish(Schema.String),
   /** Marks a thought summary, not part of the answer. */
@@ -70,15 +106,29 @@ export const Part = Schema.Struct({
   /** Opaque; must be sent back with the function call it came with (see `thoughtSignature.ts`). */
   thoughtSignature: Nullish(Schema.String)
 })
+/** @since 0.1.0 @category wire */
 export type Part = typeof Part.Type
 
+/**
+ * One candidate answer.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export const Candidate = Schema.Struct({
   index: Nullish(Schema.Number),
   content: Nullish(Schema.Struct({ parts: Schema.optionalWith(Schema.Array(Part), { default: () => [] }) })),
   finishReason: Nullish(Schema.String)
 })
+/** @since 0.1.0 @category wire */
 export type Candidate = typeof Candidate.Type
 
+/**
+ * Gemini's token counts.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export const UsageMetadata = Schema.Struct({
   promptTokenCount: Nullish(Schema.Number),
   candidatesTokenCount: Nullish(Schema.Number),
@@ -87,8 +137,15 @@ export const UsageMetadata = Schema.Struct({
   thoughtsTokenCount: Nullish(Schema.Number),
   toolUsePromptTokenCount: Nullish(Schema.Number)
 })
+/** @since 0.1.0 @category wire */
 export type UsageMetadata = typeof UsageMetadata.Type
 
+/**
+ * A `generateContent` answer, or one event of a stream.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export const GenerateContentResponse = Schema.Struct({
   candidates: Schema.optionalWith(Schema.Array(Candidate), { default: () => [] }),
   usageMetadata: Nullish(UsageMetadata),
@@ -96,12 +153,19 @@ export const GenerateContentResponse = Schema.Struct({
   responseId: Nullish(Schema.String),
   promptFeedback: Nullish(Schema.Struct({ blockReason: Nullish(Schema.String) }))
 })
+/** @since 0.1.0 @category wire */
 export type GenerateContentResponse = typeof GenerateContentResponse.Type
 
 // ---------------------------------------------------------------------------------------------------------------
 // Embeddings and models
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * One content to embed in a `batchEmbedContents` request.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export interface EmbedContentRequest {
   readonly model: string
   readonly content: { readonly parts: ReadonlyArray<{ readonly text: string }> }
@@ -109,11 +173,24 @@ export interface EmbedContentRequest {
   readonly [extra: string]: unknown
 }
 
+/**
+ * The vectors of a `batchEmbedContents` answer.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export const BatchEmbedContentsResponse = Schema.Struct({
   embeddings: Schema.Array(Schema.Struct({ values: Schema.Array(Schema.Number) }))
 })
+/** @since 0.1.0 @category wire */
 export type BatchEmbedContentsResponse = typeof BatchEmbedContentsResponse.Type
 
+/**
+ * One page of the model list.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
 export const ModelPage = Schema.Struct({
   models: Schema.optionalWith(
     Schema.Array(Schema.Struct({ name: Schema.String, displayName: Nullish(Schema.String) })),
@@ -121,4 +198,5 @@ export const ModelPage = Schema.Struct({
   ),
   nextPageToken: Nullish(Schema.String)
 })
+/** @since 0.1.0 @category wire */
 export type ModelPage = typeof ModelPage.Type
