@@ -67,7 +67,12 @@ export interface Ordering {
 
 export type Order = (s: State.RouterState, input: Input) => Ordering
 
-const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
+/** 0, 1, …, n - 1. A plain loop: `Array.from` with a mapper cost cost-based and least-busy routing ~1 µs a request. */
+const range = (n: number): Array<number> => {
+  const out: Array<number> = []
+  for (let i = 0; i < n; i++) out.push(i)
+  return out
+}
 
 export const compile = (
   strategy: Strategy.Strategy,
