@@ -49,6 +49,28 @@ describe("estimatePromptTokens", () => {
     expect(Tokens.messageText({ role: "assistant", content: [{ type: "refusal", refusal: "no" }] })).toBe("no")
   })
 
+  it("counts a media part by a flat figure, not by the length of its base64, and never throws", () => {
+    const big = `data:image/png;base64,${"A".repeat(1_000_000)}`
+    const image = Tokens.estimatePromptTokens({
+      model: "m",
+      messages: [
+        user([
+          { type: "text", text: "abcd" },
+          { type: "image_url", image_url: { url: big } }
+        ])
+      ]
+    })
+    expect(image).toBe(4 + 1 + Tokens.mediaPartTokens)
+    const cyclic: Record<string, unknown> = {}
+    cyclic["self"] = cyclic
+    const odd = Tokens.estimatePromptTokens({
+      model: "m",
+      messages: [user("abcd")],
+      tools: [{ type: "function", function: { name: "f", parameters: { big: 1n, cyclic } } }]
+    })
+    expect(odd).toBe(4 + 1)
+  })
+
   it("counts tools and an earlier assistant turn's tool calls", () => {
     const base: Chat.ChatCompletionRequest = { model: "m", messages: [user("hi")] }
     const withTools = Tokens.estimatePromptTokens({
