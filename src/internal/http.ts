@@ -291,6 +291,21 @@ export const decodeUnknownEither = <A, I>(
 }
 
 /**
+ * A decoder of JSON text built once for a schema, for per-event use in streams: parsing and decoding run
+ * synchronously, with no Effect per event; every failure is `Serialization`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const jsonDecoder = <A, I>(
+  schema: Schema.Schema<A, I, never>
+): ((text: string, provider: string, what: string) => Either.Either<A, LiterLlmError.Serialization>) => {
+  const decode = decodeUnknownEither(schema)
+  return (text, provider, what) =>
+    Either.flatMap(parseJson(text, provider, what), (json) => decode(json, provider, what))
+}
+
+/**
  * Parses JSON text and decodes it with a schema; every failure is `Serialization`.
  *
  * @since 0.1.0

@@ -89,6 +89,8 @@ const provider = "anthropic"
 /** The longest model listing followed, in pages of 1000. */
 const maxModelPages = 20
 
+const decodeEvent = Http.jsonDecoder(Wire.StreamEvent)
+
 /**
  * Builds the Anthropic service on the `HttpClient` in context.
  *
@@ -125,7 +127,7 @@ export const make = (
           const body = yield* toMessagesRequest(request, { defaultMaxTokens: maxTokens, stream: true })
           const translator = new StreamTranslator(yield* createdNow, request.model, answerToolName(request))
           return Http.sse(client, endpoint, { method: "POST", path: "/v1/messages", body }).pipe(
-            Stream.mapEffect((event) => Http.decodeJson(Wire.StreamEvent, event.data, provider, "a stream event")),
+            Stream.mapEffect((event) => decodeEvent(event.data, provider, "a stream event")),
             Stream.mapEffect((event) => translator.push(event)),
             Stream.concat(Stream.suspend(() => Stream.fromEffect(translator.end()))),
             Stream.flattenIterables

@@ -94,6 +94,8 @@ const randomId = Effect.map(
   ([a, b]) => `gemini-${a.toString(36)}${b.toString(36)}`
 )
 
+const decodeEvent = Http.jsonDecoder(Wire.GenerateContentResponse)
+
 /**
  * Builds the Gemini service on the `HttpClient` in context.
  *
@@ -146,9 +148,7 @@ export const make = (
             body
           }
           return Http.sse(client, endpoint, spec).pipe(
-            Stream.mapEffect((event) =>
-              Http.decodeJson(Wire.GenerateContentResponse, event.data, provider, "a stream event")
-            ),
+            Stream.mapEffect((event) => decodeEvent(event.data, provider, "a stream event")),
             Stream.mapEffect((event) => translator.push(event)),
             Stream.concat(Stream.suspend(() => Stream.fromEffect(translator.end()))),
             Stream.flattenIterables
