@@ -7,12 +7,13 @@
  *
  * Semantics:
  * - **Key**: the canonical form of the request — object keys sorted, `undefined` and `null` fields dropped (the wire
- *   treats an absent field and `null` alike), arrays kept in order — hashed with SHA-256, prefixed by the operation
+ *   treats an absent field and `null` alike), arrays kept in order — prefixed by the operation
  *   (`chat`, `chatStream`, `embed`). So two requests built in a different key order share an entry; object identity
  *   plays no part. Fields that do not change the answer are left out of the key: `user` (an end-user id for the
  *   provider's abuse monitoring — identical prompts from two users share one answer), `metadata`, `store`, `stream`
  *   and `stream_options`. Everything else, sampling parameters included, is part of it; caching a request with
- *   `temperature > 0` makes its answer repeat, which is the point of a cache.
+ *   `temperature > 0` makes its answer repeat, which is the point of a cache. The in-memory store keys on that
+ *   canonical string itself; a store you give gets it hashed with SHA-256 ({@link keyOf}), so keys stay short.
  * - **Store**: in memory by default, holding `capacity` (default 256) entries with least-recently-used eviction (a
  *   hit refreshes an entry) and a `ttl` (default 5 minutes) counted from the write, on `Clock`. Plug another store
  *   with the `store` option or {@link layerStore} and the {@link CacheStore} tag. A store that fails or dies is
@@ -156,6 +157,16 @@ export const keyOf = (
   `llm-cache:v1:${operation}:${createHash("sha256").update(canonical(request, ignoredFields)).digest("base64url")}`
 
 /**
+ * The key of the default in-memory store: the canonical form itself. A `Map` hashes a string key once and compares it
+ * exactly, so a digest would add a SHA-256 per call (a tenth of a cache hit's CPU) and buy nothing; the digest is kept
+ * for stores given by the caller, where keys travel and their size matters.
+ */
+const memoryKeyOf = (
+  operation: "chat" | "chatStream" | "embed",
+  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+): string => `${operation}:${canonical(request, ignoredFields)}`
+
+/**
  * Cache options.
  *
  * @since 0.1.0
@@ -188,6 +199,7 @@ export const make = (
 ): Effect.Effect<(service: LlmService.Service) => LlmService.Service, never, Scope.Scope> =>
   Effect.gen(function* () {
     const store = options.store ?? (yield* memoryStore({ capacity: options.capacity }))
+    const key = options.store === undefined ? memoryKeyOf : keyOf
     const ttl = Duration.decode(options.ttl ?? "5 minutes")
     const scope = yield* Effect.scope
     // Calls in flight by key, owned by this cache; touched only inside Effect.sync-like steps, so atomic.
@@ -317,7 +329,7 @@ export const make = (
       wrap(service, {
         chat: (request) =>
           cached(
-            keyOf("chat", request),
+            key("chat", request),
             "Chat",
             (entry) => (entry as Extract<Entry, { _tag: "Chat" }>).response,
             (response) => ({ _tag: "Chat", response }),
@@ -325,14 +337,14 @@ export const make = (
           ),
         embed: (request) =>
           cached(
-            keyOf("embed", request),
+            key("embed", request),
             "Embedding",
             (entry) => (entry as Extract<Entry, { _tag: "Embedding" }>).response,
             (response) => ({ _tag: "Embedding", response }),
             service.embed(request)
           ),
         chatStream: (request) => {
-          const key = keyOf("chatStream", request)
+          const streamKey = key("chatStream", request)
           const record = Stream.suspend(() => {
             // Per run of the stream: the chunks seen so far, stored only if the stream completes.
             const recorded: Array<Chat.ChatCompletionChunk> = []
@@ -342,12 +354,12 @@ export const make = (
             })
             // Stored before the stream ends for the caller, so a caller that has read a stream to its end will hit.
             return onStreamEnd(recording, (outcome) =>
-              outcome._tag === "Completed" ? write(key, { _tag: "ChatStream", chunks: recorded }) : Effect.void
+              outcome._tag === "Completed" ? write(streamKey, { _tag: "ChatStream", chunks: recorded }) : Effect.void
             )
           })
           return Stream.unwrap(
             Effect.map(
-              read(key, "ChatStream", (entry) => (entry as Extract<Entry, { _tag: "ChatStream" }>).chunks),
+              read(streamKey, "ChatStream", (entry) => (entry as Extract<Entry, { _tag: "ChatStream" }>).chunks),
               Option.match({ onNone: () => record, onSome: (chunks) => Stream.fromIterable(chunks) })
             )
           )
