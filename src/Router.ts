@@ -43,10 +43,11 @@
  * - `listModels` is routed like any call (the first available deployment answers), so a health check of a router
  *   sees whether any of its deployments is up.
  *
- * All state — counters, round-robin cursor, latency, circuits — lives in one cell made when the layer is built: no
- * two routers share anything, and each request's choice and admission is a single atomic update of it. The cell is
- * a plain mutable reference rather than a `Ref`: every update is a synchronous read-compute-write inside one fiber
- * step, which JavaScript already makes atomic, and it saves an effect per update on the hot path.
+ * All state — counters, round-robin cursor, latency, circuits — lives in one record made when the layer is built: no
+ * two routers share anything, and each request's choice and admission is a single atomic update of it. The record
+ * is plain and mutable rather than held in a `Ref` (a deliberate exception to the project's Ref-for-state rule):
+ * every update is a synchronous read-decide-write inside one fiber step, which JavaScript already makes atomic, and
+ * it saves an effect and a copy per update on the hot path (see bench/results/router.md).
  *
  * Compared with `ExecutionPlan`: the order is the strategy's and follows live state rather than a fixed list; layers
  * are built once rather than per attempt; circuits and caps are checked at every step; the caller gets the whole

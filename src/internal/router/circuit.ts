@@ -1,6 +1,6 @@
 /**
- * The per-deployment circuit breaker, as pure transitions over an immutable record (the router keeps the records in
- * one `Ref`, so each transition is applied atomically together with the request's other bookkeeping).
+ * The per-deployment circuit breaker, as pure transitions over an immutable record (the router keeps one per
+ * deployment in its state, and applies each transition atomically together with the request's other bookkeeping).
  *
  * - closed: requests flow; transient failures are counted both consecutively and within a rolling window.
  * - open: nothing is sent until `openUntil`; that is max(cooldown, Retry-After), the cooldown doubling (by `factor`)
