@@ -436,6 +436,39 @@ export const makeRequest = (
   return Either.right(request)
 }
 
+/**
+ * The most of an error answer's body that is read (64 KiB). Error bodies are a few hundred bytes; a proxy's HTML page
+ * or a broken upstream could send far more, and only the start matters for the message.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxErrorBodyBytes = 64 * 1024
+
+/** Reads at most {@link maxErrorBodyBytes} of a body, then stops (closing the connection); "" if reading fails. */
+const readErrorBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
+  response.stream.pipe(
+    Stream.runFoldWhile(
+      { parts: [] as Array<Uint8Array>, size: 0 },
+      (acc) => acc.size < maxErrorBodyBytes,
+      (acc, part) => {
+        acc.parts.push(part)
+        acc.size += part.length
+        return acc
+      }
+    ),
+    Effect.map(({ parts, size }) => {
+      const bytes = new Uint8Array(size)
+      let offset = 0
+      for (const part of parts) {
+        bytes.set(part, offset)
+        offset += part.length
+      }
+      return new TextDecoder().decode(bytes.subarray(0, maxErrorBodyBytes))
+    }),
+    Effect.orElseSucceed(() => "")
+  )
+
 /** Sends the request; non-2xx answers become their error variant. */
 const send = (
   client: HttpClient.HttpClient,
@@ -447,8 +480,7 @@ const send = (
     Effect.flatMap((response) =>
       response.status >= 200 && response.status < 300
         ? Effect.succeed(response)
-        : response.text.pipe(
-            Effect.orElseSucceed(() => ""),
+        : readErrorBody(response).pipe(
             Effect.flatMap((body) =>
               LiterLlmError.fromResponse({
                 status: response.status,

@@ -1,4 +1,5 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Http from "node:http"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -292,6 +293,33 @@ describe("OpenAiCompatible over loopback", () => {
         expect(error?.message).toContain("not representable as JSON")
       }
       expect(yield* upstream.requests).toHaveLength(0)
+    })
+  )
+
+  it.scoped("an error body that never ends is read only up to the cap, then reported", () =>
+    Effect.gen(function* () {
+      const server = yield* Effect.acquireRelease(
+        Effect.async<Http.Server>((resume) => {
+          const server = Http.createServer((_req, res) => {
+            res.writeHead(502, { "content-type": "text/html" })
+            res.write(`<html>${"x".repeat(100 * 1024)}`) // more than the cap, and the body never ends
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) =>
+          Effect.sync(() => {
+            server.closeAllConnections()
+            server.close()
+          })
+      )
+      const port = (server.address() as { readonly port: number }).port
+      const service = yield* OpenAiCompatible.make({ baseUrl: `http://127.0.0.1:${port}/v1`, provider: "proxy" }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("ServiceUnavailable")
+      expect(error.message).toContain("proxy answered HTTP 502: <html>xxx")
+      expect(error.message.length).toBeLessThan(1000)
     })
   )
 
