@@ -62,7 +62,7 @@ import * as LlmCache from "./LlmCache.js"
 import * as LlmService from "./LlmService.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Telemetry from "./Telemetry.js"
-import { markUpstream, zeroHits } from "./internal/telemetry/cacheHits.js"
+import * as CacheHits from "./internal/telemetry/cacheHits.js"
 
 /**
  * The service to manage and the middleware to put around it; `true` turns a piece on with its defaults.
@@ -118,9 +118,10 @@ export const layer = <O extends Options<any, any>>(
         })
 
       if (options.cache !== undefined) {
-        service = markUpstream(service)
+        const hits = CacheHits.tracker()
+        service = hits.markUpstream(service)
         yield* apply(LlmCache.layer(optionsOf(options.cache)))
-        service = zeroHits(service)
+        service = hits.zeroHits(service)
       }
       if (options.healthCheck !== undefined) yield* apply(HealthCheck.layer(optionsOf(options.healthCheck)))
       if (options.rateLimit !== undefined) yield* apply(RateLimit.layer(options.rateLimit))
