@@ -40,8 +40,10 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
@@ -218,6 +220,10 @@ interface Outcome {
   readonly annotate: ((span: Tracer.Span) => void) | undefined
 }
 
+/** The fiber's `Clock` (a `TestClock` in tests), read without running an effect. */
+const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock =>
+  Context.get(fiber.currentDefaultServices, Clock.Clock)
+
 const errorType = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): string | undefined =>
   Option.match(Cause.failureOption(cause), {
     onSome: (error) => error._tag,
@@ -303,47 +309,46 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
     startNanos: bigint,
     outcome: Outcome
   ): Effect.Effect<void> =>
-    Effect.flatMap(Clock.currentTimeNanos, (now) =>
-      Effect.withFiberRuntime((fiber) => {
-        const extra = fiber.getFiberRef(FiberRef.currentMetricLabels)
-        const handles = handlesFor(operation, model)
-        outcome.annotate?.(span)
-        handles.requests.unsafeUpdate(1, extra)
-        let interrupted = false
-        if (Exit.isFailure(outcome.exit)) {
-          const type = errorType(outcome.exit.cause)
-          if (type === undefined) interrupted = true
-          else {
-            span.attribute("error.type", type)
-            handles.errors(type).unsafeUpdate(1, extra)
-          }
+    Effect.withFiberRuntime((fiber) => {
+      const now = clockOf(fiber).unsafeCurrentTimeNanos()
+      const extra = fiber.getFiberRef(FiberRef.currentMetricLabels)
+      const handles = handlesFor(operation, model)
+      outcome.annotate?.(span)
+      handles.requests.unsafeUpdate(1, extra)
+      let interrupted = false
+      if (Exit.isFailure(outcome.exit)) {
+        const type = errorType(outcome.exit.cause)
+        if (type === undefined) interrupted = true
+        else {
+          span.attribute("error.type", type)
+          handles.errors(type).unsafeUpdate(1, extra)
         }
-        if (!interrupted) handles.duration.unsafeUpdate(Number(now - startNanos) / 1e9, extra)
-        const tokens = outcome.tokens
-        if (tokens === undefined) return Effect.void
-        Attributes.tokens(span, tokens, outcome.estimated)
-        handles.inputTokens.unsafeUpdate(tokens.input, extra)
-        handles.outputTokens.unsafeUpdate(tokens.output, extra)
-        const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens)
-        if (costUsd !== undefined) {
-          span.attribute("gen_ai.usage.cost", costUsd)
-          handles.cost.unsafeUpdate(costUsd, extra)
-        }
-        const sinks = fiber.getFiberRef(costSinks)
-        if (sinks.length === 0) return Effect.void
-        const call: CallCost = {
-          operation,
-          model,
-          deployment,
-          inputTokens: tokens.input,
-          outputTokens: tokens.output,
-          cachedTokens: tokens.cached,
-          costUsd,
-          estimated: outcome.estimated
-        }
-        return Effect.forEach(sinks, (sink) => Ref.update(sink, (calls) => [...calls, call]), { discard: true })
-      })
-    )
+      }
+      if (!interrupted) handles.duration.unsafeUpdate(Number(now - startNanos) / 1e9, extra)
+      const tokens = outcome.tokens
+      if (tokens === undefined) return Effect.void
+      Attributes.tokens(span, tokens, outcome.estimated)
+      handles.inputTokens.unsafeUpdate(tokens.input, extra)
+      handles.outputTokens.unsafeUpdate(tokens.output, extra)
+      const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens)
+      if (costUsd !== undefined) {
+        span.attribute("gen_ai.usage.cost", costUsd)
+        handles.cost.unsafeUpdate(costUsd, extra)
+      }
+      const sinks = fiber.getFiberRef(costSinks)
+      if (sinks.length === 0) return Effect.void
+      const call: CallCost = {
+        operation,
+        model,
+        deployment,
+        inputTokens: tokens.input,
+        outputTokens: tokens.output,
+        cachedTokens: tokens.cached,
+        costUsd,
+        estimated: outcome.estimated
+      }
+      return Effect.forEach(sinks, (sink) => Ref.update(sink, (calls) => [...calls, call]), { discard: true })
+    })
 
   const chatOutcome = (exit: Exit.Exit<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>): Outcome => {
     if (Exit.isFailure(exit))
@@ -358,9 +363,12 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
     }
   }
 
+  // The start is read from the fiber's clock directly rather than through `Clock.currentTimeNanos` (three effects on
+  // every call); it is the same `Clock` service, so `TestClock` still drives it.
   const chat = (request: Chat.ChatCompletionRequest) =>
-    Effect.useSpan(`chat ${request.model}`, spanOptions, (span) =>
-      Effect.flatMap(Clock.currentTimeNanos, (start) => {
+    Effect.withFiberRuntime((fiber) => {
+      const start = clockOf(fiber).unsafeCurrentTimeNanos()
+      return Effect.useSpan(`chat ${request.model}`, spanOptions, (span) => {
         annotateBase(span)
         Attributes.chatRequest(span, request, recordContent)
         return service.chat(request).pipe(
@@ -368,11 +376,12 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
           Effect.onExit((exit) => account(span, "chat", request.model, start, chatOutcome(exit)))
         )
       })
-    )
+    })
 
   const embed = (request: Embedding.EmbeddingRequest) =>
-    Effect.useSpan(`embeddings ${request.model}`, spanOptions, (span) =>
-      Effect.flatMap(Clock.currentTimeNanos, (start) => {
+    Effect.withFiberRuntime((fiber) => {
+      const start = clockOf(fiber).unsafeCurrentTimeNanos()
+      return Effect.useSpan(`embeddings ${request.model}`, spanOptions, (span) => {
         annotateBase(span)
         Attributes.embedRequest(span, request, recordContent)
         return service.embed(request).pipe(
@@ -392,7 +401,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
           })
         )
       })
-    )
+    })
 
   const streamOutcome = (
     request: Chat.ChatCompletionRequest,
