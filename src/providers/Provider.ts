@@ -31,7 +31,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../Chat.js"
 import type * as Embedding from "../Embedding.js"
@@ -266,12 +266,13 @@ const envPrefix = (info: Info) =>
 const readOptional = (name: string) =>
   Effect.orElseSucceed(Config.option(Config.string(name)), () => Option.none<string>())
 
+/** The key from the provider's variable; a variable set to a blank value counts as unset (else: a 401 later). */
 const readKey = (info: Info) =>
   info.apiKeyEnv === undefined
     ? Effect.succeed(Option.none<Redacted.Redacted<string>>())
     : Effect.orElseSucceed(Config.option(Config.redacted(info.apiKeyEnv)), () =>
         Option.none<Redacted.Redacted<string>>()
-      )
+      ).pipe(Effect.map(Option.filter((key) => Redacted.value(key).trim() !== "")))
 
 /** Puts the resolved model into every request, or strips the provider's prefix from the request's model. */
 const withModel = (service: LlmService.Service, provider: Info, model: string | undefined): LlmService.Service => {

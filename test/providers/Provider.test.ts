@@ -112,6 +112,9 @@ describe("Provider.layer over loopback", () => {
       expect(error.message).toContain("MISTRAL_API_KEY")
       const claude = yield* Effect.flip(build("claude-sonnet-4-5").pipe(withEnv({})))
       expect(claude.message).toContain("ANTHROPIC_API_KEY")
+      const blank = yield* Effect.flip(build("groq/llama-3.1-8b-instant").pipe(withEnv({ GROQ_API_KEY: " " })))
+      expect(blank._tag).toBe("Authentication")
+      expect(blank.message).toContain("GROQ_API_KEY")
     })
   )
 
