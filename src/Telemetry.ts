@@ -366,7 +366,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
   // The start is read from the fiber's clock directly rather than through `Clock.currentTimeNanos` (three effects on
   // every call); it is the same `Clock` service, so `TestClock` still drives it.
   const chat = (request: Chat.ChatCompletionRequest) =>
-    Effect.withFiberRuntime((fiber) => {
+    Effect.withFiberRuntime<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>((fiber) => {
       const start = clockOf(fiber).unsafeCurrentTimeNanos()
       return Effect.useSpan(`chat ${request.model}`, spanOptions, (span) => {
         annotateBase(span)
@@ -379,7 +379,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
     })
 
   const embed = (request: Embedding.EmbeddingRequest) =>
-    Effect.withFiberRuntime((fiber) => {
+    Effect.withFiberRuntime<Embedding.EmbeddingResponse, LiterLlmError.LiterLlmError>((fiber) => {
       const start = clockOf(fiber).unsafeCurrentTimeNanos()
       return Effect.useSpan(`embeddings ${request.model}`, spanOptions, (span) => {
         annotateBase(span)
