@@ -94,29 +94,48 @@ export class CacheStore extends Context.Tag("effect-liter-llm/LlmCache/CacheStor
  */
 export const memoryStore = (options: { readonly capacity?: number | undefined } = {}): Effect.Effect<Store> =>
   Effect.sync(() => {
-    const capacity = Math.max(0, Math.floor(options.capacity ?? 256))
-    // A Map iterates in insertion order; re-inserting on every hit keeps the least recently used entry first.
-    const entries = new Map<string, { readonly entry: Entry; readonly expiresAt: number }>()
+    const memory = new Memory(options.capacity ?? 256)
     return {
-      get: (key) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          const found = entries.get(key)
-          if (found === undefined) return Option.none()
-          entries.delete(key)
-          if (found.expiresAt <= now) return Option.none()
-          entries.set(key, found)
-          return Option.some(found.entry)
-        }),
-      set: (key, entry, ttl) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          entries.delete(key)
-          if (capacity === 0) return
-          entries.set(key, { entry, expiresAt: now + Duration.toMillis(ttl) })
-          while (entries.size > capacity) entries.delete(entries.keys().next().value!)
-        }),
-      delete: (key) => Effect.sync(() => void entries.delete(key))
+      get: (key) => Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullable(memory.get(key, now))),
+      set: (key, entry, ttl) => Effect.map(Clock.currentTimeMillis, (now) => memory.set(key, entry, now, ttl)),
+      delete: (key) => Effect.sync(() => memory.delete(key))
     }
   })
+
+/**
+ * The in-memory store's entries, with synchronous access: the cache's own default store is read and written through
+ * these methods directly rather than through {@link Store}'s effects, since a `Map` can neither fail nor block and the
+ * effects (clock read, error recovery) cost more than the lookup.
+ */
+class Memory {
+  // A Map iterates in insertion order; re-inserting on every hit keeps the least recently used entry first.
+  private readonly entries = new Map<string, { readonly entry: Entry; readonly expiresAt: number }>()
+  private readonly capacity: number
+
+  constructor(capacity: number) {
+    this.capacity = Math.max(0, Math.floor(capacity))
+  }
+
+  get(key: string, now: number): Entry | undefined {
+    const found = this.entries.get(key)
+    if (found === undefined) return undefined
+    this.entries.delete(key)
+    if (found.expiresAt <= now) return undefined
+    this.entries.set(key, found)
+    return found.entry
+  }
+
+  set(key: string, entry: Entry, now: number, ttl: Duration.Duration): void {
+    this.entries.delete(key)
+    if (this.capacity === 0) return
+    this.entries.set(key, { entry, expiresAt: now + Duration.toMillis(ttl) })
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key)
+  }
+}
 
 /**
  * A layer providing a fresh {@link memoryStore} as the {@link CacheStore}.
@@ -198,8 +217,10 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<(service: LlmService.Service) => LlmService.Service, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const store = options.store ?? (yield* memoryStore({ capacity: options.capacity }))
-    const key = options.store === undefined ? memoryKeyOf : keyOf
+    // The default store is used synchronously (see `Memory`); a store given by the caller goes through its effects.
+    const memory = options.store === undefined ? new Memory(options.capacity ?? 256) : undefined
+    const store = options.store
+    const key = memory !== undefined ? memoryKeyOf : keyOf
     const ttl = Duration.decode(options.ttl ?? "5 minutes")
     const scope = yield* Effect.scope
     // Calls in flight by key, owned by this cache; touched only inside Effect.sync-like steps, so atomic.
@@ -218,25 +239,43 @@ export const make = (
               fallback
             )
 
-    const read = <A>(key: string, tag: Entry["_tag"], take: (entry: Entry) => A): Effect.Effect<Option.Option<A>> =>
-      store.get(key).pipe(
+    const read = <A>(key: string, tag: Entry["_tag"], take: (entry: Entry) => A): Effect.Effect<Option.Option<A>> => {
+      if (memory !== undefined)
+        return Effect.withFiberRuntime((fiber) => {
+          const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+          const found = memory.get(key, now)
+          // Only this cache writes its memory, and each key holds one kind of entry.
+          return found === undefined ? Effect.succeedNone : Effect.succeedSome(take(found))
+        })
+      return store!.get(key).pipe(
         Effect.catchAllCause(skipped("read an entry", Option.none<Entry>())),
         Effect.flatMap((found) => {
           if (Option.isNone(found)) return Effect.succeedNone
           if (found.value._tag === tag) return Effect.succeedSome(take(found.value))
           // Not what this key can hold: a foreign or corrupted entry. Forget it rather than serve it.
           return Effect.as(
-            Effect.catchAllCause(store.delete(key), skipped("delete an entry", undefined)),
+            Effect.catchAllCause(store!.delete(key), skipped("delete an entry", undefined)),
             Option.none<A>()
           )
         })
       )
+    }
 
     const write = (key: string, entry: Entry): Effect.Effect<void> =>
-      Effect.catchAllCause(
-        Effect.suspend(() => store.set(key, entry, ttl)),
-        skipped("write an entry", undefined)
-      )
+      memory !== undefined
+        ? Effect.withFiberRuntime((fiber) => {
+            memory.set(
+              key,
+              entry,
+              Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis(),
+              ttl
+            )
+            return Effect.void
+          })
+        : Effect.catchAllCause(
+            Effect.suspend(() => store!.set(key, entry, ttl)),
+            skipped("write an entry", undefined)
+          )
 
     const join = <A>(key: string, flight: Flight<A>): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
       Effect.uninterruptibleMask((restore) => {
@@ -288,24 +327,35 @@ export const make = (
       upstream: Effect.Effect<A, LiterLlmError.LiterLlmError>,
       toEntry: (a: A) => Entry
     ): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function* () {
-          const flight: Flight<A> = { deferred: undefined, waiters: 0, fiber: undefined }
-          flights.set(key, flight as Flight<unknown>)
-          const exit = yield* Effect.exit(restore(upstream))
+      // Plain flatMaps rather than Effect.gen: this runs on every miss.
+      Effect.uninterruptibleMask((restore) => {
+        const flight: Flight<A> = { deferred: undefined, waiters: 0, fiber: undefined }
+        flights.set(key, flight as Flight<unknown>)
+        const leave = () => {
+          if (flights.get(key) === flight) flights.delete(key)
+        }
+        return Effect.flatMap(Effect.exit(restore(upstream)), (exit) => {
           if (Exit.isInterrupted(exit)) {
-            if (flight.waiters > 0) flight.fiber = yield* finish(key, flight, upstream, toEntry)
-            else if (flights.get(key) === flight) flights.delete(key)
-            return yield* exit
+            if (flight.waiters === 0) {
+              leave()
+              return exit
+            }
+            return Effect.flatMap(finish(key, flight, upstream, toEntry), (fiber) => {
+              flight.fiber = fiber
+              return exit
+            })
           }
           // Answer the waiting callers first, then store (write-through: this caller returns once it is stored);
           // until then, newcomers join this finished flight instead of calling again.
-          if (flight.deferred !== undefined) yield* Deferred.done(flight.deferred, exit)
-          if (Exit.isSuccess(exit)) yield* write(key, toEntry(exit.value))
-          if (flights.get(key) === flight) flights.delete(key)
-          return yield* exit
+          const stored = Exit.isSuccess(exit) ? write(key, toEntry(exit.value)) : Effect.void
+          const answered =
+            flight.deferred === undefined ? stored : Effect.zipRight(Deferred.done(flight.deferred, exit), stored)
+          return Effect.flatMap(answered, () => {
+            leave()
+            return exit
+          })
         })
-      )
+      })
 
     const cached = <A>(
       key: string,
