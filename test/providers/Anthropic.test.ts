@@ -249,6 +249,13 @@ describe("Anthropic request translation", () => {
     expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })
     expect(body.max_tokens).toBe(4096 + 2048)
     expect(translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: "none" }).thinking).toBeUndefined()
+    // a small max_tokens cuts the budget below it (Anthropic requires that), or turns thinking off under 1025
+    const small = translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: "high", max_tokens: 3000 })
+    expect(small.thinking).toEqual({ type: "enabled", budget_tokens: 2999 })
+    expect(small.max_tokens).toBe(3000)
+    const tiny = translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: "low", max_tokens: 1000 })
+    expect(tiny.thinking).toBeUndefined()
+    expect(tiny.max_tokens).toBe(1000)
     const max = translate({ messages: [{ role: "user", content: "x" }], reasoning_effort: "max" })
     expect(max.thinking).toEqual({ type: "enabled", budget_tokens: 57344 })
     expect(max.max_tokens).toBeLessThanOrEqual(64000)

@@ -37,13 +37,16 @@ const provider = "anthropic"
 
 const bad = (message: string) => new LiterLlmError.BadRequest({ provider, message })
 
+/** Anthropic's smallest thinking budget. */
+const minThinkingBudget = 1024
+
 /**
  * Thinking budgets for `reasoning_effort`; Anthropic's minimum budget is 1024 tokens. `max` stays below 64k with the
  * default answer room added, since 64k output tokens is the ceiling of current Claude models.
  */
 const thinkingBudget: Record<Chat.ReasoningEffort, number | undefined> = {
   none: undefined,
-  minimal: 1024,
+  minimal: minThinkingBudget,
   low: 2048,
   medium: 8192,
   high: 16384,
@@ -217,6 +220,16 @@ const canThink = (turns: ReadonlyArray<Wire.RequestMessage>): boolean => {
 }
 
 /**
+ * Anthropic rejects a thinking budget that is not below `max_tokens`, and one under 1024 tokens. So a caller's small
+ * `max_tokens` cuts the budget to fit under it, and one of 1024 or less turns thinking off, rather than the request
+ * failing upstream with a 400.
+ */
+const fitBudget = (budget: number | undefined, asked: number | null | undefined): number | undefined => {
+  if (budget === undefined || asked == null || budget < asked) return budget
+  return asked - 1 >= minThinkingBudget ? asked - 1 : undefined
+}
+
+/**
  * The Anthropic Messages body for an OpenAI-style request.
  *
  * @since 0.1.0
@@ -233,12 +246,11 @@ export const toMessagesRequest = (
   if (Either.isLeft(declared)) return Either.left(declared.left)
   const { choice, tools: functionTools } = declared.right
   return Either.map(toMessages(request.messages), ({ system, turns }) => {
-    const budget = canThink(turns)
-      ? request.reasoning_effort == null
-        ? undefined
-        : thinkingBudget[request.reasoning_effort]
-      : undefined
     const asked = request.max_completion_tokens ?? request.max_tokens
+    const budget = fitBudget(
+      canThink(turns) && request.reasoning_effort != null ? thinkingBudget[request.reasoning_effort] : undefined,
+      asked
+    )
     // With thinking on, max_tokens covers thinking plus answer, so the default leaves room for both.
     const maxTokens = asked ?? options.defaultMaxTokens + (budget ?? 0)
     const stopSequences = stops(request.stop)
