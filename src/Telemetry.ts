@@ -220,6 +220,13 @@ interface Outcome {
   readonly annotate: ((span: Tracer.Span) => void) | undefined
 }
 
+/**
+ * The fiber's context with `span` as the parent of the spans made below (an HTTP client's, a router's). What
+ * `Effect.withParentSpan` does, without first running an effect to read the context: the fiber is at hand.
+ */
+const withParent = (fiber: Fiber.RuntimeFiber<unknown, unknown>, span: Tracer.Span): Context.Context<never> =>
+  Context.add(fiber.currentContext, Tracer.ParentSpan, span)
+
 /** The fiber's `Clock` (a `TestClock` in tests), read without running an effect. */
 const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock =>
   Context.get(fiber.currentDefaultServices, Clock.Clock)
@@ -262,12 +269,13 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
   // Tagging a metric builds (and hashes, and formats) a new metric key: most of this middleware's cost if done per
   // call. The tagged handles are immutable, so they are kept per operation and model for this service; bounded, so a
   // caller inventing model names cannot grow it without limit.
-  const handleCache = new Map<string, Handles>()
+  // One map per operation, so a lookup does not build a composite string key on every call.
+  const handleCache: Record<Operation, Map<string, Handles>> = { chat: new Map(), embeddings: new Map() }
   const handlesFor = (operation: Operation, model: string): Handles => {
-    const id = `${operation}\u0000${model}`
-    let found = handleCache.get(id)
+    const byModel = handleCache[operation]
+    let found = byModel.get(model)
     if (found === undefined) {
-      if (handleCache.size >= 1024) handleCache.clear()
+      if (byModel.size >= 1024) byModel.clear()
       const labels = labelsFor(operation, model)
       // `Metric.taggedWithLabels` would build and look up a new key on every update; a metric made from an
       // already-labelled key resolves its registry entry once.
@@ -292,7 +300,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
         outputTokens: tagged(keys.tokens, [MetricLabel.make("gen_ai.token.type", "output")]),
         cost: tagged(keys.cost)
       }
-      handleCache.set(id, found)
+      byModel.set(model, found)
     }
     return found
   }
@@ -372,7 +380,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
         annotateBase(span)
         Attributes.chatRequest(span, request, recordContent)
         return service.chat(request).pipe(
-          Effect.withParentSpan(span),
+          Effect.locally(FiberRef.currentContext, withParent(fiber, span)),
           Effect.onExit((exit) => account(span, "chat", request.model, start, chatOutcome(exit)))
         )
       })
@@ -385,7 +393,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
         annotateBase(span)
         Attributes.embedRequest(span, request, recordContent)
         return service.embed(request).pipe(
-          Effect.withParentSpan(span),
+          Effect.locally(FiberRef.currentContext, withParent(fiber, span)),
           Effect.onExit((exit) => {
             const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
             const outcome: Outcome = {
