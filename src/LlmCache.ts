@@ -148,18 +148,28 @@ export const layerMemoryStore = (options: { readonly capacity?: number | undefin
 
 const ignoredFields: ReadonlySet<string> = new Set(["user", "metadata", "store", "stream", "stream_options"])
 
-/** JSON with sorted object keys and without `undefined`/`null` members; `ignored` applies to the top level only. */
+/**
+ * JSON with sorted object keys and without `undefined`/`null` members; `ignored` applies to the top level only. Built
+ * by string concatenation rather than arrays joined at each level: it runs on every call, and the output must stay
+ * byte-for-byte the same, since external stores keep keys derived from it.
+ */
 const canonical = (value: unknown, ignored: ReadonlySet<string> | undefined): string => {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null"
-  if (Array.isArray(value)) return `[${value.map((item) => canonical(item, undefined)).join(",")}]`
+  if (Array.isArray(value)) {
+    let out = "["
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonical(value[i], undefined)
+    return out + "]"
+  }
   const record = value as Record<string, unknown>
-  const parts: Array<string> = []
-  for (const key of Object.keys(record).sort()) {
+  const keys = Object.keys(record).sort()
+  let out = "{"
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
     const member = record[key]
     if (member === undefined || member === null || ignored?.has(key)) continue
-    parts.push(`${JSON.stringify(key)}:${canonical(member, undefined)}`)
+    out += (out.length === 1 ? "" : ",") + JSON.stringify(key) + ":" + canonical(member, undefined)
   }
-  return `{${parts.join(",")}}`
+  return out + "}"
 }
 
 /**
