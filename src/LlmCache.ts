@@ -374,9 +374,18 @@ export const make = (
       toEntry: (a: A) => Entry,
       upstream: Effect.Effect<A, LiterLlmError.LiterLlmError>
     ): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
-      Effect.suspend(() => {
+      Effect.withFiberRuntime((fiber) => {
         const inFlight = flights.get(key) as Flight<A> | undefined
         if (inFlight !== undefined) return join(key, inFlight)
+        if (memory !== undefined) {
+          // The default store in the same step: a hit costs one effect. Nothing runs between the look-up and
+          // the flight check, so no re-check is needed.
+          const found = memory.get(
+            key,
+            Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+          )
+          return found !== undefined ? Effect.succeed(take(found)) : lead(key, upstream, toEntry)
+        }
         return Effect.flatMap(read(key, tag, take), (hit) => {
           if (Option.isSome(hit)) return Effect.succeed(hit.value)
           // Re-check: another caller may have started the same call while the store was being read.
