@@ -27,6 +27,7 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -165,8 +166,11 @@ export const make = (options: Options = {}): Effect.Effect<(service: LlmService.
       })
     }
 
+    // The clock is read from the fiber in the same step as the admission (not through `Clock.currentTimeMillis`,
+    // which is three effects): this runs on every call. Same `Clock` service, so `TestClock` drives it.
     const acquire = (model: string, estimate: number): Effect.Effect<Entry, LiterLlmError.RateLimited> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.withFiberRuntime((fiber) => {
+        const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
         const admission = windowOf(model).admit(now, estimate)
         if (admission._tag === "Admitted") return Effect.succeed(admission.entry)
         return options.wait === true
