@@ -48,7 +48,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Chat from "./Chat.js"
 import type * as Embedding from "./Embedding.js"
-import type * as LiterLlmError from "./LiterLlmError.js"
+import * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import { onStreamEnd } from "./internal/middleware/stream.js"
 import { transform, wrap } from "./internal/middleware/wrap.js"
@@ -231,6 +231,21 @@ export const make = (
     const memory = options.store === undefined ? new Memory(options.capacity ?? 256) : undefined
     const store = options.store
     const key = memory !== undefined ? memoryKeyOf : keyOf
+    // A request that JSON cannot hold (a BigInt, a cycle) has no key; answer with a typed error, not a throw at the
+    // caller, which is what a provider would answer for the same request.
+    const keyOrError = (
+      operation: "chat" | "chatStream" | "embed",
+      request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+    ): string | LiterLlmError.Serialization => {
+      try {
+        return key(operation, request)
+      } catch (cause) {
+        return new LiterLlmError.Serialization({
+          message: `the ${operation} request cannot be encoded as JSON (${String(cause)}); remove BigInt values and cycles`,
+          cause
+        })
+      }
+    }
     const ttl = Duration.decode(options.ttl ?? "5 minutes")
     const scope = yield* Effect.scope
     // Calls in flight by key, owned by this cache; touched only inside Effect.sync-like steps, so atomic.
@@ -396,24 +411,31 @@ export const make = (
 
     return (service) =>
       wrap(service, {
-        chat: (request) =>
-          cached(
-            key("chat", request),
+        chat: (request) => {
+          const chatKey = keyOrError("chat", request)
+          if (typeof chatKey !== "string") return Effect.fail(chatKey)
+          return cached(
+            chatKey,
             "Chat",
             (entry) => (entry as Extract<Entry, { _tag: "Chat" }>).response,
             (response) => ({ _tag: "Chat", response }),
             service.chat(request)
-          ),
-        embed: (request) =>
-          cached(
-            key("embed", request),
+          )
+        },
+        embed: (request) => {
+          const embedKey = keyOrError("embed", request)
+          if (typeof embedKey !== "string") return Effect.fail(embedKey)
+          return cached(
+            embedKey,
             "Embedding",
             (entry) => (entry as Extract<Entry, { _tag: "Embedding" }>).response,
             (response) => ({ _tag: "Embedding", response }),
             service.embed(request)
-          ),
+          )
+        },
         chatStream: (request) => {
-          const streamKey = key("chatStream", request)
+          const streamKey = keyOrError("chatStream", request)
+          if (typeof streamKey !== "string") return Stream.fail(streamKey)
           const record = Stream.suspend(() => {
             // Per run of the stream: the chunks seen so far, stored only if the stream completes.
             const recorded: Array<Chat.ChatCompletionChunk> = []

@@ -280,3 +280,19 @@ describe("LlmCache", () => {
     })
   )
 })
+
+describe("LlmCache with a request JSON cannot hold", () => {
+  it.scoped("fails with Serialization (chat, stream) instead of throwing at the caller, and calls nothing", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest()
+      const cyclic: Record<string, unknown> = {}
+      cyclic["self"] = cyclic
+      const bad = { ...request, extra_body: { big: BigInt(1), cyclic } } as Chat.ChatCompletionRequest
+      const chat = yield* Effect.flip(service.chat(bad))
+      expect(chat._tag).toBe("Serialization")
+      const stream = yield* Effect.flip(Stream.runDrain(service.chatStream(bad)))
+      expect(stream._tag).toBe("Serialization")
+      expect(yield* test.calls).toBe(0)
+    })
+  )
+})
