@@ -8,13 +8,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Deployment from "../../Deployment.js"
+import type * as Router from "../../Router.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import * as LlmService from "../../LlmService.js"
 import * as Pricing from "../../Pricing.js"
-import type * as Strategy from "../../Strategy.js"
 import { DeploymentHealth } from "../health.js"
 import * as Candidates from "./candidates.js"
 import type * as Circuit from "./circuit.js"
@@ -39,20 +38,8 @@ export interface CircuitOptions {
   readonly backoff?: number | undefined
 }
 
-/** The router options as users write them (documented on `Router.Options`). */
-export interface RawOptions {
-  readonly deployments: ReadonlyArray<Deployment.Deployment<any, any>>
-  readonly strategy: Strategy.Strategy
-  readonly failover?: boolean | undefined
-  readonly maxAttempts?: number | undefined
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly deadline?: Duration.DurationInput | undefined
-  readonly retry?: Schedule.Schedule<unknown, LiterLlmError.LiterLlmError> | undefined
-  readonly circuit?: false | CircuitOptions | undefined
-  readonly waitForAvailable?: boolean | undefined
-  readonly firstChunkTimeout?: Duration.DurationInput | undefined
-  readonly hedge?: { readonly delay: Duration.DurationInput } | undefined
-}
+/** The router options as users write them (documented on `Router.Options`, the one place they are declared). */
+export type RawOptions = Router.Options<Deployment.Deployment<any, any>>
 
 const bad = (message: string) => Effect.fail(new LiterLlmError.BadRequest({ provider: "router", message }))
 
