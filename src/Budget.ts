@@ -40,6 +40,7 @@ import * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import * as Pricing from "./Pricing.js"
 import { estimateEmbeddingTokens, priceBook } from "./internal/middleware/cost.js"
+import { bracket } from "./internal/middleware/bracket.js"
 import { accountStream } from "./internal/middleware/stream.js"
 import { wrap } from "./internal/middleware/wrap.js"
 import { estimatePromptTokens, expectedCompletionTokens } from "./internal/tokens.js"
@@ -244,7 +245,7 @@ export const make = (
     const wrapService = (service: LlmService.Service): LlmService.Service =>
       wrap(service, {
         chat: (request) =>
-          Effect.acquireUseRelease(
+          bracket(
             reserveChat(request),
             () => service.chat(request),
             (reservation, exit) =>
@@ -280,7 +281,7 @@ export const make = (
             })
           return Effect.zipRight(
             Option.isNone(pricing) ? unpriced(request.model) : Effect.void,
-            Effect.acquireUseRelease(
+            bracket(
               reserve(request.model, priceOf(estimateEmbeddingTokens(request))),
               () => service.embed(request),
               (reservation, exit) =>

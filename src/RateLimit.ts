@@ -35,6 +35,7 @@ import type * as Layer from "effect/Layer"
 import * as LiterLlmError from "./LiterLlmError.js"
 import type * as LlmService from "./LlmService.js"
 import { estimateEmbeddingTokens } from "./internal/middleware/cost.js"
+import { bracket } from "./internal/middleware/bracket.js"
 import { accountStream } from "./internal/middleware/stream.js"
 import { transform, wrap } from "./internal/middleware/wrap.js"
 import { estimatePromptTokens, expectedCompletionTokens } from "./internal/tokens.js"
@@ -178,13 +179,15 @@ export const make = (options: Options = {}): Effect.Effect<(service: LlmService.
           : Effect.fail(refuse(model, admission.wait))
       })
 
-    const correct = (model: string, entry: Entry, tokens: number) =>
-      Effect.sync(() => windowOf(model).correct(entry, tokens))
+    // Synchronous, so `bracket` settles it in the same step as the call's exit.
+    const correct = (model: string, entry: Entry, tokens: number): void => {
+      windowOf(model).correct(entry, tokens)
+    }
 
     return (service) =>
       wrap(service, {
         chat: (request) =>
-          Effect.acquireUseRelease(
+          bracket(
             acquire(request.model, estimatePromptTokens(request) + expectedCompletionTokens(request)),
             () => service.chat(request),
             (entry, exit) =>
@@ -195,14 +198,16 @@ export const make = (options: Options = {}): Effect.Effect<(service: LlmService.
             acquire(request.model, estimatePromptTokens(request) + expectedCompletionTokens(request)),
             () => service.chatStream(request),
             (entry, outcome) =>
-              correct(
-                request.model,
-                entry,
-                outcome.usage?.total_tokens ?? (outcome._tag === "Completed" ? entry.tokens : 0)
+              Effect.sync(() =>
+                correct(
+                  request.model,
+                  entry,
+                  outcome.usage?.total_tokens ?? (outcome._tag === "Completed" ? entry.tokens : 0)
+                )
               )
           ),
         embed: (request) =>
-          Effect.acquireUseRelease(
+          bracket(
             acquire(request.model, estimateEmbeddingTokens(request)),
             () => service.embed(request),
             (entry, exit) =>
