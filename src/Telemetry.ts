@@ -63,6 +63,7 @@ import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import type * as Pricing from "./Pricing.js"
+import { priceBook } from "./internal/middleware/cost.js"
 import * as StreamAccounting from "./internal/middleware/stream.js"
 import { transform } from "./internal/middleware/wrap.js"
 import * as Attributes from "./internal/telemetry/attributes.js"
@@ -246,6 +247,8 @@ const errorType = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): string | un
  * @category constructors
  */
 export const make = (service: LlmService.Service, options: Options = {}): LlmService.Service => {
+  // Remembered per traced service: an unpriced model would otherwise scan the price data on every call.
+  const prices = priceBook(undefined)
   const deployment = options.deployment ?? "default"
   const recordContent = options.recordContent ?? false
   // No stack capture: a middleware's call site is always this module, and a stack per call costs more than the rest.
@@ -340,7 +343,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
     Attributes.tokens(span, tokens, outcome.estimated)
     handles.inputTokens.unsafeUpdate(tokens.input, extra)
     handles.outputTokens.unsafeUpdate(tokens.output, extra)
-    const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens)
+    const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens, prices.pricing)
     if (costUsd !== undefined) {
       span.attribute("gen_ai.usage.cost", costUsd)
       handles.cost.unsafeUpdate(costUsd, extra)

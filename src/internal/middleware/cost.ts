@@ -40,9 +40,14 @@ export const estimateEmbeddingTokens = (request: Embedding.EmbeddingRequest): nu
   return Math.max(1, tokens)
 }
 
+/** How many model names a price book remembers before it starts over (request models are caller-controlled). */
+const priceBookCapacity = 256
+
 /**
- * `pricingOf` remembered per model name, for middleware that prices every call: a `Pricing.lookup` resolves aliases
- * and provider prefixes, which is worth doing once per model rather than twice per call.
+ * `pricingOf` remembered per model name, for code that prices every call (the router's cost-based order, the budget,
+ * telemetry): a `Pricing.lookup` resolves aliases and provider prefixes, and a miss scans the price data, so it is
+ * worth doing once per model rather than per call. Bounded, since model names come from requests; each book belongs
+ * to one built layer.
  */
 export const priceBook = (prices: PriceTable | undefined) => {
   const known = new Map<string, Option.Option<Pricing.ModelPricing>>()
@@ -50,6 +55,7 @@ export const priceBook = (prices: PriceTable | undefined) => {
     let found = known.get(model)
     if (found === undefined) {
       found = pricingOf(model, prices)
+      if (known.size >= priceBookCapacity) known.clear()
       known.set(model, found)
     }
     return found

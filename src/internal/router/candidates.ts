@@ -5,7 +5,7 @@
  * round-robin rotations, weight order) is computed once, at build.
  */
 import * as Option from "effect/Option"
-import * as Pricing from "../../Pricing.js"
+import { priceBook } from "../middleware/cost.js"
 import type * as Strategy from "../../Strategy.js"
 import * as State from "./state.js"
 
@@ -17,20 +17,13 @@ export interface CostInput {
 }
 
 /** Prices of request models, for deployments that name neither a price nor a model; bounded, per router. */
-type PriceMemo = Map<string, Pricing.ModelPricing | undefined>
-
-const priceOf = (memo: PriceMemo, model: string): Pricing.ModelPricing | undefined => {
-  if (memo.has(model)) return memo.get(model)
-  if (memo.size >= 256) memo.clear()
-  const pricing = Option.getOrUndefined(Pricing.lookup(model))
-  memo.set(model, pricing)
-  return pricing
-}
+type PriceMemo = ReturnType<typeof priceBook>
 
 /** The expected cost of a request at a deployment: its own price, else its model's, else the request model's. */
 const expectedCost = (memo: PriceMemo, meta: State.Meta, cost: CostInput | undefined): number => {
   if (cost === undefined) return 0
-  const pricing = meta.pricing ?? (cost.model === undefined ? undefined : priceOf(memo, cost.model))
+  const pricing =
+    meta.pricing ?? (cost.model === undefined ? undefined : Option.getOrUndefined(memo.pricing(cost.model)))
   if (pricing === undefined) return Number.POSITIVE_INFINITY
   return (cost.promptTokens * pricing.inputPerMillion + cost.completionTokens * pricing.outputPerMillion) / 1_000_000
 }
@@ -125,7 +118,7 @@ export const compile = (
     case "CostBased": {
       // Scratch space reused across requests: an ordering runs synchronously inside one atomic update of the state.
       const costs = new Array<number>(n).fill(0)
-      const memo: PriceMemo = new Map()
+      const memo: PriceMemo = priceBook(undefined)
       let ds: ReadonlyArray<State.DeploymentState> = []
       const cheaper = (a: number, b: number): boolean => {
         const c = costs[a] - costs[b]

@@ -74,14 +74,15 @@ export const tokens = (span: Target, tokens: Tokens, estimated: boolean): void =
 export const costOf = (
   pricing: Pricing.ModelPricing | undefined,
   models: ReadonlyArray<string>,
-  tokens: Tokens
+  tokens: Tokens,
+  lookup: (model: string) => Option.Option<Pricing.ModelPricing>
 ): number | undefined => {
   const counts = { promptTokens: tokens.input, completionTokens: tokens.output, cachedTokens: tokens.cached }
   if (pricing !== undefined) return Pricing.costOf(pricing, counts)
   for (const model of models) {
     if (model === "") continue
-    const cost = Pricing.completionCostWithCache(model, tokens.input, tokens.cached, tokens.output)
-    if (Option.isSome(cost)) return cost.value
+    const found = lookup(model)
+    if (Option.isSome(found)) return Pricing.costOf(found.value, counts)
   }
   return undefined
 }
