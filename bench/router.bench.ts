@@ -26,41 +26,22 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as ExecutionPlan from "effect/ExecutionPlan"
 import type * as Scope from "effect/Scope"
-import { spawnSync } from "node:child_process"
-import { existsSync } from "node:fs"
-import { createRequire } from "node:module"
 import { cpus, loadavg } from "node:os"
-import { dirname, join } from "node:path"
 import { performance } from "node:perf_hooks"
-import { fileURLToPath, pathToFileURL } from "node:url"
 import type * as Chat from "../src/Chat.js"
 import type * as LlmTestModule from "../src/LlmTest.js"
+import { library } from "./compiled.js"
 import { median, table } from "./util.js"
 
-/** The library's modules, compiled (the default) or from source. */
-const load = async () => {
-  const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-  let from = (name: string) => join(root, "src", `${name}.ts`)
-  if (process.env.BENCH_FROM_SOURCE === undefined) {
-    // Inside node_modules, so the compiled files resolve `effect` from the project's own dependencies.
-    const out = join(root, "node_modules", ".cache", "effect-liter-llm-bench")
-    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
-    const args = [tsc, "-p", "tsconfig.build.json", "--outDir", out, "--declaration", "false", "--sourceMap", "false"]
-    // Type errors elsewhere in the tree do not stop tsc from emitting; only a missing output is fatal.
-    spawnSync(process.execPath, args, { cwd: root, stdio: "ignore" })
-    if (!existsSync(join(out, "Router.js"))) throw new Error(`tsc did not produce ${out}/Router.js; run npm run build`)
-    from = (name) => join(out, `${name}.js`)
-  }
-  const imp = (name: string) => import(pathToFileURL(from(name)).href)
-  return {
-    Deployment: (await imp("Deployment")) as typeof import("../src/Deployment.js"),
-    LiterLlmError: (await imp("LiterLlmError")) as typeof import("../src/LiterLlmError.js"),
-    LlmService: (await imp("LlmService")) as typeof import("../src/LlmService.js"),
-    LlmTest: (await imp("LlmTest")) as typeof import("../src/LlmTest.js"),
-    Router: (await imp("Router")) as typeof import("../src/Router.js"),
-    Strategy: (await imp("Strategy")) as typeof import("../src/Strategy.js")
-  }
-}
+/** The library's modules, compiled (the default) or from source: see `compiled.ts`. */
+const load = async () => ({
+  Deployment: await library<typeof import("../src/Deployment.js")>("Deployment"),
+  LiterLlmError: await library<typeof import("../src/LiterLlmError.js")>("LiterLlmError"),
+  LlmService: await library<typeof import("../src/LlmService.js")>("LlmService"),
+  LlmTest: await library<typeof import("../src/LlmTest.js")>("LlmTest"),
+  Router: await library<typeof import("../src/Router.js")>("Router"),
+  Strategy: await library<typeof import("../src/Strategy.js")>("Strategy")
+})
 
 const { Deployment, LiterLlmError, LlmService, LlmTest, Router, Strategy } = await load()
 type Strategy = import("../src/Strategy.js").Strategy

@@ -30,20 +30,11 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
-import type * as Chat from "./Chat.js"
-import type * as Embedding from "./Embedding.js"
-import * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
-import * as Pricing from "./Pricing.js"
-import { estimateEmbeddingTokens, priceBook } from "./internal/middleware/cost.js"
-import { bracket } from "./internal/middleware/bracket.js"
-import { accountStream } from "./internal/middleware/stream.js"
-import { wrap } from "./internal/middleware/wrap.js"
-import { estimatePromptTokens, expectedCompletionTokens } from "./internal/tokens.js"
+import type * as Pricing from "./Pricing.js"
+import * as internal from "./internal/middleware/budget.js"
+import * as Pipeline from "./internal/middleware/pipeline.js"
 
 /**
  * Budget options. Limits are USD; a limit left out is not enforced.
@@ -110,24 +101,6 @@ export const spend: Effect.Effect<Spend, never, Budget> = Effect.flatMap(Budget,
  */
 export const reset: Effect.Effect<void, never, Budget> = Effect.flatMap(Budget, (budget) => budget.reset)
 
-interface State {
-  readonly spent: number
-  readonly byModel: Readonly<Record<string, number>>
-  readonly reserved: number
-  readonly reservedByModel: Readonly<Record<string, number>>
-  /** Reservations not yet settled; when it drops to zero the reserved sums are reset to exactly 0. */
-  readonly inFlight: number
-}
-
-const emptyState: State = { spent: 0, byModel: {}, reserved: 0, reservedByModel: {}, inFlight: 0 }
-
-interface Reservation {
-  readonly model: string
-  readonly estimate: number
-}
-
-const usd = (n: number): string => `$${n.toFixed(n >= 1 ? 2 : 6)}`
-
 /**
  * A budget and the function that puts a service under it. Each call to `make` owns fresh state.
  *
@@ -137,172 +110,9 @@ const usd = (n: number): string => `$${n.toFixed(n >= 1 ? 2 : 6)}`
 export const make = (
   options: Options = {}
 ): Effect.Effect<{ readonly budget: Service; readonly wrap: (service: LlmService.Service) => LlmService.Service }> =>
-  Effect.gen(function* () {
-    const state = yield* Ref.make(emptyState)
-    const hard = (options.enforcement ?? "hard") === "hard"
-    const book = priceBook(options.prices)
-
-    /** The first limit this estimate would pass, given the state; `undefined` when it fits. */
-    const check = (s: State, model: string, estimate: number): LiterLlmError.BudgetExceeded | undefined => {
-      const over = (limit: number, spent: number, reserved: number, scope: string, name: string | undefined) =>
-        spent >= limit || spent + reserved + estimate > limit
-          ? new LiterLlmError.BudgetExceeded({
-              model: name,
-              limit,
-              spent,
-              message: `the ${scope} budget of ${usd(limit)} would be passed: ${usd(spent)} spent, ${usd(reserved)} reserved by calls in flight, this call estimated at ${usd(estimate)}; raise the limit, lower max_tokens, or reset the budget`
-            })
-          : undefined
-      if (options.globalLimit !== undefined) {
-        const exceeded = over(options.globalLimit, s.spent, s.reserved, "global", undefined)
-        if (exceeded !== undefined) return exceeded
-      }
-      const modelLimit = options.modelLimits?.[model]
-      if (modelLimit !== undefined) {
-        return over(modelLimit, s.byModel[model] ?? 0, s.reservedByModel[model] ?? 0, `"${model}"`, model)
-      }
-      return undefined
-    }
-
-    const reserve = (model: string, estimate: number): Effect.Effect<Reservation, LiterLlmError.BudgetExceeded> =>
-      Effect.flatMap(
-        Ref.modify(state, (s): [LiterLlmError.BudgetExceeded | undefined, State] => {
-          const exceeded = check(s, model, estimate)
-          if (exceeded !== undefined && hard) return [exceeded, s]
-          return [
-            exceeded,
-            {
-              ...s,
-              reserved: s.reserved + estimate,
-              reservedByModel: { ...s.reservedByModel, [model]: (s.reservedByModel[model] ?? 0) + estimate },
-              inFlight: s.inFlight + 1
-            }
-          ]
-        }),
-        (exceeded) =>
-          exceeded === undefined
-            ? Effect.succeed({ model, estimate })
-            : hard
-              ? Effect.fail(exceeded)
-              : Effect.as(
-                  Effect.logWarning(`budget exceeded (soft enforcement, call let through): ${exceeded.message}`),
-                  { model, estimate }
-                )
-      )
-
-    /** Replaces a reservation by the real cost. */
-    const settle = (reservation: Reservation, reported: number): Effect.Effect<void> =>
-      Ref.update(state, (s) => {
-        // Usage that prices to nonsense (NaN, negative) is charged at the estimate: NaN would disable the limit.
-        const cost = Number.isFinite(reported) && reported >= 0 ? reported : reservation.estimate
-        const inFlight = s.inFlight - 1
-        const modelReserved = (s.reservedByModel[reservation.model] ?? 0) - reservation.estimate
-        return {
-          spent: s.spent + cost,
-          byModel:
-            cost === 0 ? s.byModel : { ...s.byModel, [reservation.model]: (s.byModel[reservation.model] ?? 0) + cost },
-          reserved: inFlight === 0 ? 0 : Math.max(0, s.reserved - reservation.estimate),
-          reservedByModel: {
-            ...s.reservedByModel,
-            [reservation.model]: inFlight === 0 ? 0 : Math.max(0, modelReserved)
-          },
-          inFlight
-        }
-      })
-
-    const unpriced = (model: string) =>
-      Effect.logDebug(`no price is known for model "${model}"; the budget counts its calls as free (set Budget prices)`)
-
-    /** The estimated cost of a chat request; `undefined` when its model has no known price. */
-    const chatEstimate = (request: Chat.ChatCompletionRequest): number | undefined => {
-      const pricing = book.pricing(request.model)
-      return Option.isNone(pricing)
-        ? undefined
-        : Pricing.costOf(pricing.value, {
-            promptTokens: estimatePromptTokens(request),
-            completionTokens: expectedCompletionTokens(request)
-          })
-    }
-
-    /** Reserves a chat request's estimate, saying first (at debug level) when its model is unpriced. */
-    const reserveChat = (
-      request: Chat.ChatCompletionRequest
-    ): Effect.Effect<Reservation, LiterLlmError.BudgetExceeded> => {
-      const estimate = chatEstimate(request)
-      return estimate === undefined
-        ? Effect.zipRight(unpriced(request.model), reserve(request.model, 0))
-        : reserve(request.model, estimate)
-    }
-
-    const chatCost = (request: Chat.ChatCompletionRequest, model: string | undefined, usage: Chat.Usage): number =>
-      Option.getOrElse(
-        Option.orElse(book.cost(request.model, usage), () =>
-          model === undefined ? Option.none() : book.cost(model, usage)
-        ),
-        () => 0
-      )
-
-    const wrapService = (service: LlmService.Service): LlmService.Service =>
-      wrap(service, {
-        chat: (request) =>
-          bracket(
-            reserveChat(request),
-            () => service.chat(request),
-            (reservation, exit) =>
-              settle(
-                reservation,
-                Exit.isSuccess(exit)
-                  ? exit.value.usage == null
-                    ? reservation.estimate
-                    : chatCost(request, exit.value.model, exit.value.usage)
-                  : 0
-              )
-          ),
-        chatStream: (request) =>
-          accountStream(
-            reserveChat(request),
-            () => service.chatStream(request),
-            (reservation, outcome) =>
-              settle(
-                reservation,
-                outcome.usage !== undefined
-                  ? chatCost(request, undefined, outcome.usage)
-                  : outcome._tag === "Completed"
-                    ? reservation.estimate
-                    : 0
-              )
-          ),
-        embed: (request: Embedding.EmbeddingRequest) => {
-          const pricing = book.pricing(request.model)
-          const priceOf = (tokens: number) =>
-            Option.match(pricing, {
-              onNone: () => 0,
-              onSome: (p) => Pricing.costOf(p, { promptTokens: tokens, completionTokens: 0 })
-            })
-          return Effect.zipRight(
-            Option.isNone(pricing) ? unpriced(request.model) : Effect.void,
-            bracket(
-              reserve(request.model, priceOf(estimateEmbeddingTokens(request))),
-              () => service.embed(request),
-              (reservation, exit) =>
-                settle(
-                  reservation,
-                  Exit.isSuccess(exit)
-                    ? exit.value.usage == null
-                      ? reservation.estimate
-                      : priceOf(exit.value.usage.prompt_tokens)
-                    : 0
-                )
-            )
-          )
-        }
-      })
-
-    const budget: Service = {
-      spend: Effect.map(Ref.get(state), (s) => ({ global: s.spent, byModel: s.byModel })),
-      reset: Ref.update(state, (s) => ({ ...s, spent: 0, byModel: {} }))
-    }
-    return { budget, wrap: wrapService }
+  Effect.sync(() => {
+    const { budget, piece } = internal.make(options)
+    return { budget, wrap: (service) => Pipeline.stack([piece], service) }
   })
 
 /**

@@ -26,20 +26,14 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import type * as Chat from "./Chat.js"
-import * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import * as internal from "./internal/health.js"
-import { wrap } from "./internal/middleware/wrap.js"
+import * as internalPiece from "./internal/middleware/healthCheck.js"
+import * as Pipeline from "./internal/middleware/pipeline.js"
 
 /**
  * How often to probe and when to change state.
@@ -103,35 +97,6 @@ export interface Checked {
   readonly health: Context.Tag.Service<Health>
 }
 
-type Probe = "healthy" | "unhealthy" | "neutral"
-
-const initial: HealthState = {
-  status: "unknown",
-  consecutiveFailures: 0,
-  consecutiveSuccesses: 0,
-  lastProbeAt: undefined
-}
-
-/** The state after one probe. */
-const step = (state: HealthState, probe: Probe, at: number, thresholds: { up: number; down: number }): HealthState => {
-  if (probe === "neutral") return { ...state, lastProbeAt: at }
-  if (probe === "healthy") {
-    const successes = state.consecutiveSuccesses + 1
-    const status =
-      state.status === "unknown" || (state.status === "unhealthy" && successes >= thresholds.up)
-        ? "healthy"
-        : state.status
-    return { status, consecutiveFailures: 0, consecutiveSuccesses: successes, lastProbeAt: at }
-  }
-  const failures = state.consecutiveFailures + 1
-  return {
-    status: failures >= thresholds.down ? "unhealthy" : state.status,
-    consecutiveFailures: failures,
-    consecutiveSuccesses: 0,
-    lastProbeAt: at
-  }
-}
-
 /**
  * Starts probing `service` in a fiber of the current scope and returns the guarded service with its health.
  *
@@ -139,75 +104,10 @@ const step = (state: HealthState, probe: Probe, at: number, thresholds: { up: nu
  * @category constructors
  */
 export const make = (service: LlmService.Service, options: Options = {}): Effect.Effect<Checked, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const interval = Duration.decode(options.interval ?? "30 seconds")
-    const timeout = Duration.decode(options.timeout ?? "10 seconds")
-    const thresholds = {
-      down: Math.max(1, options.unhealthyThreshold ?? 3),
-      up: Math.max(1, options.healthyThreshold ?? 2)
-    }
-    const state = yield* Ref.make(initial)
-    // Once listModels says it is unsupported, stop asking and probe with a chat.
-    const useChatProbe = yield* Ref.make(false)
-    const lastModel = yield* Ref.make<string | undefined>(options.probeModel)
-
-    const chatProbe = Effect.flatMap(Ref.get(lastModel), (model) => {
-      if (model === undefined) return Effect.succeed<Probe>("neutral")
-      const ping: Chat.ChatCompletionRequest = { model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 }
-      return Effect.as(service.chat(ping), "healthy" as Probe)
-    })
-
-    const attempt: Effect.Effect<Probe, LiterLlmError.LiterLlmError> = Effect.flatMap(Ref.get(useChatProbe), (chat) =>
-      chat
-        ? chatProbe
-        : service.listModels.pipe(
-            Effect.as<Probe>("healthy"),
-            Effect.catchTag("EndpointNotSupported", () => Effect.zipRight(Ref.set(useChatProbe, true), chatProbe))
-          )
-    )
-
-    const probe = attempt.pipe(
-      Effect.timeoutOption(timeout),
-      Effect.map(Option.getOrElse((): Probe => "unhealthy")),
-      Effect.catchAll((error) => Effect.succeed<Probe>(LiterLlmError.isTransient(error) ? "unhealthy" : "neutral")),
-      Effect.catchAllDefect(() => Effect.succeed<Probe>("unhealthy")),
-      Effect.flatMap((result) =>
-        Effect.flatMap(Clock.currentTimeMillis, (at) => Ref.update(state, (s) => step(s, result, at, thresholds)))
-      )
-    )
-
-    yield* Effect.forkScoped(Effect.repeat(probe, Schedule.spaced(interval)))
-
-    const unavailable = Effect.map(
-      Ref.get(state),
-      (s) =>
-        new LiterLlmError.ServiceUnavailable({
-          message:
-            `the service failed its last ${s.consecutiveFailures} health probes and is marked unhealthy; ` +
-            `calls are refused until ${thresholds.up} probe(s) in a row succeed (every ${Duration.format(interval)})`
-        })
-    )
-    const isUnhealthy = Effect.map(Ref.get(state), (s) => s.status === "unhealthy")
-    const guard = <A>(call: Effect.Effect<A, LiterLlmError.LiterLlmError>) =>
-      Effect.flatMap(isUnhealthy, (unhealthy) => (unhealthy ? Effect.flatMap(unavailable, Effect.fail) : call))
-    const remember = (request: Chat.ChatCompletionRequest) =>
-      options.probeModel === undefined ? Ref.set(lastModel, request.model) : Effect.void
-
-    const guarded = wrap(service, {
-      chat: (request) => Effect.zipRight(remember(request), guard(service.chat(request))),
-      chatStream: (request) =>
-        Stream.unwrap(
-          Effect.zipRight(
-            remember(request),
-            Effect.map(isUnhealthy, (unhealthy) =>
-              unhealthy ? Stream.fromEffect(Effect.flatMap(unavailable, Effect.fail)) : service.chatStream(request)
-            )
-          )
-        ),
-      embed: (request) => guard(service.embed(request))
-    })
-    return { service: guarded, health: { state: Ref.get(state) } }
-  })
+  Effect.map(internalPiece.make(service, options), ({ health, piece }) => ({
+    service: Pipeline.stack([piece], service),
+    health
+  }))
 
 /**
  * Health-checks the `LlmService` below it, providing the guarded service and its {@link Health}.

@@ -23,16 +23,14 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type * as Chat from "./Chat.js"
-import * as LiterLlmError from "./LiterLlmError.js"
+import type * as LiterLlmError from "./LiterLlmError.js"
 import type * as LlmService from "./LlmService.js"
-import { onStreamEnd } from "./internal/middleware/stream.js"
-import { transform, wrap } from "./internal/middleware/wrap.js"
+import * as internal from "./internal/middleware/hooks.js"
+import * as Pipeline from "./internal/middleware/pipeline.js"
+import { transform } from "./internal/middleware/wrap.js"
 
 /**
  * One set of hooks; every member is optional. Hooks need nothing from context: a hook that uses a service closes
@@ -62,34 +60,6 @@ export interface Hook {
     | undefined
 }
 
-/** Runs one hook so that only `HookRejected` can come out: other failures and defects are wrapped in it. */
-const guard = (stage: string, effect: Effect.Effect<unknown, unknown>) =>
-  Effect.catchAllCause(effect, (cause): Effect.Effect<never, LiterLlmError.HookRejected> => {
-    if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-    const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure) && failure.value instanceof LiterLlmError.HookRejected) return Effect.fail(failure.value)
-    return Effect.fail(
-      new LiterLlmError.HookRejected({
-        message: `an ${stage} hook failed unexpectedly: ${Cause.pretty(cause).split("\n")[0]}; fix the hook, or fail with HookRejected to refuse on purpose`,
-        cause: Cause.squash(cause)
-      })
-    )
-  })
-
-/** Runs hooks one after the other; most lists hold one or two, so skip the traversal machinery when possible. */
-const sequence = <Args extends ReadonlyArray<unknown>>(
-  stage: string,
-  hooks: ReadonlyArray<(...args: Args) => Effect.Effect<unknown, LiterLlmError.HookRejected>>
-): ((...args: Args) => Effect.Effect<void, LiterLlmError.HookRejected>) => {
-  const run = (hook: (...args: Args) => Effect.Effect<unknown, unknown>, args: Args) =>
-    guard(
-      stage,
-      Effect.suspend(() => hook(...args))
-    )
-  if (hooks.length === 1) return (...args) => Effect.asVoid(run(hooks[0], args))
-  return (...args) => Effect.forEach(hooks, (hook) => run(hook, args), { discard: true })
-}
-
 /**
  * Wraps a service so every chat call runs `hooks` around it.
  *
@@ -97,57 +67,8 @@ const sequence = <Args extends ReadonlyArray<unknown>>(
  * @category constructors
  */
 export const make = (hooks: ReadonlyArray<Hook>): ((service: LlmService.Service) => LlmService.Service) => {
-  const requestHooks = hooks.flatMap((h) => (h.onRequest === undefined ? [] : [h.onRequest]))
-  const responseHooks = hooks.flatMap((h) => (h.onResponse === undefined ? [] : [h.onResponse]))
-  const errorHooks = hooks.flatMap((h) => (h.onError === undefined ? [] : [h.onError]))
-  const onRequest = sequence("onRequest", requestHooks)
-  const onResponse = sequence("onResponse", responseHooks)
-  const onError = sequence("onError", errorHooks)
-  return (service) => {
-    const chat = (request: Chat.ChatCompletionRequest) => {
-      // Built from only the stages that have hooks: a call pays for nothing it does not use.
-      // Suspended when a request hook runs first, so a refused request never even builds the service's effect.
-      let call = requestHooks.length > 0 ? Effect.suspend(() => service.chat(request)) : service.chat(request)
-      if (errorHooks.length > 0) call = Effect.tapError(call, (error) => onError(request, error))
-      if (responseHooks.length > 0) call = Effect.tap(call, (response) => onResponse(request, response))
-      return requestHooks.length > 0 ? Effect.zipRight(onRequest(request), call) : call
-    }
-
-    const chatStream = (
-      request: Chat.ChatCompletionRequest
-    ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {
-      const fromService = service
-        .chatStream(request)
-        .pipe(
-          Stream.catchAll((error) =>
-            errorHooks.length === 0
-              ? Stream.fail(error)
-              : Stream.fromEffect(Effect.zipRight(onError(request, error), Effect.fail(error)))
-          )
-        )
-      const upstream =
-        requestHooks.length === 0 ? fromService : Stream.unwrap(Effect.as(onRequest(request), fromService))
-      if (responseHooks.length === 0) return upstream
-      // Suspended so that each run of the stream has its own slot for the assembled response.
-      return Stream.suspend(() => {
-        let completed: Chat.ChatCompletionResponse | undefined
-        const recorded = onStreamEnd(upstream, (outcome) =>
-          Effect.sync(() => {
-            if (outcome._tag === "Completed") completed = outcome.assembled()
-          })
-        )
-        // Runs after the last chunk, inside the stream, so a rejecting onResponse fails the stream itself.
-        const tail = Stream.drain(
-          Stream.fromEffect(
-            Effect.suspend(() => (completed === undefined ? Effect.void : onResponse(request, completed)))
-          )
-        )
-        return Stream.concat(recorded, tail)
-      })
-    }
-
-    return wrap(service, { chat, chatStream })
-  }
+  const piece = internal.make(hooks)
+  return (service) => Pipeline.stack([piece], service)
 }
 
 /**
