@@ -39,13 +39,21 @@
  *    everything above, observed like any other call.
  *
  * What passing through costs a cache hit: in liter-llm a cache hit is charged by the budget and counted by the rate
- * limiter as if it had gone to the provider. Here the client can tell a hit from a miss (it watches whether the
- * service below the cache was reached) and reports a hit's `usage` as zero tokens — the call consumed nothing from
+ * limiter as if it had gone to the provider. Here the cache tells the pieces above it that it answered without going
+ * upstream, and reports a hit's `usage` as zero tokens — the call consumed nothing from
  * the provider — so the budget charges it nothing, the token rate limit and the token metrics count nothing, and its
  * cost is 0. A hit still takes one request slot of the rate limit (`rpm`): the limit is on calls to the client. The
  * span of a hit (chat, stream or embedding) is marked `liter_llm.cache.hit`. A caller who needs the original token
  * counts of a cached answer should read them where the answer was first produced. (Callers that joined another
  * caller's in-flight call through the cache's single flight count as hits: they did not add to the provider's work.)
+ *
+ * How it runs: the pieces are not seven services nested in one another but stages of one pipeline, which a `chat` or
+ * `embed` call goes through in a single frame — each piece admits (or refuses, or answers) the call on the way in and
+ * settles it on the way out, in the order above, with the same guarantees each piece gives on its own: what a piece
+ * reserved is settled exactly once on every exit, hooks and waits run with the caller's interruptibility, the rest
+ * cannot be interrupted half-done. It behaves as the nested services would, and costs a fraction of their frames.
+ * Streams go through the pieces' stream wrappers, nested in the same order. The health check probes the wrapped service
+ * itself, past the cache.
  *
  * The layer also provides `Budget.Budget` when `budget` is set and `HealthCheck.Health` when `healthCheck` is set,
  * so a router built from `LlmClient`s skips unhealthy ones, and the application can read and reset the spend.
@@ -57,12 +65,18 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Budget from "./Budget.js"
 import * as HealthCheck from "./HealthCheck.js"
-import * as Hooks from "./Hooks.js"
-import * as LlmCache from "./LlmCache.js"
+import type * as Hooks from "./Hooks.js"
+import type * as LlmCache from "./LlmCache.js"
 import * as LlmService from "./LlmService.js"
-import * as RateLimit from "./RateLimit.js"
-import * as Telemetry from "./Telemetry.js"
-import * as CacheHits from "./internal/telemetry/cacheHits.js"
+import type * as RateLimit from "./RateLimit.js"
+import type * as Telemetry from "./Telemetry.js"
+import * as BudgetPiece from "./internal/middleware/budget.js"
+import * as CachePiece from "./internal/middleware/cache.js"
+import * as HealthPiece from "./internal/middleware/healthCheck.js"
+import * as HooksPiece from "./internal/middleware/hooks.js"
+import * as Pipeline from "./internal/middleware/pipeline.js"
+import * as RateLimitPiece from "./internal/middleware/rateLimit.js"
+import * as TelemetryPiece from "./internal/middleware/telemetry.js"
 
 /**
  * The service to manage and the middleware to put around it; `true` turns a piece on with its defaults.
@@ -106,29 +120,29 @@ export const layer = <O extends Options<any, any>>(
 ): Layer.Layer<Provides<O>, Layer.Layer.Error<O["layer"]>, Layer.Layer.Context<O["layer"]>> =>
   Layer.scopedContext(
     Effect.gen(function* () {
-      // Built one piece at a time (not as one Layer.provide chain) so that what each piece provides besides the
-      // service — Budget, Health, or anything the wrapped layer offers — survives the pieces stacked on top.
+      // What the wrapped layer provides besides the service (a router's stats, a deployment's own tags) stays.
       let context: Context.Context<never> = yield* Layer.build(options.layer as Layer.Layer<LlmService.LlmService>)
-      let service = Context.get(context as Context.Context<LlmService.LlmService>, LlmService.LlmService)
-      const apply = <ROut, E2, R2>(piece: Layer.Layer<LlmService.LlmService | ROut, E2, LlmService.LlmService | R2>) =>
-        Effect.gen(function* () {
-          const built = yield* Layer.build(Layer.provide(piece, Layer.succeed(LlmService.LlmService, service)))
-          service = Context.get(built as Context.Context<LlmService.LlmService>, LlmService.LlmService)
-          context = Context.merge(context, built as Context.Context<never>)
-        })
+      const service = Context.get(context as Context.Context<LlmService.LlmService>, LlmService.LlmService)
+      const pieces: Array<Pipeline.Piece> = [] // outermost first
 
-      if (options.cache !== undefined) {
-        const hits = CacheHits.tracker()
-        service = hits.markUpstream(service)
-        yield* apply(LlmCache.layer(optionsOf(options.cache)))
-        service = hits.zeroHits(service)
+      if (options.telemetry !== undefined) pieces.push(TelemetryPiece.make(optionsOf(options.telemetry)))
+      if (options.hooks !== undefined && options.hooks.length > 0) pieces.push(HooksPiece.make(options.hooks))
+      if (options.budget !== undefined) {
+        const { budget, piece } = BudgetPiece.make(options.budget)
+        pieces.push(piece)
+        context = Context.add(context, Budget.Budget, budget)
       }
-      if (options.healthCheck !== undefined) yield* apply(HealthCheck.layer(optionsOf(options.healthCheck)))
-      if (options.rateLimit !== undefined) yield* apply(RateLimit.layer(options.rateLimit))
-      if (options.budget !== undefined) yield* apply(Budget.layer(options.budget))
-      if (options.hooks !== undefined && options.hooks.length > 0) yield* apply(Hooks.layer(options.hooks))
-      if (options.telemetry !== undefined) yield* apply(Telemetry.layer(optionsOf(options.telemetry)))
+      if (options.rateLimit !== undefined) pieces.push(RateLimitPiece.make(options.rateLimit))
+      if (options.healthCheck !== undefined) {
+        const { health, piece } = yield* HealthPiece.make(service, optionsOf(options.healthCheck))
+        pieces.push(piece)
+        context = Context.add(context, HealthCheck.Health, health)
+      }
+      if (options.cache !== undefined)
+        pieces.push(yield* CachePiece.make({ ...optionsOf(options.cache), zeroHitUsage: true }))
 
-      return Context.add(context, LlmService.LlmService, service) as Context.Context<Provides<O>>
+      return Context.add(context, LlmService.LlmService, Pipeline.stack(pieces, service)) as Context.Context<
+        Provides<O>
+      >
     })
   ) as Layer.Layer<Provides<O>, Layer.Layer.Error<O["layer"]>, Layer.Layer.Context<O["layer"]>>

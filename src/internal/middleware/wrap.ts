@@ -1,27 +1,12 @@
 /**
- * Shared plumbing for middleware: a middleware is a function from one `LlmService.Service` to another, and the same
- * function lifted to a `Layer<LlmService, E, LlmService>` so it can wrap a single deployment or a whole router.
- *
- * `wrap` overrides some operations and passes the others through untouched, so a middleware only writes the
- * operations it cares about. `transform` lifts a (possibly scoped, possibly effectful) wrapper into a layer.
+ * Lifting a middleware into a layer: a middleware is a function from one `LlmService.Service` to another (built with
+ * `Pipeline.stack`), and the same function as a `Layer<LlmService, E, LlmService>` wraps a single deployment or a
+ * whole router.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as LlmService from "../../LlmService.js"
-
-/** The operations a middleware may replace; each receives the request and decides whether to call `service`. */
-export type Overrides = Partial<Omit<LlmService.Service, "listModels">> & {
-  readonly listModels?: LlmService.Service["listModels"] | undefined
-}
-
-/** A service that behaves like `service` except for the operations in `overrides`. */
-export const wrap = (service: LlmService.Service, overrides: Overrides): LlmService.Service => ({
-  chat: overrides.chat ?? service.chat,
-  chatStream: overrides.chatStream ?? service.chatStream,
-  embed: overrides.embed ?? service.embed,
-  listModels: overrides.listModels ?? service.listModels
-})
 
 /**
  * Lifts a wrapper into a layer transformer: it reads the `LlmService` below from context and provides the wrapped

@@ -1,0 +1,368 @@
+/**
+ * The response cache as a pipeline piece (see `LlmCache.ts` for the semantics). Innermost in any pipeline it is part
+ * of: on a miss it calls the service itself (`call.upstream`), and it records on the call whether the answer went
+ * upstream, so the stages outside can tell a hit (telemetry marks its span).
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
+import type * as Chat from "../../Chat.js"
+import type * as Embedding from "../../Embedding.js"
+import * as LiterLlmError from "../../LiterLlmError.js"
+import type * as LlmCache from "../../LlmCache.js"
+import { type CacheOperation, digestKey, memoryKey, rememberedQuotes } from "./cacheKey.js"
+import { type Admission, Answer, Await, type Call, type Piece, type Stage } from "./pipeline.js"
+import { onStreamEnd } from "./stream.js"
+
+type Entry = LlmCache.Entry
+
+/**
+ * The in-memory store's entries, with synchronous access: the cache's own default store is read and written through
+ * these methods directly rather than through `LlmCache.Store`'s effects, since a `Map` can neither fail nor block and the
+ * effects (clock read, error recovery) cost more than the lookup.
+ */
+export class Memory {
+  // A Map iterates in insertion order; re-inserting on every hit keeps the least recently used entry first.
+  private readonly entries = new Map<string, { readonly entry: Entry; readonly expiresAt: number }>()
+  private readonly capacity: number
+
+  constructor(capacity: number) {
+    this.capacity = Math.max(0, Math.floor(capacity))
+  }
+
+  get(key: string, now: number): Entry | undefined {
+    const found = this.entries.get(key)
+    if (found === undefined) return undefined
+    this.entries.delete(key)
+    if (found.expiresAt <= now) return undefined
+    this.entries.set(key, found)
+    return found.entry
+  }
+
+  set(key: string, entry: Entry, now: number, ttl: Duration.Duration): void {
+    this.entries.delete(key)
+    if (this.capacity === 0) return
+    this.entries.set(key, { entry, expiresAt: now + Duration.toMillis(ttl) })
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key)
+  }
+}
+
+/** Options of the piece: the public ones, and whether answers that did not go upstream report zero usage. */
+export interface Options extends LlmCache.Options {
+  /**
+   * Report a hit's usage as zero tokens — it consumed nothing from the provider — so a budget, a token rate limit and
+   * telemetry outside the cache count nothing for it; the span of a streamed hit is marked `liter_llm.cache.hit`.
+   * `LlmClient` sets it; the cache used alone does not, so it returns exactly what was stored.
+   */
+  readonly zeroHitUsage?: boolean | undefined
+}
+
+interface Flight<A> {
+  /** Made by the first caller who joins: an uncontended call never needs one. */
+  deferred: Deferred.Deferred<A, LiterLlmError.LiterLlmError> | undefined
+  waiters: number
+  fiber: Fiber.RuntimeFiber<void> | undefined
+}
+
+/** The call a leader keeps between `enter` and `leave`. */
+interface Lead<A> {
+  readonly key: string
+  readonly flight: Flight<A>
+}
+
+const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
+const zeroEmbeddingUsage: Embedding.EmbeddingResponse["usage"] = { prompt_tokens: 0, total_tokens: 0 }
+
+/**
+ * Marks the fiber's current span, if any, as a cache hit. Not `Effect.annotateCurrentSpan`: without a span in context
+ * it builds (and drops) an exception with a stack trace, which cost more than the whole cache hit.
+ */
+const annotateHit = (fiber: Fiber.RuntimeFiber<unknown, unknown>): void => {
+  const parent = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
+  if (Option.isSome(parent) && parent.value._tag === "Span") parent.value.attribute("liter_llm.cache.hit", true)
+}
+
+const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+  Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+
+/** A cache as a piece. Scoped: shared upstream calls restarted for waiting callers run on fibers of the scope. */
+export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.Scope> =>
+  Effect.map(Effect.scope, (scope) => {
+    // The default store is used synchronously (see `Memory`); a store given by the caller goes through its effects.
+    const memory = options.store === undefined ? new Memory(options.capacity ?? 256) : undefined
+    const store = options.store
+    const key = memory !== undefined ? memoryKey(rememberedQuotes()) : digestKey
+    const zeroHits = options.zeroHitUsage === true
+    // A request that JSON cannot hold (a BigInt, a cycle) has no key; answer with a typed error, not a throw at the
+    // caller, which is what a provider would answer for the same request.
+    const keyOrError = (
+      operation: CacheOperation,
+      request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+    ): string | LiterLlmError.Serialization => {
+      try {
+        return key(operation, request)
+      } catch (cause) {
+        return new LiterLlmError.Serialization({
+          message: `the ${operation} request cannot be encoded as JSON (${String(cause)}); remove BigInt values and cycles`,
+          cause
+        })
+      }
+    }
+    const ttl = Duration.decode(options.ttl ?? "5 minutes")
+    // Calls in flight by key, owned by this cache; touched only in synchronous steps, so atomic.
+    const flights = new Map<string, Flight<unknown>>()
+
+    const skipped =
+      <A>(operation: string, fallback: A) =>
+      (cause: Cause.Cause<unknown>): Effect.Effect<A> =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : Effect.as(
+              Effect.logWarning(
+                `the LLM cache store failed to ${operation}; serving without it. Check the store.`,
+                Cause.squash(cause)
+              ),
+              fallback
+            )
+
+    /** A read of the caller's store (never of the memory, which is read in place). */
+    const readStore = <A>(
+      key: string,
+      tag: Entry["_tag"],
+      take: (entry: Entry) => A
+    ): Effect.Effect<Option.Option<A>> =>
+      store!.get(key).pipe(
+        Effect.catchAllCause(skipped("read an entry", Option.none<Entry>())),
+        Effect.flatMap((found) => {
+          if (Option.isNone(found)) return Effect.succeedNone
+          if (found.value._tag === tag) return Effect.succeedSome(take(found.value))
+          // Not what this key can hold: a foreign or corrupted entry. Forget it rather than serve it.
+          return Effect.as(
+            Effect.catchAllCause(store!.delete(key), skipped("delete an entry", undefined)),
+            Option.none<A>()
+          )
+        })
+      )
+
+    /** Stores an entry: in place for the memory (`undefined`), or an effect for the caller's store. */
+    const write = (
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      key: string,
+      entry: Entry
+    ): Effect.Effect<void> | undefined => {
+      if (memory !== undefined) {
+        memory.set(key, entry, nowOf(fiber), ttl)
+        return undefined
+      }
+      return Effect.catchAllCause(
+        Effect.suspend(() => store!.set(key, entry, ttl)),
+        skipped("write an entry", undefined)
+      )
+    }
+
+    /** Waits for another caller's call; the wait has the caller's interruptibility, the bookkeeping does not. */
+    const join = <A>(
+      key: string,
+      flight: Flight<A>,
+      restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
+    ): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
+      flight.waiters++
+      const deferred = (flight.deferred ??= Deferred.unsafeMake<A, LiterLlmError.LiterLlmError>(FiberId.none))
+      return restore(Deferred.await(deferred)).pipe(
+        Effect.onExit((exit) =>
+          Effect.suspend(() => {
+            flight.waiters--
+            if (!Exit.isInterrupted(exit) || flight.waiters > 0 || flight.fiber === undefined) return Effect.void
+            return Effect.flatMap(Deferred.isDone(deferred), (done) => {
+              if (done) return Effect.void
+              // The last caller left: nobody wants the answer any more, so stop the upstream call.
+              if (flights.get(key) === flight) flights.delete(key)
+              return Effect.asVoid(Fiber.interruptFork(flight.fiber!))
+            })
+          })
+        )
+      )
+    }
+
+    /** Runs the call to the end for whoever still waits on `flight`, on a fiber owned by the cache. */
+    const finish = <A>(
+      key: string,
+      flight: Flight<A>,
+      upstream: Effect.Effect<A, LiterLlmError.LiterLlmError>,
+      toEntry: (a: A) => Entry
+    ): Effect.Effect<Fiber.RuntimeFiber<void>> =>
+      // Forked from an uninterruptible region: the call is made interruptible so the last leaving caller can stop it.
+      Effect.interruptible(upstream).pipe(
+        Effect.exit,
+        Effect.tap((exit) => (flight.deferred === undefined ? Effect.void : Deferred.done(flight.deferred, exit))),
+        Effect.flatMap((exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.withFiberRuntime((fiber) => write(fiber, key, toEntry(exit.value)) ?? Effect.void)
+            : Effect.void
+        ),
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (flights.get(key) === flight) flights.delete(key)
+          })
+        ),
+        Effect.forkIn(scope)
+      )
+
+    /**
+     * The stage of one operation. The first caller of a key leads: it runs the call on its own fiber — no extra fiber
+     * in the usual, uncontended case — while later identical callers join and wait for its answer. If the leader is
+     * interrupted while others wait, its call is cancelled with it and a fresh one is started for them on a fiber of
+     * the cache.
+     */
+    const stage = <Req extends Chat.ChatCompletionRequest | Embedding.EmbeddingRequest, A>(
+      operation: "chat" | "embed",
+      tag: "Chat" | "Embedding",
+      take: (entry: Entry) => A,
+      toEntry: (a: A) => Entry,
+      zero: (a: A) => A
+    ): Stage<Req, A, Lead<A>> => {
+      const hit = (call: Call<Req, A>, value: A): A => {
+        call.hit = true
+        return zeroHits ? zero(value) : value
+      }
+      /** After the store was consulted (or in place, for the memory): join a flight, or lead one. */
+      const decide = (call: Call<Req, A>, key: string): Admission<Lead<A>, A> => {
+        const inFlight = flights.get(key) as Flight<A> | undefined
+        if (inFlight !== undefined) {
+          call.hit = true
+          const joined = join(key, inFlight, call.restore)
+          return new Answer(zeroHits ? Effect.map(joined, zero) : joined)
+        }
+        const flight: Flight<A> = { deferred: undefined, waiters: 0, fiber: undefined }
+        flights.set(key, flight as Flight<unknown>)
+        return { key, flight }
+      }
+      return {
+        enter: (call) => {
+          const key = keyOrError(operation, call.request)
+          if (typeof key !== "string") return new Answer(Exit.fail(key))
+          if (memory !== undefined) {
+            // Nothing runs between this look-up and the flight check, so no re-check is needed.
+            if (!flights.has(key)) {
+              const found = memory.get(key, nowOf(call.fiber))
+              // Only this cache writes its memory, and each key holds one kind of entry.
+              if (found !== undefined) return new Answer(Exit.succeed(hit(call, take(found))))
+            }
+            return decide(call, key)
+          }
+          if (flights.has(key)) return decide(call, key)
+          return new Await(
+            Effect.map(call.restore(readStore(key, tag, take)), (found) =>
+              // Re-checked in `decide`: another caller may have started the same call while the store was read.
+              Option.isSome(found) ? new Answer(Exit.succeed(hit(call, found.value))) : decide(call, key)
+            )
+          )
+        },
+        leave: (call, { flight, key }, exit) => {
+          const leave = () => {
+            if (flights.get(key) === flight) flights.delete(key)
+          }
+          if (Exit.isInterrupted(exit)) {
+            if (flight.waiters === 0) {
+              leave()
+              return
+            }
+            return Effect.flatMap(finish(key, flight, call.upstream(), toEntry), (fiber) => {
+              flight.fiber = fiber
+              return exit
+            })
+          }
+          // Answer the waiting callers first, then store (write-through: this caller returns once it is stored);
+          // until then, newcomers join this finished flight instead of calling again.
+          if (flight.deferred !== undefined) Deferred.unsafeDone(flight.deferred, exit)
+          const stored = Exit.isSuccess(exit) ? write(call.fiber, key, toEntry(exit.value)) : undefined
+          if (stored === undefined) {
+            leave()
+            return
+          }
+          return Effect.flatMap(stored, () => {
+            leave()
+            return exit
+          })
+        }
+      }
+    }
+
+    /** Reads an entry for a stream, from either store. */
+    const readStream = (key: string): Effect.Effect<Option.Option<ReadonlyArray<Chat.ChatCompletionChunk>>> => {
+      const take = (entry: Entry) => (entry as Extract<Entry, { _tag: "ChatStream" }>).chunks
+      if (memory === undefined) return readStore(key, "ChatStream", take)
+      return Effect.withFiberRuntime((fiber) => {
+        const found = memory.get(key, nowOf(fiber))
+        return found === undefined ? Effect.succeedNone : Effect.succeedSome(take(found))
+      })
+    }
+
+    /** A completed stream replayed chunk by chunk; with `zeroHitUsage`, its usage zeroed and its span marked. */
+    const replay = (chunks: ReadonlyArray<Chat.ChatCompletionChunk>): Stream.Stream<Chat.ChatCompletionChunk> =>
+      !zeroHits
+        ? Stream.fromIterable(chunks)
+        : Stream.unwrap(
+            Effect.withFiberRuntime((fiber) => {
+              annotateHit(fiber)
+              return Effect.succeed(
+                Stream.fromIterable(
+                  chunks.map((chunk) => (chunk.usage == null ? chunk : { ...chunk, usage: zeroUsage }))
+                )
+              )
+            })
+          )
+
+    const piece: Piece = {
+      chat: stage<Chat.ChatCompletionRequest, Chat.ChatCompletionResponse>(
+        "chat",
+        "Chat",
+        (entry) => (entry as Extract<Entry, { _tag: "Chat" }>).response,
+        (response) => ({ _tag: "Chat", response }),
+        (response) => (response.usage == null ? response : { ...response, usage: zeroUsage })
+      ),
+      embed: stage<Embedding.EmbeddingRequest, Embedding.EmbeddingResponse>(
+        "embed",
+        "Embedding",
+        (entry) => (entry as Extract<Entry, { _tag: "Embedding" }>).response,
+        (response) => ({ _tag: "Embedding", response }),
+        (response) => (response.usage == null ? response : { ...response, usage: zeroEmbeddingUsage })
+      ),
+      chatStream: (below) => (request) => {
+        const streamKey = keyOrError("chatStream", request)
+        if (typeof streamKey !== "string") return Stream.fail(streamKey)
+        const record = Stream.suspend(() => {
+          // Per run of the stream: the chunks seen so far, stored only if the stream completes.
+          const recorded: Array<Chat.ChatCompletionChunk> = []
+          const recording = Stream.mapChunks(below(request), (chunk) => {
+            for (const c of chunk) recorded.push(c)
+            return chunk
+          })
+          // Stored before the stream ends for the caller, so a caller that has read a stream to its end will hit.
+          return onStreamEnd(recording, (outcome) =>
+            outcome._tag === "Completed"
+              ? Effect.withFiberRuntime(
+                  (fiber) => write(fiber, streamKey, { _tag: "ChatStream", chunks: recorded }) ?? Effect.void
+                )
+              : Effect.void
+          )
+        })
+        return Stream.unwrap(Effect.map(readStream(streamKey), Option.match({ onNone: () => record, onSome: replay })))
+      }
+    }
+    return piece
+  })

@@ -1,0 +1,401 @@
+/**
+ * Telemetry as a pipeline piece (see `Telemetry.ts` for what a span and the metrics record). Outermost in the
+ * managed client, so its span covers everything the caller waited for, refusals included.
+ */
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
+import * as Metric from "effect/Metric"
+import * as MetricKey from "effect/MetricKey"
+import type * as MetricKeyType from "effect/MetricKeyType"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
+import type * as Chat from "../../Chat.js"
+import type * as Embedding from "../../Embedding.js"
+import type * as LiterLlmError from "../../LiterLlmError.js"
+import type * as LlmService from "../../LlmService.js"
+import type * as Telemetry from "../../Telemetry.js"
+import * as Attributes from "../telemetry/attributes.js"
+import { costSinks, keys } from "../telemetry/metrics.js"
+import { estimatePromptTokens, estimateTokens } from "../tokens.js"
+import { priceBook } from "./cost.js"
+import { Await, type Call, type Piece } from "./pipeline.js"
+import * as StreamAccounting from "./stream.js"
+
+type Operation = "chat" | "embeddings"
+
+/** The metrics of one operation and model, already tagged. */
+interface Handles {
+  readonly requests: Metric.Metric.Counter<number>
+  readonly errors: (type: string) => Metric.Metric.Counter<number>
+  readonly duration: Metric.Metric.Histogram<number>
+  readonly timeToFirstChunk: Metric.Metric.Histogram<number>
+  readonly inputTokens: Metric.Metric.Counter<number>
+  readonly outputTokens: Metric.Metric.Counter<number>
+  readonly cost: Metric.Metric.Counter<number>
+}
+
+/** What the end of a call knows. */
+interface Outcome {
+  readonly exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>
+  readonly tokens: Attributes.Tokens | undefined
+  readonly estimated: boolean
+  readonly responseModel: string
+  /** Sets what the response tells on the span. */
+  readonly annotate: ((span: Tracer.Span) => void) | undefined
+}
+
+/** The fiber's `Clock` (a `TestClock` in tests), read without running an effect. */
+const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock =>
+  Context.get(fiber.currentDefaultServices, Clock.Clock)
+
+const errorType = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): string | undefined =>
+  Option.match(Cause.failureOption(cause), {
+    onSome: (error) => error._tag,
+    onNone: () => (Cause.isInterruptedOnly(cause) ? undefined : "Defect")
+  })
+
+/** The nearest parent span that lets spans below it record (as `Effect.makeSpan` looks for one). */
+const visibleParent = (parent: Option.Option<Tracer.AnySpan>): Option.Option<Tracer.AnySpan> => {
+  while (parent._tag === "Some" && Context.get(parent.value.context, Tracer.DisablePropagation)) {
+    if (parent.value._tag !== "Span") return Option.none()
+    parent = parent.value.parent
+  }
+  return parent
+}
+
+/** A span that records nothing and, through its context, tells the spans made below it to record nothing either. */
+const unrecorded = (name: string, parent: Option.Option<Tracer.AnySpan>): Tracer.Span => ({
+  _tag: "Span",
+  name,
+  spanId: "noop",
+  traceId: "noop",
+  sampled: false,
+  parent,
+  context: Context.make(Tracer.DisablePropagation, true),
+  status: { _tag: "Ended", startTime: 0n, endTime: 0n, exit: Exit.void },
+  attributes: new Map(),
+  links: [],
+  kind: "client",
+  attribute() {},
+  event() {},
+  end() {},
+  addLinks() {}
+})
+
+export const make = (options: Telemetry.Options = {}): Piece => {
+  // Remembered per traced service: an unpriced model would otherwise scan the price data on every call.
+  const prices = priceBook(undefined)
+  const deployment = options.deployment ?? "default"
+  const recordContent = options.recordContent ?? false
+  // No stack capture: a middleware's call site is always this module, and a stack per call costs more than the rest.
+  const spanOptions: Tracer.SpanOptions = { kind: "client", captureStackTrace: false }
+  const annotateBase = (span: Tracer.Span) => {
+    span.attribute("deployment", deployment)
+    if (options.provider !== undefined) {
+      span.attribute("gen_ai.provider.name", options.provider)
+      span.attribute("gen_ai.system", options.provider)
+    }
+  }
+
+  const labelsFor = (operation: Operation, model: string): ReadonlyArray<MetricLabel.MetricLabel> => {
+    const labels = [
+      MetricLabel.make("gen_ai.operation.name", operation),
+      MetricLabel.make("gen_ai.request.model", model),
+      MetricLabel.make("deployment", deployment)
+    ]
+    if (options.provider !== undefined) labels.push(MetricLabel.make("gen_ai.provider.name", options.provider))
+    return labels
+  }
+
+  // Tagging a metric builds (and hashes, and formats) a new metric key: most of this middleware's cost if done per
+  // call. The tagged handles are immutable, so they are kept per operation and model for this service; bounded, so a
+  // caller inventing model names cannot grow it without limit.
+  // One map per operation, so a lookup does not build a composite string key on every call.
+  const handleCache: Record<Operation, Map<string, Handles>> = { chat: new Map(), embeddings: new Map() }
+  const handlesFor = (operation: Operation, model: string): Handles => {
+    const byModel = handleCache[operation]
+    let found = byModel.get(model)
+    if (found === undefined) {
+      if (byModel.size >= 1024) byModel.clear()
+      const labels = labelsFor(operation, model)
+      // `Metric.taggedWithLabels` would build and look up a new key on every update; a metric made from an
+      // already-labelled key resolves its registry entry once.
+      const tagged = <T extends MetricKeyType.MetricKeyType<any, any>>(
+        key: MetricKey.MetricKey<T>,
+        extra: ReadonlyArray<MetricLabel.MetricLabel> = []
+      ) => Metric.fromMetricKey(MetricKey.taggedWithLabels(key, [...labels, ...extra]))
+      const errorHandles = new Map<string, Metric.Metric.Counter<number>>()
+      found = {
+        requests: tagged(keys.requests),
+        errors: (type) => {
+          let counter = errorHandles.get(type)
+          if (counter === undefined) {
+            counter = tagged(keys.errors, [MetricLabel.make("error.type", type)])
+            errorHandles.set(type, counter)
+          }
+          return counter
+        },
+        duration: tagged(keys.duration),
+        timeToFirstChunk: tagged(keys.timeToFirstChunk),
+        inputTokens: tagged(keys.tokens, [MetricLabel.make("gen_ai.token.type", "input")]),
+        outputTokens: tagged(keys.tokens, [MetricLabel.make("gen_ai.token.type", "output")]),
+        cost: tagged(keys.cost)
+      }
+      byModel.set(model, found)
+    }
+    return found
+  }
+
+  /**
+   * Records the end of a call on its span, in the metrics and in the cost sinks. Never fails. One synchronous step
+   * rather than an effect per metric: this runs on every call, and the metric updates cannot fail or block. The
+   * caller's metric labels (`Effect.tagMetrics`) are honoured, as `Metric.update` would.
+   */
+  const record = (
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    span: Tracer.Span,
+    operation: Operation,
+    model: string,
+    startNanos: bigint,
+    outcome: Outcome
+  ): Effect.Effect<void> | undefined => {
+    const now = clockOf(fiber).unsafeCurrentTimeNanos()
+    const extra = fiber.getFiberRef(FiberRef.currentMetricLabels)
+    const handles = handlesFor(operation, model)
+    outcome.annotate?.(span)
+    handles.requests.unsafeUpdate(1, extra)
+    let interrupted = false
+    if (Exit.isFailure(outcome.exit)) {
+      const type = errorType(outcome.exit.cause)
+      if (type === undefined) interrupted = true
+      else {
+        span.attribute("error.type", type)
+        handles.errors(type).unsafeUpdate(1, extra)
+      }
+    }
+    if (!interrupted) handles.duration.unsafeUpdate(Number(now - startNanos) / 1e9, extra)
+    const tokens = outcome.tokens
+    if (tokens === undefined) return undefined
+    Attributes.tokens(span, tokens, outcome.estimated)
+    handles.inputTokens.unsafeUpdate(tokens.input, extra)
+    handles.outputTokens.unsafeUpdate(tokens.output, extra)
+    const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens, prices.pricing)
+    if (costUsd !== undefined) {
+      span.attribute("gen_ai.usage.cost", costUsd)
+      handles.cost.unsafeUpdate(costUsd, extra)
+    }
+    const sinks = fiber.getFiberRef(costSinks)
+    if (sinks.length === 0) return undefined
+    const call: Telemetry.CallCost = {
+      operation,
+      model,
+      deployment,
+      inputTokens: tokens.input,
+      outputTokens: tokens.output,
+      cachedTokens: tokens.cached,
+      costUsd,
+      estimated: outcome.estimated
+    }
+    return Effect.forEach(sinks, (sink) => Ref.update(sink, (calls) => [...calls, call]), { discard: true })
+  }
+
+  /** {@link record} as an effect, for the paths that are not one fused frame (streams, the general path). */
+  const account = (
+    span: Tracer.Span,
+    operation: Operation,
+    model: string,
+    startNanos: bigint,
+    outcome: Outcome
+  ): Effect.Effect<void> =>
+    Effect.withFiberRuntime((fiber) => record(fiber, span, operation, model, startNanos, outcome) ?? Effect.void)
+
+  /** What a call keeps between entering and leaving: its span, its start, and the context to put back. */
+  interface Traced {
+    readonly span: Tracer.Span
+    readonly start: bigint
+    readonly context: Context.Context<never>
+    readonly timing: boolean
+  }
+
+  /**
+   * Starts the span of a call and makes it the parent of whatever runs below (an HTTP client's span, a router's), by
+   * setting it in the fiber's context — what `Effect.useSpan` with `Effect.withParentSpan` do, without their
+   * acquire/release frames: one `FiberRef.set` here, one when the call leaves to put the caller's context back. The
+   * span is made as `Effect.makeSpan` makes one: through the fiber's tracer, with the fiber's span annotations and links; when tracing is disabled, or
+   * the parent disables propagation, it is a span that records nothing and tells the spans below to record nothing.
+   */
+  const begin = <Req, A>(
+    call: Call<Req, A>,
+    name: string,
+    annotateRequest: (span: Tracer.Span) => void
+  ): Await<Traced, A> => {
+    const fiber = call.fiber
+    const start = clockOf(fiber).unsafeCurrentTimeNanos()
+    const context = fiber.getFiberRef(FiberRef.currentContext)
+    const parent = visibleParent(Context.getOption(context, Tracer.ParentSpan))
+    const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+    let span: Tracer.Span
+    if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) span = unrecorded(name, parent)
+    else {
+      const tracer = Context.get(fiber.currentDefaultServices, Tracer.Tracer)
+      const links = fiber.getFiberRef(FiberRef.currentTracerSpanLinks)
+      span = tracer.span(
+        name,
+        parent,
+        Context.empty(),
+        Chunk.isEmpty(links) ? [] : Chunk.toReadonlyArray(links),
+        timing ? start : 0n,
+        "client",
+        spanOptions
+      )
+      const annotations = fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations)
+      if (HashMap.size(annotations) > 0) HashMap.forEach(annotations, (value, key) => span.attribute(key, value))
+      annotateBase(span)
+      annotateRequest(span)
+    }
+    const traced: Traced = { span, start, context, timing }
+    return new Await(
+      Effect.as(FiberRef.set(FiberRef.currentContext, Context.add(context, Tracer.ParentSpan, span)), traced)
+    )
+  }
+
+  /** Records the end of a call, ends its span and puts the caller's context back, all in the same step. */
+  const end = <Req, A>(
+    call: Call<Req, A>,
+    traced: Traced,
+    operation: Operation,
+    model: string,
+    exit: Exit.Exit<A, LiterLlmError.LiterLlmError>,
+    outcome: Outcome
+  ): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
+    const fiber = call.fiber
+    const { span, start, timing } = traced
+    if (call.hit && Exit.isSuccess(exit)) span.attribute("liter_llm.cache.hit", true)
+    const recorded = record(fiber, span, operation, model, start, outcome)
+    if (span.status._tag !== "Ended") span.end(timing ? clockOf(fiber).unsafeCurrentTimeNanos() : 0n, exit)
+    const restored = Effect.zipRight(FiberRef.set(FiberRef.currentContext, traced.context), exit)
+    return recorded === undefined ? restored : Effect.zipRight(recorded, restored)
+  }
+
+  const chatOutcome = (exit: Exit.Exit<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>): Outcome => {
+    if (Exit.isFailure(exit))
+      return { exit, tokens: undefined, estimated: false, responseModel: "", annotate: undefined }
+    const response = exit.value
+    return {
+      exit,
+      tokens: response.usage == null ? undefined : Attributes.chatTokens(response.usage),
+      estimated: false,
+      responseModel: response.model,
+      annotate: (span) => Attributes.chatResponse(span, response, recordContent)
+    }
+  }
+
+  const embedOutcome = (exit: Exit.Exit<Embedding.EmbeddingResponse, LiterLlmError.LiterLlmError>): Outcome => {
+    const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
+    return {
+      exit,
+      tokens: usage == null ? undefined : { input: usage.prompt_tokens, output: 0, cached: 0 },
+      estimated: false,
+      responseModel: Exit.isSuccess(exit) ? exit.value.model : "",
+      annotate: Exit.isSuccess(exit) ? (span) => span.attribute("gen_ai.response.model", exit.value.model) : undefined
+    }
+  }
+
+  const streamOutcome = (
+    request: Chat.ChatCompletionRequest,
+    outcome: StreamAccounting.Outcome<LiterLlmError.LiterLlmError>
+  ): Outcome => {
+    const exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError> =
+      outcome._tag === "Completed"
+        ? Exit.void
+        : outcome._tag === "Failed"
+          ? Exit.fail(outcome.error)
+          : Exit.interrupt(FiberId.none)
+    if (outcome.chunks === 0)
+      return { exit, tokens: undefined, estimated: false, responseModel: "", annotate: undefined }
+    const response = outcome.assembled()
+    // Without reported usage (no include_usage, or the stream broke off) the provider still billed what it
+    // generated: estimate from the text that arrived rather than record nothing.
+    const tokens: Attributes.Tokens =
+      outcome.usage !== undefined
+        ? Attributes.chatTokens(outcome.usage)
+        : {
+            input: estimatePromptTokens(request),
+            output: response.choices.reduce(
+              (sum, choice) => sum + (choice.message.content == null ? 0 : estimateTokens(choice.message.content)),
+              0
+            ),
+            cached: 0
+          }
+    return {
+      exit,
+      tokens,
+      estimated: outcome.usage === undefined,
+      responseModel: response.model,
+      annotate: (span) => Attributes.chatResponse(span, response, recordContent)
+    }
+  }
+
+  const chatStream = (below: LlmService.Service["chatStream"]) => (request: Chat.ChatCompletionRequest) =>
+    StreamAccounting.accountStream(
+      Effect.zip(
+        Clock.currentTimeNanos,
+        Effect.map(Effect.makeSpan(`chat ${request.model}`, spanOptions), (span) => {
+          annotateBase(span)
+          Attributes.chatRequest(span, request, recordContent)
+          span.attribute("gen_ai.request.stream", true)
+          return span
+        })
+      ),
+      ([start, span]) => {
+        let first = true
+        const firstChunk = Effect.flatMap(Clock.currentTimeNanos, (now) => {
+          span.event("gen_ai.first_chunk", now)
+          return Metric.update(handlesFor("chat", request.model).timeToFirstChunk, Number(now - start) / 1e9)
+        })
+        return below(request).pipe(
+          Stream.tap(() => {
+            if (!first) return Effect.void
+            first = false
+            return firstChunk
+          }),
+          Stream.provideService(Tracer.ParentSpan, span)
+        )
+      },
+      ([start, span], outcome) => {
+        const accounted = streamOutcome(request, outcome)
+        return Effect.zipRight(
+          account(span, "chat", request.model, start, accounted),
+          Effect.flatMap(Clock.currentTimeNanos, (end) => Effect.sync(() => span.end(end, accounted.exit)))
+        )
+      }
+    )
+
+  return {
+    chat: {
+      enter: (call) =>
+        begin(call, `chat ${call.request.model}`, (span) => Attributes.chatRequest(span, call.request, recordContent)),
+      leave: (call, traced: Traced, exit) => end(call, traced, "chat", call.request.model, exit, chatOutcome(exit))
+    },
+    embed: {
+      enter: (call) =>
+        begin(call, `embeddings ${call.request.model}`, (span) =>
+          Attributes.embedRequest(span, call.request, recordContent)
+        ),
+      leave: (call, traced: Traced, exit) =>
+        end(call, traced, "embeddings", call.request.model, exit, embedOutcome(exit))
+    },
+    chatStream
+  }
+}
