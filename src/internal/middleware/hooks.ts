@@ -4,6 +4,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import { constVoid } from "effect/Function"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -13,33 +14,39 @@ import * as LiterLlmError from "../../LiterLlmError.js"
 import { Await, type Piece } from "./pipeline.js"
 import { onStreamEnd } from "./stream.js"
 
-/** Runs one hook so that only `HookRejected` can come out: other failures and defects are wrapped in it. */
-const guard = (stage: string, effect: Effect.Effect<unknown, unknown>) =>
-  Effect.catchAllCause(effect, (cause): Effect.Effect<never, LiterLlmError.HookRejected> => {
-    if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-    const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure) && failure.value instanceof LiterLlmError.HookRejected) return Effect.fail(failure.value)
-    return Effect.fail(
-      new LiterLlmError.HookRejected({
-        message: `an ${stage} hook failed unexpectedly: ${Cause.pretty(cause).split("\n")[0]}; fix the hook, or fail with HookRejected to refuse on purpose`,
-        cause: Cause.squash(cause)
-      })
-    )
-  })
-
-/** Runs hooks one after the other; most lists hold one or two, so skip the traversal machinery when possible. */
-const sequence = <Args extends ReadonlyArray<unknown>>(
-  stage: string,
-  hooks: ReadonlyArray<(...args: Args) => Effect.Effect<unknown, LiterLlmError.HookRejected>>
-): ((...args: Args) => Effect.Effect<void, LiterLlmError.HookRejected>) => {
-  const run = (hook: (...args: Args) => Effect.Effect<unknown, unknown>, args: Args) =>
-    guard(
-      stage,
-      Effect.suspend(() => hook(...args))
-    )
-  if (hooks.length === 1) return (...args) => Effect.asVoid(run(hooks[0], args))
-  return (...args) => Effect.forEach(hooks, (hook) => run(hook, args), { discard: true })
+/** A hook's failure or defect as `HookRejected`: a `HookRejected` passes as it is, anything else is wrapped. */
+const rejection = (stage: string, cause: Cause.Cause<unknown>): Effect.Effect<never, LiterLlmError.HookRejected> => {
+  if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure) && failure.value instanceof LiterLlmError.HookRejected) return Effect.fail(failure.value)
+  return Effect.fail(
+    new LiterLlmError.HookRejected({
+      message: `an ${stage} hook failed unexpectedly: ${Cause.pretty(cause).split("\n")[0]}; fix the hook, or fail with HookRejected to refuse on purpose`,
+      cause: Cause.squash(cause)
+    })
+  )
 }
+
+/**
+ * Runs hooks one after the other, then succeeds with `then()`; the first hook that fails stops the rest. One
+ * `matchCauseEffect` per hook carries both the guard and the continuation: hooks run on every call.
+ */
+const sequence =
+  <Args extends ReadonlyArray<unknown>>(
+    stage: string,
+    hooks: ReadonlyArray<(...args: Args) => Effect.Effect<unknown, LiterLlmError.HookRejected>>
+  ) =>
+  <B>(args: Args, then: () => B): Effect.Effect<B, LiterLlmError.HookRejected> => {
+    const from = (i: number): Effect.Effect<B, LiterLlmError.HookRejected> =>
+      Effect.matchCauseEffect(
+        Effect.suspend(() => hooks[i]!(...args)),
+        {
+          onFailure: (cause) => rejection(stage, cause),
+          onSuccess: () => (i + 1 < hooks.length ? from(i + 1) : Effect.succeed(then()))
+        }
+      )
+    return hooks.length === 0 ? Effect.sync(then) : from(0)
+  }
 
 /** The ticket of a call the request hooks let through; hooks keep nothing per call. */
 const admitted = true
@@ -64,11 +71,10 @@ export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
         Stream.catchAll((error) =>
           errorHooks.length === 0
             ? Stream.fail(error)
-            : Stream.fromEffect(Effect.zipRight(onError(request, error), Effect.fail(error)))
+            : Stream.fromEffect(Effect.flatten(onError([request, error], () => Effect.fail(error))))
         )
       )
-      const upstream =
-        requestHooks.length === 0 ? fromService : Stream.unwrap(Effect.as(onRequest(request), fromService))
+      const upstream = requestHooks.length === 0 ? fromService : Stream.unwrap(onRequest([request], () => fromService))
       if (responseHooks.length === 0) return upstream
       // Suspended so that each run of the stream has its own slot for the assembled response.
       return Stream.suspend(() => {
@@ -81,7 +87,7 @@ export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
         // Runs after the last chunk, inside the stream, so a rejecting onResponse fails the stream itself.
         const tail = Stream.drain(
           Stream.fromEffect(
-            Effect.suspend(() => (completed === undefined ? Effect.void : onResponse(request, completed)))
+            Effect.suspend(() => (completed === undefined ? Effect.void : onResponse([request, completed], constVoid)))
           )
         )
         return Stream.concat(recorded, tail)
@@ -92,16 +98,17 @@ export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
   return {
     chat: {
       enter: (call) =>
-        requestHooks.length === 0 ? admitted : new Await(Effect.as(call.restore(onRequest(call.request)), admitted)),
+        requestHooks.length === 0 ? admitted : new Await(call.restore(onRequest([call.request], () => admitted))),
       leave: (call, _, exit) => {
         if (Exit.isSuccess(exit)) {
           if (responseHooks.length === 0) return
-          return call.restore(Effect.as(onResponse(call.request, exit.value), exit.value))
+          const response = exit.value
+          return call.restore(onResponse([call.request, response], () => response))
         }
         if (errorHooks.length === 0) return
         const failure = Cause.failureOption(exit.cause)
         if (Option.isNone(failure)) return
-        return call.restore(Effect.zipRight(onError(call.request, failure.value), exit))
+        return call.restore(Effect.flatten(onError([call.request, failure.value], () => exit)))
       }
     },
     chatStream
