@@ -79,6 +79,82 @@ describe("Hooks", () => {
     })
   )
 
+  it.effect(
+    "hooks that answer at once and hooks that run effects keep their order; a hook that throws is rejected",
+    () =>
+      Effect.gen(function* () {
+        const rec = yield* recorder
+        const test = yield* LlmTest.make()
+        let synchronous = 0
+        const mixed = Hooks.make([
+          {
+            onRequest: () => {
+              synchronous++
+              return Effect.void
+            }
+          },
+          { onRequest: () => rec.add("effect after a synchronous hook") },
+          {
+            onRequest: (req) =>
+              req.model === "blocked"
+                ? Effect.fail(new LiterLlmError.HookRejected({ message: "blocked" }))
+                : Effect.void,
+            onResponse: (_, res) => (res.choices.length === 1 ? Effect.void : Effect.die("unreachable"))
+          },
+          { onResponse: () => rec.add("response") }
+        ])(test.service)
+        yield* mixed.chat(request)
+        expect(synchronous).toBe(1)
+        expect(yield* rec.log).toEqual(["effect after a synchronous hook", "response"])
+        const refused = yield* Effect.flip(mixed.chat({ ...request, model: "blocked" }))
+        expect(refused.message).toBe("blocked")
+        expect(yield* test.calls).toBe(1)
+        expect(yield* rec.log).toEqual([
+          "effect after a synchronous hook",
+          "response",
+          "effect after a synchronous hook"
+        ])
+
+        const throwing = Hooks.make([
+          {
+            onRequest: () => {
+              throw new Error("thrown before any effect")
+            }
+          }
+        ])(test.service)
+        const error = yield* Effect.flip(throwing.chat(request))
+        expect(error._tag).toBe("HookRejected")
+        expect(error.message).toContain("onRequest")
+        expect((error as LiterLlmError.HookRejected).cause).toBeInstanceOf(Error)
+        expect(yield* test.calls).toBe(1)
+      })
+  )
+
+  it.effect("a stream value run twice runs its hooks twice", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make({ chunks: 2 })
+      let requests = 0
+      let responses = 0
+      const service = Hooks.make([
+        {
+          onRequest: () => {
+            requests++
+            return Effect.void
+          },
+          onResponse: () => {
+            responses++
+            return Effect.void
+          }
+        }
+      ])(test.service)
+      const stream = service.chatStream(request)
+      expect(requests).toBe(0)
+      yield* Stream.runDrain(stream)
+      yield* Stream.runDrain(stream)
+      expect([requests, responses]).toEqual([2, 2])
+    })
+  )
+
   it.effect("onError receives the typed error, and the call fails with it unchanged", () =>
     Effect.gen(function* () {
       const rec = yield* recorder

@@ -11,15 +11,15 @@ import * as Stream from "effect/Stream"
 import type * as Chat from "../../Chat.js"
 import type * as Hooks from "../../Hooks.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import { Await, type Piece } from "./pipeline.js"
+import { Answer, Await, type Piece } from "./pipeline.js"
 import { onStreamEnd } from "./stream.js"
 
 /** A hook's failure or defect as `HookRejected`: a `HookRejected` passes as it is, anything else is wrapped. */
-const rejection = (stage: string, cause: Cause.Cause<unknown>): Effect.Effect<never, LiterLlmError.HookRejected> => {
-  if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+const rejection = (stage: string, cause: Cause.Cause<unknown>): Exit.Exit<never, LiterLlmError.HookRejected> => {
+  if (Cause.isInterruptedOnly(cause)) return Exit.failCause(cause as Cause.Cause<never>)
   const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure) && failure.value instanceof LiterLlmError.HookRejected) return Effect.fail(failure.value)
-  return Effect.fail(
+  if (Option.isSome(failure) && failure.value instanceof LiterLlmError.HookRejected) return Exit.fail(failure.value)
+  return Exit.fail(
     new LiterLlmError.HookRejected({
       message: `an ${stage} hook failed unexpectedly: ${Cause.pretty(cause).split("\n")[0]}; fix the hook, or fail with HookRejected to refuse on purpose`,
       cause: Cause.squash(cause)
@@ -28,8 +28,14 @@ const rejection = (stage: string, cause: Cause.Cause<unknown>): Effect.Effect<ne
 }
 
 /**
- * Runs hooks one after the other, then succeeds with `then()`; the first hook that fails stops the rest. One
- * `matchCauseEffect` per hook carries both the guard and the continuation: hooks run on every call.
+ * Runs hooks one after the other, then succeeds with `then()`; the first hook that fails stops the rest.
+ *
+ * Each hook is called right away, and a hook that answers at once — returns an `Exit`, as `Effect.void` or
+ * `Effect.fail(new HookRejected(…))` are — is settled in place, with no effect run: a check that needs nothing
+ * asynchronous (an allow-list, a size limit) costs a function call. The result is then itself an `Exit`, which the
+ * pipeline also settles in place. From the first hook that returns any other effect on, the rest run as one effect
+ * (one `matchCauseEffect` per hook carries both the guard and the continuation). A hook that throws is a defect, and a
+ * defect becomes `HookRejected`, as it would inside an effect.
  */
 const sequence =
   <Args extends ReadonlyArray<unknown>>(
@@ -37,19 +43,40 @@ const sequence =
     hooks: ReadonlyArray<(...args: Args) => Effect.Effect<unknown, LiterLlmError.HookRejected>>
   ) =>
   <B>(args: Args, then: () => B): Effect.Effect<B, LiterLlmError.HookRejected> => {
-    const from = (i: number): Effect.Effect<B, LiterLlmError.HookRejected> =>
-      Effect.matchCauseEffect(
-        Effect.suspend(() => hooks[i]!(...args)),
-        {
-          onFailure: (cause) => rejection(stage, cause),
-          onSuccess: () => (i + 1 < hooks.length ? from(i + 1) : Effect.succeed(then()))
+    const from = (i: number): Effect.Effect<B, LiterLlmError.HookRejected> => {
+      for (; i < hooks.length; i++) {
+        let result: Effect.Effect<unknown, LiterLlmError.HookRejected>
+        try {
+          result = hooks[i]!(...args)
+        } catch (defect) {
+          return rejection(stage, Cause.die(defect))
         }
-      )
-    return hooks.length === 0 ? Effect.sync(then) : from(0)
+        if (!Exit.isExit(result)) {
+          const next = i + 1
+          return Effect.matchCauseEffect(result, {
+            onFailure: (cause) => rejection(stage, cause),
+            onSuccess: () => from(next)
+          })
+        }
+        if (Exit.isFailure(result)) return rejection(stage, result.cause)
+      }
+      return Exit.succeed(then())
+    }
+    return from(0)
   }
 
 /** The ticket of a call the request hooks let through; hooks keep nothing per call. */
 const admitted = true
+
+/** An admission from the request hooks: in place when they all answered at once. */
+const settled = (
+  result: Effect.Effect<typeof admitted, LiterLlmError.HookRejected>,
+  restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
+): typeof admitted | Answer<never> | Await<typeof admitted, never> => {
+  if (!Exit.isExit(result)) return new Await(restore(result))
+  const exit = result as Exit.Exit<typeof admitted, LiterLlmError.HookRejected>
+  return Exit.isSuccess(exit) ? exit.value : new Answer(exit as Exit.Exit<never, LiterLlmError.HookRejected>)
+}
 
 /** Hooks as a piece; it has no embed stage: the hook signatures speak chat. */
 export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
@@ -74,7 +101,10 @@ export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
             : Stream.fromEffect(Effect.flatten(onError([request, error], () => Effect.fail(error))))
         )
       )
-      const upstream = requestHooks.length === 0 ? fromService : Stream.unwrap(onRequest([request], () => fromService))
+      const upstream =
+        requestHooks.length === 0
+          ? fromService
+          : Stream.unwrap(Effect.suspend(() => onRequest([request], () => fromService)))
       if (responseHooks.length === 0) return upstream
       // Suspended so that each run of the stream has its own slot for the assembled response.
       return Stream.suspend(() => {
@@ -98,17 +128,26 @@ export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
   return {
     chat: {
       enter: (call) =>
-        requestHooks.length === 0 ? admitted : new Await(call.restore(onRequest([call.request], () => admitted))),
+        requestHooks.length === 0
+          ? admitted
+          : settled(
+              onRequest([call.request], () => admitted),
+              call.restore
+            ),
       leave: (call, _, exit) => {
         if (Exit.isSuccess(exit)) {
           if (responseHooks.length === 0) return
           const response = exit.value
-          return call.restore(onResponse([call.request, response], () => response))
+          const after = onResponse([call.request, response], () => response)
+          return Exit.isExit(after) ? after : call.restore(after)
         }
         if (errorHooks.length === 0) return
         const failure = Cause.failureOption(exit.cause)
         if (Option.isNone(failure)) return
-        return call.restore(Effect.flatten(onError([call.request, failure.value], () => exit)))
+        // The call still fails with its own error once the hooks ran, unless one of them failed.
+        const after = onError([call.request, failure.value], () => exit)
+        if (!Exit.isExit(after)) return call.restore(Effect.flatten(after))
+        return Exit.isSuccess(after) ? exit : (after as Exit.Exit<never, LiterLlmError.HookRejected>)
       }
     },
     chatStream
