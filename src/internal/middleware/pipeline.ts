@@ -79,7 +79,79 @@ export interface Stage<Req, A, T = any> {
     | undefined
 }
 
-/** Runs `request` through `stages` (outermost first) down to `upstream`. See the module docs for the guarantees. */
+/**
+ * One call's way through the stages: it is the {@link Call} the stages see, and it keeps their tickets. A class rather
+ * than closures, since one is made per call.
+ */
+class Run<Req, A> implements Call<Req, A> {
+  hit = false
+  private readonly tickets: Array<unknown>
+
+  constructor(
+    private readonly stages: ReadonlyArray<Stage<Req, A>>,
+    readonly operation: Operation,
+    readonly request: Req,
+    private readonly service: (request: Req) => Effect.Effect<A, LiterLlmError.LiterLlmError>,
+    readonly fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    readonly restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
+  ) {
+    this.tickets = new Array(stages.length)
+  }
+
+  // The service's effect is built only when a call gets that far: a refused or cached call never builds it.
+  readonly upstream = (): Effect.Effect<A, LiterLlmError.LiterLlmError> => this.service(this.request)
+
+  /** Enters the stages from `from` on, then calls the service. */
+  enter(from: number): Effect.Effect<A, LiterLlmError.LiterLlmError> {
+    const stages = this.stages
+    for (let i = from; i < stages.length; i++) {
+      const admission = stages[i]!.enter(this)
+      if (admission instanceof Answer || admission instanceof Await) return this.admitted(i, admission)
+      this.tickets[i] = admission
+    }
+    return this.settle(stages.length, this.restore(this.upstream()))
+  }
+
+  /** Stage `i` decided `admission`; carries on from there. */
+  admitted(i: number, admission: Admission<unknown, A>): Effect.Effect<A, LiterLlmError.LiterLlmError> {
+    if (admission instanceof Answer)
+      return this.settle(i, admission.result as Effect.Effect<A, LiterLlmError.LiterLlmError>)
+    if (admission instanceof Await)
+      return Effect.matchCauseEffect(admission.next, {
+        onFailure: (cause) => this.unwind(i, Exit.failCause(cause)),
+        onSuccess: (next) => this.admitted(i, next)
+      })
+    this.tickets[i] = admission
+    return this.enter(i + 1)
+  }
+
+  /** The stages below `from` leave with the result of `effect` (settled in place when it is an `Exit`). */
+  settle(
+    from: number,
+    effect: Effect.Effect<A, LiterLlmError.LiterLlmError>
+  ): Effect.Effect<A, LiterLlmError.LiterLlmError> {
+    if (Exit.isExit(effect)) return this.unwind(from, effect as Exit.Exit<A, LiterLlmError.LiterLlmError>)
+    return Effect.matchCauseEffect(effect, {
+      onFailure: (cause) => this.unwind(from, Exit.failCause(cause)),
+      onSuccess: (value) => this.unwind(from, Exit.succeed(value))
+    })
+  }
+
+  /** The stages below `from` leave, innermost first, starting with `exit`. */
+  unwind(from: number, exit: Exit.Exit<A, LiterLlmError.LiterLlmError>): Effect.Effect<A, LiterLlmError.LiterLlmError> {
+    for (let i = from - 1; i >= 0; i--) {
+      const leave = this.stages[i]!.leave
+      if (leave === undefined) continue
+      const out = leave(this, this.tickets[i], exit)
+      if (out === undefined) continue
+      if (!Exit.isExit(out)) return this.settle(i, out)
+      exit = out
+    }
+    return exit
+  }
+}
+
+/** Runs `request` through `stages` (outermost first) down to `service`. See the module docs for the guarantees. */
 export const run = <Req, A>(
   stages: ReadonlyArray<Stage<Req, A>>,
   operation: Operation,
@@ -87,68 +159,9 @@ export const run = <Req, A>(
   service: (request: Req) => Effect.Effect<A, LiterLlmError.LiterLlmError>
 ): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.withFiberRuntime<A, LiterLlmError.LiterLlmError>((fiber) => {
-      // The service's effect is built only when a call gets that far: a refused or cached call never builds it.
-      const upstream = () => service(request)
-      const call: Call<Req, A> = { operation, request, fiber, restore, upstream, hit: false }
-      const tickets: Array<unknown> = new Array(stages.length)
-
-      /** The stages below `from` leave, innermost first, starting with `exit`. */
-      const unwind = (
-        from: number,
-        exit: Exit.Exit<A, LiterLlmError.LiterLlmError>
-      ): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
-        for (let i = from - 1; i >= 0; i--) {
-          const leave = stages[i]!.leave
-          if (leave === undefined) continue
-          const out = leave(call, tickets[i], exit)
-          if (out === undefined) continue
-          if (Exit.isExit(out)) {
-            exit = out
-            continue
-          }
-          return Effect.matchCauseEffect(out, {
-            onFailure: (cause) => unwind(i, Exit.failCause(cause)),
-            onSuccess: (value) => unwind(i, Exit.succeed(value))
-          })
-        }
-        return exit
-      }
-
-      /** Stage `i` decided `admission`; carry on from there. */
-      const admitted = (i: number, admission: Admission<unknown, A>): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
-        if (admission instanceof Answer) {
-          const result = admission.result as Effect.Effect<A, LiterLlmError.LiterLlmError>
-          return Exit.isExit(result)
-            ? unwind(i, result as Exit.Exit<A, LiterLlmError.LiterLlmError>)
-            : Effect.matchCauseEffect(result, {
-                onFailure: (cause) => unwind(i, Exit.failCause(cause)),
-                onSuccess: (value) => unwind(i, Exit.succeed(value))
-              })
-        }
-        if (admission instanceof Await)
-          return Effect.matchCauseEffect(admission.next, {
-            onFailure: (cause) => unwind(i, Exit.failCause(cause)),
-            onSuccess: (next) => admitted(i, next)
-          })
-        tickets[i] = admission
-        return enter(i + 1)
-      }
-
-      const enter = (from: number): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
-        for (let i = from; i < stages.length; i++) {
-          const admission = stages[i]!.enter(call)
-          if (admission instanceof Answer || admission instanceof Await) return admitted(i, admission)
-          tickets[i] = admission
-        }
-        return Effect.matchCauseEffect(restore(upstream()), {
-          onFailure: (cause) => unwind(stages.length, Exit.failCause(cause)),
-          onSuccess: (value) => unwind(stages.length, Exit.succeed(value))
-        })
-      }
-
-      return enter(0)
-    })
+    Effect.withFiberRuntime<A, LiterLlmError.LiterLlmError>((fiber) =>
+      new Run(stages, operation, request, service, fiber, restore).enter(0)
+    )
   )
 
 /**
