@@ -72,16 +72,11 @@ export interface Options extends LlmCache.Options {
 }
 
 interface Flight<A> {
+  readonly key: string
   /** Made by the first caller who joins: an uncontended call never needs one. */
   deferred: Deferred.Deferred<A, LiterLlmError.LiterLlmError> | undefined
   waiters: number
   fiber: Fiber.RuntimeFiber<void> | undefined
-}
-
-/** The call a leader keeps between `enter` and `leave`. */
-interface Lead<A> {
-  readonly key: string
-  readonly flight: Flight<A>
 }
 
 const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
@@ -174,9 +169,13 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       )
     }
 
+    /** Forgets a flight that has ended, unless a newer one for its key has started. */
+    const land = <A>(flight: Flight<A>): void => {
+      if (flights.get(flight.key) === flight) flights.delete(flight.key)
+    }
+
     /** Waits for another caller's call; the wait has the caller's interruptibility, the bookkeeping does not. */
     const join = <A>(
-      key: string,
       flight: Flight<A>,
       restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
     ): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
@@ -190,7 +189,7 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
             return Effect.flatMap(Deferred.isDone(deferred), (done) => {
               if (done) return Effect.void
               // The last caller left: nobody wants the answer any more, so stop the upstream call.
-              if (flights.get(key) === flight) flights.delete(key)
+              land(flight)
               return Effect.asVoid(Fiber.interruptFork(flight.fiber!))
             })
           })
@@ -214,11 +213,7 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
             ? Effect.withFiberRuntime((fiber) => write(fiber, key, toEntry(exit.value)) ?? Effect.void)
             : Effect.void
         ),
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (flights.get(key) === flight) flights.delete(key)
-          })
-        ),
+        Effect.ensuring(Effect.sync(() => land(flight))),
         Effect.forkIn(scope)
       )
 
@@ -234,51 +229,49 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       take: (entry: Entry) => A,
       toEntry: (a: A) => Entry,
       zero: (a: A) => A
-    ): Stage<Req, A, Lead<A>> => {
+    ): Stage<Req, A, Flight<A>> => {
       const hit = (call: Call<Req, A>, value: A): A => {
         call.hit = true
         return zeroHits ? zero(value) : value
       }
       /** After the store was consulted (or in place, for the memory): join a flight, or lead one. */
-      const decide = (call: Call<Req, A>, key: string): Admission<Lead<A>, A> => {
-        const inFlight = flights.get(key) as Flight<A> | undefined
+      const decide = (call: Call<Req, A>, key: string, inFlight: Flight<A> | undefined): Admission<Flight<A>, A> => {
         if (inFlight !== undefined) {
           call.hit = true
-          const joined = join(key, inFlight, call.restore)
+          const joined = join(inFlight, call.restore)
           return new Answer(zeroHits ? Effect.map(joined, zero) : joined)
         }
-        const flight: Flight<A> = { deferred: undefined, waiters: 0, fiber: undefined }
+        const flight: Flight<A> = { key, deferred: undefined, waiters: 0, fiber: undefined }
         flights.set(key, flight as Flight<unknown>)
-        return { key, flight }
+        return flight
       }
       return {
         enter: (call) => {
           const key = keyOrError(operation, call.request)
           if (typeof key !== "string") return new Answer(Exit.fail(key))
+          const inFlight = flights.get(key) as Flight<A> | undefined
+          if (inFlight !== undefined) return decide(call, key, inFlight)
           if (memory !== undefined) {
-            // Nothing runs between this look-up and the flight check, so no re-check is needed.
-            if (!flights.has(key)) {
-              const found = memory.get(key, nowOf(call.fiber))
-              // Only this cache writes its memory, and each key holds one kind of entry.
-              if (found !== undefined) return new Answer(Exit.succeed(hit(call, take(found))))
-            }
-            return decide(call, key)
+            // Nothing runs between the flight check and this look-up, so no re-check is needed.
+            const found = memory.get(key, nowOf(call.fiber))
+            // Only this cache writes its memory, and each key holds one kind of entry.
+            if (found !== undefined) return new Answer(Exit.succeed(hit(call, take(found))))
+            return decide(call, key, undefined)
           }
-          if (flights.has(key)) return decide(call, key)
           return new Await(
             Effect.map(call.restore(readStore(key, tag, take)), (found) =>
-              // Re-checked in `decide`: another caller may have started the same call while the store was read.
-              Option.isSome(found) ? new Answer(Exit.succeed(hit(call, found.value))) : decide(call, key)
+              Option.isSome(found)
+                ? new Answer(Exit.succeed(hit(call, found.value)))
+                : // Another caller may have started the same call while the store was read.
+                  decide(call, key, flights.get(key) as Flight<A> | undefined)
             )
           )
         },
-        leave: (call, { flight, key }, exit) => {
-          const leave = () => {
-            if (flights.get(key) === flight) flights.delete(key)
-          }
+        leave: (call, flight, exit) => {
+          const key = flight.key
           if (Exit.isInterrupted(exit)) {
             if (flight.waiters === 0) {
-              leave()
+              land(flight)
               return
             }
             return Effect.flatMap(finish(key, flight, call.upstream(), toEntry), (fiber) => {
@@ -291,11 +284,11 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
           if (flight.deferred !== undefined) Deferred.unsafeDone(flight.deferred, exit)
           const stored = Exit.isSuccess(exit) ? write(call.fiber, key, toEntry(exit.value)) : undefined
           if (stored === undefined) {
-            leave()
+            land(flight)
             return
           }
           return Effect.flatMap(stored, () => {
-            leave()
+            land(flight)
             return exit
           })
         }
