@@ -45,7 +45,9 @@
  * cost is 0. A hit still takes one request slot of the rate limit (`rpm`): the limit is on calls to the client. The
  * span of a hit (chat, stream or embedding) is marked `liter_llm.cache.hit`. A caller who needs the original token
  * counts of a cached answer should read them where the answer was first produced. (Callers that joined another
- * caller's in-flight call through the cache's single flight count as hits: they did not add to the provider's work.)
+ * caller's in-flight call through the cache's single flight count as hits: they did not add to the provider's work.
+ * When the first caller is interrupted and the cache restarts the call for those still waiting, that new call is the
+ * provider's work done for them: the first of them to get the answer is charged for it, the others share it.)
  *
  * How it runs: the pieces are not seven services nested in one another but stages of one pipeline, which a `chat` or
  * `embed` call goes through in a single frame — each piece admits (or refuses, or answers) the call on the way in and

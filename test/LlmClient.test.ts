@@ -112,6 +112,28 @@ describe("LlmClient", () => {
     })
   )
 
+  it.effect("a call the cache restarts for waiting callers is charged once, to the first of them", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment({ latency: "1 second" })
+      const client = LlmClient.layer({ layer: d.layer, cache: true, budget: { prices: { m: pricing } } })
+      yield* Effect.gen(function* () {
+        const leader = yield* Effect.fork(LlmService.chat(request))
+        yield* TestClock.adjust("100 millis")
+        const waiting = yield* Effect.fork(
+          Effect.all([LlmService.chat(request), LlmService.chat(request)], { concurrency: "unbounded" })
+        )
+        yield* TestClock.adjust("400 millis")
+        yield* Fiber.interrupt(leader) // its call is cancelled; a fresh one starts for the two waiting callers
+        yield* TestClock.adjust("1 second")
+        const [first, second] = yield* Fiber.join(waiting)
+        expect((yield* d.fake.requests).length).toBe(2) // the cancelled call and the restarted one
+        // One of the two answers carries the restarted call's usage, the other shared it.
+        expect([first.usage?.total_tokens, second.usage?.total_tokens].sort()).toEqual([0, 5])
+        expect((yield* Budget.spend).global).toBeCloseTo(5, 9)
+      }).pipe(Effect.provide(client))
+    })
+  )
+
   it.effect("a request a hook rejects never reaches the rate limiter", () =>
     Effect.gen(function* () {
       const d = yield* deployment()

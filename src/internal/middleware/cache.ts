@@ -76,7 +76,10 @@ interface Flight<A> {
   /** Made by the first caller who joins: an uncontended call never needs one. */
   deferred: Deferred.Deferred<A, LiterLlmError.LiterLlmError> | undefined
   waiters: number
+  /** The fiber of the call restarted for the waiting callers after the first one was interrupted. */
   fiber: Fiber.RuntimeFiber<void> | undefined
+  /** Whether a waiting caller has taken the restarted call as its own (see `decide`). */
+  claimed: boolean
 }
 
 const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
@@ -239,9 +242,22 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         if (inFlight !== undefined) {
           call.hit = true
           const joined = join(inFlight, call.restore)
-          return new Answer(zeroHits ? Effect.map(joined, zero) : joined)
+          if (!zeroHits) return new Answer(joined)
+          return new Answer(
+            Effect.map(joined, (value) => {
+              // A call restarted for the waiting callers went upstream on their behalf, and the provider bills it:
+              // the first of them to get its answer takes it as its own call (its usage, its cost); the others
+              // shared it, as with any flight.
+              if (inFlight.fiber !== undefined && !inFlight.claimed) {
+                inFlight.claimed = true
+                call.hit = false
+                return value
+              }
+              return zero(value)
+            })
+          )
         }
-        const flight: Flight<A> = { key, deferred: undefined, waiters: 0, fiber: undefined }
+        const flight: Flight<A> = { key, deferred: undefined, waiters: 0, fiber: undefined, claimed: false }
         flights.set(key, flight as Flight<unknown>)
         return flight
       }
