@@ -26,6 +26,10 @@
  *   `listModels` is free and passes through.
  * - `reset` zeroes the settled spend; calls in flight keep their reservations and are charged when they settle.
  *
+ * The spend and the reservations are plain numbers owned by one built budget, not a `Ref`: they change only in
+ * synchronous steps of the calling fiber (a check and the reservation it allows are one step), which is as atomic as
+ * `Ref.modify` and spares a copy of the state per call.
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
