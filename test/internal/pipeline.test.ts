@@ -12,7 +12,7 @@ type Result = Exit.Exit<string, LiterLlmError.LiterLlmError>
 /** What one synthetic stage does: how it enters, and what its `leave` returns. */
 interface Script {
   readonly enter: "ticket" | "answer" | "refuse" | "await" | "await-refuse"
-  readonly leave: "none" | "pass" | "replace" | "effect" | "effect-fail"
+  readonly leave: "none" | "pass" | "replace" | "exit-fail" | "effect" | "effect-fail"
 }
 
 const refusal = (i: number) => new LiterLlmError.HookRejected({ message: `refused by ${i}` })
@@ -45,6 +45,8 @@ const stagesOf = (scripts: ReadonlyArray<Script>, log: Array<string>): ReadonlyA
                 return
               case "replace":
                 return Exit.isSuccess(exit) ? Exit.succeed(`${exit.value}+${i}`) : exit
+              case "exit-fail":
+                return Exit.fail(refusal(100 + i))
               case "effect":
                 return Effect.map(exit, (value) => `${value}*${i}`)
               case "effect-fail":
@@ -75,14 +77,15 @@ const model = (scripts: ReadonlyArray<Script>, upstream: Result): { log: Array<s
     log.push(`leave ${i} ${Exit.isSuccess(result) ? result.value : "failed"}`)
     if (script.leave === "replace" && Exit.isSuccess(result)) result = Exit.succeed(`${result.value}+${i}`)
     if (script.leave === "effect" && Exit.isSuccess(result)) result = Exit.succeed(`${result.value}*${i}`)
-    if (script.leave === "effect-fail") result = Exit.fail(refusal(100 + i))
+    if (script.leave === "effect-fail" || script.leave === "exit-fail") result = Exit.fail(refusal(100 + i))
   }
   return { log, result }
 }
 
 const scriptArb: FastCheck.Arbitrary<Script> = FastCheck.record({
   enter: FastCheck.constantFrom("ticket", "ticket", "ticket", "answer", "refuse", "await", "await-refuse"),
-  leave: FastCheck.constantFrom("none", "pass", "replace", "effect", "effect-fail")
+  // `Effect.fail` of an error object is an effect (it captures the span), `Exit.fail` an exit: both paths are covered.
+  leave: FastCheck.constantFrom("none", "pass", "replace", "exit-fail", "effect", "effect-fail")
 })
 
 describe("pipeline", () => {
