@@ -30,9 +30,10 @@ const rejection = (stage: string, cause: Cause.Cause<unknown>): Exit.Exit<never,
 /**
  * Runs hooks one after the other, then succeeds with `then()`; the first hook that fails stops the rest.
  *
- * Each hook is called right away, and a hook that answers at once — returns an `Exit`, as `Effect.void` or
- * `Effect.fail(new HookRejected(…))` are — is settled in place, with no effect run: a check that needs nothing
- * asynchronous (an allow-list, a size limit) costs a function call. The result is then itself an `Exit`, which the
+ * Each hook is called right away, and a hook that answers at once — returns an `Exit`, as `Effect.void`,
+ * `Effect.succeed(…)` and `Exit.fail(…)` are — is settled in place, with no effect run: a check that needs nothing
+ * asynchronous (an allow-list, a size limit) costs a function call. (`Effect.fail` of an error object is not an
+ * `Exit`: it captures the current span first, so it takes the effect path, with the same result.) The result is then itself an `Exit`, which the
  * pipeline also settles in place. From the first hook that returns any other effect on, the rest run as one effect
  * (one `matchCauseEffect` per hook carries both the guard and the continuation). A hook that throws is a defect, and a
  * defect becomes `HookRejected`, as it would inside an effect.
