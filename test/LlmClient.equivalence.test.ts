@@ -19,9 +19,14 @@
  * run two calls at once (`pair`) their two exits and the hook-log lines of that operation are sorted too — which of
  * two concurrent identical calls the scheduler runs first is not part of the contract.
  *
- * Everything runs on `TestClock`: operations that wait (service latency, chunk delays, a rate limit with
- * `wait: true`) are forked, and the clock is moved by a fixed amount the scenario decides, so both runs see the same
- * times. An operation still unfinished after that is interrupted and recorded as `Pending` (never a hang).
+ * Everything runs on `TestClock`: every operation is forked (as a daemon, so a call that cannot be interrupted
+ * never holds up the test's end), and the clock is moved by a fixed amount the scenario decides, so both runs see the
+ * same times. An operation still unfinished after that — or an interrupted call that does not end without time
+ * passing — is recorded as `Pending` and left behind, never waited for: a hang in one client shows up as a difference.
+ *
+ * What this checks is the composition: the reference stacks today's public middleware layers (`Telemetry.layer`,
+ * `Hooks.layer`, …), so a change inside a piece that both clients share is not seen here; the pieces' own tests
+ * cover them.
  *
  * Replay one scenario: `EQUIV_SEED=<seed> npx vitest run test/LlmClient.equivalence.test.ts`. More scenarios:
  * `EQUIV_SCENARIOS=<n>`.
@@ -502,21 +507,29 @@ type Env = LlmService.LlmService
 /** The operations' own spans carry no stack (its line numbers would be compared too). */
 const noStack = { captureStackTrace: false } as const
 
-/** Waits for a forked operation: moves the clock by `ms`, then lets it finish without moving time; else `Pending`. */
-const settle = <A>(fiber: Fiber.RuntimeFiber<A>, ms: number): Effect.Effect<A | "Pending"> =>
+/**
+ * Waits for a forked operation: moves the clock by `ms`, then lets it finish without moving time. One that is still
+ * running then is recorded as `Pending` and interrupted without waiting (a call that cannot be interrupted must not
+ * hang the test; it is reported instead).
+ */
+const settle = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, ms: number): Effect.Effect<Exit.Exit<A, E> | "Pending"> =>
   Effect.gen(function* () {
     if (ms > 0) yield* TestClock.adjust(Duration.millis(ms))
     for (let i = 0; i < 400; i++) {
       const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return yield* done.value
+      if (Option.isSome(done)) return done.value
       yield* Effect.yieldNow()
     }
     yield* TestClock.adjust(0)
     const done = yield* Fiber.poll(fiber)
-    if (Option.isSome(done)) return yield* done.value
-    yield* Fiber.interrupt(fiber)
+    if (Option.isSome(done)) return done.value
+    yield* Fiber.interruptFork(fiber)
     return "Pending" as const
   })
+
+/** Interrupts a forked call and waits, without moving the clock, for it to end: `Pending` if it does not. */
+const interrupt = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Effect.Effect<Exit.Exit<A, E> | "Pending"> =>
+  Effect.zipRight(Fiber.interruptFork(fiber), settle(fiber, 0))
 
 const runScenario = (sc: Scenario, which: Client): Effect.Effect<Run> => {
   const ended: Array<RecordedSpan> = []
@@ -541,37 +554,41 @@ const runScenario = (sc: Scenario, which: Client): Effect.Effect<Run> => {
         )) as Context.Context<Env>
         const provide = <A, E>(effect: Effect.Effect<A, E, Env>) => Effect.provide(effect, context)
         const budget = Context.getOption(context as Context.Context<unknown>, Budget.Budget)
-        const chat = (i: number) => Effect.exit(LlmService.chat(sc.requests[i]!))
 
-        /** Runs `effect` (under the op's span) forked, so time can be moved while it waits. */
-        const forked = <A>(effect: Effect.Effect<A, never, Env>, name: string) =>
-          Effect.flatMap(Effect.fork(provide(Effect.withSpan(effect, name, noStack))), (fiber) =>
-            settle(fiber, sc.stepMs)
+        /** Runs `effect` (under the op's span) forked, so time can be moved while it waits; its exit, or `Pending`. */
+        const forked = <A, E>(effect: Effect.Effect<A, E, Env>, name: string) =>
+          Effect.map(
+            Effect.flatMap(Effect.forkDaemon(provide(Effect.withSpan(effect, name, noStack))), (fiber) =>
+              settle(fiber, sc.stepMs)
+            ),
+            (exit) => (exit === "Pending" ? exit : exitOf(exit))
           )
+        const chat = (i: number) => LlmService.chat(sc.requests[i]!)
 
         const runOp = (op: Op, name: string): Effect.Effect<unknown> => {
           switch (op._tag) {
             case "chat":
-              return Effect.map(forked(chat(op.req), name), (exit) => (exit === "Pending" ? exit : exitOf(exit)))
+              return forked(chat(op.req), name)
             case "pair":
-              return Effect.map(forked(Effect.all([chat(op.req), chat(op.req)], { concurrency: 2 }), name), (exits) =>
-                exits === "Pending" ? exits : exits.map((exit) => JSON.stringify(exitOf(exit))).sort()
+              // Both exits, sorted: which of two identical concurrent calls runs first is the scheduler's choice.
+              return forked(
+                Effect.map(
+                  Effect.all([Effect.exit(chat(op.req)), Effect.exit(chat(op.req))], { concurrency: 2 }),
+                  (exits) => exits.map((exit) => JSON.stringify(exitOf(exit))).sort()
+                ),
+                name
               )
             case "embed":
-              return Effect.map(forked(Effect.exit(LlmService.embed(sc.embeds[op.req]!)), name), (exit) =>
-                exit === "Pending" ? exit : exitOf(exit)
-              )
+              return forked(LlmService.embed(sc.embeds[op.req]!), name)
             case "stream": {
               const stream = LlmService.chatStream(sc.requests[op.req]!)
-              const collected = Effect.exit(
-                Effect.map(Stream.runCollect(op.take1 ? Stream.take(stream, 1) : stream), Chunk.toReadonlyArray)
+              return forked(
+                Effect.map(Stream.runCollect(op.take1 ? Stream.take(stream, 1) : stream), Chunk.toReadonlyArray),
+                name
               )
-              return Effect.map(forked(collected, name), (exit) => (exit === "Pending" ? exit : exitOf(exit)))
             }
             case "listModels":
-              return Effect.map(forked(Effect.exit(LlmService.listModels), name), (exit) =>
-                exit === "Pending" ? exit : exitOf(exit)
-              )
+              return forked(LlmService.listModels, name)
             case "adjust":
               return Effect.as(TestClock.adjust(Duration.seconds(op.seconds)), "adjusted")
             case "reset":
@@ -581,20 +598,25 @@ const runScenario = (sc: Scenario, which: Client): Effect.Effect<Run> => {
               })
             case "interrupt":
               return Effect.gen(function* () {
-                const fiber = yield* Effect.fork(provide(Effect.withSpan(chat(op.req), name, noStack)))
+                const fiber = yield* Effect.forkDaemon(provide(Effect.withSpan(chat(op.req), name, noStack)))
                 yield* TestClock.adjust(Duration.millis(op.afterMs))
-                return exitOf(yield* Fiber.interrupt(fiber))
+                const exit = yield* interrupt(fiber)
+                return exit === "Pending" ? "Pending: the interrupted call did not end" : exitOf(exit)
               })
             case "leaderInterrupted":
               return Effect.gen(function* () {
-                const leader = yield* Effect.fork(provide(Effect.withSpan(chat(op.req), `${name} leader`, noStack)))
+                const leader = yield* Effect.forkDaemon(
+                  provide(Effect.withSpan(chat(op.req), `${name} leader`, noStack))
+                )
                 yield* TestClock.adjust(0)
-                const follower = yield* Effect.fork(provide(Effect.withSpan(chat(op.req), `${name} follower`, noStack)))
+                const follower = yield* Effect.forkDaemon(
+                  provide(Effect.withSpan(chat(op.req), `${name} follower`, noStack))
+                )
                 yield* TestClock.adjust(Duration.millis(op.afterMs))
-                const leaderExit = yield* Fiber.interrupt(leader)
+                const leaderExit = yield* interrupt(leader)
                 const followerExit = yield* settle(follower, sc.stepMs)
                 return {
-                  leader: exitOf(leaderExit),
+                  leader: leaderExit === "Pending" ? "Pending: the interrupted call did not end" : exitOf(leaderExit),
                   follower: followerExit === "Pending" ? followerExit : exitOf(followerExit)
                 }
               })
