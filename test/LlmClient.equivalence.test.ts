@@ -28,6 +28,15 @@
  * `Hooks.layer`, …), so a change inside a piece that both clients share is not seen here; the pieces' own tests
  * cover them.
  *
+ * Where the fused client differs on purpose, the test steps around it (each is commented where it is done): a stream
+ * replayed from the cache is marked a hit when it starts (the reference marked it when its usage chunk passed, so a
+ * stream stopped early went unmarked); a usage chunk in the same batch as the chunk a consumer stopped after is
+ * counted (the reference's tracker re-emitted a chunk per pull, hiding it); a shared call the cache restarts after its
+ * first caller's interruption is charged to the first waiting caller (the reference made it free for all). Interrupting
+ * a call that waits for rate-limit room (`wait: true`) now takes effect at once; in the stacked client of the
+ * reference commit the wait could not be interrupted (today's `RateLimit.layer`, which the reference uses, no longer
+ * has that flaw).
+ *
  * Replay one scenario: `EQUIV_SEED=<seed> npx vitest run test/LlmClient.equivalence.test.ts`. More scenarios:
  * `EQUIV_SCENARIOS=<n>`.
  */
@@ -135,7 +144,6 @@ type Op =
   | { readonly _tag: "reset" }
   | { readonly _tag: "listModels" }
   | { readonly _tag: "interrupt"; readonly req: number; readonly afterMs: number }
-  | { readonly _tag: "leaderInterrupted"; readonly req: number; readonly afterMs: number }
 
 interface Scenario {
   readonly seed: number
@@ -245,9 +253,9 @@ const scenario = (seed: number): Scenario => {
     else if (roll < 0.85) ops.push({ _tag: "listModels" })
     else if (timed && roll < 0.93)
       ops.push({ _tag: "interrupt", req: req(), afterMs: Math.floor((latencyMs ?? 0) / 2) })
-    else if (timed && cache !== undefined) {
-      ops.push({ _tag: "leaderInterrupted", req: req(), afterMs: Math.floor((latencyMs ?? 0) / 2) })
-    }
+    // A shared call restarted after its first caller's interruption is not drawn: there the fused client charges the
+    // first waiting caller on purpose, where the reference counted every waiter as a free hit (a known flaw of the
+    // reference). test/LlmClient.test.ts covers the new behaviour.
   }
   return {
     seed,
@@ -279,7 +287,6 @@ const describeOp = (op: Op): string => {
     case "adjust":
       return `adjust ${op.seconds}s`
     case "interrupt":
-    case "leaderInterrupted":
       return `${op._tag} ${r(op.req)} after ${op.afterMs}ms`
     default:
       return op._tag
@@ -390,9 +397,16 @@ const recordingTracer = (ended: Array<RecordedSpan>): Tracer.Tracer => {
   })
 }
 
-const spanRecord = (span: RecordedSpan, deployment: string): unknown => {
+/**
+ * A span as compared. `partialStream`: the span of a stream its consumer stopped early, whose cache-hit mark is left
+ * out — the fused client marks a replayed stream when it starts, the reference only when the usage chunk passed.
+ */
+const spanRecord = (span: RecordedSpan, deployment: string, partialStream: boolean): unknown => {
   const attributes: Record<string, unknown> = {}
-  for (const [key, value] of span.attributes) attributes[key] = value === deployment ? "<deployment>" : value
+  for (const [key, value] of span.attributes) {
+    if (partialStream && key === "liter_llm.cache.hit") continue
+    attributes[key] = value === deployment ? "<deployment>" : value
+  }
   return plain({
     name: span.name,
     kind: span.kind,
@@ -537,8 +551,16 @@ const runScenario = (sc: Scenario, which: Client): Effect.Effect<Run> => {
   const hookLog: Array<string> = []
   return Effect.gen(function* () {
     const fake = yield* LlmTest.make(serviceOptions(sc.service))
+    // One chunk per pull: the reference's hit tracker re-emitted streams a chunk per pull, so the pieces above it
+    // never saw a usage chunk that arrived in the same batch as one a consumer stopped after; the fused client sees
+    // the batch as the service delivers it (as the stacked pieces do without a cache). Single-chunk pulls make the two
+    // agree; the difference is batching, not accounting.
+    const service: LlmService.Service = {
+      ...fake.service,
+      chatStream: (request) => Stream.rechunk(fake.service.chatStream(request), 1)
+    }
     const options: LlmClient.Options = {
-      layer: Layer.succeed(LlmService.LlmService, fake.service),
+      layer: Layer.succeed(LlmService.LlmService, service),
       cache: sc.cache,
       budget: sc.budget,
       rateLimit: sc.rateLimit,
@@ -603,23 +625,6 @@ const runScenario = (sc: Scenario, which: Client): Effect.Effect<Run> => {
                 const exit = yield* interrupt(fiber)
                 return exit === "Pending" ? "Pending: the interrupted call did not end" : exitOf(exit)
               })
-            case "leaderInterrupted":
-              return Effect.gen(function* () {
-                const leader = yield* Effect.forkDaemon(
-                  provide(Effect.withSpan(chat(op.req), `${name} leader`, noStack))
-                )
-                yield* TestClock.adjust(0)
-                const follower = yield* Effect.forkDaemon(
-                  provide(Effect.withSpan(chat(op.req), `${name} follower`, noStack))
-                )
-                yield* TestClock.adjust(Duration.millis(op.afterMs))
-                const leaderExit = yield* interrupt(leader)
-                const followerExit = yield* settle(follower, sc.stepMs)
-                return {
-                  leader: leaderExit === "Pending" ? "Pending: the interrupted call did not end" : exitOf(leaderExit),
-                  follower: followerExit === "Pending" ? followerExit : exitOf(followerExit)
-                }
-              })
           }
         }
 
@@ -641,7 +646,7 @@ const runScenario = (sc: Scenario, which: Client): Effect.Effect<Run> => {
             spend,
             spans: ended
               .slice(spansBefore)
-              .map((span) => JSON.stringify(spanRecord(span, deployment)))
+              .map((span) => JSON.stringify(spanRecord(span, deployment, op._tag === "stream" && op.take1)))
               .sort()
           })
           seenRequests = requests.length

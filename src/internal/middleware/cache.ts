@@ -1,7 +1,9 @@
 /**
  * The response cache as a pipeline piece (see `LlmCache.ts` for the semantics). Innermost in any pipeline it is part
- * of: on a miss it calls the service itself (`call.upstream`), and it records on the call whether the answer went
- * upstream, so the stages outside can tell a hit (telemetry marks its span).
+ * of: on a miss it calls the service itself (`call.upstream`). With `zeroHitUsage` (as in `LlmClient`) an answer that
+ * did not go upstream reports zero usage, so the stages outside count nothing for it, and the current span — the
+ * telemetry span when telemetry is outside, else the caller's — is marked `liter_llm.cache.hit`, for chat, embeddings
+ * and streams alike.
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -65,7 +67,7 @@ export class Memory {
 export interface Options extends LlmCache.Options {
   /**
    * Report a hit's usage as zero tokens — it consumed nothing from the provider — so a budget, a token rate limit and
-   * telemetry outside the cache count nothing for it; the span of a streamed hit is marked `liter_llm.cache.hit`.
+   * telemetry outside the cache count nothing for it, and mark the current span `liter_llm.cache.hit`.
    * `LlmClient` sets it; the cache used alone does not, so it returns exactly what was stored.
    */
   readonly zeroHitUsage?: boolean | undefined
@@ -233,14 +235,15 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       toEntry: (a: A) => Entry,
       zero: (a: A) => A
     ): Stage<Req, A, Flight<A>> => {
+      /** An answer that did not go upstream, as the caller gets it: with `zeroHitUsage`, zeroed and marked. */
       const hit = (call: Call<Req, A>, value: A): A => {
-        call.hit = true
-        return zeroHits ? zero(value) : value
+        if (!zeroHits) return value
+        annotateHit(call.fiber)
+        return zero(value)
       }
       /** After the store was consulted (or in place, for the memory): join a flight, or lead one. */
       const decide = (call: Call<Req, A>, key: string, inFlight: Flight<A> | undefined): Admission<Flight<A>, A> => {
         if (inFlight !== undefined) {
-          call.hit = true
           const joined = join(inFlight, call.restore)
           if (!zeroHits) return new Answer(joined)
           return new Answer(
@@ -250,10 +253,9 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
               // shared it, as with any flight.
               if (inFlight.fiber !== undefined && !inFlight.claimed) {
                 inFlight.claimed = true
-                call.hit = false
                 return value
               }
-              return zero(value)
+              return hit(call, value)
             })
           )
         }

@@ -43,8 +43,6 @@ export interface Call<Req, A> {
   readonly restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
   /** The service's own call for this request, below every stage: what a cache runs on a miss. */
   readonly upstream: () => Effect.Effect<A, LiterLlmError.LiterLlmError>
-  /** Set by a stage that answered without going upstream (a cache hit, or joining another caller's call). */
-  hit: boolean
 }
 
 /** An `enter` that answers the call itself: the stages inside are skipped, the ones outside leave with its result. */
@@ -84,7 +82,6 @@ export interface Stage<Req, A, T = any> {
  * than closures, since one is made per call.
  */
 class Run<Req, A> implements Call<Req, A> {
-  hit = false
   private readonly tickets: Array<unknown>
 
   constructor(

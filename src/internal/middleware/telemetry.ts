@@ -296,7 +296,6 @@ export const make = (options: Telemetry.Options = {}): Piece => {
   ): Effect.Effect<A, LiterLlmError.LiterLlmError> | undefined => {
     const fiber = call.fiber
     const { span, start, timing } = traced
-    if (call.hit && Exit.isSuccess(exit)) span.attribute("liter_llm.cache.hit", true)
     const recorded = record(fiber, span, operation, model, start, outcome)
     if (span.status._tag !== "Ended") span.end(timing ? clockOf(fiber).unsafeCurrentTimeNanos() : 0n, exit)
     const restored = setContext(fiber, traced.context)
