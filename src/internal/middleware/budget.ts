@@ -144,32 +144,33 @@ export const make = (options: Budget.Options = {}): { readonly piece: Piece; rea
       : reserve(request.model, estimate)
   }
 
+  /**
+   * Settles a finished call: charged its reported usage priced by `cost`, its estimate when it succeeded without
+   * usage, nothing when it failed.
+   */
+  const settleExit = <A extends { readonly usage?: unknown }>(
+    reservation: Reservation,
+    exit: Exit.Exit<A, unknown>,
+    cost: (value: A & { readonly usage: NonNullable<A["usage"]> }) => number
+  ): void => {
+    if (Exit.isFailure(exit)) return settle(reservation, 0)
+    const value = exit.value
+    settle(
+      reservation,
+      value.usage == null ? reservation.estimate : cost(value as A & { readonly usage: NonNullable<A["usage"]> })
+    )
+  }
+
   const piece: Piece = {
     chat: {
       enter: (call) => reserveChat(call.request),
-      leave: (call, reservation: Reservation, exit) => {
-        settle(
-          reservation,
-          Exit.isSuccess(exit)
-            ? exit.value.usage == null
-              ? reservation.estimate
-              : chatCost(call.request, exit.value.model, exit.value.usage)
-            : 0
-        )
-      }
+      leave: (call, reservation: Reservation, exit) =>
+        settleExit(reservation, exit, (response) => chatCost(call.request, response.model, response.usage))
     },
     embed: {
       enter: (call) => reserveEmbed(call.request),
-      leave: (call, reservation: Reservation, exit) => {
-        settle(
-          reservation,
-          Exit.isSuccess(exit)
-            ? exit.value.usage == null
-              ? reservation.estimate
-              : embedPrice(call.request.model, exit.value.usage.prompt_tokens)
-            : 0
-        )
-      }
+      leave: (call, reservation: Reservation, exit) =>
+        settleExit(reservation, exit, (response) => embedPrice(call.request.model, response.usage.prompt_tokens))
     },
     chatStream: (below) => (request) =>
       accountStream(
