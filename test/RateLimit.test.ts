@@ -102,6 +102,26 @@ describe("RateLimit", () => {
     })
   )
 
+  it.effect("a call or a stream waiting for room can be interrupted, and takes no slot", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const service = (yield* RateLimit.make({ rpm: 1, wait: true }))(test.service)
+      yield* service.chat(request) // t = 0: the window is full for a minute
+      const waitingCall = yield* Effect.fork(service.chat(request))
+      const waitingStream = yield* Effect.fork(Stream.runDrain(service.chatStream(request)))
+      yield* TestClock.adjust("1 second")
+      // Without moving the clock to the free slot: both interruptions must take effect now.
+      yield* Fiber.interrupt(waitingCall)
+      yield* Fiber.interrupt(waitingStream)
+      expect(yield* test.calls).toBe(1)
+      // Neither took the slot that frees at t = 60 s: the next call gets it.
+      const next = yield* Effect.fork(service.chat(request))
+      yield* TestClock.adjust("59 seconds")
+      expect((yield* Fiber.join(next)).object).toBe("chat.completion")
+      expect(yield* test.calls).toBe(2)
+    })
+  )
+
   it.effect("ignores nonsense usage and keeps the estimate", () =>
     Effect.gen(function* () {
       const bounded = { ...request, max_tokens: 50 - prompt } // estimate 50 tokens

@@ -139,13 +139,17 @@ export const make = (options: RateLimit.Options = {}): Piece => {
     )
   }
 
-  /** The same as an effect, for streams. The clock is read in the same step as the admission. */
+  /**
+   * The same as an effect, for streams. The clock is read in the same step as the admission. A stream acquires in an
+   * uninterruptible region (so an admitted slot always gets its release); the wait is made interruptible again,
+   * since nothing is held while waiting: an interrupted wait takes no slot.
+   */
   const acquire = (model: string, estimate: number): Effect.Effect<Entry, LiterLlmError.RateLimited> =>
     Effect.withFiberRuntime((fiber) => {
       const admission = windowOf(model).admit(nowOf(fiber), estimate)
       if (admission._tag === "Admitted") return Effect.succeed(admission.entry)
       return options.wait === true
-        ? Effect.zipRight(Effect.sleep(Duration.millis(admission.wait)), acquire(model, estimate))
+        ? Effect.zipRight(Effect.interruptible(Effect.sleep(Duration.millis(admission.wait))), acquire(model, estimate))
         : Effect.fail(refuse(model, admission.wait))
     })
 
