@@ -39,11 +39,11 @@
  *    everything above, observed like any other call.
  *
  * What passing through costs a cache hit: in liter-llm a cache hit is charged by the budget and counted by the rate
- * limiter as if it had gone to the provider. Here the cache tells the pieces above it that it answered without going
- * upstream, and reports a hit's `usage` as zero tokens — the call consumed nothing from
- * the provider — so the budget charges it nothing, the token rate limit and the token metrics count nothing, and its
- * cost is 0. A hit still takes one request slot of the rate limit (`rpm`): the limit is on calls to the client. The
- * span of a hit (chat, stream or embedding) is marked `liter_llm.cache.hit`. A caller who needs the original token
+ * limiter as if it had gone to the provider. Here the cache reports a hit's `usage` as zero tokens — the call
+ * consumed nothing from the provider — so the budget charges it nothing, the token rate limit and the token metrics
+ * count nothing, and its cost is 0. A hit still takes one request slot of the rate limit (`rpm`): the limit is on
+ * calls to the client. The span of a hit (chat, stream or embedding) is marked `liter_llm.cache.hit`: the telemetry
+ * span, or without telemetry the caller's own span. A caller who needs the original token
  * counts of a cached answer should read them where the answer was first produced. (Callers that joined another
  * caller's in-flight call through the cache's single flight count as hits: they did not add to the provider's work.
  * When the first caller is interrupted and the cache restarts the call for those still waiting, that new call is the
