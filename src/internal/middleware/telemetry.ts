@@ -329,7 +329,8 @@ export const make = (options: Telemetry.Options = {}): Piece => {
 
   const streamOutcome = (
     request: Chat.ChatCompletionRequest,
-    outcome: StreamAccounting.Outcome<LiterLlmError.LiterLlmError>
+    outcome: StreamAccounting.Outcome<LiterLlmError.LiterLlmError>,
+    hit: boolean
   ): Outcome => {
     const exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError> =
       outcome._tag === "Completed"
@@ -341,22 +342,25 @@ export const make = (options: Telemetry.Options = {}): Piece => {
       return { exit, tokens: undefined, estimated: false, responseModel: "", annotate: undefined }
     const response = outcome.assembled()
     // Without reported usage (no include_usage, or the stream broke off) the provider still billed what it
-    // generated: estimate from the text that arrived rather than record nothing.
+    // generated: estimate from the text that arrived rather than record nothing — unless the stream was a replay
+    // from a cache (which marked the span), which the provider never saw.
     const tokens: Attributes.Tokens =
       outcome.usage !== undefined
         ? Attributes.chatTokens(outcome.usage)
-        : {
-            input: estimatePromptTokens(request),
-            output: response.choices.reduce(
-              (sum, choice) => sum + (choice.message.content == null ? 0 : estimateTokens(choice.message.content)),
-              0
-            ),
-            cached: 0
-          }
+        : hit
+          ? { input: 0, output: 0, cached: 0 }
+          : {
+              input: estimatePromptTokens(request),
+              output: response.choices.reduce(
+                (sum, choice) => sum + (choice.message.content == null ? 0 : estimateTokens(choice.message.content)),
+                0
+              ),
+              cached: 0
+            }
     return {
       exit,
       tokens,
-      estimated: outcome.usage === undefined,
+      estimated: outcome.usage === undefined && !hit,
       responseModel: response.model,
       annotate: (span) => Attributes.chatResponse(span, response, recordContent)
     }
@@ -389,7 +393,7 @@ export const make = (options: Telemetry.Options = {}): Piece => {
         )
       },
       ([start, span], outcome) => {
-        const accounted = streamOutcome(request, outcome)
+        const accounted = streamOutcome(request, outcome, span.attributes.get("liter_llm.cache.hit") === true)
         return Effect.zipRight(
           account(span, "chat", request.model, start, accounted),
           Effect.flatMap(Clock.currentTimeNanos, (end) => Effect.sync(() => span.end(end, accounted.exit)))
