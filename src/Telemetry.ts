@@ -26,7 +26,8 @@
  *
  * Streams: the span covers the whole stream and gets a `gen_ai.first_chunk` event; the call is accounted when the
  * stream completes, fails, or is interrupted or abandoned by its consumer (then tokens are estimated from what
- * arrived, since the provider bills what it generated). `listModels` passes through untraced: it is a health
+ * arrived, since the provider bills what it generated — unless a cache below marked the span as a hit: a replay the
+ * provider never saw costs nothing). `listModels` passes through untraced: it is a health
  * probe, not model work.
  *
  * Spans are made with `captureStackTrace: false`: the call site of a middleware is always this module, and capturing

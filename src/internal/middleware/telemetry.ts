@@ -226,7 +226,7 @@ export const make = (options: Telemetry.Options = {}): Piece => {
     return Effect.forEach(sinks, (sink) => Ref.update(sink, (calls) => [...calls, call]), { discard: true })
   }
 
-  /** {@link record} as an effect, for the paths that are not one fused frame (streams, the general path). */
+  /** {@link record} as an effect, for streams (which are accounted when they end, not in a pipeline's frame). */
   const account = (
     span: Tracer.Span,
     operation: Operation,
