@@ -19,6 +19,9 @@
  * - A hook that fails with anything other than `HookRejected`, or dies with a defect, fails the call with
  *   `HookRejected` (the defect in `cause`) — a buggy hook never crashes the caller.
  * - Hooks run on the caller's fiber, so a hook that hangs is bounded by the caller's own timeout.
+ * - A hook is called when its turn comes (not when the request is built), and one that answers at once — returns
+ *   `Effect.void`, `Effect.succeed(…)` or an `Exit` — is settled without running an effect, so a cheap check stays
+ *   cheap. A hook that throws is treated as one that died.
  * - Embeddings and `listModels` pass through unhooked: the hook signatures speak chat.
  *
  * @since 0.1.0
