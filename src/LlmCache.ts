@@ -25,9 +25,13 @@
  *   by the layer; that call is interrupted in turn once every caller waiting on it has gone. So no caller ever sees
  *   another caller's interruption, and nobody pays for a fiber in the usual, uncontended case.
  * - **Errors are never cached**: callers sharing a flight all get its error, and the next request tries again.
- * - **Streams** are recorded while they pass through and stored only when they complete; a hit replays the recorded
- *   chunks one by one. A stream that fails, is interrupted or is not read to the end is not stored. Streams are not
- *   single-flighted (each miss streams from the service). `chat` and `chatStream` entries are separate.
+ * - **Streams** are recorded and stored once the upstream stream completes; a hit replays the recorded chunks one by
+ *   one. A stream that fails, or that every caller stopped reading before its end, is not stored. Identical streams
+ *   asked for while one runs share it: a fiber owned by the layer reads the upstream stream into a buffer, and every
+ *   caller reads it from the first chunk, at its own pace, in the upstream's own batches. A caller who stops early
+ *   disturbs nobody (the others still get the whole stream, from the same upstream call — never a restarted one,
+ *   whose chunks could differ); the upstream call is interrupted once every caller has stopped before its end.
+ *   `chat` and `chatStream` entries are separate.
  * - `listModels` passes through.
  *
  * @since 0.1.0

@@ -47,7 +47,9 @@
  * counts of a cached answer should read them where the answer was first produced. (Callers that joined another
  * caller's in-flight call through the cache's single flight count as hits: they did not add to the provider's work.
  * When the first caller is interrupted and the cache restarts the call for those still waiting, that new call is the
- * provider's work done for them: the first of them to get the answer is charged for it, the others share it.)
+ * provider's work done for them: the first of them to get the answer is charged for it, the others share it. Streams
+ * are shared the same way: the caller who started one carries its usage; if it stopped reading before the usage chunk,
+ * the first of the others to reach it is charged, and its span's `liter_llm.cache.hit` is set back to false.)
  *
  * How it runs: the pieces are not seven services nested in one another but stages of one pipeline, which a `chat` or
  * `embed` call goes through in a single frame — each piece admits (or refuses, or answers) the call on the way in and

@@ -6,6 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Chat from "../src/Chat.js"
@@ -20,6 +21,14 @@ const request: Chat.ChatCompletionRequest = {
   messages: [{ role: "user", content: "what is 2 + 2?" }]
 }
 const other: Chat.ChatCompletionRequest = { ...request, messages: [{ role: "user", content: "and 3 + 3?" }] }
+
+const chunkOf = (content: string): Chat.ChatCompletionChunk => ({
+  id: "chunk",
+  object: "chat.completion.chunk",
+  created: 0,
+  model: "m",
+  choices: [{ index: 0, delta: { content }, finish_reason: null }]
+})
 
 const cachedTest = (options: LlmTest.Options = {}, cache: LlmCache.Options = {}) =>
   Effect.gen(function* () {
@@ -223,6 +232,70 @@ describe("LlmCache", () => {
       expect(yield* partial.test.calls).toBe(2)
       yield* Stream.runDrain(partial.service.chatStream(request))
       expect(yield* partial.test.calls).toBe(2)
+    })
+  )
+
+  it.scoped("concurrent identical streams share one upstream stream; a caller who stops early disturbs nobody", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ reply: "one two three", chunks: 3, chunkDelay: "1 second" })
+      // Chunks at t = 0, 1, 2 s, usage at 3 s; the leader stops after two.
+      const leader = yield* Effect.fork(Stream.runCollect(service.chatStream(request).pipe(Stream.take(2))))
+      yield* TestClock.adjust("500 millis")
+      const joiner = yield* Effect.fork(Stream.runCollect(service.chatStream(request)))
+      yield* TestClock.adjust("1 second") // the leader has its two chunks and is gone
+      expect(Chunk.size(yield* Fiber.join(leader))).toBe(2)
+      yield* TestClock.adjust("5 seconds")
+      const joined = Chunk.toReadonlyArray(yield* Fiber.join(joiner))
+      // Every chunk from the first, from the one upstream call the leader started.
+      expect(joined.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("one two three")
+      expect(joined.at(-1)?.usage?.total_tokens).toBeGreaterThan(0) // the cache alone changes no usage
+      expect(yield* test.calls).toBe(1)
+      // It completed, so it was stored.
+      yield* Stream.runDrain(service.chatStream(request))
+      expect(yield* test.calls).toBe(1)
+    })
+  )
+
+  it.scoped("a shared stream's failure reaches every reader; when every reader leaves, the upstream is stopped", () =>
+    Effect.gen(function* () {
+      const broken = yield* cachedTest({ chunks: 3, chunkDelay: "1 second", streamFailure: { afterChunks: 2 } })
+      const both = yield* Effect.fork(
+        Effect.all(
+          [
+            Effect.flip(Stream.runDrain(broken.service.chatStream(request))),
+            Effect.flip(Stream.runDrain(broken.service.chatStream(request)))
+          ],
+          {
+            concurrency: "unbounded"
+          }
+        )
+      )
+      yield* TestClock.adjust("10 seconds")
+      const [a, b] = yield* Fiber.join(both)
+      expect(a._tag).toBe(b._tag)
+      expect(b.message).toBe(a.message)
+      expect(yield* broken.test.calls).toBe(1)
+
+      let stopped = 0
+      const upstream = LlmService.make({
+        provider: "test",
+        chat: () => Effect.never,
+        chatStream: () =>
+          Stream.fromSchedule(Schedule.spaced("1 second")).pipe(
+            Stream.map(() => chunkOf("tick")),
+            Stream.ensuring(Effect.sync(() => void stopped++))
+          )
+      })
+      const service = (yield* LlmCache.make())(upstream)
+      const readers = yield* Effect.fork(
+        Effect.all([Stream.runDrain(service.chatStream(request)), Stream.runDrain(service.chatStream(request))], {
+          concurrency: "unbounded"
+        })
+      )
+      yield* TestClock.adjust("3 seconds")
+      expect(stopped).toBe(0)
+      yield* Fiber.interrupt(readers)
+      expect(stopped).toBe(1)
     })
   )
 

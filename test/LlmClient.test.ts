@@ -134,6 +134,40 @@ describe("LlmClient", () => {
     })
   )
 
+  it.effect("identical streams at once share one upstream stream and are charged once, whoever stops early", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment({ reply: "one two three", chunks: 3, chunkDelay: "1 second" })
+      const client = LlmClient.layer({ layer: d.layer, cache: true, budget: { prices: { m: pricing } } })
+      yield* Effect.gen(function* () {
+        // Two readers to the end: the one who started it carries the usage, the other shares it.
+        const both = yield* Effect.fork(
+          Effect.all(
+            [Stream.runCollect(LlmService.chatStream(request)), Stream.runCollect(LlmService.chatStream(request))],
+            { concurrency: "unbounded" }
+          )
+        )
+        yield* TestClock.adjust("5 seconds")
+        const usages = (yield* Fiber.join(both)).map(
+          (chunks) => Chunk.toReadonlyArray(chunks).at(-1)?.usage?.total_tokens
+        )
+        expect(usages.sort()).toEqual([0, 5])
+        expect((yield* Budget.spend).global).toBeCloseTo(5, 9)
+        expect((yield* d.fake.requests).length).toBe(1)
+
+        // The one who started it stops early: the other, reading to the end, takes the usage as its own.
+        const fresh = { ...request, max_tokens: 11 }
+        const leader = yield* Effect.fork(Stream.runDrain(Stream.take(LlmService.chatStream(fresh), 2)))
+        yield* TestClock.adjust("500 millis")
+        const joiner = yield* Effect.fork(Stream.runCollect(LlmService.chatStream(fresh)))
+        yield* TestClock.adjust("5 seconds")
+        yield* Fiber.join(leader)
+        expect(Chunk.toReadonlyArray(yield* Fiber.join(joiner)).at(-1)?.usage?.total_tokens).toBe(5)
+        expect((yield* Budget.spend).global).toBeCloseTo(10, 9)
+        expect((yield* d.fake.requests).length).toBe(2)
+      }).pipe(Effect.provide(client))
+    })
+  )
+
   it.effect("a request a hook rejects never reaches the rate limiter", () =>
     Effect.gen(function* () {
       const d = yield* deployment()

@@ -24,7 +24,7 @@ import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmCache from "../../LlmCache.js"
 import { type CacheOperation, digestKey, memoryKey, rememberedQuotes } from "./cacheKey.js"
 import { type Admission, Answer, Await, type Call, type Piece, type Stage } from "./pipeline.js"
-import { onStreamEnd } from "./stream.js"
+import { type Sharing, StreamFlight } from "./streamFlight.js"
 
 type Entry = LlmCache.Entry
 
@@ -125,6 +125,16 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
     const ttl = Duration.decode(options.ttl ?? "5 minutes")
     // Calls in flight by key, owned by this cache; touched only in synchronous steps, so atomic.
     const flights = new Map<string, Flight<unknown>>()
+    // Streams in flight by key (see `streamFlight.ts`).
+    const streamFlights = new Map<string, StreamFlight>()
+    /** How a joiner with `zeroHitUsage` sees the usage it shares, and how it says it took it after all. */
+    const sharingFor = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Sharing => ({
+      zero: (chunk) => ({ ...chunk, usage: zeroUsage }),
+      claimed: () => {
+        const parent = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
+        if (Option.isSome(parent) && parent.value._tag === "Span") parent.value.attribute("liter_llm.cache.hit", false)
+      }
+    })
 
     const skipped =
       <A>(operation: string, fallback: A) =>
@@ -356,23 +366,29 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       chatStream: (below) => (request) => {
         const streamKey = keyOrError("chatStream", request)
         if (typeof streamKey !== "string") return Stream.fail(streamKey)
-        const record = Stream.suspend(() => {
-          // Per run of the stream: the chunks seen so far, stored only if the stream completes.
-          const recorded: Array<Chat.ChatCompletionChunk> = []
-          const recording = Stream.mapChunks(below(request), (chunk) => {
-            for (const c of chunk) recorded.push(c)
-            return chunk
+        /** A stream already running for this key is joined; otherwise this caller leads a new one. */
+        const shared = Stream.unwrap(
+          Effect.withFiberRuntime<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>>((fiber) => {
+            const running = streamFlights.get(streamKey)
+            if (running !== undefined) {
+              if (!zeroHits) return Effect.succeed(running.read(false, undefined))
+              // Joining adds nothing to the provider's work: a hit, unless it ends up taking the usage.
+              annotateHit(fiber)
+              return Effect.succeed(running.read(false, sharingFor(fiber)))
+            }
+            const flight: StreamFlight = new StreamFlight(() => {
+              if (streamFlights.get(streamKey) === flight) streamFlights.delete(streamKey)
+            })
+            streamFlights.set(streamKey, flight)
+            // Stored before any reader sees the end, so a caller that has read a stream to its end will hit.
+            const stored = (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) =>
+              Effect.withFiberRuntime<void>(
+                (producer) => write(producer, streamKey, { _tag: "ChatStream", chunks }) ?? Effect.void
+              )
+            return Effect.as(flight.start(below(request), scope, stored), flight.read(true, undefined))
           })
-          // Stored before the stream ends for the caller, so a caller that has read a stream to its end will hit.
-          return onStreamEnd(recording, (outcome) =>
-            outcome._tag === "Completed"
-              ? Effect.withFiberRuntime(
-                  (fiber) => write(fiber, streamKey, { _tag: "ChatStream", chunks: recorded }) ?? Effect.void
-                )
-              : Effect.void
-          )
-        })
-        return Stream.unwrap(Effect.map(readStream(streamKey), Option.match({ onNone: () => record, onSome: replay })))
+        )
+        return Stream.unwrap(Effect.map(readStream(streamKey), Option.match({ onNone: () => shared, onSome: replay })))
       }
     }
     return piece
