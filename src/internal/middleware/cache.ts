@@ -366,27 +366,23 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       chatStream: (below) => (request) => {
         const streamKey = keyOrError("chatStream", request)
         if (typeof streamKey !== "string") return Stream.fail(streamKey)
-        /** A stream already running for this key is joined; otherwise this caller leads a new one. */
-        const shared = Stream.unwrap(
-          Effect.withFiberRuntime<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>>((fiber) => {
-            const running = streamFlights.get(streamKey)
-            if (running !== undefined) {
-              if (!zeroHits) return Effect.succeed(running.read(false, undefined))
-              // Joining adds nothing to the provider's work: a hit, unless it ends up taking the usage.
-              annotateHit(fiber)
-              return Effect.succeed(running.read(false, sharingFor(fiber)))
-            }
-            const flight: StreamFlight = new StreamFlight(() => {
-              if (streamFlights.get(streamKey) === flight) streamFlights.delete(streamKey)
-            })
-            streamFlights.set(streamKey, flight)
-            // Stored before any reader sees the end, so a caller that has read a stream to its end will hit.
-            const stored = (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) =>
-              Effect.withFiberRuntime<void>(
-                (producer) => write(producer, streamKey, { _tag: "ChatStream", chunks }) ?? Effect.void
-              )
-            return Effect.as(flight.start(below(request), scope, stored), flight.read(true, undefined))
-          })
+        // A stream already running for this key is joined; otherwise this caller starts one.
+        const shared = StreamFlight.shared(
+          streamFlights,
+          streamKey,
+          () => below(request),
+          scope,
+          // Stored before any reader sees the end, so a caller that has read a stream to its end will hit.
+          (chunks) =>
+            Effect.withFiberRuntime<void>(
+              (producer) => write(producer, streamKey, { _tag: "ChatStream", chunks }) ?? Effect.void
+            ),
+          (fiber) => {
+            if (!zeroHits) return undefined
+            // Joining adds nothing to the provider's work: a hit, unless it ends up taking the usage.
+            annotateHit(fiber)
+            return sharingFor(fiber)
+          }
         )
         return Stream.unwrap(Effect.map(readStream(streamKey), Option.match({ onNone: () => shared, onSome: replay })))
       }

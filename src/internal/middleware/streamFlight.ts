@@ -26,6 +26,13 @@ import * as Stream from "effect/Stream"
 import type * as Chat from "../../Chat.js"
 import type * as LiterLlmError from "../../LiterLlmError.js"
 
+/** A caller reading a flight. */
+interface Reader {
+  readonly flight: StreamFlight
+  readonly leader: boolean
+  readonly sharing: Sharing | undefined
+}
+
 type End =
   { readonly _tag: "Completed" } | { readonly _tag: "Failed"; readonly cause: Cause.Cause<LiterLlmError.LiterLlmError> }
 
@@ -46,13 +53,50 @@ export class StreamFlight {
   private usageClaimed = false
 
   /** `forget` is called once the flight should no longer be joined (it ended, or everybody left). */
-  constructor(private readonly forget: () => void) {}
+  private constructor(private readonly forget: () => void) {}
+
+  /**
+   * The stream of one caller: it joins the flight running for `key` in `flights`, or starts one — registration, the
+   * count of readers and the start of the producer in one uninterruptible step, so a flight never exists without its
+   * reader and producer, whatever interrupts the caller. The leader reads the chunks as they are; a joiner reads them
+   * through the `Sharing` that `join` gives (none: as they are), unless it is the one that takes the usage.
+   */
+  static shared(
+    flights: Map<string, StreamFlight>,
+    key: string,
+    upstream: () => Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>,
+    scope: Scope.Scope,
+    completed: (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) => Effect.Effect<void>,
+    join: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => Sharing | undefined
+  ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> {
+    return Stream.unwrapScoped(
+      Effect.map(
+        Effect.acquireRelease(
+          Effect.withFiberRuntime<Reader>((fiber) => {
+            const running = flights.get(key)
+            if (running !== undefined) {
+              running.readers++
+              return Effect.succeed({ flight: running, leader: false, sharing: join(fiber) })
+            }
+            const flight: StreamFlight = new StreamFlight(() => {
+              if (flights.get(key) === flight) flights.delete(key)
+            })
+            flights.set(key, flight)
+            flight.readers++
+            return Effect.as(flight.start(upstream(), scope, completed), { flight, leader: true, sharing: undefined })
+          }),
+          ({ flight, leader }) => flight.leave(leader)
+        ),
+        ({ flight, leader, sharing }) => flight.read(leader, sharing)
+      )
+    )
+  }
 
   /**
    * Starts reading `upstream` on a fiber of `scope`. `completed` runs with every chunk once the upstream completes,
    * before any reader sees the end (so a caller that has read the stream to its end finds it stored).
    */
-  start(
+  private start(
     upstream: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>,
     scope: Scope.Scope,
     completed: (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) => Effect.Effect<void>
@@ -72,47 +116,31 @@ export class StreamFlight {
           )
       })
     )
-    return Effect.map(Effect.forkIn(produce, scope), (fiber) => {
+    // Forked from the caller's uninterruptible acquire: made interruptible, so the last leaving reader can stop it.
+    return Effect.map(Effect.forkIn(Effect.interruptible(produce), scope), (fiber) => {
       this.fiber = fiber
     })
   }
 
-  /**
-   * A reader's stream. The leader reads the chunks as they are; a joiner reads them through `sharing`, unless it is
-   * the one that takes the usage (see the module docs).
-   */
+  /** What one reader pulls: every batch from the first, then the upstream's end. Only through {@link shared}. */
   read(
     leader: boolean,
     sharing: Sharing | undefined
   ): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> {
-    return Stream.unwrapScoped(
-      Effect.map(
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            this.readers++
-          }),
-          () => this.leave(leader)
-        ),
-        () => {
-          let next = 0
-          const pull: Effect.Effect<
-            Chunk.Chunk<Chat.ChatCompletionChunk>,
-            Option.Option<LiterLlmError.LiterLlmError>
-          > = Effect.suspend(() => {
-            if (next < this.batches.length) {
-              const batch = this.batches[next++]!
-              return Effect.succeed(Chunk.unsafeFromArray(this.view(batch, leader, sharing)))
-            }
-            const end = this.end
-            if (end === undefined) return Effect.zipRight(Deferred.await(this.signal), pull)
-            return end._tag === "Completed"
-              ? Effect.fail(Option.none())
-              : Effect.failCause(Cause.map(end.cause, Option.some))
-          })
-          return Stream.repeatEffectChunkOption(pull)
-        }
-      )
-    )
+    let next = 0
+    const pull: Effect.Effect<
+      Chunk.Chunk<Chat.ChatCompletionChunk>,
+      Option.Option<LiterLlmError.LiterLlmError>
+    > = Effect.suspend(() => {
+      if (next < this.batches.length) {
+        const batch = this.batches[next++]!
+        return Effect.succeed(Chunk.unsafeFromArray(this.view(batch, leader, sharing)))
+      }
+      const end = this.end
+      if (end === undefined) return Effect.zipRight(Deferred.await(this.signal), pull)
+      return end._tag === "Completed" ? Effect.fail(Option.none()) : Effect.failCause(Cause.map(end.cause, Option.some))
+    })
+    return Stream.repeatEffectChunkOption(pull)
   }
 
   /** The chunks as this reader gets them: a usage chunk is zeroed for all but the one reader charged for it. */
