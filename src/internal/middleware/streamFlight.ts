@@ -7,8 +7,9 @@
  * same upstream call (never a restarted one: its chunks could differ from those already delivered). When the last
  * reader leaves before the end, the upstream call is interrupted.
  *
- * Who is charged: the provider bills one call, so one reader gets the real usage chunk — the leader (the caller
- * whose request started the flight) — and the others get it with zero usage, marked as cache hits. If the leader left
+ * Who is charged (when the cache zeroes the usage of hits, as in `LlmClient`; alone, every reader gets the chunks as
+ * they came): the provider bills one call, so one reader gets the real usage chunk — the leader (the caller whose
+ * request started the flight) — and the others get it with zero usage, marked as cache hits. If the leader left
  * before the usage arrived, the first joiner to reach it takes it as its own call.
  *
  * All state changes happen in synchronous steps, so they are atomic.
@@ -42,6 +43,7 @@ export interface Sharing {
   readonly claimed: () => void
 }
 
+/** One shared upstream stream: its buffer, its readers, its producer fiber. Made only through {@link StreamFlight.shared}. */
 export class StreamFlight {
   /** What the upstream delivered, in its own batches: a reader gets them one per pull, as from the upstream itself. */
   private readonly batches: Array<ReadonlyArray<Chat.ChatCompletionChunk>> = []
