@@ -212,10 +212,18 @@ export const completionCostWithCache = (
  * @category cost
  */
 export const usageCost = (model: string, usage: Chat.Usage): Option.Option<number> =>
-  Option.map(lookup(model), (pricing) =>
-    costOf(pricing, {
-      promptTokens: usage.prompt_tokens,
-      completionTokens: usage.completion_tokens,
-      cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
-    })
-  )
+  Option.map(lookup(model), (pricing) => costOfUsage(pricing, usage))
+
+/**
+ * The cost in USD of a completion's reported `usage` at the given prices (cached prompt tokens at the cache-read
+ * rate).
+ *
+ * @since 0.1.0
+ * @category cost
+ */
+export const costOfUsage = (pricing: ModelPricing, usage: Chat.Usage): number =>
+  costOf(pricing, {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
+  })

@@ -218,6 +218,9 @@ describe("cost", () => {
       Pricing.completionCost("gpt-4o-mini", 1000, 100)
     )
     expect(Pricing.usageCost("no-such-model-xyz", usage)).toEqual(Option.none())
+    // The same from given prices: $1 per million input, $0.1 cached, $2 output.
+    const prices = { inputPerMillion: 1, cachedInputPerMillion: 0.1, outputPerMillion: 2 }
+    expect(Pricing.costOfUsage(prices, usage)).toBeCloseTo((600 * 1 + 400 * 0.1 + 100 * 2) / 1_000_000, 12)
   })
 })
 

@@ -1,6 +1,6 @@
 /**
- * The USD cost of a call from its reported usage, with cache-read pricing, through `Pricing` or a caller's own
- * price table. `None` means the model has no known price; callers decide what that means (the budget counts 0).
+ * Prices for middleware and the router: a model's price from a caller's own table or `Pricing`, remembered per model
+ * name. `None` means the model has no known price; callers decide what that means (the budget counts 0).
  */
 import * as Option from "effect/Option"
 import type * as Chat from "../../Chat.js"
@@ -16,16 +16,6 @@ export const pricingOf = (model: string, prices: PriceTable | undefined): Option
   const own = prices?.[model]
   return own === undefined ? Pricing.lookup(model) : Option.some(own)
 }
-
-/** The cost of a chat call with this usage; cached prompt tokens are billed at the cache-read rate. */
-export const usageCost = (model: string, usage: Chat.Usage, prices: PriceTable | undefined): Option.Option<number> =>
-  Option.map(pricingOf(model, prices), (pricing) =>
-    Pricing.costOf(pricing, {
-      promptTokens: usage.prompt_tokens,
-      completionTokens: usage.completion_tokens,
-      cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
-    })
-  )
 
 /** Estimated tokens of an embeddings request: its texts at four characters a token, or its token arrays as given. */
 export const estimateEmbeddingTokens = (request: Embedding.EmbeddingRequest): number => {
@@ -61,12 +51,6 @@ export const priceBook = (prices: PriceTable | undefined) => {
     return found
   }
   const cost = (model: string, usage: Chat.Usage): Option.Option<number> =>
-    Option.map(pricing(model), (p) =>
-      Pricing.costOf(p, {
-        promptTokens: usage.prompt_tokens,
-        completionTokens: usage.completion_tokens,
-        cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
-      })
-    )
+    Option.map(pricing(model), (p) => Pricing.costOfUsage(p, usage))
   return { pricing, cost }
 }
