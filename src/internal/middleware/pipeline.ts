@@ -95,8 +95,11 @@ class Run<Req, A> implements Call<Req, A> {
     this.tickets = new Array(stages.length)
   }
 
-  // The service's effect is built only when a call gets that far: a refused or cached call never builds it.
-  readonly upstream = (): Effect.Effect<A, LiterLlmError.LiterLlmError> => this.service(this.request)
+  // The service's effect is built only when a call gets that far: a refused or cached call never builds it. A method,
+  // not a per-call closure.
+  upstream(): Effect.Effect<A, LiterLlmError.LiterLlmError> {
+    return this.service(this.request)
+  }
 
   /** Enters the stages from `from` on, then calls the service. */
   enter(from: number): Effect.Effect<A, LiterLlmError.LiterLlmError> {
