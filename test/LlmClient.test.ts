@@ -27,6 +27,10 @@ const other: Chat.ChatCompletionRequest = { ...request, messages: [{ role: "user
 const pricing = { inputPerMillion: 1_000_000, outputPerMillion: 1_000_000 } // $1 per token: easy sums
 const usage = { prompt_tokens: 3, completion_tokens: 2 }
 
+/** OpenTelemetry tracing that keeps finished spans in `exporter`. */
+const exportingTo = (exporter: InMemorySpanExporter) =>
+  NodeSdk.layer(() => ({ resource: { serviceName: "client" }, spanProcessor: new SimpleSpanProcessor(exporter) }))
+
 /** An instant fake deployment whose call count the test can read. */
 const deployment = (options: LlmTest.Options = {}) =>
   Effect.map(LlmTest.make({ usage, ...options }), (fake) => ({
@@ -261,15 +265,7 @@ describe("LlmClient", () => {
           Effect.all([LlmService.chat(request), LlmService.chat(request), Effect.flip(LlmService.chat(other))])
         )
         return [report, exporter.getFinishedSpans()] as const
-      }).pipe(
-        Effect.provide(client),
-        Effect.provide(
-          NodeSdk.layer(() => ({
-            resource: { serviceName: "client" },
-            spanProcessor: new SimpleSpanProcessor(exporter)
-          }))
-        )
-      )
+      }).pipe(Effect.provide(client), Effect.provide(exportingTo(exporter)))
       const llm = spans.filter((s) => s.attributes["gen_ai.operation.name"] === "chat")
       expect(llm).toHaveLength(3)
       expect(llm[0]!.attributes["gen_ai.usage.cost"]).toBeCloseTo(5, 9)
@@ -296,15 +292,7 @@ describe("LlmClient", () => {
         // A replay the consumer abandons after one chunk: nothing reached the provider, so nothing is estimated.
         yield* Stream.runDrain(Stream.take(LlmService.chatStream(request), 1))
         return exporter.getFinishedSpans()
-      }).pipe(
-        Effect.provide(client),
-        Effect.provide(
-          NodeSdk.layer(() => ({
-            resource: { serviceName: "client" },
-            spanProcessor: new SimpleSpanProcessor(exporter)
-          }))
-        )
-      )
+      }).pipe(Effect.provide(client), Effect.provide(exportingTo(exporter)))
       const llm = spans.filter((s) => s.attributes["gen_ai.operation.name"] === "chat")
       expect(llm).toHaveLength(3)
       expect(llm[0]!.attributes["liter_llm.cache.hit"]).toBeUndefined()
