@@ -12,8 +12,10 @@
  *   plays no part. Fields that do not change the answer are left out of the key: `user` (an end-user id for the
  *   provider's abuse monitoring — identical prompts from two users share one answer), `metadata`, `store`, `stream`
  *   and `stream_options`. Everything else, sampling parameters included, is part of it; caching a request with
- *   `temperature > 0` makes its answer repeat, which is the point of a cache. The in-memory store keys on that
- *   canonical string itself; a store you give gets it hashed with SHA-256 ({@link keyOf}), so keys stay short.
+ *   `temperature > 0` makes its answer repeat, which is the point of a cache. A store you give gets that canonical
+ *   string hashed with SHA-256 ({@link keyOf}), so keys stay short. The default in-memory store never builds the
+ *   string: it finds an entry by a 32-bit hash of the request's structure and confirms it by comparing the request
+ *   with a copy of the stored one, so a hash collision can cost a miss but never gives a wrong answer.
  * - **Store**: in memory by default, holding `capacity` (default 256) entries with least-recently-used eviction (a
  *   hit refreshes an entry) and a `ttl` (default 5 minutes) counted from the write, on `Clock`. Plug another store
  *   with the `store` option or {@link layerStore} and the {@link CacheStore} tag. A store that fails or dies is
@@ -38,7 +40,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -92,10 +94,15 @@ export class CacheStore extends Context.Tag("effect-liter-llm/LlmCache/CacheStor
  */
 export const memoryStore = (options: { readonly capacity?: number | undefined } = {}): Effect.Effect<Store> =>
   Effect.sync(() => {
-    const memory = new internal.Memory(options.capacity ?? 256)
+    const memory = new internal.Lru<string, { readonly entry: Entry; readonly expiresAt: number }>(
+      options.capacity ?? 256
+    )
     return {
-      get: (key) => Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullable(memory.get(key, now))),
-      set: (key, entry, ttl) => Effect.map(Clock.currentTimeMillis, (now) => memory.set(key, entry, now, ttl)),
+      get: (key) => Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullable(memory.get(key, now)?.entry)),
+      set: (key, entry, ttl) =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          memory.set(key, { entry, expiresAt: now + Duration.toMillis(ttl) })
+        ),
       delete: (key) => Effect.sync(() => memory.delete(key))
     }
   })

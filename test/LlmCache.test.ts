@@ -1,15 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Chat from "../src/Chat.js"
+import { hashOf } from "../src/internal/middleware/cacheKey.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmCache from "../src/LlmCache.js"
 import * as LlmService from "../src/LlmService.js"
@@ -112,6 +115,106 @@ describe("LlmCache", () => {
       expect(yield* test.calls).toBe(4)
     })
   )
+
+  describe("two requests whose hashes collide", () => {
+    // Found by searching `q0`, `q1`, …: the in-memory cache finds entries by a 32-bit hash of the request, so distinct
+    // requests can share one. They must never get each other's answer.
+    const asking = (content: string): Chat.ChatCompletionRequest => ({
+      model: "m",
+      messages: [{ role: "user", content }]
+    })
+    const a = asking("q562789")
+    const b = asking("q779192")
+    /** A deployment answering each request with its own question, after `latency`, counting its calls. */
+    const echo = (latency: Duration.DurationInput) =>
+      Effect.gen(function* () {
+        const calls = yield* Ref.make<ReadonlyArray<string>>([])
+        const service = LlmService.make({
+          chatStream: (request) => {
+            const content = String(request.messages[0]!.content)
+            return Stream.fromEffect(
+              Effect.as(
+                Effect.zipRight(
+                  Ref.update(calls, (all) => [...all, `stream ${content}`]),
+                  Effect.sleep(latency)
+                ),
+                chunkOf(content)
+              )
+            )
+          },
+          chat: (request) => {
+            const content = String(request.messages[0]!.content)
+            return Effect.as(
+              Effect.zipRight(
+                Ref.update(calls, (all) => [...all, content]),
+                Effect.sleep(latency)
+              ),
+              {
+                id: content,
+                object: "chat.completion",
+                created: 0,
+                model: request.model,
+                choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }]
+              } satisfies Chat.ChatCompletionResponse
+            )
+          }
+        })
+        return { calls, service: (yield* LlmCache.make())(service) }
+      })
+
+    it("they do collide", () => {
+      expect(hashOf("chat", a)).toBe(hashOf("chat", b))
+      expect(LlmCache.keyOf("chat", a)).not.toBe(LlmCache.keyOf("chat", b))
+    })
+
+    it.scoped("each gets its own answer from the memory; the later one takes the slot", () =>
+      Effect.gen(function* () {
+        const { calls, service } = yield* echo("0 millis")
+        expect((yield* service.chat(a)).id).toBe("q562789")
+        expect((yield* service.chat(b)).id).toBe("q779192")
+        expect((yield* service.chat(b)).id).toBe("q779192") // a hit
+        expect((yield* service.chat(a)).id).toBe("q562789") // a miss: b took the slot
+        expect(yield* Ref.get(calls)).toEqual(["q562789", "q779192", "q562789"])
+      })
+    )
+
+    it.scoped("concurrent calls do not share a flight", () =>
+      Effect.gen(function* () {
+        const { calls, service } = yield* echo("1 second")
+        const fiber = yield* Effect.fork(
+          Effect.all([service.chat(a), service.chat(b), service.chat(a)], { concurrency: "unbounded" })
+        )
+        yield* TestClock.adjust("1 second")
+        const answers = yield* Fiber.join(fiber)
+        expect(answers.map((answer) => answer.id)).toEqual(["q562789", "q779192", "q562789"])
+        // the second `a` joined the first; `b` ran on its own
+        expect([...(yield* Ref.get(calls))].sort()).toEqual(["q562789", "q779192"])
+      })
+    )
+
+    it.scoped("concurrent streams do not share a flight, and each is stored and replayed as its own", () =>
+      Effect.gen(function* () {
+        const { calls, service } = yield* echo("1 second")
+        const contentOf = (request: Chat.ChatCompletionRequest) =>
+          Effect.map(Stream.runCollect(service.chatStream(request)), (chunks) =>
+            Chunk.toReadonlyArray(chunks)
+              .map((chunk) => chunk.choices[0]?.delta.content ?? "")
+              .join("")
+          )
+        const fiber = yield* Effect.fork(
+          Effect.all([contentOf(a), contentOf(b), contentOf(a)], { concurrency: "unbounded" })
+        )
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toEqual(["q562789", "q779192", "q562789"])
+        expect([...(yield* Ref.get(calls))].sort()).toEqual(["stream q562789", "stream q779192"])
+        // whichever finished last holds the slot: it replays, the other goes upstream again
+        const again = yield* Effect.fork(Effect.all([contentOf(a), contentOf(b)]))
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(again)).toEqual(["q562789", "q779192"])
+        expect((yield* Ref.get(calls)).length).toBe(3)
+      })
+    )
+  })
 
   it.scoped("concurrent identical requests share one upstream call", () =>
     Effect.gen(function* () {

@@ -22,45 +22,62 @@ import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmCache from "../../LlmCache.js"
-import { type CacheOperation, digestKey, memoryKey, rememberedQuotes } from "./cacheKey.js"
+import { type CacheOperation, digestKey, hashOf, same, snapshotOf } from "./cacheKey.js"
 import { type Admission, Answer, Await, type Call, type Piece, type Stage } from "./pipeline.js"
 import { type Sharing, StreamFlight } from "./streamFlight.js"
 
 type Entry = LlmCache.Entry
 
 /**
- * The in-memory store's entries, with synchronous access: the cache's own default store is read and written through
- * these methods directly rather than through `LlmCache.Store`'s effects, since a `Map` can neither fail nor block and the
- * effects (clock read, error recovery) cost more than the lookup.
+ * Entries with a capacity, least-recently-used eviction and a time to live, read and written synchronously: a `Map`
+ * can neither fail nor block, and effects (a clock read, error recovery) would cost more than the look-up. Used by
+ * the cache for its own memory (keyed by request hash) and by `LlmCache.memoryStore` (keyed by string).
  */
-export class Memory {
+export class Lru<K, V extends { readonly expiresAt: number }> {
   // A Map iterates in insertion order; re-inserting on every hit keeps the least recently used entry first.
-  private readonly entries = new Map<string, { readonly entry: Entry; readonly expiresAt: number }>()
+  private readonly entries = new Map<K, V>()
   private readonly capacity: number
 
   constructor(capacity: number) {
     this.capacity = Math.max(0, Math.floor(capacity))
   }
 
-  get(key: string, now: number): Entry | undefined {
+  /** The live entry under `key`, if `accept` takes it; a hit becomes the most recently used. */
+  get(key: K, now: number, accept?: (value: V) => boolean): V | undefined {
     const found = this.entries.get(key)
     if (found === undefined) return undefined
+    if (found.expiresAt <= now) {
+      this.entries.delete(key)
+      return undefined
+    }
+    if (accept !== undefined && !accept(found)) return undefined
     this.entries.delete(key)
-    if (found.expiresAt <= now) return undefined
     this.entries.set(key, found)
-    return found.entry
+    return found
   }
 
-  set(key: string, entry: Entry, now: number, ttl: Duration.Duration): void {
+  set(key: K, value: V): void {
     this.entries.delete(key)
     if (this.capacity === 0) return
-    this.entries.set(key, { entry, expiresAt: now + Duration.toMillis(ttl) })
+    this.entries.set(key, value)
     while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
   }
 
-  delete(key: string): void {
+  delete(key: K): void {
     this.entries.delete(key)
   }
+}
+
+/**
+ * An answer in the cache's own memory, under its request's hash: what it answers (a response, or a stream's chunks),
+ * and for which request, to confirm a match. One entry per hash: a request whose hash collides with another's
+ * replaces it, which costs the other a miss, never a wrong answer.
+ */
+interface Stored {
+  readonly operation: CacheOperation
+  readonly snapshot: unknown
+  readonly value: unknown
+  readonly expiresAt: number
 }
 
 /** Options of the piece: the public ones, and whether answers that did not go upstream report zero usage. */
@@ -73,8 +90,25 @@ export interface Options extends LlmCache.Options {
   readonly zeroHitUsage?: boolean | undefined
 }
 
-interface Flight<A> {
-  readonly key: string
+/** Which request a flight (or a stream's flight) is for, and where its answer goes. */
+interface Identity {
+  readonly operation: CacheOperation
+  /** The request as the stored entry keeps it (see `snapshotOf`); joiners compare theirs with it. */
+  readonly snapshot: unknown
+}
+
+/** Where a flight's answer is written. */
+interface Destination extends Identity {
+  readonly hash: number
+  /** The key in the store given by the caller; none for the cache's own memory. */
+  readonly storeKey: string | undefined
+}
+
+/**
+ * A call in flight, under its request's hash. Like a stored entry, one per hash: a request whose hash collides with
+ * that of a call in flight for another request runs on its own, unshared.
+ */
+interface Flight<A> extends Destination {
   /** Made by the first caller who joins: an uncontended call never needs one. */
   deferred: Deferred.Deferred<A, LiterLlmError.LiterLlmError> | undefined
   waiters: number
@@ -99,34 +133,44 @@ const annotateHit = (fiber: Fiber.RuntimeFiber<unknown, unknown>): void => {
 const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
   Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
 
+type Request = Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+
 /** A cache as a piece. Scoped: shared upstream calls restarted for waiting callers run on fibers of the scope. */
 export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.Scope> =>
   Effect.map(Effect.scope, (scope) => {
-    // The default store is used synchronously (see `Memory`); a store given by the caller goes through its effects.
-    const memory = options.store === undefined ? new Memory(options.capacity ?? 256) : undefined
+    // The default store is used synchronously (see `Lru`); a store given by the caller goes through its effects.
+    const memory = options.store === undefined ? new Lru<number, Stored>(options.capacity ?? 256) : undefined
     const store = options.store
-    const key = memory !== undefined ? memoryKey(rememberedQuotes()) : digestKey
     const zeroHits = options.zeroHitUsage === true
+    const ttlMillis = Duration.toMillis(Duration.decode(options.ttl ?? "5 minutes"))
+    const ttl = Duration.millis(ttlMillis)
+
     // A request that JSON cannot hold (a BigInt, a cycle) has no key; answer with a typed error, not a throw at the
     // caller, which is what a provider would answer for the same request.
-    const keyOrError = (
-      operation: CacheOperation,
-      request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
-    ): string | LiterLlmError.Serialization => {
+    const unencodable = (operation: CacheOperation, cause: unknown) =>
+      new LiterLlmError.Serialization({
+        message: `the ${operation} request cannot be encoded as JSON (${String(cause)}); remove BigInt values and cycles`,
+        cause
+      })
+    /** The request's hash, or the error that it has none. */
+    const identify = (operation: CacheOperation, request: Request): number | LiterLlmError.Serialization => {
       try {
-        return key(operation, request)
+        return hashOf(operation, request)
       } catch (cause) {
-        return new LiterLlmError.Serialization({
-          message: `the ${operation} request cannot be encoded as JSON (${String(cause)}); remove BigInt values and cycles`,
-          cause
-        })
+        return unencodable(operation, cause)
       }
     }
-    const ttl = Duration.decode(options.ttl ?? "5 minutes")
-    // Calls in flight by key, owned by this cache; touched only in synchronous steps, so atomic.
-    const flights = new Map<string, Flight<unknown>>()
-    // Streams in flight by key (see `streamFlight.ts`).
-    const streamFlights = new Map<string, StreamFlight>()
+    /** The key in the caller's store; the request's hash was computed, so it can be encoded. */
+    const storeKeyOf = (operation: CacheOperation, request: Request) =>
+      store === undefined ? undefined : digestKey(operation, request)
+    /** Whether an entry or a flight under a request's hash is for that request. */
+    const isFor = (operation: CacheOperation, request: Request, held: Identity) =>
+      held.operation === operation && same(request, held.snapshot)
+
+    // Calls in flight by request hash, owned by this cache; touched only in synchronous steps, so atomic.
+    const flights = new Map<number, Flight<unknown>>()
+    // Streams in flight by request hash (see `streamFlight.ts`).
+    const streamFlights = new Map<number, StreamFlight>()
     /** How a joiner with `zeroHitUsage` sees the usage it shares, and how it says it took it after all. */
     const sharingFor = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Sharing => ({
       zero: (chunk) => ({ ...chunk, usage: zeroUsage }),
@@ -168,25 +212,38 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         })
       )
 
-    /** Stores an entry: in place for the memory (`undefined`), or an effect for the caller's store. */
+    /** A hit in the memory: the value stored for this very request, if any. */
+    const recall = (
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      operation: CacheOperation,
+      request: Request,
+      hash: number
+    ) => memory!.get(hash, nowOf(fiber), (stored) => isFor(operation, request, stored))?.value
+
+    /**
+     * Stores an answer: in place in the memory (`undefined`), or as an effect for the caller's store. `entry` builds
+     * the store's form of it, only when there is such a store.
+     */
     const write = (
       fiber: Fiber.RuntimeFiber<unknown, unknown>,
-      key: string,
-      entry: Entry
+      flight: Destination,
+      value: unknown,
+      entry: () => Entry
     ): Effect.Effect<void> | undefined => {
       if (memory !== undefined) {
-        memory.set(key, entry, nowOf(fiber), ttl)
+        const { hash, operation, snapshot } = flight
+        memory.set(hash, { operation, snapshot, value, expiresAt: nowOf(fiber) + ttlMillis })
         return undefined
       }
       return Effect.catchAllCause(
-        Effect.suspend(() => store!.set(key, entry, ttl)),
+        Effect.suspend(() => store!.set(flight.storeKey!, entry(), ttl)),
         skipped("write an entry", undefined)
       )
     }
 
-    /** Forgets a flight that has ended, unless a newer one for its key has started. */
+    /** Forgets a flight that has ended, unless a newer one for its hash has started (or it never was registered). */
     const land = <A>(flight: Flight<A>): void => {
-      if (flights.get(flight.key) === flight) flights.delete(flight.key)
+      if (flights.get(flight.hash) === flight) flights.delete(flight.hash)
     }
 
     /** Waits for another caller's call; the wait has the caller's interruptibility, the bookkeeping does not. */
@@ -214,7 +271,6 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
 
     /** Runs the call to the end for whoever still waits on `flight`, on a fiber owned by the cache. */
     const finish = <A>(
-      key: string,
       flight: Flight<A>,
       upstream: Effect.Effect<A, LiterLlmError.LiterLlmError>,
       toEntry: (a: A) => Entry
@@ -225,7 +281,9 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         Effect.tap((exit) => (flight.deferred === undefined ? Effect.void : Deferred.done(flight.deferred, exit))),
         Effect.flatMap((exit) =>
           Exit.isSuccess(exit)
-            ? Effect.withFiberRuntime((fiber) => write(fiber, key, toEntry(exit.value)) ?? Effect.void)
+            ? Effect.withFiberRuntime(
+                (fiber) => write(fiber, flight, exit.value, () => toEntry(exit.value)) ?? Effect.void
+              )
             : Effect.void
         ),
         Effect.ensuring(Effect.sync(() => land(flight))),
@@ -233,12 +291,12 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       )
 
     /**
-     * The stage of one operation. The first caller of a key leads: it runs the call on its own fiber — no extra fiber
-     * in the usual, uncontended case — while later identical callers join and wait for its answer. If the leader is
-     * interrupted while others wait, its call is cancelled with it and a fresh one is started for them on a fiber of
-     * the cache.
+     * The stage of one operation. The first caller of a request leads: it runs the call on its own fiber — no extra
+     * fiber in the usual, uncontended case — while later identical callers join and wait for its answer. If the
+     * leader is interrupted while others wait, its call is cancelled with it and a fresh one is started for them on a
+     * fiber of the cache.
      */
-    const stage = <Req extends Chat.ChatCompletionRequest | Embedding.EmbeddingRequest, A>(
+    const stage = <Req extends Request, A>(
       operation: "chat" | "embed",
       tag: "Chat" | "Embedding",
       take: (entry: Entry) => A,
@@ -251,58 +309,82 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         annotateHit(call.fiber)
         return zero(value)
       }
-      /** After the store was consulted (or in place, for the memory): join a flight, or lead one. */
-      const decide = (call: Call<Req, A>, key: string, inFlight: Flight<A> | undefined): Admission<Flight<A>, A> => {
-        if (inFlight !== undefined) {
-          const joined = join(inFlight, call.restore)
-          if (!zeroHits) return new Answer(joined)
-          return new Answer(
-            Effect.map(joined, (value) => {
-              // A call restarted for the waiting callers went upstream on their behalf, and the provider bills it:
-              // the first of them to get its answer takes it as its own call (its usage, its cost); the others
-              // shared it, as with any flight.
-              if (inFlight.fiber !== undefined && !inFlight.claimed) {
-                inFlight.claimed = true
-                return value
-              }
-              return hit(call, value)
-            })
-          )
+      /** Waits for the flight of the same request. */
+      const joinFlight = (call: Call<Req, A>, flight: Flight<A>): Answer<A> => {
+        const joined = join(flight, call.restore)
+        if (!zeroHits) return new Answer(joined)
+        return new Answer(
+          Effect.map(joined, (value) => {
+            // A call restarted for the waiting callers went upstream on their behalf, and the provider bills it: the
+            // first of them to get its answer takes it as its own call (its usage, its cost); the others shared it,
+            // as with any flight.
+            if (flight.fiber !== undefined && !flight.claimed) {
+              flight.claimed = true
+              return value
+            }
+            return hit(call, value)
+          })
+        )
+      }
+      /**
+       * Starts the flight of a request that is neither stored nor in flight. `held` is the flight of another request
+       * under the same hash, if any: then this one runs unshared (and `land` leaves the other in place).
+       */
+      const lead = (
+        call: Call<Req, A>,
+        hash: number,
+        storeKey: string | undefined,
+        held: Flight<A> | undefined
+      ): Flight<A> => {
+        const flight: Flight<A> = {
+          hash,
+          operation,
+          snapshot: snapshotOf(call.request),
+          storeKey,
+          deferred: undefined,
+          waiters: 0,
+          fiber: undefined,
+          claimed: false
         }
-        const flight: Flight<A> = { key, deferred: undefined, waiters: 0, fiber: undefined, claimed: false }
-        flights.set(key, flight as Flight<unknown>)
+        if (held === undefined) flights.set(hash, flight as Flight<unknown>)
         return flight
+      }
+      /** Joins the flight of this request if there is one, else leads. */
+      const joinOrLead = (call: Call<Req, A>, hash: number, storeKey: string | undefined): Admission<Flight<A>, A> => {
+        const held = flights.get(hash) as Flight<A> | undefined
+        return held !== undefined && isFor(operation, call.request, held)
+          ? joinFlight(call, held)
+          : lead(call, hash, storeKey, held)
       }
       return {
         enter: (call) => {
-          const key = keyOrError(operation, call.request)
-          if (typeof key !== "string") return new Answer(Exit.fail(key))
-          const inFlight = flights.get(key) as Flight<A> | undefined
-          if (inFlight !== undefined) return decide(call, key, inFlight)
-          if (memory !== undefined) {
-            // Nothing runs between the flight check and this look-up, so no re-check is needed.
-            const found = memory.get(key, nowOf(call.fiber))
-            // Only this cache writes its memory, and each key holds one kind of entry.
-            if (found !== undefined) return new Answer(Exit.succeed(hit(call, take(found))))
-            return decide(call, key, undefined)
-          }
-          return new Await(
-            Effect.map(call.restore(readStore(key, tag, take)), (found) =>
-              Option.isSome(found)
-                ? new Answer(Exit.succeed(hit(call, found.value)))
-                : // Another caller may have started the same call while the store was read.
-                  decide(call, key, flights.get(key) as Flight<A> | undefined)
+          const hash = identify(operation, call.request)
+          if (typeof hash !== "number") return new Answer(Exit.fail(hash))
+          if (memory === undefined) {
+            const storeKey = storeKeyOf(operation, call.request)!
+            return new Await(
+              Effect.map(call.restore(readStore(storeKey, tag, take)), (found) =>
+                Option.isSome(found)
+                  ? new Answer(Exit.succeed(hit(call, found.value)))
+                  : // Another caller may have started the same call while the store was read.
+                    joinOrLead(call, hash, storeKey)
+              )
             )
-          )
+          }
+          const held = flights.get(hash) as Flight<A> | undefined
+          if (held !== undefined && isFor(operation, call.request, held)) return joinFlight(call, held)
+          // Nothing runs between the flight check and this look-up, so no re-check is needed.
+          const found = recall(call.fiber, operation, call.request, hash)
+          if (found !== undefined) return new Answer(Exit.succeed(hit(call, found as A)))
+          return lead(call, hash, undefined, held)
         },
         leave: (call, flight, exit) => {
-          const key = flight.key
           if (Exit.isInterrupted(exit)) {
             if (flight.waiters === 0) {
               land(flight)
               return
             }
-            return Effect.flatMap(finish(key, flight, call.upstream(), toEntry), (fiber) => {
+            return Effect.flatMap(finish(flight, call.upstream(), toEntry), (fiber) => {
               flight.fiber = fiber
               return exit
             })
@@ -310,7 +392,9 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
           // Answer the waiting callers first, then store (write-through: this caller returns once it is stored);
           // until then, newcomers join this finished flight instead of calling again.
           if (flight.deferred !== undefined) Deferred.unsafeDone(flight.deferred, exit)
-          const stored = Exit.isSuccess(exit) ? write(call.fiber, key, toEntry(exit.value)) : undefined
+          const stored = Exit.isSuccess(exit)
+            ? write(call.fiber, flight, exit.value, () => toEntry(exit.value))
+            : undefined
           if (stored === undefined) {
             land(flight)
             return
@@ -323,14 +407,21 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       }
     }
 
-    /** Reads an entry for a stream, from either store. */
-    const readStream = (key: string): Effect.Effect<Option.Option<ReadonlyArray<Chat.ChatCompletionChunk>>> => {
-      const take = (entry: Entry) => (entry as Extract<Entry, { _tag: "ChatStream" }>).chunks
-      if (memory === undefined) return readStore(key, "ChatStream", take)
-      return Effect.withFiberRuntime((fiber) => {
-        const found = memory.get(key, nowOf(fiber))
-        return found === undefined ? Effect.succeedNone : Effect.succeedSome(take(found))
-      })
+    /** Reads the chunks stored for a stream, from either store. */
+    const readStream = (
+      request: Chat.ChatCompletionRequest,
+      hash: number,
+      storeKey: string | undefined
+    ): Effect.Effect<Option.Option<ReadonlyArray<Chat.ChatCompletionChunk>>> => {
+      if (memory === undefined)
+        return readStore(storeKey!, "ChatStream", (entry) => (entry as Extract<Entry, { _tag: "ChatStream" }>).chunks)
+      return Effect.withFiberRuntime((fiber) =>
+        Effect.succeed(
+          Option.fromNullable(
+            recall(fiber, "chatStream", request, hash) as ReadonlyArray<Chat.ChatCompletionChunk> | undefined
+          )
+        )
+      )
     }
 
     /** A completed stream replayed chunk by chunk; with `zeroHitUsage`, its usage zeroed and its span marked. */
@@ -364,27 +455,35 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         (response) => (response.usage == null ? response : { ...response, usage: zeroEmbeddingUsage })
       ),
       chatStream: (below) => (request) => {
-        const streamKey = keyOrError("chatStream", request)
-        if (typeof streamKey !== "string") return Stream.fail(streamKey)
-        // A stream already running for this key is joined; otherwise this caller starts one.
-        const shared = StreamFlight.shared(
-          streamFlights,
-          streamKey,
-          () => below(request),
-          scope,
-          // Stored before any reader sees the end, so a caller that has read a stream to its end will hit.
-          (chunks) =>
-            Effect.withFiberRuntime<void>(
-              (producer) => write(producer, streamKey, { _tag: "ChatStream", chunks }) ?? Effect.void
-            ),
-          (fiber) => {
-            if (!zeroHits) return undefined
-            // Joining adds nothing to the provider's work: a hit, unless it ends up taking the usage.
-            annotateHit(fiber)
-            return sharingFor(fiber)
-          }
+        const hash = identify("chatStream", request)
+        if (typeof hash !== "number") return Stream.fail(hash)
+        const storeKey = storeKeyOf("chatStream", request)
+        const shared = () => {
+          const identity = { hash, operation: "chatStream" as const, snapshot: snapshotOf(request), storeKey }
+          // A stream already running for this request is joined; otherwise this caller starts one.
+          return StreamFlight.shared(
+            streamFlights,
+            hash,
+            identity.snapshot,
+            (snapshot) => same(request, snapshot),
+            () => below(request),
+            scope,
+            // Stored before any reader sees the end, so a caller that has read a stream to its end will hit.
+            (chunks) =>
+              Effect.withFiberRuntime<void>(
+                (producer) => write(producer, identity, chunks, () => ({ _tag: "ChatStream", chunks })) ?? Effect.void
+              ),
+            (fiber) => {
+              if (!zeroHits) return undefined
+              // Joining adds nothing to the provider's work: a hit, unless it ends up taking the usage.
+              annotateHit(fiber)
+              return sharingFor(fiber)
+            }
+          )
+        }
+        return Stream.unwrap(
+          Effect.map(readStream(request, hash, storeKey), Option.match({ onNone: shared, onSome: replay }))
         )
-        return Stream.unwrap(Effect.map(readStream(streamKey), Option.match({ onNone: () => shared, onSome: replay })))
       }
     }
     return piece

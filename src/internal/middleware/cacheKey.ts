@@ -1,6 +1,19 @@
 /**
- * Cache keys: the canonical JSON of a request (see `LlmCache.ts` for which fields count), and its SHA-256 digest for
- * stores given by the caller, where keys travel and their size matters.
+ * Cache keys. Two requests are the same for the cache when their canonical forms are equal (see `LlmCache.ts` for
+ * which fields count). That sameness is computed two ways:
+ *
+ * - for a store given by the caller, as a string: the SHA-256 digest of the canonical JSON ({@link digestKey}), since
+ *   its keys travel, last, and must not depend on this process;
+ * - for the cache's own memory, without building that string: a 32-bit structural hash picks the slot, and a
+ *   structural comparison with a snapshot of the stored request confirms it ({@link hashOf}, {@link snapshotOf},
+ *   {@link same}). Building the canonical string, then hashing and comparing a 200-character key at every `Map`
+ *   operation, was most of the cost of a cache miss; the hash walks the request once and allocates nothing.
+ *
+ * Both follow one definition of sameness, the canonical JSON's: object keys in any order; `undefined` and `null`
+ * members dropped; the ignored fields dropped at the top level only; arrays in order; a finite number as its value
+ * (`0` and `-0` alike); `null`, `undefined`, non-finite numbers, functions and symbols alike in an array, or as a
+ * member that is not dropped; a `bigint` is an error (JSON has none), and so is a cycle (the walk overflows the
+ * stack), both reported by the cache as a `Serialization` error.
  */
 import { createHash } from "node:crypto"
 import type * as Chat from "../../Chat.js"
@@ -9,22 +22,35 @@ import type * as Embedding from "../../Embedding.js"
 /** The operations that have cache entries of their own. */
 export type CacheOperation = "chat" | "chatStream" | "embed"
 
+type Request = Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+
 export const ignoredFields: ReadonlySet<string> = new Set(["user", "metadata", "store", "stream", "stream_options"])
 
 /**
- * JSON with sorted object keys and without `undefined`/`null` members; `ignored` applies to the top level only. Built
- * by string concatenation rather than arrays joined at each level: it runs on every call, and the output must stay
- * byte-for-byte the same, since external stores keep keys derived from it. Hence also, for speed with equal output
- * (it was a third of a cache miss's CPU):
- *
- * - numbers and booleans are written with `String` (what `JSON.stringify` does for finite numbers; non-finite ones
- *   become `null`, as in JSON), only strings and other values go through `JSON.stringify`;
- * - keys are sorted with an insertion sort on `<` for the small objects requests are made of — the same code-unit
- *   order as `Array.prototype.sort`'s default, without its conversions; larger objects use `sort()`;
- * - the default store's keys quote field names through a per-cache memo (`rememberedQuotes`): requests reuse a
- *   handful of field names.
+ * Object keys in `Array.prototype.sort`'s default order (UTF-16 code units), by insertion sort on `<` for the small
+ * objects requests are made of, which skips `sort`'s conversions.
  */
-export const canonical = (value: unknown, ignored: ReadonlySet<string> | undefined, quoted: QuotedKeys): string => {
+const sortedKeys = (record: object): Array<string> => {
+  const keys = Object.keys(record)
+  if (keys.length > 16) return keys.sort()
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!
+    let j = i - 1
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!
+      j--
+    }
+    keys[j + 1] = key
+  }
+  return keys
+}
+
+/**
+ * JSON with sorted object keys and without `undefined`/`null` members; `ignored` applies to the top level only. The
+ * output must stay byte-for-byte the same from one version to the next: stores given by the caller keep keys
+ * derived from it.
+ */
+export const canonical = (value: unknown, ignored: ReadonlySet<string> | undefined): string => {
   switch (typeof value) {
     case "string":
       return JSON.stringify(value)
@@ -36,68 +62,177 @@ export const canonical = (value: unknown, ignored: ReadonlySet<string> | undefin
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null"
   if (Array.isArray(value)) {
     let out = "["
-    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonical(value[i], undefined, quoted)
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonical(value[i], undefined)
     return out + "]"
   }
   const record = value as Record<string, unknown>
-  const keys = Object.keys(record)
-  if (keys.length > 16) keys.sort()
-  else
-    for (let i = 1; i < keys.length; i++) {
-      const key = keys[i]!
-      let j = i - 1
-      while (j >= 0 && keys[j]! > key) {
-        keys[j + 1] = keys[j]!
-        j--
-      }
-      keys[j + 1] = key
-    }
+  const keys = sortedKeys(record)
   let out = "{"
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!
     const member = record[key]
     if (member === undefined || member === null || ignored?.has(key)) continue
-    out += (out.length === 1 ? "" : ",") + quoted(key) + ":" + canonical(member, undefined, quoted)
+    out += (out.length === 1 ? "" : ",") + JSON.stringify(key) + ":" + canonical(member, undefined)
   }
   return out + "}"
 }
 
-export type QuotedKeys = (key: string) => string
+/** The digest key, as `LlmCache.keyOf` documents it. */
+export const digestKey = (operation: CacheOperation, request: Request): string =>
+  `llm-cache:v1:${operation}:${createHash("sha256").update(canonical(request, ignoredFields)).digest("base64url")}`
 
-/** Quotes object keys as `JSON.stringify` does. */
-export const quoteKey: QuotedKeys = (key) => JSON.stringify(key)
+// ---------------------------------------------------------------------------------------------------------------------
+// Structural identity, for the cache's own memory
+// ---------------------------------------------------------------------------------------------------------------------
 
 /**
- * {@link quoteKey}, remembered per key name. One per cache (made in `make`, not shared through the module), bounded so
- * keys invented by callers cannot grow it without limit.
+ * MurmurHash3's finaliser: spreads every input bit over the output. Object members are combined by a sum (they have
+ * no order), which needs well-spread terms not to cancel out.
  */
-export const rememberedQuotes = (): QuotedKeys => {
-  const memo = new Map<string, string>()
-  return (key) => {
-    let found = memo.get(key)
-    if (found === undefined) {
-      found = JSON.stringify(key)
-      if (memo.size >= 4096) memo.clear()
-      memo.set(key, found)
-    }
-    return found
+const mix = (h: number): number => {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) | 0
+}
+
+/** FNV-1a over UTF-16 code units, from a seed that tells what the string is (a value, a key, an operation). */
+const hashString = (text: string, seed: number): number => {
+  let h = seed
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return mix(h)
+}
+
+const STRING = 0x811c9dc5
+const KEY = 0x050c5d1f
+const NUMBER = 0x2f7a1c3b
+const NULL = 0x6b43a9b5
+const TRUE = 0x1b873593
+const FALSE = 0x4cf5ad43
+const ARRAY = 0x3c6ef372
+const OBJECT = 0x7f4a7c15
+
+/** The hash of a value; equal for two values that {@link same} finds equal. */
+const hashValue = (value: unknown, ignored: ReadonlySet<string> | undefined): number => {
+  switch (typeof value) {
+    case "string":
+      return hashString(value, STRING)
+    case "number":
+      if (!Number.isFinite(value)) return NULL
+      // Small integers (most numbers in a request) without formatting them; `-0 | 0` is 0, as JSON writes it.
+      return (value | 0) === value ? mix(value ^ NUMBER) : hashString(String(value), NUMBER)
+    case "boolean":
+      return value ? TRUE : FALSE
+    case "bigint":
+      throw new TypeError("a BigInt value cannot be encoded as JSON")
+    case "object":
+      break
+    default:
+      return NULL // undefined, functions and symbols, written as null
+  }
+  if (value === null) return NULL
+  if (Array.isArray(value)) {
+    let h = ARRAY
+    for (let i = 0; i < value.length; i++) h = (Math.imul(h, 31) + hashValue(value[i], undefined)) | 0
+    return mix(h ^ value.length)
+  }
+  const record = value as Record<string, unknown>
+  let sum = 0
+  let count = 0
+  for (const key of Object.keys(record)) {
+    const member = record[key]
+    if (member === undefined || member === null || ignored?.has(key)) continue
+    sum = (sum + mix(hashString(key, KEY) + Math.imul(hashValue(member, undefined), 0x9e3779b1))) | 0
+    count++
+  }
+  return mix(sum ^ Math.imul(count, OBJECT))
+}
+
+/** The 32-bit structural hash of a request for an operation. Throws where JSON would (a `bigint`, a cycle). */
+export const hashOf = (operation: CacheOperation, request: Request): number =>
+  mix(hashString(operation, KEY) + hashValue(request, ignoredFields))
+
+/** A primitive as the canonical form writes it: a finite number, a string, a boolean, or `null` for the rest. */
+const normal = (value: unknown): unknown => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value
+    case "number":
+      return Number.isFinite(value) ? value : null
+    default:
+      return null
   }
 }
 
-/** The digest key, as `LlmCache.keyOf` documents it. */
-export const digestKey = (
-  operation: CacheOperation,
-  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
-): string =>
-  `llm-cache:v1:${operation}:${createHash("sha256")
-    .update(canonical(request, ignoredFields, quoteKey))
-    .digest("base64url")}`
+/**
+ * Primitives are kept as {@link normal} writes them, except that what it writes as `null` is kept as `NaN`: a member
+ * whose value is written `null` (a `NaN`, a function) counts, unlike a member that is `null`, which is dropped.
+ */
+const snapshotValue = (value: unknown, ignored: ReadonlySet<string> | undefined): unknown => {
+  if (value === null || typeof value !== "object") {
+    const written = normal(value)
+    return written === null ? NaN : written
+  }
+  if (Array.isArray(value)) {
+    const copy = new Array<unknown>(value.length)
+    for (let i = 0; i < value.length; i++) copy[i] = snapshotValue(value[i], undefined)
+    return copy
+  }
+  const record = value as Record<string, unknown>
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(record)) {
+    const member = record[key]
+    if (member === undefined || member === null || ignored?.has(key)) continue
+    copy[key] = snapshotValue(member, undefined)
+  }
+  return copy
+}
 
 /**
- * The key of the default in-memory store: the canonical form itself. A `Map` hashes a string key once and compares it
- * exactly, so a digest would add a SHA-256 per call (a tenth of a cache hit's CPU) and buy nothing.
+ * A copy of what counts in a request for the cache, to confirm later matches against: the caller may change its
+ * request object after the call. Strings are shared, not copied (they cannot change). Call after {@link hashOf}
+ * succeeded (so there is no cycle).
  */
-export const memoryKey =
-  (quoted: QuotedKeys) =>
-  (operation: CacheOperation, request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest): string =>
-    `${operation}:${canonical(request, ignoredFields, quoted)}`
+export const snapshotOf = (request: Request): unknown => snapshotValue(request, ignoredFields)
+
+/** The members of a record that count. */
+const countMembers = (record: Record<string, unknown>, ignored: ReadonlySet<string> | undefined): number => {
+  let count = 0
+  for (const key of Object.keys(record)) {
+    const member = record[key]
+    if (member !== undefined && member !== null && !ignored?.has(key)) count++
+  }
+  return count
+}
+
+const sameValue = (a: unknown, b: unknown, ignored: ReadonlySet<string> | undefined): boolean => {
+  const aObject = a !== null && typeof a === "object"
+  const bObject = b !== null && typeof b === "object"
+  if (!aObject || !bObject) return !aObject && !bObject && normal(a) === normal(b)
+  const aArray = Array.isArray(a)
+  if (aArray !== Array.isArray(b)) return false
+  if (aArray) {
+    const left = a as ReadonlyArray<unknown>
+    const right = b as ReadonlyArray<unknown>
+    if (left.length !== right.length) return false
+    for (let i = 0; i < left.length; i++) if (!sameValue(left[i], right[i], undefined)) return false
+    return true
+  }
+  const left = a as Record<string, unknown>
+  const right = b as Record<string, unknown>
+  let count = 0
+  for (const key of Object.keys(left)) {
+    const member = left[key]
+    if (member === undefined || member === null || ignored?.has(key)) continue
+    const other = right[key]
+    if (other === undefined || other === null || !Object.hasOwn(right, key)) return false
+    if (!sameValue(member, other, undefined)) return false
+    count++
+  }
+  return count === countMembers(right, ignored)
+}
+
+/** Whether a request is the same, for the cache, as another request or a {@link snapshotOf} one. */
+export const same = (request: Request, other: unknown): boolean => sameValue(request, other, ignoredFields)

@@ -54,18 +54,26 @@ export class StreamFlight {
   private leaderPresent = true
   private usageClaimed = false
 
-  /** `forget` is called once the flight should no longer be joined (it ended, or everybody left). */
-  private constructor(private readonly forget: () => void) {}
+  /**
+   * `snapshot` is the request the flight is for, which a joiner's must match; `forget` is called once the flight should
+   * no longer be joined (it ended, or everybody left).
+   */
+  private constructor(
+    readonly snapshot: unknown,
+    private readonly forget: () => void
+  ) {}
 
   /**
-   * The stream of one caller: it joins the flight running for `key` in `flights`, or starts one — registration, the
+   * The stream of one caller: it joins the flight running in `flights` under the request's hash, if `matches` finds it is for the same request, or starts one — registration, the
    * count of readers and the start of the producer in one uninterruptible step, so a flight never exists without its
    * reader and producer, whatever interrupts the caller. The leader reads the chunks as they are; a joiner reads them
    * through the `Sharing` that `join` gives (none: as they are), unless it is the one that takes the usage.
    */
   static shared(
-    flights: Map<string, StreamFlight>,
-    key: string,
+    flights: Map<number, StreamFlight>,
+    hash: number,
+    snapshot: unknown,
+    matches: (snapshot: unknown) => boolean,
     upstream: () => Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>,
     scope: Scope.Scope,
     completed: (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) => Effect.Effect<void>,
@@ -75,15 +83,16 @@ export class StreamFlight {
       Effect.map(
         Effect.acquireRelease(
           Effect.withFiberRuntime<Reader>((fiber) => {
-            const running = flights.get(key)
-            if (running !== undefined) {
+            const running = flights.get(hash)
+            if (running !== undefined && matches(running.snapshot)) {
               running.readers++
               return Effect.succeed({ flight: running, leader: false, sharing: join(fiber) })
             }
-            const flight: StreamFlight = new StreamFlight(() => {
-              if (flights.get(key) === flight) flights.delete(key)
+            const flight: StreamFlight = new StreamFlight(snapshot, () => {
+              if (flights.get(hash) === flight) flights.delete(hash)
             })
-            flights.set(key, flight)
+            // Under a hash held by another request's flight, this one runs unshared (and leaves the other in place).
+            if (running === undefined) flights.set(hash, flight)
             flight.readers++
             return Effect.as(flight.start(upstream(), scope, completed), { flight, leader: true, sharing: undefined })
           }),

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "@effect/vitest"
+import { FastCheck } from "effect"
+import type * as Chat from "../../src/Chat.js"
+import { canonical, hashOf, ignoredFields, same, snapshotOf } from "../../src/internal/middleware/cacheKey.js"
+
+// The requests are JSON-like data; the generators make values of every kind a request can hold, and a few it should
+// not (NaN, undefined members), which must still be treated the way the canonical JSON treats them.
+const { letrec } = FastCheck
+const keyArb = FastCheck.constantFrom("model", "messages", "role", "content", "user", "n", "a", "b", "stream", "tools")
+const tree = letrec<{ value: unknown }>((tie) => ({
+  value: FastCheck.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    FastCheck.string({ maxLength: 6 }),
+    FastCheck.integer({ min: -3, max: 3 }),
+    FastCheck.constantFrom(0.5, -0, 1e21, NaN, Infinity, null, undefined, true, false),
+    FastCheck.array(tie("value"), { maxLength: 3 }),
+    FastCheck.dictionary(keyArb, tie("value"), { maxKeys: 4 })
+  )
+}))
+const requestArb = FastCheck.dictionary(keyArb, tree.value, { maxKeys: 5 })
+
+/** A value that the canonical form must not tell from `value`: keys reordered, `null`/`undefined` members added. */
+const variantOf = (value: unknown, top: boolean, pick: () => number): unknown => {
+  if (value === null || typeof value !== "object") return Object.is(value, 0) && pick() % 2 === 0 ? -0 : value
+  if (Array.isArray(value)) return value.map((item) => variantOf(item, false, pick))
+  const keys = Object.keys(value).reverse()
+  const out: Record<string, unknown> = {}
+  if (pick() % 2 === 0) out.extra_null = null
+  for (const key of keys) out[key] = variantOf((value as Record<string, unknown>)[key], false, pick)
+  if (pick() % 3 === 0) out.absent = undefined
+  if (top && pick() % 2 === 0) out.user = `someone-${pick()}`
+  return out
+}
+
+const asRequest = (value: unknown) => value as Chat.ChatCompletionRequest
+
+describe("cache keys", () => {
+  it("sameness and the hash agree with the canonical JSON, on any two requests", () => {
+    FastCheck.assert(
+      FastCheck.property(requestArb, requestArb, (a, b) => {
+        const equal = canonical(a, ignoredFields) === canonical(b, ignoredFields)
+        expect(same(asRequest(a), b)).toBe(equal)
+        expect(same(asRequest(a), snapshotOf(asRequest(b)))).toBe(equal)
+        if (equal) expect(hashOf("chat", asRequest(a))).toBe(hashOf("chat", asRequest(b)))
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("a reordered request with null, undefined and ignored members is the same, with the same hash", () => {
+    FastCheck.assert(
+      FastCheck.property(requestArb, FastCheck.integer({ min: 0, max: 1000 }), (a, seed) => {
+        let n = seed
+        const b = variantOf(a, true, () => n++)
+        expect(canonical(b, ignoredFields)).toBe(canonical(a, ignoredFields))
+        expect(same(asRequest(a), b)).toBe(true)
+        expect(same(asRequest(b), snapshotOf(asRequest(a)))).toBe(true)
+        expect(hashOf("chat", asRequest(b))).toBe(hashOf("chat", asRequest(a)))
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("the operation is part of the hash", () => {
+    const request = asRequest({ model: "m", messages: [{ role: "user", content: "hi" }] })
+    expect(new Set([hashOf("chat", request), hashOf("chatStream", request), hashOf("embed", request)]).size).toBe(3)
+  })
+
+  it("a snapshot keeps the request as it was when taken", () => {
+    const message = { role: "user", content: "first" }
+    const request = asRequest({ model: "m", messages: [message], temperature: 0 })
+    const snapshot = snapshotOf(request)
+    message.content = "second"
+    expect(same(request, snapshot)).toBe(false)
+    message.content = "first"
+    expect(same(request, snapshot)).toBe(true)
+  })
+
+  it("an inherited property does not make a member", () => {
+    // `toString` exists on every object through its prototype; only own members count.
+    expect(same(asRequest({ toString: "x" }), {})).toBe(false)
+    expect(same(asRequest({}), { toString: "x" })).toBe(false)
+  })
+
+  it("a BigInt or a cycle has no hash: it throws, as JSON.stringify does", () => {
+    expect(() => hashOf("chat", asRequest({ model: "m", n: 1n }))).toThrow(TypeError)
+    const cyclic: Record<string, unknown> = { model: "m" }
+    cyclic.self = cyclic
+    expect(() => hashOf("chat", asRequest(cyclic))).toThrow(RangeError)
+  })
+})
