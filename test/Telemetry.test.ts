@@ -6,6 +6,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
@@ -318,5 +319,37 @@ describe("Telemetry", () => {
       const child = spans.find((s) => s.name === "upstream http")!
       expect(child.parentSpanContext?.spanId).toBe(llm.spanContext().spanId)
     })
+  )
+
+  it.effect(
+    "after a call the caller's span is current again, and fiber refs set below the call keep their values",
+    () =>
+      Effect.gen(function* () {
+        const mark = FiberRef.unsafeMake("unset")
+        const fake = yield* LlmTest.make()
+        const upstream = LlmService.make({
+          // what the upstream sees as its parent, and a fiber ref it sets for the rest of the fiber
+          chat: (req) =>
+            Effect.zipRight(
+              Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) => FiberRef.set(mark, span.name)),
+              fake.service.chat(req)
+            )
+        })
+        const traced = Telemetry.make(upstream, { deployment: "restore" })
+        const [inside, after, afterMark, untouched] = yield* Effect.gen(function* () {
+          yield* traced.chat(request) // sets the mark: the fiber's refs change below the call
+          const inside = yield* FiberRef.get(mark)
+          const after = yield* Effect.currentSpan
+          yield* FiberRef.set(mark, "reset")
+          const fakeOnly = LlmService.make({ chat: (req) => fake.service.chat(req) })
+          yield* Telemetry.make(fakeOnly, { deployment: "restore" }).chat(request) // changes no ref below the call
+          const untouched = yield* Effect.currentSpan
+          return [inside, after.name, yield* FiberRef.get(mark), untouched.name] as const
+        }).pipe(Effect.withSpan("caller"))
+        expect(inside).toBe("chat gpt-test")
+        expect(after).toBe("caller")
+        expect(afterMark).toBe("reset")
+        expect(untouched).toBe("caller")
+      })
   )
 })

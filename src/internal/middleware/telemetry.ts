@@ -66,16 +66,25 @@ const errorType = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): string | un
   })
 
 /**
- * Sets the fiber's context in place, as `FiberRef.set` does, without running an effect: the fiber runtime's own
- * `setFiberRef` (what `FiberRef.set` calls) is not in the public `RuntimeFiber` interface, so it is looked up and the
- * effect is returned instead should a version of Effect not have it. Two effects per call were a fifth of this
- * piece's cost.
+ * What this module uses of the fiber runtime beyond the public `RuntimeFiber` interface, looked up rather than
+ * assumed: a version of Effect without them only costs speed (each use falls back to the public effect).
+ * - `setFiberRef`: what `FiberRef.set` calls, without running an effect (two effects per call were a fifth of this
+ *   piece's cost);
+ * - `_fiberRefs` and `setFiberRefs`: the fiber's refs object and its wholesale replacement, to put the caller's
+ *   context back by handing back the refs object from before the span was set (see `restoreContext`).
  */
+interface RuntimeInternals {
+  readonly setFiberRef?: (ref: FiberRef.FiberRef<any>, value: unknown) => void
+  readonly setFiberRefs?: (refs: unknown) => void
+  readonly _fiberRefs?: unknown
+}
+
+/** Sets the fiber's context in place, as `FiberRef.set` does; or returns the effect that does it. */
 const setContext = (
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   context: Context.Context<never>
 ): Effect.Effect<void> | undefined => {
-  const runtime = fiber as unknown as { readonly setFiberRef?: (ref: FiberRef.FiberRef<any>, value: unknown) => void }
+  const runtime = fiber as unknown as RuntimeInternals
   if (typeof runtime.setFiberRef !== "function") return FiberRef.set(FiberRef.currentContext, context)
   runtime.setFiberRef(FiberRef.currentContext, context)
   return undefined
@@ -242,6 +251,28 @@ export const make = (options: Telemetry.Options = {}): Piece => {
     readonly start: bigint
     readonly context: Context.Context<never>
     readonly timing: boolean
+    /** The fiber's refs object before and after the span was set, when the runtime shows them (see `restoreContext`). */
+    readonly refsBefore: unknown
+    readonly refsAfter: unknown
+  }
+
+  /**
+   * Puts the caller's context back. When the fiber's refs are still the very object that setting the span made —
+   * nothing below changed a fiber ref — handing back the object from before gives the same values as setting the
+   * context again, without what a set costs: a copy of the refs and a structural comparison of the two contexts,
+   * which hashes the new one (together half of this piece's context handling). Otherwise, a set.
+   */
+  const restoreContext = (fiber: Fiber.RuntimeFiber<unknown, unknown>, traced: Traced) => {
+    const runtime = fiber as unknown as RuntimeInternals
+    if (
+      traced.refsBefore !== undefined &&
+      runtime._fiberRefs === traced.refsAfter &&
+      typeof runtime.setFiberRefs === "function"
+    ) {
+      runtime.setFiberRefs(traced.refsBefore)
+      return undefined
+    }
+    return setContext(fiber, traced.context)
   }
 
   /**
@@ -280,9 +311,12 @@ export const make = (options: Telemetry.Options = {}): Piece => {
       annotateBase(span)
       annotateRequest(span)
     }
-    const traced: Traced = { span, start, context, timing }
+    const refsBefore = (fiber as unknown as RuntimeInternals)._fiberRefs
     const set = setContext(fiber, Context.add(context, Tracer.ParentSpan, span))
-    return set === undefined ? traced : new Await(Effect.as(set, traced))
+    if (set !== undefined)
+      return new Await(Effect.as(set, { span, start, context, timing, refsBefore: undefined, refsAfter: undefined }))
+    const refsAfter = (fiber as unknown as RuntimeInternals)._fiberRefs
+    return { span, start, context, timing, refsBefore, refsAfter }
   }
 
   /** Records the end of a call, ends its span and puts the caller's context back, all in the same step. */
@@ -298,7 +332,7 @@ export const make = (options: Telemetry.Options = {}): Piece => {
     const { span, start, timing } = traced
     const recorded = record(fiber, span, operation, model, start, outcome)
     if (span.status._tag !== "Ended") span.end(timing ? clockOf(fiber).unsafeCurrentTimeNanos() : 0n, exit)
-    const restored = setContext(fiber, traced.context)
+    const restored = restoreContext(fiber, traced)
     if (restored === undefined) return recorded === undefined ? undefined : Effect.zipRight(recorded, exit)
     return Effect.zipRight(recorded === undefined ? restored : Effect.zipRight(recorded, restored), exit)
   }
