@@ -7,10 +7,12 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as Hash from "effect/Hash"
 import * as HashMap from "effect/HashMap"
 import * as Metric from "effect/Metric"
 import * as MetricKey from "effect/MetricKey"
@@ -78,6 +80,45 @@ interface RuntimeInternals {
   readonly setFiberRefs?: (refs: unknown) => void
   readonly _fiberRefs?: unknown
 }
+
+/**
+ * The prototype of the contexts made by {@link withParent}: Effect's own, with a hash that is computed rather than
+ * memoised. Effect hashes a context by its size and memoises that with `Object.defineProperty` on the context; setting
+ * a context compares it with the current one, which hashes it, and for a context used by one call only, the
+ * memoising cost more than anything else in setting it. The value is the same as Effect's, so `Equal` and `Hash` agree
+ * with every other context.
+ */
+const contextProto: object = (() => {
+  const proto = Object.create(Object.getPrototypeOf(Context.empty()))
+  proto[Hash.symbol] = function (this: Context.Context<never>) {
+    return Hash.number(this.unsafeMap.size)
+  }
+  return proto
+})()
+
+/**
+ * `Context.add(context, Tracer.ParentSpan, span)`, made as Effect makes a context (an object holding `unsafeMap`, the
+ * services by tag key), on {@link contextProto}. Checked once against `Context.add`: should a version of Effect build
+ * contexts differently, `Context.add` is used.
+ */
+const withParent = (() => {
+  const viaAdd = (context: Context.Context<never>, span: Tracer.AnySpan): Context.Context<never> =>
+    Context.add(context, Tracer.ParentSpan, span)
+  const direct = (context: Context.Context<never>, span: Tracer.AnySpan): Context.Context<never> => {
+    const services = new Map(context.unsafeMap)
+    services.set(Tracer.ParentSpan.key, span)
+    const made = Object.create(contextProto)
+    made.unsafeMap = services
+    return made
+  }
+  const probe = Tracer.externalSpan({ spanId: "probe", traceId: "probe" })
+  const made = direct(Context.empty(), probe)
+  const works =
+    Context.isContext(made) &&
+    Option.contains(Context.getOption(made, Tracer.ParentSpan), probe as Tracer.AnySpan) &&
+    Equal.equals(made, viaAdd(Context.empty(), probe))
+  return works ? direct : viaAdd
+})()
 
 /** Sets the fiber's context in place, as `FiberRef.set` does; or returns the effect that does it. */
 const setContext = (
@@ -312,7 +353,7 @@ export const make = (options: Telemetry.Options = {}): Piece => {
       annotateRequest(span)
     }
     const refsBefore = (fiber as unknown as RuntimeInternals)._fiberRefs
-    const set = setContext(fiber, Context.add(context, Tracer.ParentSpan, span))
+    const set = setContext(fiber, withParent(context, span))
     if (set !== undefined)
       return new Await(Effect.as(set, { span, start, context, timing, refsBefore: undefined, refsAfter: undefined }))
     const refsAfter = (fiber as unknown as RuntimeInternals)._fiberRefs
