@@ -80,6 +80,12 @@ describe("cache keys", () => {
     // `toString` exists on every object through its prototype; only own members count.
     expect(same(asRequest({ toString: "x" }), {})).toBe(false)
     expect(same(asRequest({}), { toString: "x" })).toBe(false)
+    // an enumerable member of the prototype is not the object's own either, as for JSON.stringify
+    const inheriting = Object.assign(Object.create({ temperature: 1 }), { model: "m" })
+    expect(canonical(inheriting, ignoredFields)).toBe('{"model":"m"}')
+    expect(same(asRequest(inheriting), { model: "m" })).toBe(true)
+    expect(hashOf("chat", asRequest(inheriting))).toBe(hashOf("chat", asRequest({ model: "m" })))
+    expect(snapshotOf(asRequest(inheriting))).toEqual({ model: "m" })
   })
 
   it("a BigInt or a cycle has no hash: it throws, as JSON.stringify does", () => {
