@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -11,6 +12,7 @@ import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
 import * as RateLimit from "../src/RateLimit.js"
+import { ModelWindow } from "../src/internal/middleware/rateLimit.js"
 import { estimatePromptTokens } from "../src/internal/tokens.js"
 
 const request: Chat.ChatCompletionRequest = { model: "m", messages: [{ role: "user", content: "hello" }] }
@@ -214,5 +216,189 @@ describe("RateLimit", () => {
       }).pipe(Effect.provide(layer))
       expect(refused._tag).toBe("RateLimited")
     })
+  )
+
+  it.effect("counts exactly while the window's log wraps around and grows past its first size", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const service = (yield* RateLimit.make({ rpm: 24 }))(test.service)
+      const send = (n: number) => Effect.all(Array.from({ length: n }, () => service.chat(request)))
+      yield* send(12) // t = 0
+      yield* TestClock.adjust("30 seconds")
+      yield* send(12) // t = 30s: more calls in the window than the log first had room for
+      expect(retryAfterOf(yield* Effect.flip(service.chat(request)))).toBe(30_000)
+      yield* TestClock.adjust("30 seconds")
+      yield* send(12) // t = 60s: the first twelve left; their places are reused
+      expect(retryAfterOf(yield* Effect.flip(service.chat(request)))).toBe(30_000)
+      yield* TestClock.adjust("15 seconds")
+      expect(retryAfterOf(yield* Effect.flip(service.chat(request)))).toBe(15_000)
+      yield* TestClock.adjust("15 seconds")
+      yield* send(12) // t = 90s
+      expect(retryAfterOf(yield* Effect.flip(service.chat(request)))).toBe(30_000)
+      expect(yield* test.calls).toBe(48)
+    })
+  )
+
+  it("a window's ring wraps, grows and shrinks under live calls, and drops corrections of calls that left", () => {
+    const window = new ModelWindow(60_000, 35, undefined)
+    const admitAll = (now: number, n: number) => Array.from({ length: n }, () => window.admit(now, 10))
+    expect(admitAll(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    const grown = window.capacity
+    expect(grown).toBeGreaterThan(16)
+    admitAll(30_000, 10)
+    // at 60 s the first 20 leave; the next calls take their places, so the ring wraps, then fills and grows
+    const wrapped = admitAll(60_000, 25)
+    expect(wrapped[24]).toBe(54)
+    expect(window.capacity).toBeGreaterThan(grown)
+    expect(window.count).toBe(35)
+    expect(window.counted).toBe(350)
+    expect(window.admit(60_000, 10)).toBe(-30_000) // the calls of 30 s leave at 90 s
+    window.correct(5, 1_000) // left the window: its old place holds another call now
+    expect(window.counted).toBe(350)
+    window.correct(20, 0) // the oldest call still in the window
+    window.correct(54, 7) // the newest
+    expect(window.counted).toBe(337)
+    expect(window.admit(89_999, 10)).toBe(-1)
+    expect(window.admit(90_000, 10)).toBe(55)
+    expect(window.counted).toBe(337 - 90 + 10)
+    // just before the calls of 60 s leave, all 25 of them (moved when the ring grew) still count
+    expect(window.admit(119_999, 10)).toBe(56)
+    expect(window.count).toBe(27)
+    // at 120 s only the calls of 90 s and later are left: the ring gives its room back
+    expect(window.admit(120_000, 10)).toBe(57)
+    expect(window.count).toBe(3)
+    expect(window.capacity).toBe(16)
+    window.correct(54, 1_000)
+    window.correct(56, 1)
+    expect(window.counted).toBe(21)
+  })
+
+  it("a window's tpm wait is exact while its log wraps", () => {
+    const window = new ModelWindow(10_000, undefined, 100)
+    // one 3-token call a second for 40 s: about ten in the window at a time, so the ring wraps without growing
+    for (let t = 0; t < 40; t++) expect(window.admit(t * 1_000, 3)).toBe(t)
+    expect(window.capacity).toBe(16)
+    expect(window.count).toBe(10) // the calls of 30 s to 39 s
+    window.correct(35, 40)
+    window.correct(3, 1_000) // left long ago; its place in the ring now holds call 35
+    expect(window.counted).toBe(67)
+    // 50 more tokens fit once the calls up to and including call 35 (the 40-token one) have left
+    expect(window.admit(39_500, 50)).toBe(-(35_000 + 10_000 - 39_500))
+    // an estimate above tpm counts as tpm, so it waits for an empty window
+    expect(window.admit(39_500, 1_000)).toBe(-(39_000 + 10_000 - 39_500))
+  })
+
+  /** The window's meaning written out plainly: a call is in the window while `at > now - window`. */
+  class Reference {
+    private entries: Array<{ readonly seq: number; readonly at: number; tokens: number }> = []
+    private next = 0
+    constructor(
+      private readonly windowMillis: number,
+      private readonly rpm: number | undefined,
+      private readonly tpm: number | undefined
+    ) {}
+    get count() {
+      return this.entries.length
+    }
+    get counted() {
+      return this.entries.reduce((sum, e) => sum + e.tokens, 0)
+    }
+    admit(now: number, estimate: number): number {
+      this.entries = this.entries.filter((e) => e.at > now - this.windowMillis)
+      const reserve = this.tpm === undefined ? estimate : Math.min(estimate, this.tpm)
+      const fits = (t: number) => {
+        const live = this.entries.filter((e) => e.at > t - this.windowMillis)
+        const tokens = live.reduce((sum, e) => sum + e.tokens, 0)
+        return (
+          (this.rpm === undefined || live.length < this.rpm) && (this.tpm === undefined || tokens + reserve <= this.tpm)
+        )
+      }
+      // the window only changes when a call leaves it, so the earliest fit is now or the moment one leaves
+      const when = [now, ...this.entries.map((e) => e.at + this.windowMillis)]
+        .filter((t) => t >= now)
+        .sort((a, b) => a - b)
+        .find(fits)!
+      if (when > now) return now - when
+      const last = this.entries.at(-1)
+      this.entries.push({ seq: this.next, at: Math.max(now, last?.at ?? now), tokens: reserve })
+      return this.next++
+    }
+    correct(seq: number, tokens: number): void {
+      const entry = this.entries.find((e) => e.seq === seq)
+      if (entry !== undefined && Number.isFinite(tokens) && tokens >= 0) entry.tokens = tokens
+    }
+  }
+
+  // Times are in eighths of the window, so every window length sees calls both leaving and staying.
+  const operation = FastCheck.oneof(
+    {
+      weight: 2,
+      arbitrary: FastCheck.record({ _tag: FastCheck.constant("advance" as const), eighths: FastCheck.nat(10) })
+    },
+    {
+      weight: 6,
+      arbitrary: FastCheck.record({
+        _tag: FastCheck.constant("admit" as const),
+        // bursts of calls at one instant fill the ring past its first size
+        times: FastCheck.oneof(
+          { weight: 4, arbitrary: FastCheck.constant(1) },
+          { weight: 1, arbitrary: FastCheck.integer({ min: 2, max: 40 }) }
+        ),
+        estimate: FastCheck.oneof(
+          { weight: 5, arbitrary: FastCheck.nat(60) },
+          { weight: 1, arbitrary: FastCheck.nat(5_000) }
+        ),
+        // how much earlier than the clock's time these calls read it: fibers arrive out of order
+        lateEighths: FastCheck.oneof(
+          { weight: 3, arbitrary: FastCheck.constant(0) },
+          { weight: 1, arbitrary: FastCheck.nat(3) }
+        )
+      })
+    },
+    {
+      weight: 3,
+      arbitrary: FastCheck.record({
+        _tag: FastCheck.constant("correct" as const),
+        pick: FastCheck.nat(),
+        tokens: FastCheck.oneof(
+          { weight: 8, arbitrary: FastCheck.nat(100) },
+          { weight: 1, arbitrary: FastCheck.constantFrom(Number.NaN, -1, Number.POSITIVE_INFINITY) }
+        )
+      })
+    }
+  )
+
+  it.prop(
+    "a window decides, waits and counts like the plain reference model",
+    {
+      windowMillis: FastCheck.integer({ min: 1, max: 60_000 }),
+      rpm: FastCheck.option(FastCheck.integer({ min: 1, max: 200 }), { nil: undefined }),
+      tpm: FastCheck.option(FastCheck.integer({ min: 1, max: 20_000 }), { nil: undefined }),
+      operations: FastCheck.array(operation, { maxLength: 200, size: "max" })
+    },
+    ({ operations, rpm, tpm, windowMillis }) => {
+      const window = new ModelWindow(windowMillis, rpm, tpm)
+      const reference = new Reference(windowMillis, rpm, tpm)
+      const eighths = (n: number) => Math.floor((windowMillis * n) / 8)
+      const tickets: Array<number> = []
+      let now = 1_000_000
+      for (const op of operations) {
+        if (op._tag === "advance") now += eighths(op.eighths)
+        else if (op._tag === "admit") {
+          for (let i = 0; i < op.times; i++) {
+            const ticket = window.admit(now - eighths(op.lateEighths), op.estimate)
+            expect(ticket).toBe(reference.admit(now - eighths(op.lateEighths), op.estimate))
+            if (ticket >= 0) tickets.push(ticket)
+          }
+        } else if (tickets.length > 0) {
+          const seq = tickets[op.pick % tickets.length]!
+          window.correct(seq, op.tokens)
+          reference.correct(seq, op.tokens)
+        }
+        expect(window.count).toBe(reference.count)
+        expect(window.counted).toBe(reference.counted)
+      }
+    },
+    { fastCheck: { numRuns: 200 } }
   )
 })

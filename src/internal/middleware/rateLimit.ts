@@ -16,21 +16,35 @@ import { estimateEmbeddingTokens } from "./cost.js"
 import { type Admission, Answer, Await, type Call, type Piece } from "./pipeline.js"
 import { accountStream } from "./stream.js"
 
-/** One admitted call: when, and how many tokens it counts for. `live` turns false once it leaves the window. */
-interface Entry {
-  readonly at: number
-  tokens: number
-  live: boolean
-}
+/** The smallest ring a window keeps; a power of two, like every capacity, so a slot is `sequence & (capacity - 1)`. */
+const minCapacity = 16
 
-type WindowAdmission =
-  { readonly _tag: "Admitted"; readonly entry: Entry } | { readonly _tag: "Refused"; readonly wait: number }
-
-/** A sliding-window log of one model's admitted calls, oldest first from `head`. */
-class ModelWindow {
-  private entries: Array<Entry> = []
+/**
+ * A sliding-window log of one model's admitted calls.
+ *
+ * With high limits the log holds every call of the last window — hundreds of thousands at benchmark rates — so it is
+ * kept as two typed arrays used as a ring rather than an object per call, which the garbage collector would have to
+ * mark and move for as long as the call stays in the window. Each admitted call gets the next sequence number; the
+ * live calls are the sequences from `head` (the oldest) up to `tail` (exclusive), oldest first, and sequence `s` lives
+ * in slot `s & mask`. A caller keeps the sequence as its ticket: once `head` has passed it, the call has left the
+ * window and its slot may hold a newer call, so a late correction must be dropped.
+ *
+ * The ring doubles when full and, once at most a quarter of it is in use, halves until it is between a quarter and half
+ * full, so its memory follows the window after a burst (checked when calls leave, which is on admission: a window no
+ * one calls any more keeps its ring, as the array it replaces kept its entries). The gap between the two thresholds
+ * keeps a window hovering near one of them from copying on every call.
+ *
+ * Sequences are plain numbers: exact up to 2^53 calls, and `&` keeps their low 32 bits, which is all a slot needs.
+ *
+ * @internal exported for tests
+ */
+export class ModelWindow {
+  private at = new Float64Array(minCapacity)
+  private tokens = new Float64Array(minCapacity)
+  private mask = minCapacity - 1
   private head = 0
-  private tokens = 0
+  private tail = 0
+  private total = 0
 
   constructor(
     private readonly windowMillis: number,
@@ -38,63 +52,102 @@ class ModelWindow {
     private readonly tpm: number | undefined
   ) {}
 
-  private prune(now: number): void {
-    const horizon = now - this.windowMillis
-    while (this.head < this.entries.length && this.entries[this.head].at <= horizon) {
-      const entry = this.entries[this.head++]
-      entry.live = false
-      this.tokens -= entry.tokens
-    }
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head)
-      this.head = 0
-    }
+  /** How many calls are in the window (as of the last admission). */
+  get count(): number {
+    return this.tail - this.head
   }
 
-  /** Admits a call now, or says how long until it would fit. */
-  admit(now: number, estimate: number): WindowAdmission {
+  /** The tokens counted in the window (as of the last admission). */
+  get counted(): number {
+    return this.total
+  }
+
+  /** The slots in use or free; a test hook to see the ring grow and shrink. */
+  get capacity(): number {
+    return this.mask + 1
+  }
+
+  private prune(now: number): void {
+    const horizon = now - this.windowMillis
+    const head = this.head
+    while (this.head < this.tail && this.at[this.head & this.mask] <= horizon) {
+      this.total -= this.tokens[this.head & this.mask]
+      this.head++
+    }
+    if (this.head === head) return
+    let capacity = this.mask + 1
+    while (capacity > minCapacity && (this.tail - this.head) * 4 <= capacity) capacity /= 2
+    if (capacity !== this.mask + 1) this.resize(capacity)
+  }
+
+  /** Moves the live calls into a ring of `capacity` slots; their sequences (the callers' tickets) stay the same. */
+  private resize(capacity: number): void {
+    const at = new Float64Array(capacity)
+    const tokens = new Float64Array(capacity)
+    const mask = capacity - 1
+    for (let seq = this.head; seq < this.tail; seq++) {
+      at[seq & mask] = this.at[seq & this.mask]
+      tokens[seq & mask] = this.tokens[seq & this.mask]
+    }
+    this.at = at
+    this.tokens = tokens
+    this.mask = mask
+  }
+
+  /**
+   * Admits a call now: returns its sequence number (0 or more), the ticket for {@link correct}. A refused call gets
+   * a negative number instead: minus the milliseconds until it would fit. One number rather than a result object, so
+   * neither answer allocates.
+   */
+  admit(now: number, estimate: number): number {
     this.prune(now)
     const reserve = this.tpm === undefined ? estimate : Math.min(estimate, this.tpm)
-    const count = this.entries.length - this.head
     let until = now
-    if (this.rpm !== undefined && count >= this.rpm) {
-      // the call fits once the (count - rpm + 1) oldest entries have left the window
-      until = Math.max(until, this.entries[this.head + count - this.rpm].at + this.windowMillis)
+    if (this.rpm !== undefined && this.tail - this.head >= this.rpm) {
+      // the call fits once the (count - rpm + 1) oldest calls have left the window
+      until = Math.max(until, this.at[(this.tail - this.rpm) & this.mask] + this.windowMillis)
     }
-    if (this.tpm !== undefined && this.tokens + reserve > this.tpm) {
-      let remaining = this.tokens
-      for (let i = this.head; i < this.entries.length; i++) {
-        remaining -= this.entries[i].tokens
+    if (this.tpm !== undefined && this.total + reserve > this.tpm) {
+      let remaining = this.total
+      for (let seq = this.head; seq < this.tail; seq++) {
+        remaining -= this.tokens[seq & this.mask]
         if (remaining + reserve <= this.tpm) {
-          until = Math.max(until, this.entries[i].at + this.windowMillis)
+          until = Math.max(until, this.at[seq & this.mask] + this.windowMillis)
           break
         }
       }
     }
-    if (until > now) return { _tag: "Refused", wait: until - now }
+    if (until > now) return now - until
+    if (this.tail - this.head > this.mask) this.resize(2 * (this.mask + 1))
     // Concurrent fibers may read the clock in one order and arrive in another; keep the log sorted.
-    const last = this.entries.length > this.head ? this.entries[this.entries.length - 1].at : now
-    const entry: Entry = { at: Math.max(now, last), tokens: reserve, live: true }
-    this.entries.push(entry)
-    this.tokens += reserve
-    return { _tag: "Admitted", entry }
+    const at = this.tail > this.head ? Math.max(now, this.at[(this.tail - 1) & this.mask]) : now
+    const seq = this.tail++
+    this.at[seq & this.mask] = at
+    this.tokens[seq & this.mask] = reserve
+    this.total += reserve
+    return seq
   }
 
-  /** Replaces an entry's reserved tokens by what the call really used. */
-  correct(entry: Entry, tokens: number): void {
+  /** Replaces the tokens reserved for call `seq` by what it really used, if it is still in the window. */
+  correct(seq: number, tokens: number): void {
     // A provider reporting nonsense must not poison the window (NaN would admit everything from then on).
-    if (!entry.live || !Number.isFinite(tokens) || tokens < 0) return
-    this.tokens += tokens - entry.tokens
-    entry.tokens = tokens
+    if (seq < this.head || !Number.isFinite(tokens) || tokens < 0) return
+    const slot = seq & this.mask
+    this.total += tokens - this.tokens[slot]
+    this.tokens[slot] = tokens
   }
 }
 
 /** Limits below one would admit nothing, ever; they count as one. */
 const atLeastOne = (limit: number | undefined) => (limit === undefined ? undefined : Math.max(1, Math.floor(limit)))
 
+/** A response that may report what the call used. */
+type WithUsage = { readonly usage?: { readonly total_tokens: number } | null | undefined }
+
 /**
  * A rate limiter as a pipeline piece, owning fresh windows. A refused call fails with `RateLimited`, or with `wait`
- * sleeps until it would fit (on `Clock`, interruptibly) and tries again.
+ * sleeps until it would fit (on `Clock`, interruptibly) and tries again. A call's ticket is its sequence number in
+ * its model's window (see {@link ModelWindow}).
  */
 export const make = (options: RateLimit.Options = {}): Piece => {
   const windowMillis = Duration.toMillis(Duration.decode(options.window ?? "1 minute"))
@@ -126,14 +179,14 @@ export const make = (options: RateLimit.Options = {}): Piece => {
   const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
     Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
 
-  /** A pipeline admission: the window entry, a refusal, or (with `wait`) a sleep and another try. */
-  const admit = <Req, A>(call: Call<Req, A>, model: string, estimate: number): Admission<Entry, A> => {
-    const admission = windowOf(model).admit(nowOf(call.fiber), estimate)
-    if (admission._tag === "Admitted") return admission.entry
-    if (options.wait !== true) return new Answer(Exit.fail(refuse(model, admission.wait)))
+  /** A pipeline admission: the call's sequence number, a refusal, or (with `wait`) a sleep and another try. */
+  const admit = <Req, A>(call: Call<Req, A>, model: string, estimate: number): Admission<number, A> => {
+    const ticket = windowOf(model).admit(nowOf(call.fiber), estimate)
+    if (ticket >= 0) return ticket
+    if (options.wait !== true) return new Answer(Exit.fail(refuse(model, -ticket)))
     return new Await(
       Effect.zipRight(
-        call.restore(Effect.sleep(Duration.millis(admission.wait))),
+        call.restore(Effect.sleep(Duration.millis(-ticket))),
         Effect.sync(() => admit(call, model, estimate))
       )
     )
@@ -144,46 +197,43 @@ export const make = (options: RateLimit.Options = {}): Piece => {
    * uninterruptible region (so an admitted slot always gets its release); the wait is made interruptible again,
    * since nothing is held while waiting: an interrupted wait takes no slot.
    */
-  const acquire = (model: string, estimate: number): Effect.Effect<Entry, LiterLlmError.RateLimited> =>
+  const acquire = (model: string, estimate: number): Effect.Effect<number, LiterLlmError.RateLimited> =>
     Effect.withFiberRuntime((fiber) => {
-      const admission = windowOf(model).admit(nowOf(fiber), estimate)
-      if (admission._tag === "Admitted") return Effect.succeed(admission.entry)
+      const ticket = windowOf(model).admit(nowOf(fiber), estimate)
+      if (ticket >= 0) return Effect.succeed(ticket)
       return options.wait === true
-        ? Effect.zipRight(Effect.interruptible(Effect.sleep(Duration.millis(admission.wait))), acquire(model, estimate))
-        : Effect.fail(refuse(model, admission.wait))
+        ? Effect.zipRight(Effect.interruptible(Effect.sleep(Duration.millis(-ticket))), acquire(model, estimate))
+        : Effect.fail(refuse(model, -ticket))
     })
 
-  /** A finished call's tokens: what it reported, its estimate if it reported nothing, 0 if it failed. */
-  const used = (
-    entry: Entry,
-    exit: Exit.Exit<{ readonly usage?: { readonly total_tokens: number } | null | undefined }, unknown>
-  ) => (Exit.isSuccess(exit) ? (exit.value.usage?.total_tokens ?? entry.tokens) : 0)
+  /**
+   * Corrects a finished call's tokens: to what it reported, or to 0 if it failed. A success that reported nothing
+   * keeps its reserved estimate.
+   */
+  const settle = (model: string, seq: number, exit: Exit.Exit<WithUsage, unknown>) => {
+    if (Exit.isFailure(exit)) windowOf(model).correct(seq, 0)
+    else if (exit.value.usage != null) windowOf(model).correct(seq, exit.value.usage.total_tokens)
+  }
 
   return {
     chat: {
       enter: (call) =>
         admit(call, call.request.model, estimatePromptTokens(call.request) + expectedCompletionTokens(call.request)),
-      leave: (call, entry: Entry, exit) => {
-        windowOf(call.request.model).correct(entry, used(entry, exit))
-      }
+      leave: (call, seq: number, exit) => settle(call.request.model, seq, exit)
     },
     embed: {
       enter: (call) => admit(call, call.request.model, estimateEmbeddingTokens(call.request)),
-      leave: (call, entry: Entry, exit) => {
-        windowOf(call.request.model).correct(entry, used(entry, exit))
-      }
+      leave: (call, seq: number, exit) => settle(call.request.model, seq, exit)
     },
     chatStream: (below) => (request) =>
       accountStream(
         acquire(request.model, estimatePromptTokens(request) + expectedCompletionTokens(request)),
         () => below(request),
-        (entry, outcome) =>
-          Effect.sync(() =>
-            windowOf(request.model).correct(
-              entry,
-              outcome.usage?.total_tokens ?? (outcome._tag === "Completed" ? entry.tokens : 0)
-            )
-          )
+        (seq, outcome) =>
+          Effect.sync(() => {
+            const tokens = outcome.usage?.total_tokens ?? (outcome._tag === "Completed" ? undefined : 0)
+            if (tokens !== undefined) windowOf(request.model).correct(seq, tokens)
+          })
       )
   }
 }
