@@ -114,7 +114,7 @@ interface Flight<A> extends Destination {
   waiters: number
   /** The fiber of the call restarted for the waiting callers after the first one was interrupted. */
   fiber: Fiber.RuntimeFiber<void> | undefined
-  /** Whether a waiting caller has taken the restarted call as its own (see `decide`). */
+  /** Whether a waiting caller has taken the restarted call as its own (see `joinFlight`). */
   claimed: boolean
 }
 
