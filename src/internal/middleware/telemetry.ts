@@ -101,7 +101,7 @@ const contextProto: object = (() => {
  * services by tag key), on {@link contextProto}. Checked once against `Context.add`: should a version of Effect build
  * contexts differently, `Context.add` is used.
  */
-const withParent = (() => {
+const contextShortcut = (() => {
   const viaAdd = (context: Context.Context<never>, span: Tracer.AnySpan): Context.Context<never> =>
     Context.add(context, Tracer.ParentSpan, span)
   const direct = (context: Context.Context<never>, span: Tracer.AnySpan): Context.Context<never> => {
@@ -117,8 +117,24 @@ const withParent = (() => {
     Context.isContext(made) &&
     Option.contains(Context.getOption(made, Tracer.ParentSpan), probe as Tracer.AnySpan) &&
     Equal.equals(made, viaAdd(Context.empty(), probe))
-  return works ? direct : viaAdd
+  return { withParent: works ? direct : viaAdd, direct: works }
 })()
+const withParent = contextShortcut.withParent
+
+/**
+ * Which of the shortcuts through Effect's internals this module takes on `fiber`: each falls back to the public API
+ * when the internals are not what it expects, which keeps every result but costs speed. A test asserts they are all
+ * on with the Effect version the project pins, so an upgrade that turns one off fails there rather than quietly
+ * slowing every call.
+ */
+export const shortcuts = (fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
+  const runtime = fiber as unknown as RuntimeInternals
+  return {
+    setFiberRef: typeof runtime.setFiberRef === "function",
+    restoreRefs: runtime._fiberRefs !== undefined && typeof runtime.setFiberRefs === "function",
+    contextPrototype: contextShortcut.direct
+  }
+}
 
 /** Sets the fiber's context in place, as `FiberRef.set` does; or returns the effect that does it. */
 const setContext = (
