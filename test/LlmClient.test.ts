@@ -7,6 +7,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as TestClock from "effect/TestClock"
 import * as Budget from "../src/Budget.js"
 import type * as Chat from "../src/Chat.js"
@@ -304,6 +305,46 @@ describe("LlmClient", () => {
         expect(hit.attributes["liter_llm.usage.estimated"]).toBeUndefined()
       }
       expect(yield* d.fake.calls).toBe(1)
+    })
+  )
+
+  it.effect("an abandoned streamed hit costs nothing under a tracer whose spans keep no attributes", () =>
+    Effect.gen(function* () {
+      // A tracer is free not to keep what is set on its spans; the cache tells telemetry about a hit on a channel of
+      // their own, not through the span.
+      const forgetful = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => ({
+          _tag: "Span",
+          name,
+          spanId: "span",
+          traceId: "trace",
+          sampled: true,
+          parent,
+          context,
+          links: [...links],
+          kind,
+          status: { _tag: "Started", startTime },
+          attributes: new Map(),
+          attribute: () => {},
+          event: () => {},
+          end: () => {},
+          addLinks: () => {}
+        }),
+        context: (f) => f()
+      })
+      const d = yield* deployment({ reply: "abcdef", chunks: 2 })
+      const client = LlmClient.layer({ layer: d.layer, cache: true, telemetry: { deployment: "forgetful", pricing } })
+      const [, report] = yield* Telemetry.trackCost(
+        Effect.gen(function* () {
+          yield* Stream.runDrain(LlmService.chatStream(request))
+          yield* Stream.runDrain(Stream.take(LlmService.chatStream(request), 1))
+        })
+      ).pipe(Effect.provide(client), Effect.withTracer(forgetful))
+      expect(yield* d.fake.calls).toBe(1)
+      expect(report.calls.map((call) => [call.costUsd, call.estimated])).toEqual([
+        [5, false],
+        [0, false]
+      ])
     })
   )
 

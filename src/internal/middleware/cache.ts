@@ -17,12 +17,12 @@ import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmCache from "../../LlmCache.js"
 import { type CacheOperation, digestKey, hashOf, same, snapshotOf } from "./cacheKey.js"
+import { markHit } from "./hitMark.js"
 import { type Admission, Answer, Await, type Call, type Piece, type Stage } from "./pipeline.js"
 import { type Sharing, StreamFlight } from "./streamFlight.js"
 
@@ -121,15 +121,6 @@ interface Flight<A> extends Destination {
 const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
 const zeroEmbeddingUsage: Embedding.EmbeddingResponse["usage"] = { prompt_tokens: 0, total_tokens: 0 }
 
-/**
- * Marks the fiber's current span, if any, as a cache hit. Not `Effect.annotateCurrentSpan`: without a span in context
- * it builds (and drops) an exception with a stack trace, which cost more than the whole cache hit.
- */
-const annotateHit = (fiber: Fiber.RuntimeFiber<unknown, unknown>): void => {
-  const parent = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
-  if (Option.isSome(parent) && parent.value._tag === "Span") parent.value.attribute("liter_llm.cache.hit", true)
-}
-
 const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
   Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
 
@@ -174,10 +165,7 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
     /** How a joiner with `zeroHitUsage` sees the usage it shares, and how it says it took it after all. */
     const sharingFor = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Sharing => ({
       zero: (chunk) => ({ ...chunk, usage: zeroUsage }),
-      claimed: () => {
-        const parent = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
-        if (Option.isSome(parent) && parent.value._tag === "Span") parent.value.attribute("liter_llm.cache.hit", false)
-      }
+      claimed: () => markHit(fiber, false)
     })
 
     const skipped =
@@ -306,7 +294,7 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       /** An answer that did not go upstream, as the caller gets it: with `zeroHitUsage`, zeroed and marked. */
       const hit = (call: Call<Req, A>, value: A): A => {
         if (!zeroHits) return value
-        annotateHit(call.fiber)
+        markHit(call.fiber, true)
         return zero(value)
       }
       /** Waits for the flight of the same request. */
@@ -430,7 +418,7 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         ? Stream.fromIterable(chunks)
         : Stream.unwrap(
             Effect.withFiberRuntime((fiber) => {
-              annotateHit(fiber)
+              markHit(fiber, true)
               return Effect.succeed(
                 Stream.fromIterable(
                   chunks.map((chunk) => (chunk.usage == null ? chunk : { ...chunk, usage: zeroUsage }))
@@ -476,7 +464,7 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
             (fiber) => {
               if (!zeroHits) return undefined
               // Joining adds nothing to the provider's work: a hit, unless it ends up taking the usage.
-              annotateHit(fiber)
+              markHit(fiber, true)
               return sharingFor(fiber)
             }
           )

@@ -31,6 +31,7 @@ import * as Attributes from "../telemetry/attributes.js"
 import { costSinks, keys } from "../telemetry/metrics.js"
 import { estimatePromptTokens, estimateTokens } from "../tokens.js"
 import { priceBook } from "./cost.js"
+import { HitMark, type Mark } from "./hitMark.js"
 import { Await, type Call, type Piece } from "./pipeline.js"
 import * as StreamAccounting from "./stream.js"
 
@@ -434,7 +435,7 @@ export const make = (options: Telemetry.Options = {}): Piece => {
     const response = outcome.assembled()
     // Without reported usage (no include_usage, or the stream broke off) the provider still billed what it
     // generated: estimate from the text that arrived rather than record nothing — unless the stream was a replay
-    // from a cache (which marked the span), which the provider never saw.
+    // from a cache (which set the stream's hit mark), which the provider never saw.
     const tokens: Attributes.Tokens =
       outcome.usage !== undefined
         ? Attributes.chatTokens(outcome.usage)
@@ -459,16 +460,18 @@ export const make = (options: Telemetry.Options = {}): Piece => {
 
   const chatStream = (below: LlmService.Service["chatStream"]) => (request: Chat.ChatCompletionRequest) =>
     StreamAccounting.accountStream(
-      Effect.zip(
+      Effect.zipWith(
         Clock.currentTimeNanos,
         Effect.map(Effect.makeSpan(`chat ${request.model}`, spanOptions), (span) => {
           annotateBase(span)
           Attributes.chatRequest(span, request, recordContent)
           span.attribute("gen_ai.request.stream", true)
           return span
-        })
+        }),
+        // The mark is set by a cache below when it answers from its store (see `hitMark.ts`).
+        (start, span) => ({ start, span, mark: { hit: false } as Mark })
       ),
-      ([start, span]) => {
+      ({ mark, span, start }) => {
         let first = true
         const firstChunk = Effect.flatMap(Clock.currentTimeNanos, (now) => {
           span.event("gen_ai.first_chunk", now)
@@ -480,11 +483,12 @@ export const make = (options: Telemetry.Options = {}): Piece => {
             first = false
             return firstChunk
           }),
-          Stream.provideService(Tracer.ParentSpan, span)
+          Stream.provideService(Tracer.ParentSpan, span),
+          Stream.provideService(HitMark, mark)
         )
       },
-      ([start, span], outcome) => {
-        const accounted = streamOutcome(request, outcome, span.attributes.get("liter_llm.cache.hit") === true)
+      ({ mark, span, start }, outcome) => {
+        const accounted = streamOutcome(request, outcome, mark.hit)
         return Effect.zipRight(
           account(span, "chat", request.model, start, accounted),
           Effect.flatMap(Clock.currentTimeNanos, (end) => Effect.sync(() => span.end(end, accounted.exit)))
