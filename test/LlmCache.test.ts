@@ -430,6 +430,32 @@ describe("LlmCache", () => {
     })
   )
 
+  it.scoped("with a store given, callers of a request in flight join it without reading the store", () =>
+    Effect.gen(function* () {
+      const inner = yield* LlmCache.memoryStore()
+      const reads = yield* Ref.make(0)
+      const counting: LlmCache.Store = {
+        ...inner,
+        get: (key) =>
+          Effect.zipRight(
+            Ref.update(reads, (n) => n + 1),
+            inner.get(key)
+          )
+      }
+      const { service, test } = yield* cachedTest({ latency: "1 second" }, { store: counting })
+      const fiber = yield* Effect.fork(
+        Effect.all(
+          Array.from({ length: 5 }, () => service.chat(request)),
+          { concurrency: "unbounded" }
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      expect(yield* test.calls).toBe(1)
+      expect(yield* Ref.get(reads)).toBe(1)
+    })
+  )
+
   it.effect("layerStore uses the CacheStore from context; layer wraps the service below", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()

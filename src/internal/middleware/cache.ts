@@ -68,14 +68,19 @@ export class Lru<K, V extends { readonly expiresAt: number }> {
   }
 }
 
+/** Which request a stored entry or a flight is for. */
+interface Identity {
+  readonly operation: CacheOperation
+  /** The request as the stored entry keeps it (see `snapshotOf`); later callers compare theirs with it. */
+  readonly snapshot: unknown
+}
+
 /**
  * An answer in the cache's own memory, under its request's hash: what it answers (a response, or a stream's chunks),
  * and for which request, to confirm a match. One entry per hash: a request whose hash collides with another's
  * replaces it, which costs the other a miss, never a wrong answer.
  */
-interface Stored {
-  readonly operation: CacheOperation
-  readonly snapshot: unknown
+interface Stored extends Identity {
   readonly value: unknown
   readonly expiresAt: number
 }
@@ -88,13 +93,6 @@ export interface Options extends LlmCache.Options {
    * `LlmClient` sets it; the cache used alone does not, so it returns exactly what was stored.
    */
   readonly zeroHitUsage?: boolean | undefined
-}
-
-/** Which request a flight (or a stream's flight) is for, and where its answer goes. */
-interface Identity {
-  readonly operation: CacheOperation
-  /** The request as the stored entry keeps it (see `snapshotOf`); joiners compare theirs with it. */
-  readonly snapshot: unknown
 }
 
 /** Where a flight's answer is written. */
@@ -138,17 +136,14 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
 
     // A request that JSON cannot hold (a BigInt, a cycle) has no key; answer with a typed error, not a throw at the
     // caller, which is what a provider would answer for the same request.
-    const unencodable = (operation: CacheOperation, cause: unknown) =>
-      new LiterLlmError.Serialization({
-        message: `the ${operation} request cannot be encoded as JSON (${String(cause)}); remove BigInt values and cycles`,
-        cause
-      })
-    /** The request's hash, or the error that it has none. */
     const identify = (operation: CacheOperation, request: Request): number | LiterLlmError.Serialization => {
       try {
         return hashOf(operation, request)
       } catch (cause) {
-        return unencodable(operation, cause)
+        return new LiterLlmError.Serialization({
+          message: `the ${operation} request cannot be encoded as JSON (${String(cause)}); remove BigInt values and cycles`,
+          cause
+        })
       }
     }
     /** The key in the caller's store; the request's hash was computed, so it can be encoded. */
@@ -348,23 +343,24 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         enter: (call) => {
           const hash = identify(operation, call.request)
           if (typeof hash !== "number") return new Answer(Exit.fail(hash))
-          if (memory === undefined) {
-            const storeKey = storeKeyOf(operation, call.request)!
-            return new Await(
-              Effect.map(call.restore(readStore(storeKey, tag, take)), (found) =>
-                Option.isSome(found)
-                  ? new Answer(Exit.succeed(hit(call, found.value)))
-                  : // Another caller may have started the same call while the store was read.
-                    joinOrLead(call, hash, storeKey)
-              )
-            )
-          }
+          // A caller of a request already in flight joins it, without a look in either store.
           const held = flights.get(hash) as Flight<A> | undefined
           if (held !== undefined && isFor(operation, call.request, held)) return joinFlight(call, held)
-          // Nothing runs between the flight check and this look-up, so no re-check is needed.
-          const found = recall(call.fiber, operation, call.request, hash)
-          if (found !== undefined) return new Answer(Exit.succeed(hit(call, found as A)))
-          return lead(call, hash, undefined, held)
+          if (memory !== undefined) {
+            // Nothing runs between the flight check and this look-up, so no re-check is needed.
+            const found = recall(call.fiber, operation, call.request, hash)
+            if (found !== undefined) return new Answer(Exit.succeed(hit(call, found as A)))
+            return lead(call, hash, undefined, held)
+          }
+          const storeKey = storeKeyOf(operation, call.request)!
+          return new Await(
+            Effect.map(call.restore(readStore(storeKey, tag, take)), (found) =>
+              Option.isSome(found)
+                ? new Answer(Exit.succeed(hit(call, found.value)))
+                : // Another caller may have started the same call while the store was read.
+                  joinOrLead(call, hash, storeKey)
+            )
+          )
         },
         leave: (call, flight, exit) => {
           if (Exit.isInterrupted(exit)) {
