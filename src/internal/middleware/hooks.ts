@@ -4,7 +4,6 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import { constVoid } from "effect/Function"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -28,55 +27,61 @@ const rejection = (stage: string, cause: Cause.Cause<unknown>): Exit.Exit<never,
 }
 
 /**
- * Runs hooks one after the other, then succeeds with `then()`; the first hook that fails stops the rest.
+ * Runs hooks one after the other; the first hook that fails stops the rest.
  *
  * Each hook is called right away, and a hook that answers at once — returns an `Exit`, as `Effect.void`,
  * `Effect.succeed(…)` and `Exit.fail(…)` are — is settled in place, with no effect run: a check that needs nothing
- * asynchronous (an allow-list, a size limit) costs a function call. (`Effect.fail` of an error object is not an
- * `Exit`: it captures the current span first, so it takes the effect path, with the same result.) The result is then itself an `Exit`, which the
- * pipeline also settles in place. From the first hook that returns any other effect on, the rest run as one effect
- * (one `matchCauseEffect` per hook carries both the guard and the continuation). A hook that throws is a defect, and a
- * defect becomes `HookRejected`, as it would inside an effect.
+ * asynchronous (an allow-list, a size limit) costs a function call, and nothing is allocated for it. (`Effect.fail` of
+ * an error object is not an `Exit`: it captures the current span first, so it takes the effect path, with the same
+ * result.) The result is then itself an `Exit`, which the pipeline also settles in place. From the first hook that
+ * returns any other effect on, the rest run as one effect (one `matchCauseEffect` per hook carries both the guard and
+ * the continuation). A hook that throws is a defect, and a defect becomes `HookRejected`, as it would inside an
+ * effect. Every hook takes the request and at most one more argument, passed as they are (no array, no closure per
+ * call: this runs on every call).
  */
-const sequence =
-  <Args extends ReadonlyArray<unknown>>(
-    stage: string,
-    hooks: ReadonlyArray<(...args: Args) => Effect.Effect<unknown, LiterLlmError.HookRejected>>
-  ) =>
-  <B>(args: Args, then: () => B): Effect.Effect<B, LiterLlmError.HookRejected> => {
-    const from = (i: number): Effect.Effect<B, LiterLlmError.HookRejected> => {
-      for (; i < hooks.length; i++) {
-        let result: Effect.Effect<unknown, LiterLlmError.HookRejected>
-        try {
-          result = hooks[i]!(...args)
-        } catch (defect) {
-          return rejection(stage, Cause.die(defect))
-        }
-        if (!Exit.isExit(result)) {
-          const next = i + 1
-          return Effect.matchCauseEffect(result, {
-            onFailure: (cause) => rejection(stage, cause),
-            onSuccess: () => from(next)
-          })
-        }
-        if (Exit.isFailure(result)) return rejection(stage, result.cause)
+const sequence = <B>(
+  stage: string,
+  hooks: ReadonlyArray<
+    (request: Chat.ChatCompletionRequest, b: B) => Effect.Effect<unknown, LiterLlmError.HookRejected>
+  >
+) => {
+  const from = (
+    i: number,
+    request: Chat.ChatCompletionRequest,
+    b: B
+  ): Effect.Effect<void, LiterLlmError.HookRejected> => {
+    for (; i < hooks.length; i++) {
+      let result: Effect.Effect<unknown, LiterLlmError.HookRejected>
+      try {
+        result = hooks[i]!(request, b)
+      } catch (defect) {
+        return rejection(stage, Cause.die(defect))
       }
-      return Exit.succeed(then())
+      if (!Exit.isExit(result)) {
+        const next = i + 1
+        return Effect.matchCauseEffect(result, {
+          onFailure: (cause) => rejection(stage, cause),
+          onSuccess: () => from(next, request, b)
+        })
+      }
+      if (Exit.isFailure(result)) return rejection(stage, result.cause)
     }
-    return from(0)
+    return Exit.void
   }
+  return (request: Chat.ChatCompletionRequest, b: B) => from(0, request, b)
+}
 
 /** The ticket of a call the request hooks let through; hooks keep nothing per call. */
 const admitted = true
 
 /** An admission from the request hooks: in place when they all answered at once. */
 const settled = (
-  result: Effect.Effect<typeof admitted, LiterLlmError.HookRejected>,
+  result: Effect.Effect<void, LiterLlmError.HookRejected>,
   restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
 ): typeof admitted | Answer<never> | Await<typeof admitted, never> => {
-  if (!Exit.isExit(result)) return new Await(restore(result))
-  const exit = result as Exit.Exit<typeof admitted, LiterLlmError.HookRejected>
-  return Exit.isSuccess(exit) ? exit.value : new Answer(exit as Exit.Exit<never, LiterLlmError.HookRejected>)
+  if (!Exit.isExit(result)) return new Await(restore(Effect.as(result, admitted)))
+  const exit = result as Exit.Exit<void, LiterLlmError.HookRejected>
+  return Exit.isSuccess(exit) ? admitted : new Answer(exit as Exit.Exit<never, LiterLlmError.HookRejected>)
 }
 
 /** Hooks as a piece; it has no embed stage: the hook signatures speak chat. */
@@ -99,13 +104,13 @@ export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
         Stream.catchAll((error) =>
           errorHooks.length === 0
             ? Stream.fail(error)
-            : Stream.fromEffect(Effect.flatten(onError([request, error], () => Effect.fail(error))))
+            : Stream.fromEffect(Effect.zipRight(onError(request, error), Effect.fail(error)))
         )
       )
       const upstream =
         requestHooks.length === 0
           ? fromService
-          : Stream.unwrap(Effect.suspend(() => onRequest([request], () => fromService)))
+          : Stream.unwrap(Effect.suspend(() => Effect.as(onRequest(request, undefined), fromService)))
       if (responseHooks.length === 0) return upstream
       // Suspended so that each run of the stream has its own slot for the assembled response.
       return Stream.suspend(() => {
@@ -118,7 +123,7 @@ export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
         // Runs after the last chunk, inside the stream, so a rejecting onResponse fails the stream itself.
         const tail = Stream.drain(
           Stream.fromEffect(
-            Effect.suspend(() => (completed === undefined ? Effect.void : onResponse([request, completed], constVoid)))
+            Effect.suspend(() => (completed === undefined ? Effect.void : onResponse(request, completed)))
           )
         )
         return Stream.concat(recorded, tail)
@@ -129,25 +134,20 @@ export const make = (hooks: ReadonlyArray<Hooks.Hook>): Piece => {
   return {
     chat: {
       enter: (call) =>
-        requestHooks.length === 0
-          ? admitted
-          : settled(
-              onRequest([call.request], () => admitted),
-              call.restore
-            ),
+        requestHooks.length === 0 ? admitted : settled(onRequest(call.request, undefined), call.restore),
       leave: (call, _, exit) => {
         if (Exit.isSuccess(exit)) {
           if (responseHooks.length === 0) return
-          const response = exit.value
-          const after = onResponse([call.request, response], () => response)
-          return Exit.isExit(after) ? after : call.restore(after)
+          const after = onResponse(call.request, exit.value)
+          if (!Exit.isExit(after)) return call.restore(Effect.as(after, exit.value))
+          return Exit.isSuccess(after) ? undefined : (after as Exit.Exit<never, LiterLlmError.HookRejected>)
         }
         if (errorHooks.length === 0) return
         const failure = Cause.failureOption(exit.cause)
         if (Option.isNone(failure)) return
         // The call still fails with its own error once the hooks ran, unless one of them failed.
-        const after = onError([call.request, failure.value], () => exit)
-        if (!Exit.isExit(after)) return call.restore(Effect.flatten(after))
+        const after = onError(call.request, failure.value)
+        if (!Exit.isExit(after)) return call.restore(Effect.zipRight(after, exit))
         return Exit.isSuccess(after) ? exit : (after as Exit.Exit<never, LiterLlmError.HookRejected>)
       }
     },
