@@ -119,13 +119,12 @@ export const make = (options: Budget.Options = {}): { readonly piece: Piece; rea
     return reserve(request.model, estimate)
   }
 
-  const chatCost = (request: Chat.ChatCompletionRequest, model: string | undefined, usage: Chat.Usage): number =>
-    Option.getOrElse(
-      Option.orElse(book.cost(request.model, usage), () =>
-        model === undefined ? Option.none() : book.cost(model, usage)
-      ),
-      () => 0
-    )
+  /** The price of a chat call's usage: at the requested model's price, else the answering model's, else 0. */
+  const chatCost = (request: Chat.ChatCompletionRequest, model: string | undefined, usage: Chat.Usage): number => {
+    let pricing = book.pricing(request.model)
+    if (Option.isNone(pricing) && model !== undefined) pricing = book.pricing(model)
+    return Option.isSome(pricing) ? Pricing.costOfUsage(pricing.value, usage) : 0
+  }
 
   const embedPrice = (model: string, tokens: number): number => {
     const pricing = book.pricing(model)
@@ -144,33 +143,30 @@ export const make = (options: Budget.Options = {}): { readonly piece: Piece; rea
       : reserve(request.model, estimate)
   }
 
-  /**
-   * Settles a finished call: charged its reported usage priced by `cost`, its estimate when it succeeded without
-   * usage, nothing when it failed.
-   */
-  const settleExit = <A extends { readonly usage?: unknown }>(
-    reservation: Reservation,
-    exit: Exit.Exit<A, unknown>,
-    cost: (value: A & { readonly usage: NonNullable<A["usage"]> }) => number
-  ): void => {
-    if (Exit.isFailure(exit)) return settle(reservation, 0)
-    const value = exit.value
-    settle(
-      reservation,
-      value.usage == null ? reservation.estimate : cost(value as A & { readonly usage: NonNullable<A["usage"]> })
-    )
-  }
-
+  // A finished call is charged its reported usage at its price, its estimate when it succeeded without usage, nothing
+  // when it failed.
   const piece: Piece = {
     chat: {
       enter: (call) => reserveChat(call.request),
-      leave: (call, reservation: Reservation, exit) =>
-        settleExit(reservation, exit, (response) => chatCost(call.request, response.model, response.usage))
+      leave: (call, reservation: Reservation, exit) => {
+        if (Exit.isFailure(exit)) return settle(reservation, 0)
+        const response = exit.value
+        settle(
+          reservation,
+          response.usage == null ? reservation.estimate : chatCost(call.request, response.model, response.usage)
+        )
+      }
     },
     embed: {
       enter: (call) => reserveEmbed(call.request),
-      leave: (call, reservation: Reservation, exit) =>
-        settleExit(reservation, exit, (response) => embedPrice(call.request.model, response.usage.prompt_tokens))
+      leave: (call, reservation: Reservation, exit) => {
+        if (Exit.isFailure(exit)) return settle(reservation, 0)
+        const response = exit.value
+        settle(
+          reservation,
+          response.usage == null ? reservation.estimate : embedPrice(call.request.model, response.usage.prompt_tokens)
+        )
+      }
     },
     chatStream: (below) => (request) =>
       accountStream(
