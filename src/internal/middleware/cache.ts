@@ -6,8 +6,6 @@
  * and streams alike.
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -23,7 +21,7 @@ import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmCache from "../../LlmCache.js"
 import { type CacheOperation, digestKey, hashOf, same, snapshotOf } from "./cacheKey.js"
 import { markHit } from "./hitMark.js"
-import { type Admission, Answer, Await, type Call, type Piece, type Stage } from "./pipeline.js"
+import { type Admission, Answer, Await, type Call, clockOf, type Piece, type Stage } from "./pipeline.js"
 import { type Sharing, StreamFlight } from "./streamFlight.js"
 
 type Entry = LlmCache.Entry
@@ -164,8 +162,7 @@ interface Flight<A> extends Destination {
 const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
 const zeroEmbeddingUsage: Embedding.EmbeddingResponse["usage"] = { prompt_tokens: 0, total_tokens: 0 }
 
-const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
-  Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) => clockOf(fiber).unsafeCurrentTimeMillis()
 
 type Request = Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
 

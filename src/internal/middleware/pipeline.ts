@@ -22,6 +22,8 @@
  * Everything a stage does in `enter` and `leave` runs synchronously on the calling fiber, so a stage's state may be a
  * plain structure owned by the built piece: no other fiber runs in between, so every check-and-update is atomic.
  */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
@@ -29,6 +31,20 @@ import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import type * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
+
+/**
+ * One of the calling fiber's default services (its `Clock`, a `TestClock` in tests; its `Tracer`), read in place. The
+ * same as `Context.get(fiber.currentDefaultServices, tag)`, whose two-way (data-first or data-last) signature
+ * allocates an arguments object on each call; stages read the clock several times a call.
+ */
+export const defaultService = <I, S>(fiber: Fiber.RuntimeFiber<unknown, unknown>, tag: Context.Tag<I, S>): S => {
+  const services = fiber.currentDefaultServices
+  const found: S | undefined = services.unsafeMap.get(tag.key)
+  return found !== undefined ? found : Context.unsafeGet(services as Context.Context<unknown>, tag)
+}
+
+/** The calling fiber's clock (see {@link defaultService}). */
+export const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock => defaultService(fiber, Clock.Clock)
 
 /** The operations that go through a pipeline; streams have their own wrappers (see `stream.ts`). */
 export type Operation = "chat" | "embed"

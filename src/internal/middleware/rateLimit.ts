@@ -3,8 +3,6 @@
  * structures owned by one piece and changed only in synchronous steps of a calling fiber, so every check-and-admit is
  * atomic.
  */
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -13,7 +11,7 @@ import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as RateLimit from "../../RateLimit.js"
 import { estimatePromptTokens, expectedCompletionTokens } from "../tokens.js"
 import { estimateEmbeddingTokens } from "./cost.js"
-import { type Admission, Answer, Await, type Call, type Piece } from "./pipeline.js"
+import { type Admission, Answer, Await, type Call, clockOf, type Piece } from "./pipeline.js"
 import { accountStream } from "./stream.js"
 
 /** The smallest ring a window keeps; a power of two, like every capacity, so a slot is `sequence & (capacity - 1)`. */
@@ -176,8 +174,7 @@ export const make = (options: RateLimit.Options = {}): Piece => {
     })
   }
 
-  const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
-    Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+  const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) => clockOf(fiber).unsafeCurrentTimeMillis()
 
   /** A pipeline admission: the call's sequence number, a refusal, or (with `wait`) a sleep and another try. */
   const admit = <Req, A>(call: Call<Req, A>, model: string, estimate: number): Admission<number, A> => {

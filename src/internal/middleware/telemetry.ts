@@ -32,7 +32,7 @@ import { costSinks, keys } from "../telemetry/metrics.js"
 import { estimatePromptTokens, estimateTokens } from "../tokens.js"
 import { priceBook } from "./cost.js"
 import { HitMark, type Mark } from "./hitMark.js"
-import { Await, type Call, type Piece } from "./pipeline.js"
+import { Await, type Call, clockOf, defaultService, type Piece } from "./pipeline.js"
 import * as StreamAccounting from "./stream.js"
 
 type Operation = "chat" | "embeddings"
@@ -57,10 +57,6 @@ interface Outcome {
   /** Sets what the response tells on the span. */
   readonly annotate: ((span: Tracer.Span) => void) | undefined
 }
-
-/** The fiber's `Clock` (a `TestClock` in tests), read without running an effect. */
-const clockOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Clock.Clock =>
-  Context.get(fiber.currentDefaultServices, Clock.Clock)
 
 const errorType = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): string | undefined =>
   Option.match(Cause.failureOption(cause), {
@@ -106,7 +102,9 @@ const contextShortcut = (() => {
   const viaAdd = (context: Context.Context<never>, span: Tracer.AnySpan): Context.Context<never> =>
     Context.add(context, Tracer.ParentSpan, span)
   const direct = (context: Context.Context<never>, span: Tracer.AnySpan): Context.Context<never> => {
-    const services = new Map(context.unsafeMap)
+    // A `for…of` copy: a third faster here than `new Map(map)`.
+    const services = new Map<string, unknown>()
+    for (const [key, service] of context.unsafeMap) services.set(key, service)
     services.set(Tracer.ParentSpan.key, span)
     const made = Object.create(contextProto)
     made.unsafeMap = services
@@ -343,17 +341,19 @@ export const make = (options: Telemetry.Options = {}): Piece => {
   const begin = <Req, A>(
     call: Call<Req, A>,
     name: string,
-    annotateRequest: (span: Tracer.Span) => void
+    annotateRequest: (span: Tracer.Span, request: Req) => void
   ): Traced | Await<Traced, A> => {
     const fiber = call.fiber
     const start = clockOf(fiber).unsafeCurrentTimeNanos()
     const context = fiber.getFiberRef(FiberRef.currentContext)
-    const parent = visibleParent(Context.getOption(context, Tracer.ParentSpan))
+    const parent = visibleParent(
+      Option.fromNullable(context.unsafeMap.get(Tracer.ParentSpan.key) as Tracer.AnySpan | undefined)
+    )
     const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
     let span: Tracer.Span
     if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) span = unrecorded(name, parent)
     else {
-      const tracer = Context.get(fiber.currentDefaultServices, Tracer.Tracer)
+      const tracer = defaultService(fiber, Tracer.Tracer)
       const links = fiber.getFiberRef(FiberRef.currentTracerSpanLinks)
       span = tracer.span(
         name,
@@ -367,7 +367,7 @@ export const make = (options: Telemetry.Options = {}): Piece => {
       const annotations = fiber.getFiberRef(FiberRef.currentTracerSpanAnnotations)
       if (HashMap.size(annotations) > 0) HashMap.forEach(annotations, (value, key) => span.attribute(key, value))
       annotateBase(span)
-      annotateRequest(span)
+      annotateRequest(span, call.request)
     }
     const refsBefore = (fiber as unknown as RuntimeInternals)._fiberRefs
     const set = setContext(fiber, withParent(context, span))
@@ -496,17 +496,19 @@ export const make = (options: Telemetry.Options = {}): Piece => {
       }
     )
 
+  // The request's attributes, by functions made once rather than a closure per call.
+  const annotateChat = (span: Tracer.Span, request: Chat.ChatCompletionRequest) =>
+    Attributes.chatRequest(span, request, recordContent)
+  const annotateEmbed = (span: Tracer.Span, request: Embedding.EmbeddingRequest) =>
+    Attributes.embedRequest(span, request, recordContent)
+
   return {
     chat: {
-      enter: (call) =>
-        begin(call, `chat ${call.request.model}`, (span) => Attributes.chatRequest(span, call.request, recordContent)),
+      enter: (call) => begin(call, `chat ${call.request.model}`, annotateChat),
       leave: (call, traced: Traced, exit) => end(call, traced, "chat", call.request.model, exit, chatOutcome(exit))
     },
     embed: {
-      enter: (call) =>
-        begin(call, `embeddings ${call.request.model}`, (span) =>
-          Attributes.embedRequest(span, call.request, recordContent)
-        ),
+      enter: (call) => begin(call, `embeddings ${call.request.model}`, annotateEmbed),
       leave: (call, traced: Traced, exit) =>
         end(call, traced, "embeddings", call.request.model, exit, embedOutcome(exit))
     },
