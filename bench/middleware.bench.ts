@@ -44,7 +44,7 @@ declare namespace Hooks {
 const OPS = 2_000
 const BATCHES = 12 // rounds at least, the first WARMUP untimed
 const WARMUP = 3
-const MAX_ROUNDS = 48
+const MAX_ROUNDS = 60
 const MIN_FULL_SPEED = 9 // rounds at full speed wanted per variant (see HostSpeed)
 const MIN_REPORTED = 5 // fewer than this, and no full-speed figure is given
 const pricing = { inputPerMillion: 0.15, outputPerMillion: 0.6, cachedInputPerMillion: 0.075 }
@@ -123,7 +123,7 @@ const fullOptions = {
 
 interface Overhead {
   readonly name: string
-  /** Rounds in which this variant's batch and the bare service's both ran at full speed. */
+  /** Rounds in which this variant's batch ran at full speed. */
   readonly rounds: number
   readonly allRounds: number
   readonly medianMicros: number
@@ -138,9 +138,11 @@ interface Overhead {
  * count. Interleaved rounds (every variant once per round) rather than one variant after another, so load changes
  * reach every variant alike; the overhead of a variant is the median over rounds of its difference to the bare
  * service in the same round. The host itself also runs this process at two speeds (see `probeHost`), which CPU time
- * does not see: each timed batch is bracketed by probes, and the figures that count are over the rounds in which both
- * the variant's batch and the bare service's ran at full speed. Rounds go on until every variant has MIN_FULL_SPEED
- * such rounds (or MAX_ROUNDS is reached); the medians over all rounds are reported beside them.
+ * does not see: each timed batch is bracketed by probes, and the figures that count are over the batches run at full
+ * speed: a variant's median over its full-speed batches, less the bare service's over its own. (Not paired by round:
+ * with the host slow two thirds of the time, a round in which both ran at full speed is rare, and the drift pairing
+ * guards against is what the probes already filter out.) Rounds go on until every variant has MIN_FULL_SPEED
+ * full-speed batches (or MAX_ROUNDS is reached); the paired medians over all rounds are reported beside them.
  */
 const overhead = async (
   variants: ReadonlyArray<readonly [string, () => Promise<LlmService.Service>]>,
@@ -153,9 +155,7 @@ const overhead = async (
   const perOp: Array<Array<number>> = built.map(() => [])
   const probes: Array<Array<readonly [number, number]>> = built.map(() => [])
   const fullSpeedRounds = (v: number) =>
-    perOp[v]!.flatMap((_, round) =>
-      host.fullSpeed(...probes[v]![round]!) && host.fullSpeed(...probes[0]![round]!) ? [round] : []
-    )
+    perOp[v]!.flatMap((_, round) => (host.fullSpeed(...probes[v]![round]!) ? [round] : []))
   for (let round = 0; round < MAX_ROUNDS; round++) {
     for (let v = 0; v < built.length; v++) {
       // An untimed batch first: it pays the collection of the garbage the variant before left behind, which would
@@ -175,6 +175,8 @@ const overhead = async (
     }
     if (round + 1 >= BATCHES && built.every((_, v) => fullSpeedRounds(v).length >= MIN_FULL_SPEED)) break
   }
+  const bareRounds = fullSpeedRounds(0)
+  const bare = bareRounds.length >= MIN_REPORTED ? median(bareRounds.map((r) => perOp[0]![r]!)) : NaN
   return built.map((b, v) => {
     const rounds = fullSpeedRounds(v)
     const enough = rounds.length >= MIN_REPORTED
@@ -183,13 +185,13 @@ const overhead = async (
       rounds: rounds.length,
       allRounds: perOp[v]!.length,
       medianMicros: enough ? median(rounds.map((r) => perOp[v]![r]!)) : NaN,
-      addedMicros: enough ? median(rounds.map((r) => perOp[v]![r]! - perOp[0]![r]!)) : NaN,
+      addedMicros: enough ? median(rounds.map((r) => perOp[v]![r]!)) - bare : NaN,
       addedAllRounds: median(perOp[v]!.map((t, round) => t - perOp[0]![round]!))
     }
   })
 }
 
-const shown = (n: number) => (Number.isNaN(n) ? "too few full-speed rounds" : n)
+const shown = (n: number) => (Number.isNaN(n) ? "too few full-speed batches" : n)
 
 /** The overhead table. */
 const overheadTable = (samples: ReadonlyArray<Overhead>): string =>
@@ -197,10 +199,10 @@ const overheadTable = (samples: ReadonlyArray<Overhead>): string =>
     [
       "variant",
       "CPU µs/call (median, full speed)",
-      "added vs bare (CPU µs, median of paired rounds at full speed)",
-      "added vs bare, all rounds",
+      "added vs bare at full speed (CPU µs, difference of medians)",
+      "added vs bare, all rounds (median of paired rounds)",
       "calls/s per core",
-      "full-speed rounds"
+      "full-speed batches"
     ],
     samples.map((s) => [
       s.name,
@@ -282,7 +284,7 @@ const main = async () => {
 
   const full = samples.find((s) => s.name === "full LlmClient (all misses)")!
   const atFullSpeed = Number.isNaN(full.addedMicros)
-    ? "too few rounds ran at full speed for a figure (rerun)"
+    ? "too few batches ran at full speed for a figure (rerun)"
     : `${full.addedMicros.toFixed(2)} µs/call at full speed`
   process.stdout.write(
     `\n${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}. ` +

@@ -3,7 +3,8 @@
  *
  * 1. Per strategy: a chat call through a router of three instant `LlmTest` deployments vs the same call made
  *    directly on one `LlmTest` service — sequentially, and 64 at a time. "Added" is the median over samples of
- *    (router − direct), in microseconds per call.
+ *    (router − direct), in microseconds per call: over the samples run while the host ran this process at full
+ *    speed (a probe between the arms tells; see `probeHost` in util.ts), and over all samples.
  * 2. A three-step fallback (two deployments failing transiently, then one that answers) through the router vs the
  *    same plan written with Effect's `ExecutionPlan` over prebuilt contexts (the fastest form of ExecutionPlan).
  *    The router runs with `circuit: false` here, so every call really takes all three steps, as the plan does.
@@ -31,7 +32,7 @@ import { performance } from "node:perf_hooks"
 import type * as Chat from "../src/Chat.js"
 import type * as LlmTestModule from "../src/LlmTest.js"
 import { library } from "./compiled.js"
-import { median, table } from "./util.js"
+import { HostSpeed, median, table } from "./util.js"
 
 /** The library's modules, compiled (the default) or from source: see `compiled.ts`. */
 const load = async () => ({
@@ -90,6 +91,12 @@ interface Comparison {
   readonly subject: number
   /** Median of the per-sample differences in CPU µs: drift hits both arms of a sample alike. */
   readonly added: number
+  /**
+   * The same median over the samples whose both arms ran while the host ran this process at full speed (see
+   * `probeHost`); `NaN` when fewer than five did.
+   */
+  readonly addedFullSpeed: number
+  readonly fullSpeedSamples: number
   /** The same difference on the wall clock, which a busy shared machine inflates. */
   readonly addedWall: number
   /**
@@ -99,8 +106,14 @@ interface Comparison {
   readonly addedMin: number
 }
 
-/** Alternates the two arms sample by sample, so both see the same machine. */
-const compare = async (base: () => Promise<Timing>, subject: () => Promise<Timing>): Promise<Comparison> => {
+/** The host's speed over the whole run: the full-speed figures are worked out once every probe is in. */
+const host = new HostSpeed()
+
+/**
+ * Alternates the two arms sample by sample, so both see the same machine, with a host probe between the arms.
+ * Returns a function that works out the comparison, to be called after the last measurement of the run.
+ */
+const compare = async (base: () => Promise<Timing>, subject: () => Promise<Timing>): Promise<() => Comparison> => {
   for (let i = 0; i < WARMUP; i++) {
     await base()
     await subject()
@@ -109,20 +122,31 @@ const compare = async (base: () => Promise<Timing>, subject: () => Promise<Timin
   const subjects: Array<number> = []
   const diffs: Array<number> = []
   const wallDiffs: Array<number> = []
+  const probes: Array<readonly [number, number, number]> = []
   for (let i = 0; i < SAMPLES; i++) {
+    const before = host.probe()
     const b = await base()
+    const between = host.probe()
     const s = await subject()
+    probes.push([before, between, host.probe()])
     bases.push(b.cpu)
     subjects.push(s.cpu)
     diffs.push(s.cpu - b.cpu)
     wallDiffs.push(s.wall - b.wall)
   }
-  return {
-    base: median(bases),
-    subject: median(subjects),
-    added: median(diffs),
-    addedWall: median(wallDiffs),
-    addedMin: Math.min(...subjects) - Math.min(...bases)
+  return () => {
+    const fullSpeed = diffs.filter(
+      (_, i) => host.fullSpeed(probes[i]![0], probes[i]![1]) && host.fullSpeed(probes[i]![1], probes[i]![2])
+    )
+    return {
+      base: median(bases),
+      subject: median(subjects),
+      added: median(diffs),
+      addedFullSpeed: fullSpeed.length >= 5 ? median(fullSpeed) : NaN,
+      fullSpeedSamples: fullSpeed.length,
+      addedWall: median(wallDiffs),
+      addedMin: Math.min(...subjects) - Math.min(...bases)
+    }
   }
 }
 
@@ -191,19 +215,23 @@ const fallbackPlan: Build = Effect.gen(function* () {
 const fmt = (micros: number) => micros.toFixed(2)
 const verdict = (ok: boolean) => (ok ? "yes" : "**no**")
 
-/** One result row: baseline, subject, added CPU time (with the verdict), added minimum and added wall time. */
+/**
+ * One result row: baseline, subject, added CPU time at full speed and over all samples, the verdict (on the
+ * full-speed figure when there is one), added minimum and added wall time.
+ */
 const cells = (c: Comparison, limit: number) => [
   fmt(c.base),
   fmt(c.subject),
+  Number.isNaN(c.addedFullSpeed) ? "—" : `${fmt(c.addedFullSpeed)} (${c.fullSpeedSamples})`,
   fmt(c.added),
-  verdict(c.added <= limit),
+  verdict((Number.isNaN(c.addedFullSpeed) ? c.added : c.addedFullSpeed) <= limit),
   fmt(c.addedMin),
   fmt(c.addedWall)
 ]
 
 const main = async () => {
-  const sequentialRows: Array<ReadonlyArray<string>> = []
-  const concurrentRows: Array<ReadonlyArray<string>> = []
+  const sequentialRows: Array<() => ReadonlyArray<string>> = []
+  const concurrentRows: Array<() => ReadonlyArray<string>> = []
   for (const [name, strategy, priced] of strategies) {
     const sequential = await compare(
       () => timeCalls(direct, SEQUENTIAL_CALLS, 1),
@@ -213,14 +241,15 @@ const main = async () => {
       () => timeCalls(direct, CONCURRENT_CALLS, CONCURRENCY),
       () => timeCalls(routerOf(strategy(), priced), CONCURRENT_CALLS, CONCURRENCY)
     )
-    sequentialRows.push([name, ...cells(sequential, 5)])
-    concurrentRows.push([name, ...cells(concurrent, 10)])
+    sequentialRows.push(() => [name, ...cells(sequential(), 5)])
+    concurrentRows.push(() => [name, ...cells(concurrent(), 10)])
   }
   const headers = (limit: number) => [
     "strategy",
     "direct µs",
     "router µs",
-    "added µs",
+    "added µs at full speed (samples)",
+    "added µs, all samples",
     `≤ ${limit} µs`,
     "added µs (min)",
     "added µs (wall)"
@@ -235,10 +264,19 @@ const main = async () => {
     () => timeCalls(fallbackRouter, CONCURRENT_CALLS, CONCURRENCY)
   )
   const fallbackTable = table(
-    ["three-step fallback", "ExecutionPlan µs", "router µs", "router − plan µs", "router no slower", "(min)", "(wall)"],
     [
-      ["sequential", ...cells(fallback, 0)],
-      ["64 concurrent", ...cells(fallback64, 0)]
+      "three-step fallback",
+      "ExecutionPlan µs",
+      "router µs",
+      "router − plan µs at full speed (samples)",
+      "router − plan µs, all samples",
+      "router no slower",
+      "(min)",
+      "(wall)"
+    ],
+    [
+      ["sequential", ...cells(fallback(), 0)],
+      ["64 concurrent", ...cells(fallback64(), 0)]
     ]
   )
 
@@ -247,12 +285,20 @@ const main = async () => {
       `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at the end. ` +
       `Median of ${SAMPLES} samples; a sample is ${SEQUENTIAL_CALLS} sequential calls, or ${CONCURRENT_CALLS} calls ` +
       `${CONCURRENCY} at a time. Times are CPU µs per call (process CPU time: steadier than the wall clock on a ` +
-      `shared machine); "min" is the fastest router sample minus the fastest direct one, what a quiet machine would ` +
-      `show; the wall-clock difference is shown for reference.\n\n` +
+      `shared machine); "at full speed" takes the samples whose both arms ran while the host ran this process at full ` +
+      `speed (${(100 * host.summary().fullSpeedShare).toFixed(0)}% of the probes in this run; see probeHost in ` +
+      `bench/util.ts), and the verdict is on it where there are five such samples; "min" is the fastest router ` +
+      `sample minus the fastest direct one; the wall-clock difference is shown for reference.\n\n` +
       `Router of three instant LlmTest deployments vs one LlmTest called directly — sequential:\n\n` +
-      table(headers(5), sequentialRows) +
+      table(
+        headers(5),
+        sequentialRows.map((row) => row())
+      ) +
       `\n${CONCURRENCY} concurrent:\n\n` +
-      table(headers(10), concurrentRows) +
+      table(
+        headers(10),
+        concurrentRows.map((row) => row())
+      ) +
       `\nFallback, two transient failures then success (router with circuit: false):\n\n${fallbackTable}`
   )
 }
