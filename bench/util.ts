@@ -82,8 +82,8 @@ export const probeHost = (() => {
 })()
 
 /**
- * The host's speed over a benchmark run: {@link probeHost} readings taken around each timed batch, and which batches
- * ran at full speed. A batch counts as run at full speed when the probes on both sides of it took at most
+ * The host's speed over a benchmark run: {@link probeHost} readings taken around (and within) each timed batch, and
+ * which batches ran at full speed. A batch counts as run at full speed when every probe around and within it took at most
  * `tolerance` times the fastest probe of the whole run (the two speeds are far enough apart that any tolerance from
  * 1.15 to 1.5 sorts them the same way). Decided at the end of the run, once the fastest probe is known.
  */
@@ -103,10 +103,10 @@ export class HostSpeed {
     return Math.min(...this.readings)
   }
 
-  /** Whether the batch between probes `before` and `after` ran at full speed. */
-  fullSpeed(before: number, after: number): boolean {
+  /** Whether what ran between the probes `indices` (taken before, between and after its parts) ran at full speed. */
+  fullSpeed(...indices: ReadonlyArray<number>): boolean {
     const limit = this.fastest * this.tolerance
-    return this.readings[before]! <= limit && this.readings[after]! <= limit
+    return indices.every((i) => this.readings[i]! <= limit)
   }
 
   /** The share of probes taken at full speed, and how much slower the others ran (median), for the report. */
