@@ -99,6 +99,34 @@ describe("LlmCache", () => {
     })
   )
 
+  it.scoped("long prompts: the same text hits, one character changed misses, for chat and streams", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ reply: "ok", chunks: 2 })
+      const document = "A paragraph of a long document the model is asked about. ".repeat(300)
+      const asking = (text: string): Chat.ChatCompletionRequest => ({
+        model: "test-model",
+        messages: [
+          { role: "system", content: text },
+          { role: "user", content: "summarise it" }
+        ]
+      })
+      yield* service.chat(asking(document))
+      // the same text, built anew (as a caller building its prompt again would)
+      yield* service.chat(asking(["A paragraph of a long document the model is asked about. "].join("").repeat(300)))
+      expect(yield* test.calls).toBe(1)
+      const changed = document.slice(0, 9000) + "!" + document.slice(9001)
+      yield* service.chat(asking(changed))
+      expect(yield* test.calls).toBe(2)
+      yield* service.chat(asking(changed))
+      expect(yield* test.calls).toBe(2)
+      const streamed = (text: string) => Stream.runCollect(service.chatStream(asking(text)))
+      yield* streamed(document)
+      yield* streamed(document)
+      yield* streamed(changed)
+      expect(yield* test.calls).toBe(4)
+    })
+  )
+
   it.scoped("evicts the least recently used entry at capacity", () =>
     Effect.gen(function* () {
       const { service, test } = yield* cachedTest({}, { capacity: 2 })

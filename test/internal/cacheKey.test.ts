@@ -88,6 +88,41 @@ describe("cache keys", () => {
     expect(hashOf("chat", requestOf(built))).toBe(hashOf("chat", requestOf(text)))
   })
 
+  it("a snapshot keeps a long string's digest, not the text, and still tells it apart", () => {
+    const long = "word ".repeat(400)
+    const request = asRequest({ model: "m", messages: [{ role: "user", content: long }] })
+    const snapshot = snapshotOf(request) as { messages: Array<{ content: unknown }> }
+    // the cache keeps snapshots: a long prompt in them would be kept as long as the entry
+    expect(typeof snapshot.messages[0]!.content).not.toBe("string")
+    expect(JSON.stringify(snapshot)).not.toContain("word word")
+    expect(same(request, snapshot)).toBe(true)
+    // the same text, built another way, is the same; a text one character longer, or one changed, is not
+    expect(
+      same(asRequest({ model: "m", messages: [{ role: "user", content: ["word "].join("").repeat(400) }] }), snapshot)
+    ).toBe(true)
+    expect(same(asRequest({ model: "m", messages: [{ role: "user", content: long + " " }] }), snapshot)).toBe(false)
+    const changed = long.slice(0, 1000) + "W" + long.slice(1001)
+    expect(same(asRequest({ model: "m", messages: [{ role: "user", content: changed }] }), snapshot)).toBe(false)
+    // a short string never matches a long one, nor a number or an object
+    expect(same(asRequest({ model: "m", messages: [{ role: "user", content: "word" }] }), snapshot)).toBe(false)
+    expect(same(asRequest({ model: "m", messages: [{ role: "user", content: 1 }] } as never), snapshot)).toBe(false)
+    expect(
+      same(asRequest({ model: "m", messages: [{ role: "user", content: { text: long } }] } as never), snapshot)
+    ).toBe(false)
+    // another object holding the same text matches it too
+    expect(same(request, snapshotOf(asRequest({ model: "m", messages: [{ role: "user", content: long }] })))).toBe(true)
+  })
+
+  it("a request whose long string changes after its snapshot no longer matches it", () => {
+    const message = { role: "user", content: "a".repeat(1000) }
+    const request = asRequest({ model: "m", messages: [message] })
+    const snapshot = snapshotOf(request)
+    message.content = "b".repeat(1000)
+    expect(same(request, snapshot)).toBe(false)
+    message.content = "a".repeat(1000)
+    expect(same(request, snapshot)).toBe(true)
+  })
+
   it("the operation is part of the hash", () => {
     const request = asRequest({ model: "m", messages: [{ role: "user", content: "hi" }] })
     expect(new Set([hashOf("chat", request), hashOf("chatStream", request), hashOf("embed", request)]).size).toBe(3)

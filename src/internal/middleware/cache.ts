@@ -19,7 +19,7 @@ import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmCache from "../../LlmCache.js"
-import { type CacheOperation, digestKey, hashOf, same, snapshotOf } from "./cacheKey.js"
+import { type CacheOperation, Digests, digestKey, hashOf, same, snapshotOf } from "./cacheKey.js"
 import { markHit } from "./hitMark.js"
 import { type Admission, Answer, Await, type Call, clockOf, type Piece, type Stage } from "./pipeline.js"
 import { type Sharing, StreamFlight } from "./streamFlight.js"
@@ -178,9 +178,14 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
 
     // A request that JSON cannot hold (a BigInt, a cycle) has no key; answer with a typed error, not a throw at the
     // caller, which is what a provider would answer for the same request.
-    const identify = (operation: CacheOperation, request: Request): number | LiterLlmError.Serialization => {
+    // `digests` are the call's (see `Digests`): each long string of a request is digested once per call.
+    const identify = (
+      operation: CacheOperation,
+      request: Request,
+      digests: Digests
+    ): number | LiterLlmError.Serialization => {
       try {
-        return hashOf(operation, request)
+        return hashOf(operation, request, digests)
       } catch (cause) {
         return new LiterLlmError.Serialization({
           message: `the ${operation} request cannot be encoded as JSON (${String(cause)}); remove BigInt values and cycles`,
@@ -192,8 +197,8 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
     const storeKeyOf = (operation: CacheOperation, request: Request) =>
       store === undefined ? undefined : digestKey(operation, request)
     /** Whether an entry or a flight under a request's hash is for that request. */
-    const isFor = (operation: CacheOperation, request: Request, held: Identity) =>
-      held.operation === operation && same(request, held.snapshot)
+    const isFor = (operation: CacheOperation, request: Request, held: Identity, digests: Digests) =>
+      held.operation === operation && same(request, held.snapshot, digests)
 
     // Calls in flight by request hash, owned by this cache; touched only in synchronous steps, so atomic.
     const flights = new Map<number, Flight<unknown>>()
@@ -242,8 +247,9 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
       fiber: Fiber.RuntimeFiber<unknown, unknown>,
       operation: CacheOperation,
       request: Request,
-      hash: number
-    ) => memory!.get(hash, nowOf(fiber), (stored) => isFor(operation, request, stored))?.value
+      hash: number,
+      digests: Digests
+    ) => memory!.get(hash, nowOf(fiber), (stored) => isFor(operation, request, stored, digests))?.value
 
     /**
      * Stores an answer: in place in the memory (`undefined`), or as an effect for the caller's store. `entry` builds
@@ -359,12 +365,13 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         call: Call<Req, A>,
         hash: number,
         storeKey: string | undefined,
-        held: Flight<A> | undefined
+        held: Flight<A> | undefined,
+        digests: Digests
       ): Flight<A> => {
         const flight: Flight<A> = {
           hash,
           operation,
-          snapshot: snapshotOf(call.request),
+          snapshot: snapshotOf(call.request, digests),
           storeKey,
           deferred: undefined,
           waiters: 0,
@@ -375,24 +382,30 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         return flight
       }
       /** Joins the flight of this request if there is one, else leads. */
-      const joinOrLead = (call: Call<Req, A>, hash: number, storeKey: string | undefined): Admission<Flight<A>, A> => {
+      const joinOrLead = (
+        call: Call<Req, A>,
+        hash: number,
+        storeKey: string | undefined,
+        digests: Digests
+      ): Admission<Flight<A>, A> => {
         const held = flights.get(hash) as Flight<A> | undefined
-        return held !== undefined && isFor(operation, call.request, held)
+        return held !== undefined && isFor(operation, call.request, held, digests)
           ? joinFlight(call, held)
-          : lead(call, hash, storeKey, held)
+          : lead(call, hash, storeKey, held, digests)
       }
       return {
         enter: (call) => {
-          const hash = identify(operation, call.request)
+          const digests = new Digests()
+          const hash = identify(operation, call.request, digests)
           if (typeof hash !== "number") return new Answer(Exit.fail(hash))
           // A caller of a request already in flight joins it, without a look in either store.
           const held = flights.get(hash) as Flight<A> | undefined
-          if (held !== undefined && isFor(operation, call.request, held)) return joinFlight(call, held)
+          if (held !== undefined && isFor(operation, call.request, held, digests)) return joinFlight(call, held)
           if (memory !== undefined) {
             // Nothing runs between the flight check and this look-up, so no re-check is needed.
-            const found = recall(call.fiber, operation, call.request, hash)
+            const found = recall(call.fiber, operation, call.request, hash, digests)
             if (found !== undefined) return new Answer(Exit.succeed(hit(call, found as A)))
-            return lead(call, hash, undefined, held)
+            return lead(call, hash, undefined, held, digests)
           }
           const storeKey = storeKeyOf(operation, call.request)!
           return new Await(
@@ -400,7 +413,7 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
               Option.isSome(found)
                 ? new Answer(Exit.succeed(hit(call, found.value)))
                 : // Another caller may have started the same call while the store was read.
-                  joinOrLead(call, hash, storeKey)
+                  joinOrLead(call, hash, storeKey, digests)
             )
           )
         },
@@ -437,14 +450,15 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
     const readStream = (
       request: Chat.ChatCompletionRequest,
       hash: number,
-      storeKey: string | undefined
+      storeKey: string | undefined,
+      digests: Digests
     ): Effect.Effect<Option.Option<ReadonlyArray<Chat.ChatCompletionChunk>>> => {
       if (memory === undefined)
         return readStore(storeKey!, "ChatStream", (entry) => (entry as Extract<Entry, { _tag: "ChatStream" }>).chunks)
       return Effect.withFiberRuntime((fiber) =>
         Effect.succeed(
           Option.fromNullable(
-            recall(fiber, "chatStream", request, hash) as ReadonlyArray<Chat.ChatCompletionChunk> | undefined
+            recall(fiber, "chatStream", request, hash, digests) as ReadonlyArray<Chat.ChatCompletionChunk> | undefined
           )
         )
       )
@@ -481,17 +495,18 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
         (response) => (response.usage == null ? response : { ...response, usage: zeroEmbeddingUsage })
       ),
       chatStream: (below) => (request) => {
-        const hash = identify("chatStream", request)
+        const digests = new Digests()
+        const hash = identify("chatStream", request, digests)
         if (typeof hash !== "number") return Stream.fail(hash)
         const storeKey = storeKeyOf("chatStream", request)
         const shared = () => {
-          const identity = { hash, operation: "chatStream" as const, snapshot: snapshotOf(request), storeKey }
+          const identity = { hash, operation: "chatStream" as const, snapshot: snapshotOf(request, digests), storeKey }
           // A stream already running for this request is joined; otherwise this caller starts one.
           return StreamFlight.shared(
             streamFlights,
             hash,
             identity.snapshot,
-            (snapshot) => same(request, snapshot),
+            (snapshot) => same(request, snapshot, digests),
             () => below(request),
             scope,
             // Stored before any reader sees the end, so a caller that has read a stream to its end will hit.
@@ -508,7 +523,7 @@ export const make = (options: Options = {}): Effect.Effect<Piece, never, Scope.S
           )
         }
         return Stream.unwrap(
-          Effect.map(readStream(request, hash, storeKey), Option.match({ onNone: shared, onSome: replay }))
+          Effect.map(readStream(request, hash, storeKey, digests), Option.match({ onNone: shared, onSome: replay }))
         )
       }
     }

@@ -16,8 +16,9 @@
  * member that is not dropped; a `bigint` is an error (JSON has none), and so is a cycle (the walk overflows the
  * stack), both reported by the cache as a `Serialization` error.
  *
- * Long strings (long prompts) are hashed by SHA-1 in native code, many times faster than a JavaScript loop over their
- * characters; the digest only picks the slot, as any hash here does.
+ * Long strings (long prompts) are digested by SHA-256 in native code, many times faster than a JavaScript loop over
+ * their characters; the hash takes 32 bits of the digest, and a snapshot keeps the digest instead of the text, so a
+ * cache does not hold on to every long prompt it was asked (see `LongText`).
  *
  * The walks visit own enumerable keys (what `Object.keys` gives) with `for…in` and `Object.hasOwn`, which allocates
  * no array of keys per object: a third faster here.
@@ -104,25 +105,60 @@ const mix = (h: number): number => {
   return (h ^ (h >>> 16)) | 0
 }
 
-/** SHA-1 of a string (as UTF-8) in hex: Node's one-shot `crypto.hash` where it exists (20.12 on), else a `Hash`. */
-const sha1Hex: (text: string) => string =
+/** SHA-256 of a string (as UTF-8) in hex: Node's one-shot `crypto.hash` where it exists (20.12 on), else a `Hash`. */
+const sha256Hex: (text: string) => string =
   typeof Crypto.hash === "function"
-    ? (text) => Crypto.hash("sha1", text, "hex")
-    : (text) => Crypto.createHash("sha1").update(text).digest("hex")
+    ? (text) => Crypto.hash("sha256", text, "hex")
+    : (text) => Crypto.createHash("sha256").update(text).digest("hex")
 
 /**
- * Strings longer than this are hashed natively. A loop over `charCodeAt` costs about 6 ns per character here (a
- * 16 KB prompt: ~90 µs per call), SHA-1 in OpenSSL under 1 ns after a fixed ~1 µs; they cross between 256 and 512.
+ * Strings longer than this are digested natively, and a snapshot keeps their digest rather than the text. A loop over
+ * `charCodeAt` costs about 6 ns per character here (a 16 KB prompt: ~90 µs per call), SHA-256 (with the processor's
+ * SHA instructions) under 1 ns after a fixed ~1 µs; they cross between 256 and 512.
  */
 const longString = 256
 
 /**
- * The hash of a string, from a seed that tells what the string is (a value, a key, an operation): FNV-1a over its
- * UTF-16 code units, or for a long one the first 32 bits of its SHA-1. Two strings that differ only in unpaired
- * surrogates (which UTF-8 encodes alike) may then share a hash: a collision, which sameness still tells apart.
+ * The digests of one call's long strings: the hash, the snapshot and the comparisons of a call each need a long
+ * string's digest, which is worked out once. Looked up by identity (a request holds few long strings, and the walks
+ * meet the same string objects), not in a `Map`, which would hash the whole string again.
  */
-const hashString = (text: string, seed: number): number => {
-  if (text.length > longString) return mix(seed ^ Number.parseInt(sha1Hex(text).slice(0, 8), 16))
+export class Digests {
+  private texts: Array<string> | undefined = undefined
+  private values: Array<string> | undefined = undefined
+
+  of(text: string): string {
+    const texts = (this.texts ??= [])
+    const values = (this.values ??= [])
+    for (let i = 0; i < texts.length; i++) if (texts[i] === text) return values[i]!
+    const digest = sha256Hex(text)
+    texts.push(text)
+    values.push(digest)
+    return digest
+  }
+}
+
+/**
+ * What a snapshot keeps of a long string: its length and digest. A cache's entries keep their snapshots, and with the
+ * text they would keep every long prompt they were asked (256 entries of 16 KB prompts: 4 MB, which the collector
+ * copied at every scavenge until it was promoted, half of the cost of such a miss). SHA-256 makes two different texts
+ * with one digest a practical impossibility, so the comparison stays exact in effect.
+ */
+class LongText {
+  constructor(
+    readonly length: number,
+    readonly digest: string
+  ) {}
+}
+
+/**
+ * The hash of a string, from a seed that tells what the string is (a value, a key, an operation): FNV-1a over its
+ * UTF-16 code units, or for a long one the first 32 bits of its SHA-256. Two strings that differ only in unpaired
+ * surrogates (which UTF-8 encodes alike) then share a digest: they count as the same long text, as JSON, which writes
+ * such surrogates as they are, would not; no real prompt has them.
+ */
+const hashString = (text: string, seed: number, digests: Digests): number => {
+  if (text.length > longString) return mix(seed ^ Number.parseInt(digests.of(text).slice(0, 8), 16))
   let h = seed
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
   return mix(h)
@@ -138,14 +174,14 @@ const ARRAY = 0x3c6ef372
 const OBJECT = 0x7f4a7c15
 
 /** The hash of a value; equal for two values that {@link same} finds equal. */
-const hashValue = (value: unknown, ignored: ReadonlySet<string> | undefined): number => {
+const hashValue = (value: unknown, ignored: ReadonlySet<string> | undefined, digests: Digests): number => {
   switch (typeof value) {
     case "string":
-      return hashString(value, STRING)
+      return hashString(value, STRING, digests)
     case "number":
       if (!Number.isFinite(value)) return NULL
       // Small integers (most numbers in a request) without formatting them; `-0 | 0` is 0, as JSON writes it.
-      return (value | 0) === value ? mix(value ^ NUMBER) : hashString(String(value), NUMBER)
+      return (value | 0) === value ? mix(value ^ NUMBER) : hashString(String(value), NUMBER, digests)
     case "boolean":
       return value ? TRUE : FALSE
     case "bigint":
@@ -158,7 +194,7 @@ const hashValue = (value: unknown, ignored: ReadonlySet<string> | undefined): nu
   if (value === null) return NULL
   if (Array.isArray(value)) {
     let h = ARRAY
-    for (let i = 0; i < value.length; i++) h = (Math.imul(h, 31) + hashValue(value[i], undefined)) | 0
+    for (let i = 0; i < value.length; i++) h = (Math.imul(h, 31) + hashValue(value[i], undefined, digests)) | 0
     return mix(h ^ value.length)
   }
   const record = value as Record<string, unknown>
@@ -168,15 +204,18 @@ const hashValue = (value: unknown, ignored: ReadonlySet<string> | undefined): nu
     if (!Object.hasOwn(record, key)) continue
     const member = record[key]
     if (member === undefined || member === null || ignored?.has(key)) continue
-    sum = (sum + mix(hashString(key, KEY) + Math.imul(hashValue(member, undefined), 0x9e3779b1))) | 0
+    sum = (sum + mix(hashString(key, KEY, digests) + Math.imul(hashValue(member, undefined, digests), 0x9e3779b1))) | 0
     count++
   }
   return mix(sum ^ Math.imul(count, OBJECT))
 }
 
-/** The 32-bit structural hash of a request for an operation. Throws where JSON would (a `bigint`, a cycle). */
-export const hashOf = (operation: CacheOperation, request: Request): number =>
-  mix(hashString(operation, KEY) + hashValue(request, ignoredFields))
+/**
+ * The 32-bit structural hash of a request for an operation. Throws where JSON would (a `bigint`, a cycle). `digests`
+ * keeps the digests of its long strings for the snapshot and comparisons of the same call.
+ */
+export const hashOf = (operation: CacheOperation, request: Request, digests: Digests = new Digests()): number =>
+  mix(hashString(operation, KEY, digests) + hashValue(request, ignoredFields, digests))
 
 /** A primitive as the canonical form writes it: a finite number, a string, a boolean, or `null` for the rest. */
 const normal = (value: unknown): unknown => {
@@ -195,14 +234,15 @@ const normal = (value: unknown): unknown => {
  * Primitives are kept as {@link normal} writes them, except that what it writes as `null` is kept as `NaN`: a member
  * whose value is written `null` (a `NaN`, a function) counts, unlike a member that is `null`, which is dropped.
  */
-const snapshotValue = (value: unknown, ignored: ReadonlySet<string> | undefined): unknown => {
+const snapshotValue = (value: unknown, ignored: ReadonlySet<string> | undefined, digests: Digests): unknown => {
+  if (typeof value === "string" && value.length > longString) return new LongText(value.length, digests.of(value))
   if (value === null || typeof value !== "object") {
     const written = normal(value)
     return written === null ? NaN : written
   }
   if (Array.isArray(value)) {
     const copy = new Array<unknown>(value.length)
-    for (let i = 0; i < value.length; i++) copy[i] = snapshotValue(value[i], undefined)
+    for (let i = 0; i < value.length; i++) copy[i] = snapshotValue(value[i], undefined, digests)
     return copy
   }
   const record = value as Record<string, unknown>
@@ -211,17 +251,18 @@ const snapshotValue = (value: unknown, ignored: ReadonlySet<string> | undefined)
     if (!Object.hasOwn(record, key)) continue
     const member = record[key]
     if (member === undefined || member === null || ignored?.has(key)) continue
-    copy[key] = snapshotValue(member, undefined)
+    copy[key] = snapshotValue(member, undefined, digests)
   }
   return copy
 }
 
 /**
  * A copy of what counts in a request for the cache, to confirm later matches against: the caller may change its
- * request object after the call. Strings are shared, not copied (they cannot change). Call after {@link hashOf}
- * succeeded (so there is no cycle).
+ * request object after the call. Short strings are shared, not copied (they cannot change); a long one is kept as its
+ * length and digest (see `LongText`). Call after {@link hashOf} succeeded (so there is no cycle), with its `digests`.
  */
-export const snapshotOf = (request: Request): unknown => snapshotValue(request, ignoredFields)
+export const snapshotOf = (request: Request, digests: Digests = new Digests()): unknown =>
+  snapshotValue(request, ignoredFields, digests)
 
 /** The members of a record that count. */
 const countMembers = (record: Record<string, unknown>, ignored: ReadonlySet<string> | undefined): number => {
@@ -234,7 +275,13 @@ const countMembers = (record: Record<string, unknown>, ignored: ReadonlySet<stri
   return count
 }
 
-const sameValue = (a: unknown, b: unknown, ignored: ReadonlySet<string> | undefined): boolean => {
+/** Whether `text` is the long text `kept` (its length and digest). */
+const sameText = (text: unknown, kept: LongText, digests: Digests): boolean =>
+  typeof text === "string" && text.length === kept.length && digests.of(text) === kept.digest
+
+const sameValue = (a: unknown, b: unknown, ignored: ReadonlySet<string> | undefined, digests: Digests): boolean => {
+  if (b instanceof LongText) return a instanceof LongText ? a.digest === b.digest : sameText(a, b, digests)
+  if (a instanceof LongText) return sameText(b, a, digests)
   const aObject = a !== null && typeof a === "object"
   const bObject = b !== null && typeof b === "object"
   if (!aObject || !bObject) return !aObject && !bObject && normal(a) === normal(b)
@@ -244,7 +291,7 @@ const sameValue = (a: unknown, b: unknown, ignored: ReadonlySet<string> | undefi
     const left = a as ReadonlyArray<unknown>
     const right = b as ReadonlyArray<unknown>
     if (left.length !== right.length) return false
-    for (let i = 0; i < left.length; i++) if (!sameValue(left[i], right[i], undefined)) return false
+    for (let i = 0; i < left.length; i++) if (!sameValue(left[i], right[i], undefined, digests)) return false
     return true
   }
   const left = a as Record<string, unknown>
@@ -256,11 +303,15 @@ const sameValue = (a: unknown, b: unknown, ignored: ReadonlySet<string> | undefi
     if (member === undefined || member === null || ignored?.has(key)) continue
     const other = right[key]
     if (other === undefined || other === null || !Object.hasOwn(right, key)) return false
-    if (!sameValue(member, other, undefined)) return false
+    if (!sameValue(member, other, undefined, digests)) return false
     count++
   }
   return count === countMembers(right, ignored)
 }
 
-/** Whether a request is the same, for the cache, as another request or a {@link snapshotOf} one. */
-export const same = (request: Request, other: unknown): boolean => sameValue(request, other, ignoredFields)
+/**
+ * Whether a request is the same, for the cache, as another request or a {@link snapshotOf} one; `digests`, those of
+ * the request's call, if its hash was taken.
+ */
+export const same = (request: Request, other: unknown, digests: Digests = new Digests()): boolean =>
+  sameValue(request, other, ignoredFields, digests)
