@@ -15,7 +15,9 @@
  *   `temperature > 0` makes its answer repeat, which is the point of a cache. A store you give gets that canonical
  *   string hashed with SHA-256 ({@link keyOf}), so keys stay short. The default in-memory store never builds the
  *   string: it finds an entry by a 32-bit hash of the request's structure and confirms it by comparing the request
- *   with a copy of the stored one, so a hash collision can cost a miss but never gives a wrong answer.
+ *   with a copy of the stored one, so a hash collision can cost a miss but never gives a wrong answer. The copy keeps
+ *   a long string (over 256 characters: a long prompt) as its length and SHA-256, so the memory holds answers, not
+ *   every long prompt it was asked.
  * - **Store**: in memory by default, holding `capacity` (default 256) entries with least-recently-used eviction (a
  *   hit refreshes an entry) and a `ttl` (default 5 minutes) counted from the write, on `Clock`. Plug another store
  *   with the `store` option or {@link layerStore} and the {@link CacheStore} tag. A store that fails or dies is
