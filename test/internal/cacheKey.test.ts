@@ -113,6 +113,17 @@ describe("cache keys", () => {
     expect(same(request, snapshotOf(asRequest({ model: "m", messages: [{ role: "user", content: long }] })))).toBe(true)
   })
 
+  it("long texts differing only in unpaired surrogates (which UTF-8 writes alike) are different", () => {
+    const requestOf = (content: string) => asRequest({ model: "m", messages: [{ role: "user", content }] })
+    const base = "x".repeat(300)
+    const [a, b, c] = ["\uD800", "\uDBFF", "\uFFFD"].map((odd) => requestOf(base + odd + base))
+    expect(canonical(a, ignoredFields)).not.toBe(canonical(b, ignoredFields))
+    expect(same(a!, snapshotOf(b!))).toBe(false)
+    expect(same(a!, snapshotOf(c!))).toBe(false)
+    expect(same(a!, snapshotOf(requestOf(base + "\uD800" + base)))).toBe(true)
+    expect(new Set([a, b, c].map((r) => hashOf("chat", r!))).size).toBe(3)
+  })
+
   it("a request whose long string changes after its snapshot no longer matches it", () => {
     const message = { role: "user", content: "a".repeat(1000) }
     const request = asRequest({ model: "m", messages: [message] })

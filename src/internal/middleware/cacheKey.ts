@@ -111,6 +111,23 @@ const sha256Hex: (text: string) => string =
     ? (text) => Crypto.hash("sha256", text, "hex")
     : (text) => Crypto.createHash("sha256").update(text).digest("hex")
 
+/** `String.prototype.isWellFormed` (ES2024, in every Node this library supports), or `false` where it is missing. */
+const wellFormed = (text: string): boolean => {
+  const check = (text as { isWellFormed?: () => boolean }).isWellFormed
+  return check === undefined ? false : check.call(text)
+}
+
+/**
+ * The SHA-256 of a string, in hex, telling apart any two different strings. UTF-8 (what `crypto.hash` encodes a string
+ * as) writes every unpaired surrogate as U+FFFD, so two texts differing only in them would share a digest; a string
+ * with one is digested as its UTF-16 code units instead, after a 0xFF byte, which never begins UTF-8, so the two kinds
+ * of input never coincide.
+ */
+const digestOf = (text: string): string =>
+  wellFormed(text)
+    ? sha256Hex(text)
+    : Crypto.createHash("sha256").update(Buffer.of(0xff)).update(text, "utf16le").digest("hex")
+
 /**
  * Strings longer than this are digested natively, and a snapshot keeps their digest rather than the text. A loop over
  * `charCodeAt` costs about 6 ns per character here (a 16 KB prompt: ~90 µs per call), SHA-256 (with the processor's
@@ -131,7 +148,7 @@ export class Digests {
     const texts = (this.texts ??= [])
     const values = (this.values ??= [])
     for (let i = 0; i < texts.length; i++) if (texts[i] === text) return values[i]!
-    const digest = sha256Hex(text)
+    const digest = digestOf(text)
     texts.push(text)
     values.push(digest)
     return digest
@@ -153,9 +170,7 @@ class LongText {
 
 /**
  * The hash of a string, from a seed that tells what the string is (a value, a key, an operation): FNV-1a over its
- * UTF-16 code units, or for a long one the first 32 bits of its SHA-256. Two strings that differ only in unpaired
- * surrogates (which UTF-8 encodes alike) then share a digest: they count as the same long text, as JSON, which writes
- * such surrogates as they are, would not; no real prompt has them.
+ * UTF-16 code units, or for a long one the first 32 bits of its SHA-256 (see `digestOf`).
  */
 const hashString = (text: string, seed: number, digests: Digests): number => {
   if (text.length > longString) return mix(seed ^ Number.parseInt(digests.of(text).slice(0, 8), 16))
