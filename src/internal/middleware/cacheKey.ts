@@ -131,7 +131,7 @@ const digestOf = (text: string): string =>
 /**
  * Strings longer than this are digested natively, and a snapshot keeps their digest rather than the text. A loop over
  * `charCodeAt` costs about 6 ns per character here (a 16 KB prompt: ~90 µs per call), SHA-256 (with the processor's
- * SHA instructions) under 1 ns after a fixed ~1 µs; they cross between 256 and 512.
+ * SHA instructions) about 1 ns after a fixed ~1 µs; they cross between 256 and 512.
  */
 const longString = 256
 
