@@ -44,7 +44,7 @@ declare namespace Hooks {
 const OPS = 2_000
 const BATCHES = 12 // rounds at least, the first WARMUP untimed
 const WARMUP = 3
-const MAX_ROUNDS = 80
+const MAX_ROUNDS = 120
 const MIN_FULL_SPEED = 9 // rounds at full speed wanted per variant (see HostSpeed)
 const MIN_REPORTED = 5 // fewer than this, and no full-speed figure is given
 const PARTS = 4 // probes within a timed batch (see `overhead`)
