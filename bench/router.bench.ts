@@ -51,7 +51,7 @@ type Service = import("../src/LlmService.js").Service
 
 const request: Chat.ChatCompletionRequest = { model: "bench", messages: [{ role: "user", content: "hi" }] }
 
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 21)
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 45)
 const WARMUP = 4
 const SEQUENTIAL_CALLS = 1_000
 const CONCURRENCY = 64
