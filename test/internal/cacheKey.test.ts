@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import type * as Chat from "../../src/Chat.js"
-import { canonical, hashOf, ignoredFields, same, snapshotOf } from "../../src/internal/middleware/cacheKey.js"
+import { canonical, Digests, hashOf, ignoredFields, same, snapshotOf } from "../../src/internal/middleware/cacheKey.js"
 
 // The requests are JSON-like data; the generators make values of every kind a request can hold, and a few it should
 // not (NaN, undefined members), which must still be treated the way the canonical JSON treats them.
@@ -122,6 +122,33 @@ describe("cache keys", () => {
     expect(same(a!, snapshotOf(c!))).toBe(false)
     expect(same(a!, snapshotOf(requestOf(base + "\uD800" + base)))).toBe(true)
     expect(new Set([a, b, c].map((r) => hashOf("chat", r!))).size).toBe(3)
+  })
+
+  it("a request of many long strings of one length (past the digests' short list) keeps each one apart", () => {
+    const chunk = (i: number) => "a shared preamble of every chunk. ".repeat(20) + String(i).padStart(4, "0")
+    const embedding = (inputs: ReadonlyArray<string>) => asRequest({ model: "m", input: inputs } as never)
+    const inputs = Array.from({ length: 40 }, (_, i) => chunk(i))
+    const request = embedding(inputs)
+    const snapshot = snapshotOf(request)
+    // the same inputs rebuilt, and the same string object more than once
+    expect(same(embedding(inputs.map((text) => [text].join(""))), snapshot)).toBe(true)
+    expect(hashOf("embed", embedding([...inputs]))).toBe(hashOf("embed", request))
+    const repeated = embedding([inputs[0]!, inputs[0]!, ...inputs.slice(2)])
+    expect(same(repeated, snapshot)).toBe(false)
+    // one input changed, late in the list; two inputs swapped
+    const changed = [...inputs]
+    changed[37] = chunk(99)
+    expect(same(embedding(changed), snapshot)).toBe(false)
+    expect(hashOf("embed", embedding(changed))).not.toBe(hashOf("embed", request))
+    const swapped = [...inputs]
+    ;[swapped[3], swapped[30]] = [swapped[30]!, swapped[3]!]
+    expect(same(embedding(swapped), snapshot)).toBe(false)
+    // one call's digests shared by its hash, its snapshot and its comparisons, as the cache shares them
+    const digests = new Digests()
+    expect(hashOf("embed", request, digests)).toBe(hashOf("embed", request))
+    expect(snapshotOf(request, digests)).toEqual(snapshot)
+    expect(same(request, snapshot, digests)).toBe(true)
+    expect(same(request, snapshotOf(embedding(changed)), digests)).toBe(false)
   })
 
   it("a request whose long string changes after its snapshot no longer matches it", () => {

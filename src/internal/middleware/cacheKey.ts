@@ -137,20 +137,40 @@ const longString = 256
 
 /**
  * The digests of one call's long strings: the hash, the snapshot and the comparisons of a call each need a long
- * string's digest, which is worked out once. Looked up by identity (a request holds few long strings, and the walks
- * meet the same string objects), not in a `Map`, which would hash the whole string again.
+ * string's digest, which is worked out once. A short list first, since a request rarely holds more than a few long
+ * strings; from the fifth on, a `Map`. (`===` on strings compares their contents, so a list alone would compare every
+ * pair: an embeddings request of 2,048 long inputs of one length with a shared prefix took over half a second.)
  */
 export class Digests {
   private texts: Array<string> | undefined = undefined
   private values: Array<string> | undefined = undefined
+  private byText: Map<string, string> | undefined = undefined
 
   of(text: string): string {
+    const byText = this.byText
+    if (byText !== undefined) {
+      let found = byText.get(text)
+      if (found === undefined) {
+        found = digestOf(text)
+        byText.set(text, found)
+      }
+      return found
+    }
     const texts = (this.texts ??= [])
     const values = (this.values ??= [])
     for (let i = 0; i < texts.length; i++) if (texts[i] === text) return values[i]!
     const digest = digestOf(text)
-    texts.push(text)
-    values.push(digest)
+    if (texts.length < 4) {
+      texts.push(text)
+      values.push(digest)
+    } else {
+      const map = new Map<string, string>()
+      for (let i = 0; i < texts.length; i++) map.set(texts[i]!, values[i]!)
+      map.set(text, digest)
+      this.byText = map
+      this.texts = undefined
+      this.values = undefined
+    }
     return digest
   }
 }
