@@ -38,6 +38,22 @@ describe("Hooks", () => {
     })
   )
 
+  it.effect("a request hook gets the request alone; a response hook the request and the response", () =>
+    Effect.gen(function* () {
+      const counts: Array<number> = []
+      const test = yield* LlmTest.make()
+      const service = Hooks.make([
+        {
+          onRequest: (...args: ReadonlyArray<unknown>) => Effect.sync(() => counts.push(args.length)),
+          onResponse: (...args: ReadonlyArray<unknown>) => Effect.sync(() => counts.push(args.length))
+        }
+      ])(test.service)
+      yield* service.chat(request)
+      yield* Stream.runDrain(service.chatStream(request))
+      expect(counts).toEqual([1, 2, 1, 2])
+    })
+  )
+
   it.effect("a rejecting onRequest refuses the call before it reaches the service", () =>
     Effect.gen(function* () {
       const rec = yield* recorder

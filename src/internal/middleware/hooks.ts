@@ -36,8 +36,8 @@ const rejection = (stage: string, cause: Cause.Cause<unknown>): Exit.Exit<never,
  * result.) The result is then itself an `Exit`, which the pipeline also settles in place. From the first hook that
  * returns any other effect on, the rest run as one effect (one `matchCauseEffect` per hook carries both the guard and
  * the continuation). A hook that throws is a defect, and a defect becomes `HookRejected`, as it would inside an
- * effect. Every hook takes the request and at most one more argument, passed as they are (no array, no closure per
- * call: this runs on every call).
+ * effect. Every hook takes the request and at most one more argument (the response, the error), passed as they are
+ * (no array, no closure per call: this runs on every call).
  */
 const sequence = <B>(
   stage: string,
@@ -52,8 +52,14 @@ const sequence = <B>(
   ): Effect.Effect<void, LiterLlmError.HookRejected> => {
     for (; i < hooks.length; i++) {
       let result: Effect.Effect<unknown, LiterLlmError.HookRejected>
+      const hook = hooks[i]! as (
+        request: Chat.ChatCompletionRequest,
+        b?: B
+      ) => Effect.Effect<unknown, LiterLlmError.HookRejected>
       try {
-        result = hooks[i]!(request, b)
+        // A request hook is called with the request alone, as its signature says (a variadic hook, `Effect.log` say,
+        // would see a second argument).
+        result = b === undefined ? hook(request) : hook(request, b)
       } catch (defect) {
         return rejection(stage, Cause.die(defect))
       }
