@@ -22,6 +22,8 @@ describe("priceBook", () => {
       total_tokens: 2_000_000,
       prompt_tokens_details: { cached_tokens: 500_000 }
     }
-    expect(book.cost("gpt-4o-mini", usage)).toEqual(Option.some(0.5 + 0.25 + 2))
+    expect(Option.map(book.pricing("gpt-4o-mini"), (p) => Pricing.costOfUsage(p, usage))).toEqual(
+      Option.some(0.5 + 0.25 + 2)
+    )
   })
 })

@@ -3,7 +3,6 @@
  * name. `None` means the model has no known price; callers decide what that means (the budget counts 0).
  */
 import * as Option from "effect/Option"
-import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import * as Pricing from "../../Pricing.js"
 import { estimateTokens } from "../tokens.js"
@@ -50,7 +49,5 @@ export const priceBook = (prices: PriceTable | undefined) => {
     }
     return found
   }
-  const cost = (model: string, usage: Chat.Usage): Option.Option<number> =>
-    Option.map(pricing(model), (p) => Pricing.costOfUsage(p, usage))
-  return { pricing, cost }
+  return { pricing }
 }
