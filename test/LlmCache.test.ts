@@ -17,6 +17,7 @@ import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmCache from "../src/LlmCache.js"
 import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
+import { contentChunk } from "./support/chunks.js"
 
 const request: Chat.ChatCompletionRequest = {
   model: "test-model",
@@ -25,13 +26,7 @@ const request: Chat.ChatCompletionRequest = {
 }
 const other: Chat.ChatCompletionRequest = { ...request, messages: [{ role: "user", content: "and 3 + 3?" }] }
 
-const chunkOf = (content: string): Chat.ChatCompletionChunk => ({
-  id: "chunk",
-  object: "chat.completion.chunk",
-  created: 0,
-  model: "m",
-  choices: [{ index: 0, delta: { content }, finish_reason: null }]
-})
+const chunkOf = (content: string) => contentChunk(content)
 
 const cachedTest = (options: LlmTest.Options = {}, cache: LlmCache.Options = {}) =>
   Effect.gen(function* () {

@@ -3,6 +3,7 @@ import { Chunk, Effect, Exit, Layer, Stream } from "effect"
 import * as Chat from "../src/Chat.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
+import { contentChunk } from "./support/chunks.js"
 
 const request: Chat.ChatCompletionRequest = { model: "m", messages: [{ role: "user", content: "hi" }] }
 
@@ -14,13 +15,7 @@ const response = (content: string): Chat.ChatCompletionResponse => ({
   choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }]
 })
 
-const chunk = (content: string): Chat.ChatCompletionChunk => ({
-  id: "r",
-  object: "chat.completion.chunk",
-  created: 0,
-  model: "m",
-  choices: [{ index: 0, delta: { content }, finish_reason: null }]
-})
+const chunk = (content: string) => contentChunk(content, "r")
 
 describe("LlmService accessors", () => {
   const seen: Array<string> = []
