@@ -135,9 +135,7 @@ const compare = async (base: () => Promise<Timing>, subject: () => Promise<Timin
     wallDiffs.push(s.wall - b.wall)
   }
   return () => {
-    const fullSpeed = diffs.filter(
-      (_, i) => host.fullSpeed(probes[i]![0], probes[i]![1]) && host.fullSpeed(probes[i]![1], probes[i]![2])
-    )
+    const fullSpeed = diffs.filter((_, i) => host.fullSpeed(...probes[i]!))
     return {
       base: median(bases),
       subject: median(subjects),
