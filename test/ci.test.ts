@@ -1,6 +1,6 @@
 /**
- * The checks `.ci/run` relies on besides the suite itself: `.ci/public-api.mjs` must accept public Effect code and
- * name each kind of access to Effect's internals.
+ * Repository checks: `.ci/public-api.mjs`, which `.ci/run` relies on, must accept public Effect code and name each kind
+ * of access to Effect's internals; and the README's example must be the typechecked examples/readme.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -9,7 +9,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
-const script = Path.resolve(import.meta.dirname, "../.ci/public-api.mjs")
+const root = Path.resolve(import.meta.dirname, "..")
+const script = Path.join(root, ".ci/public-api.mjs")
 
 /** Runs the checker over a folder holding one file with `source`. */
 const check = (source: string) =>
@@ -57,6 +58,18 @@ describe(".ci/public-api.mjs", () => {
         expect(result.output).toContain("nested/code.ts:2:")
         expect(result.output).toContain(named)
       }
+    })
+  )
+})
+
+describe("README.md", () => {
+  it.effect("its example is examples/readme.ts, which the typechecker checks, import for import", () =>
+    Effect.sync(() => {
+      const readme = Fs.readFileSync(Path.join(root, "README.md"), "utf8")
+      const example = /## A short example\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+      const file = Fs.readFileSync(Path.join(root, "examples/readme.ts"), "utf8")
+      const code = file.slice(file.indexOf("\nimport ") + 1)
+      expect(example).toBe(code.replace('from "../src/index.js"', 'from "effect-liter-llm"'))
     })
   )
 })
