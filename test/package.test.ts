@@ -80,7 +80,8 @@ const ScratchLive = Layer.scoped(
       "--ignore-scripts",
       "--no-audit",
       "--no-fund",
-      ...[Path.join(root, packed!.filename), ...links]
+      Path.join(root, packed!.filename),
+      ...links
     )
     const manifest = JSON.parse(Fs.readFileSync(Path.join(dir, "node_modules/effect-liter-llm/package.json"), "utf8"))
     return { dir, files: packed!.files.map((file) => file.path), manifest }
