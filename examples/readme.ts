@@ -2,7 +2,7 @@
  * The README's example, kept here so the typechecker keeps it honest. It needs real keys to run:
  * `OPENAI_API_KEY=… AZURE_OPENAI_API_KEY=… npx tsx examples/readme.ts` (Azure's base URL is a placeholder).
  */
-import { FetchHttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Redacted } from "effect"
 import { Deployment, LlmService, OpenAiCompatible, Router, Strategy } from "../src/index.js"
 
@@ -19,7 +19,7 @@ const Llm = Router.layer({
     deployment("azure-eu", "https://example-eu.openai.azure.com/openai/v1", process.env.AZURE_OPENAI_API_KEY ?? "")
   ],
   strategy: Strategy.latencyBased()
-}).pipe(Layer.provide(FetchHttpClient.layer))
+}).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 const program = LlmService.chat({
   model: "gpt-4o-mini",

@@ -5,12 +5,14 @@
 import * as Command from "@effect/platform/Command"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -20,8 +22,13 @@ import type * as Chat from "../../src/Chat.js"
 import type * as LlmService from "../../src/LlmService.js"
 import * as OpenAiCompatible from "../../src/providers/OpenAiCompatible.js"
 
-const spec = Path.resolve(import.meta.dirname, "../../../shared/reference/openai-openapi.yaml")
+// Both live inside the repository (the spec is a vendored fixture, Prism a dev dependency), so a fresh clone runs this.
+const spec = Path.resolve(import.meta.dirname, "../fixtures/openapi/openai-openapi.yaml")
 const prismBin = Path.resolve(import.meta.dirname, "../../node_modules/.bin/prism")
+
+/** A missing file fails the suite with a message saying what to do, never a skip. */
+const requireFile = (file: string, hint: string) =>
+  Effect.suspend(() => (Fs.existsSync(file) ? Effect.void : Effect.dieMessage(`${file} is missing: ${hint}`)))
 
 /**
  * Removes the two type-less `nullable: true` lines that stop Prism from compiling the chat request schema (see the
@@ -54,6 +61,8 @@ class Prism extends Context.Tag("test/Prism")<Prism, { readonly baseUrl: string 
 const PrismLive = Layer.scoped(
   Prism,
   Effect.gen(function* () {
+    yield* requireFile(spec, "it is committed with the repository (see test/fixtures/openapi/README.md)")
+    yield* requireFile(prismBin, "@stoplight/prism-cli is a dev dependency; run npm ci")
     const dir = yield* Effect.acquireRelease(
       Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "prism-"))),
       (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
@@ -67,24 +76,41 @@ const PrismLive = Layer.scoped(
     )
     // Prism logs every request; its output must be drained for as long as it runs, or it dies on a closed pipe.
     const listening = yield* Deferred.make<void>()
+    const output = yield* Ref.make<ReadonlyArray<string>>([])
     yield* process.stdout.pipe(
       Stream.merge(process.stderr),
       Stream.decodeText(),
       Stream.splitLines,
       Stream.runForEach((line) =>
-        line.includes("Prism is listening") ? Deferred.succeed(listening, undefined) : Effect.void
+        line.includes("Prism is listening")
+          ? Deferred.succeed(listening, undefined)
+          : Ref.update(output, (lines) => [...lines.slice(-19), line])
       ),
       Effect.forkScoped
     )
-    yield* Deferred.await(listening)
+    // If Prism exits before listening (a spec it cannot read, a busy port), fail with its last lines instead of waiting.
+    const exited = process.exitCode.pipe(
+      Effect.zip(Ref.get(output)),
+      Effect.flatMap(([code, lines]) =>
+        Effect.dieMessage(`prism exited with code ${code} before listening:\n${lines.join("\n")}`)
+      )
+    )
+    yield* Effect.raceFirst(Deferred.await(listening), exited)
     return { baseUrl: `http://127.0.0.1:${port}` }
   })
 ).pipe(Layer.provide(NodeContext.layer))
 
+/**
+ * Prism starts once for the file. A runtime rather than `it.layer`: if it cannot start, every test fails with the
+ * reason, where a failing `beforeAll` would leave them reported as skipped.
+ */
+const prism = ManagedRuntime.make(PrismLive)
+afterAll(() => prism.dispose(), 60_000)
+
 const client = (options: Partial<OpenAiCompatible.Options> = {}) =>
   Effect.flatMap(Prism, ({ baseUrl }) =>
     OpenAiCompatible.make({ baseUrl, apiKey: Redacted.make("sk-prism"), provider: "prism", ...options })
-  ).pipe(Effect.provide(FetchHttpClient.layer))
+  ).pipe(Effect.provide(FetchHttpClient.layer), Effect.provide(prism))
 
 const fullRequest: Chat.ChatCompletionRequest = {
   model: "gpt-4o-mini",
@@ -118,53 +144,51 @@ const fullRequest: Chat.ChatCompletionRequest = {
 }
 
 describe("requests against OpenAI's OpenAPI description (Prism, --errors)", () => {
-  it.layer(PrismLive, { timeout: 240_000 })((it) => {
-    it.effect(
-      "accepts our chat, embeddings and model-list requests and we decode its answers",
-      () =>
-        Effect.gen(function* () {
-          const service: LlmService.Service = yield* client()
+  it.effect(
+    "accepts our chat, embeddings and model-list requests and we decode its answers",
+    () =>
+      Effect.gen(function* () {
+        const service: LlmService.Service = yield* client()
+        const chat = yield* service.chat(fullRequest)
+        expect(chat.choices.length).toBeGreaterThanOrEqual(0)
+        expect(typeof chat.id).toBe("string")
+        const embeddings = yield* service.embed({ model: "text-embedding-3-small", input: ["a", "b"], dimensions: 8 })
+        expect(Array.isArray(embeddings.data)).toBe(true)
+        const models = yield* service.listModels
+        expect(Array.isArray(models.data)).toBe(true)
+      }),
+    240_000
+  )
+
+  it.effect(
+    "an invalid request gets 422, which is our BadRequest",
+    () =>
+      Effect.gen(function* () {
+        const service = yield* client()
+        const bad = { model: "gpt-4o-mini", messages: [{ role: "user" }] } as unknown as Chat.ChatCompletionRequest
+        const error = yield* Effect.flip(service.chat(bad))
+        expect(error._tag).toBe("BadRequest")
+        expect("status" in error && error.status).toBe(422)
+        const badTemperature = yield* Effect.flip(service.chat({ ...fullRequest, temperature: 7 }))
+        expect("status" in badTemperature && badTemperature.status).toBe(422)
+      }),
+    240_000
+  )
+
+  it.effect(
+    "random spec-valid answers (Prefer: dynamic=true) decode",
+    () =>
+      Effect.gen(function* () {
+        const service = yield* client({ headers: { prefer: "dynamic=true" } })
+        for (let i = 0; i < 15; i++) {
           const chat = yield* service.chat(fullRequest)
-          expect(chat.choices.length).toBeGreaterThanOrEqual(0)
-          expect(typeof chat.id).toBe("string")
-          const embeddings = yield* service.embed({ model: "text-embedding-3-small", input: ["a", "b"], dimensions: 8 })
-          expect(Array.isArray(embeddings.data)).toBe(true)
+          expect(typeof chat.model).toBe("string")
           const models = yield* service.listModels
           expect(Array.isArray(models.data)).toBe(true)
-        }),
-      60_000
-    )
-
-    it.effect(
-      "an invalid request gets 422, which is our BadRequest",
-      () =>
-        Effect.gen(function* () {
-          const service = yield* client()
-          const bad = { model: "gpt-4o-mini", messages: [{ role: "user" }] } as unknown as Chat.ChatCompletionRequest
-          const error = yield* Effect.flip(service.chat(bad))
-          expect(error._tag).toBe("BadRequest")
-          expect("status" in error && error.status).toBe(422)
-          const badTemperature = yield* Effect.flip(service.chat({ ...fullRequest, temperature: 7 }))
-          expect("status" in badTemperature && badTemperature.status).toBe(422)
-        }),
-      60_000
-    )
-
-    it.effect(
-      "random spec-valid answers (Prefer: dynamic=true) decode",
-      () =>
-        Effect.gen(function* () {
-          const service = yield* client({ headers: { prefer: "dynamic=true" } })
-          for (let i = 0; i < 15; i++) {
-            const chat = yield* service.chat(fullRequest)
-            expect(typeof chat.model).toBe("string")
-            const models = yield* service.listModels
-            expect(Array.isArray(models.data)).toBe(true)
-            const embeddings = yield* service.embed({ model: "text-embedding-3-small", input: "x" })
-            expect(Array.isArray(embeddings.data)).toBe(true)
-          }
-        }),
-      120_000
-    )
-  })
+          const embeddings = yield* service.embed({ model: "text-embedding-3-small", input: "x" })
+          expect(Array.isArray(embeddings.data)).toBe(true)
+        }
+      }),
+    240_000
+  )
 })
