@@ -116,7 +116,8 @@ export const make = (
     const chat = Effect.fn("Anthropic.chat")(function* (request: Chat.ChatCompletionRequest) {
       const body = yield* toMessagesRequest(request, { defaultMaxTokens: maxTokens, stream: false })
       const message = yield* Http.json(client, endpoint, { method: "POST", path: "/v1/messages", body }, Wire.Message)
-      return fromMessage(message, yield* createdNow)
+      // Without the answer tool's name, a json_schema answer would come back as a call of a tool the caller never declared.
+      return fromMessage(message, yield* createdNow, answerToolName(request))
     })
 
     const chatStream = (
