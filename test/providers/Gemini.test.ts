@@ -836,3 +836,92 @@ describe("Gemini layerConfig", () => {
     })
   )
 })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors and blocks inside a stream, as Gemini and Vertex AI send them
+// ---------------------------------------------------------------------------------------------------------------
+
+describe("Gemini errors inside a stream", () => {
+  const partial = (text: string) => ({
+    candidates: [{ content: { role: "model", parts: [{ text }] }, finishReason: "STOP", index: 0 }]
+  })
+  const dataEvent = (value: unknown) => `data: ${JSON.stringify(value)}\r\n\r\n`
+  const bare = (code: number, status: string, message: string) =>
+    `${JSON.stringify({ error: { code, message, status } }, null, 2)}\n`
+  const drain = (service: LlmService.Service) => Effect.flip(Stream.runDrain(service.chatStream(request)))
+
+  it.scoped("an error object as an SSE event fails the stream with its mapped error, retry delay included", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      const quota = {
+        error: {
+          code: 429,
+          message: "Resource has been exhausted",
+          status: "RESOURCE_EXHAUSTED",
+          details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "34.4s" }]
+        }
+      }
+      yield* server.script(NativeServers.raw([dataEvent(partial("Hel")), dataEvent(quota)]))
+      const error = yield* drain(service)
+      expect(error._tag).toBe("RateLimited")
+      expect(error.message).toContain("Resource has been exhausted")
+      expect(error._tag === "RateLimited" && error.retryAfter).toEqual(Duration.millis(34_400))
+    })
+  )
+
+  it.scoped("bare JSON after the data events fails the stream at once, while the body stays open", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.raw([dataEvent(partial("Hel")), bare(503, "UNAVAILABLE", "The model is overloaded.")], {
+          hold: true
+        })
+      )
+      const error = yield* drain(service)
+      expect(error._tag).toBe("ServiceUnavailable")
+      expect(error.message).toContain("The model is overloaded.")
+    })
+  )
+
+  it.scoped("a CANCELLED error mid-stream is Streaming, and an API key error is Authentication", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.raw([dataEvent(partial("Hel")), bare(499, "CANCELLED", "The operation was cancelled.")]),
+        NativeServers.raw([bare(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")])
+      )
+      const cancelled = yield* drain(service)
+      expect(cancelled._tag).toBe("Streaming")
+      expect(cancelled.message).toContain("The operation was cancelled.")
+      expect((yield* drain(service))._tag).toBe("Authentication")
+    })
+  )
+
+  it.scoped("an unterminated last event is read: a blocked prompt is ContentPolicy, a cut one Streaming", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      const blocked = { promptFeedback: { blockReason: "SAFETY" } }
+      yield* server.script(
+        NativeServers.raw([`data: ${JSON.stringify(blocked)}\r\n`]),
+        NativeServers.raw([`data: ${JSON.stringify(blocked)}`]),
+        NativeServers.raw([dataEvent(partial("Hel")), `data: {"candidates": [{"content": {"par`])
+      )
+      expect((yield* drain(service))._tag).toBe("ContentPolicy")
+      expect((yield* drain(service))._tag).toBe("ContentPolicy")
+      const cut = yield* drain(service)
+      expect(cut._tag).toBe("Streaming")
+      expect(cut.message).toContain("ended inside an event")
+    })
+  )
+
+  it.scoped("braces inside strings do not end bare JSON early, and an array-wrapped error is read", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      const tricky = JSON.stringify([{ error: { code: 500, message: 'odd } ] \\" {', status: "INTERNAL" } }])
+      yield* server.script(NativeServers.raw([dataEvent(partial("Hel")), tricky.slice(0, 20), tricky.slice(20)]))
+      const error = yield* drain(service)
+      expect(error._tag).toBe("ServerError")
+      expect(error.message).toContain('odd } ] \\" {')
+    })
+  )
+})
