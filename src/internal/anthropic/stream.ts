@@ -38,6 +38,8 @@ export class StreamTranslator {
    */
   private readonly emptyInput = new Set<number>()
   private finished = false
+  private started = false
+  private blocksSeen = false
 
   constructor(
     private readonly created: number,
@@ -138,6 +140,18 @@ export class StreamTranslator {
     switch (event.type) {
       case "message_start": {
         const start = event as typeof Wire.MessageStart.Type
+        if (this.started) {
+          // A repeat before any content changes nothing; a new message inside the stream would splice two
+          // generations into one answer (vercel/ai met both), and what was delivered cannot be taken back.
+          if (start.message.id === this.id && !this.blocksSeen) return Either.right([])
+          return Either.left(
+            new LiterLlmError.Streaming({
+              provider,
+              message: `the anthropic stream started a second message (${start.message.id}) inside ${this.id}; the partial answer is incomplete, retry the request`
+            })
+          )
+        }
+        this.started = true
         this.id = start.message.id
         this.model = start.message.model
         this.counts = mergeCounts(this.counts, start.message.usage)
@@ -145,6 +159,7 @@ export class StreamTranslator {
       }
       case "content_block_start": {
         const start = event as typeof Wire.ContentBlockStart.Type
+        this.blocksSeen = true
         return Either.right(this.blockStart(start.index, start.content_block))
       }
       case "content_block_delta": {
