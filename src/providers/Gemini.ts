@@ -129,6 +129,10 @@ export const make = (
         { method: "POST", path: methodPath(version, request.model, "generateContent"), body },
         Wire.GenerateContentResponse
       )
+      // A 200 body that is Google's error object would otherwise read as an answer without candidates.
+      if (response.error != null) {
+        return yield* Effect.flip(Events.fromErrorObject(response.error, JSON.stringify({ error: response.error })))
+      }
       return yield* fromGenerateContentResponse(response, {
         id: yield* randomId,
         model: request.model,

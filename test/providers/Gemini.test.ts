@@ -925,3 +925,51 @@ describe("Gemini errors inside a stream", () => {
     })
   )
 })
+
+describe("Gemini streamed function-call arguments and nulls", () => {
+  const part = (functionCall: unknown) => ({ candidates: [{ content: { role: "model", parts: [{ functionCall }] } }] })
+  const stop = { candidates: [{ content: { parts: [{ text: "" }] }, finishReason: "STOP" }] }
+
+  it("collects pieces by path, strings continued, quoted keys and array indexes, closed at the finish", () => {
+    const { chunks, error } = runTranslator([
+      part({ name: "f", willContinue: true }),
+      part({ partialArgs: [{ jsonPath: "$.a['b c'][1]", stringValue: "he", willContinue: true }], willContinue: true }),
+      part({ partialArgs: [{ jsonPath: "$.a['b c'][1]", stringValue: "llo" }], willContinue: true }),
+      part({
+        partialArgs: [
+          { jsonPath: "$.n", nullValue: "NULL_VALUE" },
+          { jsonPath: "$.ok", boolValue: false }
+        ]
+      }),
+      part({ name: "g", willContinue: true }),
+      part({ partialArgs: [{ jsonPath: "$.x", numberValue: 2 }], willContinue: true }),
+      stop
+    ])
+    expect(error).toBeUndefined()
+    const calls = assembleChunks(chunks).choices[0].message.tool_calls ?? []
+    expect(calls.map((call) => JSON.parse((call as Chat.FunctionToolCall).function.arguments))).toEqual([
+      { a: { "b c": [null, "hello"] }, n: null, ok: false },
+      { x: 2 }
+    ])
+    expect(assembleChunks(chunks).choices[0].finish_reason).toBe("tool_calls")
+  })
+
+  it("pieces with no call open, or at a path that cannot be read, are Serialization naming the problem", () => {
+    expect(runTranslator([part({ partialArgs: [{ jsonPath: "$.a", stringValue: "x" }] })]).error).toMatchObject({
+      _tag: "Serialization",
+      message: expect.stringContaining("no call was open")
+    })
+    const odd = runTranslator([
+      part({ name: "f", willContinue: true }),
+      part({ partialArgs: [{ jsonPath: "a..b", stringValue: "x" }] })
+    ])
+    expect(odd.error).toMatchObject({ _tag: "Serialization", message: expect.stringContaining("a..b") })
+  })
+
+  it("null candidates and null parts read as none", () => {
+    expect(decodeResponse({ candidates: null, promptFeedback: null }).candidates).toEqual([])
+    expect(decodeResponse({ candidates: [{ content: { parts: null }, finishReason: "STOP" }] }).candidates).toEqual([
+      { content: { parts: [] }, finishReason: "STOP" }
+    ])
+  })
+})

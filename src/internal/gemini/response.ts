@@ -48,7 +48,7 @@ const toChoice = (candidate: Wire.Candidate, position: number, responseId: strin
       toolCalls.push({
         id: toolCallId(responseId, index, toolCalls.length, part),
         type: "function",
-        function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) }
+        function: { name: part.functionCall.name ?? "", arguments: JSON.stringify(part.functionCall.args ?? {}) }
       })
     } else if (part.text != null) {
       if (part.thought === true) thoughts.push(part.text)
