@@ -1150,3 +1150,31 @@ describe("Anthropic streamed and whole answers agree", () => {
     })
   )
 })
+
+describe("Anthropic error events and nulls", () => {
+  it.scoped(
+    "an error event before message_start maps like its HTTP status (overloaded: transient), after it Streaming",
+    () =>
+      Effect.gen(function* () {
+        const { server, service } = yield* setup()
+        const overloaded = { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }
+        const invalid = { type: "error", error: { type: "invalid_request_error", message: "bad field" } }
+        yield* server.script(
+          NativeServers.sse(sseOf([overloaded])),
+          NativeServers.sse(sseOf([invalid])),
+          NativeServers.sse(sseOf([streamEvents[0], overloaded]))
+        )
+        const first = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+        expect(first._tag).toBe("ServiceUnavailable")
+        expect(first.message).toContain("Overloaded")
+        expect(LiterLlmError.isTransient(first)).toBe(true)
+        expect((yield* Effect.flip(Stream.runDrain(service.chatStream(request))))._tag).toBe("BadRequest")
+        expect((yield* Effect.flip(Stream.runDrain(service.chatStream(request))))._tag).toBe("Streaming")
+      })
+  )
+
+  it("a message with content null reads as one without content", () => {
+    const message = decodeMessage({ id: "m", model: "c", content: null, stop_reason: "end_turn" })
+    expect(fromMessage(message, 0).choices[0].message.content).toBeNull()
+  })
+})

@@ -973,3 +973,15 @@ describe("Gemini streamed function-call arguments and nulls", () => {
     ])
   })
 })
+
+describe("Gemini answers that are not answers", () => {
+  it.scoped("a body with neither candidates nor a block reason is Serialization, not an empty success", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(NativeServers.json({ this: [{ is: { not: [{ a: "valid" }] }, response: {} }] }))
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("Serialization")
+      expect(error.message).toContain("no candidates")
+    })
+  )
+})

@@ -10,6 +10,7 @@
 import * as Either from "effect/Either"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import { beforeStart } from "./errors.js"
 import { type Counts, emptyCounts, mergeCounts, toFinishReason, toUsage } from "./usage.js"
 import * as Wire from "./wire.js"
 
@@ -133,7 +134,7 @@ export class StreamTranslator {
   }
 
   /** The chunks one event amounts to, or the error it means. */
-  push(event: Wire.StreamEvent): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.Streaming> {
+  push(event: Wire.StreamEvent): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.LiterLlmError> {
     if (this.finished) return Either.right([])
     // The decoded union's catch-all excludes the known types, so a known `type` implies its shape; TypeScript cannot
     // see that through the filter, hence the casts below.
@@ -183,6 +184,8 @@ export class StreamTranslator {
       case "error": {
         const error = (event as typeof Wire.ErrorEvent.Type).error
         const kind = error.type ?? "error"
+        const early = this.started ? undefined : beforeStart(kind, error.message)
+        if (early !== undefined) return Either.left(early)
         return Either.left(
           new LiterLlmError.Streaming({
             provider,

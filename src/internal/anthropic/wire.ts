@@ -173,7 +173,7 @@ export const Message = Schema.Struct({
   id: Schema.String,
   model: Schema.String,
   role: Schema.optional(Schema.String),
-  content: Schema.optionalWith(Schema.Array(ContentBlock), { default: () => [] }),
+  content: Schema.optionalWith(Schema.Array(ContentBlock), { default: () => [], nullable: true }),
   stop_reason: Nullish(Schema.String),
   stop_sequence: Nullish(Schema.String),
   usage: Nullish(Usage)
