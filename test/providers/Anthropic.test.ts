@@ -1173,8 +1173,12 @@ describe("Anthropic error events and nulls", () => {
       })
   )
 
-  it("a message with content null reads as one without content", () => {
+  it("a message with content null reads as one without content, a null delta or error as an empty one", () => {
     const message = decodeMessage({ id: "m", model: "c", content: null, stop_reason: "end_turn" })
     expect(fromMessage(message, 0).choices[0].message.content).toBeNull()
+    expect(decodeEvent({ type: "message_delta", delta: null, usage: { output_tokens: 2 } })).toMatchObject({
+      delta: {}
+    })
+    expect(decodeEvent({ type: "error", error: null })).toEqual({ type: "error", error: {} })
   })
 })
