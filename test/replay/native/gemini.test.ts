@@ -80,6 +80,17 @@ describe("Gemini replay: streams", () => {
     })
   )
 
+  it.scoped("vertexai API key failure: a bare error body is Authentication, as a 200 stream or as a 400", () =>
+    Effect.gen(function* () {
+      const fixture = F.sse(`${x}streaming-failure-api-key.txt`)
+      for (const status of [200, 400]) {
+        const error = yield* streamFailure({ ...fixture, status })
+        expect(error._tag).toBe("Authentication")
+        expect(error.message).toContain("API key not valid")
+      }
+    })
+  )
+
   it.scoped("vertexai safety and recitation finishes are content_filter, function call as a tool call", () =>
     Effect.gen(function* () {
       const safety = (yield* streamed(F.sse(`${x}streaming-failure-finish-reason-safety.txt`))).assembled
