@@ -533,6 +533,8 @@ export const json = <A, I, R>(
 export interface SseOptions {
   /** Cap on one event (default 1 MiB). */
   readonly maxEventSize?: number | undefined
+  /** Splits the body into events; default `Sse.decode`. For providers whose streams stray from the SSE rules. */
+  readonly decode?: typeof Sse.decode | undefined
 }
 
 /**
@@ -579,7 +581,7 @@ export const sse = (
                 })
               : mapped
           }),
-          Sse.decode({ maxEventSize: options.maxEventSize, provider: endpoint.provider })
+          (options.decode ?? Sse.decode)({ maxEventSize: options.maxEventSize, provider: endpoint.provider })
         )
       )
     )

@@ -12,7 +12,8 @@
  * - Streams end with an OpenAI-style usage chunk (no choices), whether or not `stream_options.include_usage` asked
  *   for it, because cost and budget accounting depend on it.
  * - An `error` event in a stream (e.g. `overloaded_error` after the answer began) is `Streaming`; a 529 answer to
- *   the request itself is `ServiceUnavailable`, so the router may fail over.
+ *   the request itself is `ServiceUnavailable`, so the router may fail over, and so is an `overloaded_error` event
+ *   that comes before `message_start` (other error types map as their HTTP statuses would).
  * - `embed` is not offered by Anthropic and fails with `EndpointNotSupported`.
  * - `response_format`: Anthropic has no JSON mode in the Messages API, so `json_schema` is served by a forced
  *   "answer tool" whose input becomes the content (the caller never sees the tool), and `json_object` by an
@@ -116,7 +117,8 @@ export const make = (
     const chat = Effect.fn("Anthropic.chat")(function* (request: Chat.ChatCompletionRequest) {
       const body = yield* toMessagesRequest(request, { defaultMaxTokens: maxTokens, stream: false })
       const message = yield* Http.json(client, endpoint, { method: "POST", path: "/v1/messages", body }, Wire.Message)
-      return fromMessage(message, yield* createdNow)
+      // Without the answer tool's name, a json_schema answer would come back as a call of a tool the caller never declared.
+      return fromMessage(message, yield* createdNow, answerToolName(request))
     })
 
     const chatStream = (

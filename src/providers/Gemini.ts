@@ -13,6 +13,8 @@
  *   `BadRequest`, so the message points at the key.
  * - Streams end with an OpenAI-style usage chunk (no choices) carrying Gemini's last `usageMetadata`.
  * - Function calls get ids made from the response id when Gemini sends none, so a `tool` message can answer them.
+ * - Gemini reports a failure mid-stream as an error object inside the stream (also as bare JSON after the events);
+ *   the stream fails with the error that object maps to, and an event the body ends inside is still read.
  * - The model may be given bare (`gemini-2.5-flash`) or as `models/gemini-2.5-flash`.
  *
  * @since 0.1.0
@@ -31,6 +33,8 @@ import type * as Embedding from "../Embedding.js"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
 import type * as Models from "../Models.js"
+import * as Events from "../internal/gemini/events.js"
+import * as Frames from "../internal/gemini/frames.js"
 import { fromBatchEmbedResponse, modelPath, toBatchEmbedRequest } from "../internal/gemini/embed.js"
 import { toGenerateContentRequest } from "../internal/gemini/request.js"
 import { fromGenerateContentResponse } from "../internal/gemini/response.js"
@@ -94,8 +98,6 @@ const randomId = Effect.map(
   ([a, b]) => `gemini-${a.toString(36)}${b.toString(36)}`
 )
 
-const decodeEvent = Http.jsonDecoder(Wire.GenerateContentResponse)
-
 /**
  * Builds the Gemini service on the `HttpClient` in context.
  *
@@ -127,6 +129,10 @@ export const make = (
         { method: "POST", path: methodPath(version, request.model, "generateContent"), body },
         Wire.GenerateContentResponse
       )
+      // A 200 body that is Google's error object would otherwise read as an answer without candidates.
+      if (response.error != null) {
+        return yield* Effect.flip(Events.fromErrorObject(response.error, JSON.stringify({ error: response.error })))
+      }
       return yield* fromGenerateContentResponse(response, {
         id: yield* randomId,
         model: request.model,
@@ -147,8 +153,9 @@ export const make = (
             urlParams: { alt: "sse" },
             body
           }
-          return Http.sse(client, endpoint, spec).pipe(
-            Stream.mapEffect((event) => decodeEvent(event.data, provider, "a stream event")),
+          return Http.sse(client, endpoint, spec, { decode: Frames.decode }).pipe(
+            Stream.mapEffect(Events.read),
+            Stream.flattenIterables,
             Stream.mapEffect((event) => translator.push(event)),
             Stream.concat(Stream.suspend(() => Stream.fromEffect(translator.end()))),
             Stream.flattenIterables

@@ -1080,3 +1080,105 @@ describe("Anthropic against FakeUpstream", () => {
     })
   )
 })
+
+// ---------------------------------------------------------------------------------------------------------------
+// What Anthropic really sends, the stream and the whole answer agreeing
+// ---------------------------------------------------------------------------------------------------------------
+
+describe("Anthropic streamed and whole answers agree", () => {
+  const noInputEvents = (name: string) => [
+    { type: "message_start", message: { id: "m", model: "c", usage: { input_tokens: 3, output_tokens: 1 } } },
+    { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "toolu_1", name, input: {} } },
+    { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: "" } },
+    { type: "content_block_stop", index: 0 },
+    { type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 5 } },
+    { type: "message_stop" }
+  ]
+  const noInputMessage = (name: string) => ({
+    id: "m",
+    type: "message",
+    role: "assistant",
+    model: "c",
+    content: [{ type: "tool_use", id: "toolu_1", name, input: {} }],
+    stop_reason: "tool_use",
+    usage: { input_tokens: 3, output_tokens: 5 }
+  })
+
+  it.scoped("a streamed tool call without input has arguments {}, as the whole answer does", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.json(noInputMessage("list_issues")),
+        NativeServers.sse(sseOf(noInputEvents("list_issues")))
+      )
+      const whole = yield* service.chat(request)
+      const streamed = assembleChunks(yield* Stream.runCollect(service.chatStream(request)))
+      const call = { id: "toolu_1", type: "function", function: { name: "list_issues", arguments: "{}" } }
+      expect(whole.choices[0].message.tool_calls).toEqual([call])
+      expect(streamed.choices[0].message.tool_calls).toEqual([call])
+      expect(streamed.choices[0].finish_reason).toBe("tool_calls")
+    })
+  )
+
+  it("a tool call closed by message_delta without content_block_stop still gets {}", () => {
+    const translator = new StreamTranslator(0, "c")
+    const chunks = noInputEvents("list_issues")
+      .filter((event) => event.type !== "content_block_stop")
+      .flatMap((raw) => Either.getOrThrow(translator.push(decodeEvent(raw))))
+    expect(assembleChunks(chunks).choices[0].message.tool_calls?.[0]).toMatchObject({ function: { arguments: "{}" } })
+  })
+
+  it.scoped("json_schema answers are content in chat as in streams, {} when the answer tool got no input", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      const format: Chat.ResponseFormat = {
+        type: "json_schema",
+        json_schema: { name: "place", schema: { type: "object" } }
+      }
+      const json = { ...request, response_format: format }
+      yield* server.script(
+        NativeServers.json(noInputMessage("place")),
+        NativeServers.sse(sseOf(noInputEvents("place")))
+      )
+      const whole = yield* service.chat(json)
+      const streamed = assembleChunks(yield* Stream.runCollect(service.chatStream(json)))
+      for (const answer of [whole, streamed]) {
+        expect(answer.choices[0].message.content).toBe("{}")
+        expect(answer.choices[0].message.tool_calls).toBeUndefined()
+        expect(answer.choices[0].finish_reason).toBe("stop")
+      }
+    })
+  )
+})
+
+describe("Anthropic error events and nulls", () => {
+  it.scoped(
+    "an error event before message_start maps like its HTTP status (overloaded: transient), after it Streaming",
+    () =>
+      Effect.gen(function* () {
+        const { server, service } = yield* setup()
+        const overloaded = { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }
+        const invalid = { type: "error", error: { type: "invalid_request_error", message: "bad field" } }
+        yield* server.script(
+          NativeServers.sse(sseOf([overloaded])),
+          NativeServers.sse(sseOf([invalid])),
+          NativeServers.sse(sseOf([streamEvents[0], overloaded]))
+        )
+        const first = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+        expect(first._tag).toBe("ServiceUnavailable")
+        expect(first.message).toContain("Overloaded")
+        expect(LiterLlmError.isTransient(first)).toBe(true)
+        expect((yield* Effect.flip(Stream.runDrain(service.chatStream(request))))._tag).toBe("BadRequest")
+        expect((yield* Effect.flip(Stream.runDrain(service.chatStream(request))))._tag).toBe("Streaming")
+      })
+  )
+
+  it("a message with content null reads as one without content, a null delta or error as an empty one", () => {
+    const message = decodeMessage({ id: "m", model: "c", content: null, stop_reason: "end_turn" })
+    expect(fromMessage(message, 0).choices[0].message.content).toBeNull()
+    expect(decodeEvent({ type: "message_delta", delta: null, usage: { output_tokens: 2 } })).toMatchObject({
+      delta: {}
+    })
+    expect(decodeEvent({ type: "error", error: null })).toEqual({ type: "error", error: {} })
+  })
+})

@@ -836,3 +836,152 @@ describe("Gemini layerConfig", () => {
     })
   )
 })
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors and blocks inside a stream, as Gemini and Vertex AI send them
+// ---------------------------------------------------------------------------------------------------------------
+
+describe("Gemini errors inside a stream", () => {
+  const partial = (text: string) => ({
+    candidates: [{ content: { role: "model", parts: [{ text }] }, finishReason: "STOP", index: 0 }]
+  })
+  const dataEvent = (value: unknown) => `data: ${JSON.stringify(value)}\r\n\r\n`
+  const bare = (code: number, status: string, message: string) =>
+    `${JSON.stringify({ error: { code, message, status } }, null, 2)}\n`
+  const drain = (service: LlmService.Service) => Effect.flip(Stream.runDrain(service.chatStream(request)))
+
+  it.scoped("an error object as an SSE event fails the stream with its mapped error, retry delay included", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      const quota = {
+        error: {
+          code: 429,
+          message: "Resource has been exhausted",
+          status: "RESOURCE_EXHAUSTED",
+          details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "34.4s" }]
+        }
+      }
+      yield* server.script(NativeServers.raw([dataEvent(partial("Hel")), dataEvent(quota)]))
+      const error = yield* drain(service)
+      expect(error._tag).toBe("RateLimited")
+      expect(error.message).toContain("Resource has been exhausted")
+      expect(error._tag === "RateLimited" && error.retryAfter).toEqual(Duration.millis(34_400))
+    })
+  )
+
+  it.scoped("bare JSON after the data events fails the stream at once, while the body stays open", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.raw([dataEvent(partial("Hel")), bare(503, "UNAVAILABLE", "The model is overloaded.")], {
+          hold: true
+        })
+      )
+      const error = yield* drain(service)
+      expect(error._tag).toBe("ServiceUnavailable")
+      expect(error.message).toContain("The model is overloaded.")
+    })
+  )
+
+  it.scoped("a CANCELLED error mid-stream is Streaming, and an API key error is Authentication", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(
+        NativeServers.raw([dataEvent(partial("Hel")), bare(499, "CANCELLED", "The operation was cancelled.")]),
+        NativeServers.raw([bare(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")])
+      )
+      const cancelled = yield* drain(service)
+      expect(cancelled._tag).toBe("Streaming")
+      expect(cancelled.message).toContain("The operation was cancelled.")
+      expect((yield* drain(service))._tag).toBe("Authentication")
+    })
+  )
+
+  it.scoped("an unterminated last event is read: a blocked prompt is ContentPolicy, a cut one Streaming", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      const blocked = { promptFeedback: { blockReason: "SAFETY" } }
+      yield* server.script(
+        NativeServers.raw([`data: ${JSON.stringify(blocked)}\r\n`]),
+        NativeServers.raw([`data: ${JSON.stringify(blocked)}`]),
+        NativeServers.raw([dataEvent(partial("Hel")), `data: {"candidates": [{"content": {"par`])
+      )
+      expect((yield* drain(service))._tag).toBe("ContentPolicy")
+      expect((yield* drain(service))._tag).toBe("ContentPolicy")
+      const cut = yield* drain(service)
+      expect(cut._tag).toBe("Streaming")
+      expect(cut.message).toContain("ended inside an event")
+    })
+  )
+
+  it.scoped("braces inside strings do not end bare JSON early, and an array-wrapped error is read", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      const tricky = JSON.stringify([{ error: { code: 500, message: 'odd } ] \\" {', status: "INTERNAL" } }])
+      yield* server.script(NativeServers.raw([dataEvent(partial("Hel")), tricky.slice(0, 20), tricky.slice(20)]))
+      const error = yield* drain(service)
+      expect(error._tag).toBe("ServerError")
+      expect(error.message).toContain('odd } ] \\" {')
+    })
+  )
+})
+
+describe("Gemini streamed function-call arguments and nulls", () => {
+  const part = (functionCall: unknown) => ({ candidates: [{ content: { role: "model", parts: [{ functionCall }] } }] })
+  const stop = { candidates: [{ content: { parts: [{ text: "" }] }, finishReason: "STOP" }] }
+
+  it("collects pieces by path, strings continued, quoted keys and array indexes, closed at the finish", () => {
+    const { chunks, error } = runTranslator([
+      part({ name: "f", willContinue: true }),
+      part({ partialArgs: [{ jsonPath: "$.a['b c'][1]", stringValue: "he", willContinue: true }], willContinue: true }),
+      part({ partialArgs: [{ jsonPath: "$.a['b c'][1]", stringValue: "llo" }], willContinue: true }),
+      part({
+        partialArgs: [
+          { jsonPath: "$.n", nullValue: "NULL_VALUE" },
+          { jsonPath: "$.ok", boolValue: false }
+        ]
+      }),
+      part({ name: "g", willContinue: true }),
+      part({ partialArgs: [{ jsonPath: "$.x", numberValue: 2 }], willContinue: true }),
+      stop
+    ])
+    expect(error).toBeUndefined()
+    const calls = assembleChunks(chunks).choices[0].message.tool_calls ?? []
+    expect(calls.map((call) => JSON.parse((call as Chat.FunctionToolCall).function.arguments))).toEqual([
+      { a: { "b c": [null, "hello"] }, n: null, ok: false },
+      { x: 2 }
+    ])
+    expect(assembleChunks(chunks).choices[0].finish_reason).toBe("tool_calls")
+  })
+
+  it("pieces with no call open, or at a path that cannot be read, are Serialization naming the problem", () => {
+    expect(runTranslator([part({ partialArgs: [{ jsonPath: "$.a", stringValue: "x" }] })]).error).toMatchObject({
+      _tag: "Serialization",
+      message: expect.stringContaining("no call was open")
+    })
+    const odd = runTranslator([
+      part({ name: "f", willContinue: true }),
+      part({ partialArgs: [{ jsonPath: "a..b", stringValue: "x" }] })
+    ])
+    expect(odd.error).toMatchObject({ _tag: "Serialization", message: expect.stringContaining("a..b") })
+  })
+
+  it("null candidates and null parts read as none", () => {
+    expect(decodeResponse({ candidates: null, promptFeedback: null }).candidates).toEqual([])
+    expect(decodeResponse({ candidates: [{ content: { parts: null }, finishReason: "STOP" }] }).candidates).toEqual([
+      { content: { parts: [] }, finishReason: "STOP" }
+    ])
+  })
+})
+
+describe("Gemini answers that are not answers", () => {
+  it.scoped("a body with neither candidates nor a block reason is Serialization, not an empty success", () =>
+    Effect.gen(function* () {
+      const { server, service } = yield* setup()
+      yield* server.script(NativeServers.json({ this: [{ is: { not: [{ a: "valid" }] }, response: {} }] }))
+      const error = yield* Effect.flip(service.chat(request))
+      expect(error._tag).toBe("Serialization")
+      expect(error.message).toContain("no candidates")
+    })
+  )
+})

@@ -36,6 +36,12 @@ export type Reply =
       readonly headers?: Readonly<Record<string, string>>
     }
   | { readonly _tag: "sse"; readonly events: ReadonlyArray<SseEvent>; readonly dropAfter?: number }
+  | {
+      readonly _tag: "raw"
+      readonly pieces: ReadonlyArray<string>
+      readonly contentType: string
+      readonly hold: boolean
+    }
   | { readonly _tag: "hang" }
 
 export const json = (body: unknown, status = 200, headers: Readonly<Record<string, string>> = {}): Reply => ({
@@ -48,6 +54,20 @@ export const json = (body: unknown, status = 200, headers: Readonly<Record<strin
 /** `dropAfter`: fail the body after that many events; the server then ends the response early. */
 export const sse = (events: ReadonlyArray<SseEvent>, dropAfter?: number): Reply =>
   dropAfter === undefined ? { _tag: "sse", events } : { _tag: "sse", events, dropAfter }
+
+/**
+ * A 200 whose body is exactly `pieces`, written in order (for streams that stray from SSE framing); with `hold` the
+ * body then stays open until the client goes away.
+ */
+export const raw = (
+  pieces: ReadonlyArray<string>,
+  options: { readonly hold?: boolean; readonly contentType?: string } = {}
+): Reply => ({
+  _tag: "raw",
+  pieces,
+  hold: options.hold ?? false,
+  contentType: options.contentType ?? "text/event-stream"
+})
 
 /** Never answers; the handler ends when the client goes away. */
 export const hang: Reply = { _tag: "hang" }
@@ -77,6 +97,12 @@ const respond = (reply: Exclude<Reply, { readonly _tag: "hang" }>): HttpServerRe
       status: reply.status ?? 200,
       contentType: "application/json",
       headers: reply.headers ?? {}
+    })
+  }
+  if (reply._tag === "raw") {
+    const pieces = Stream.fromIterable(reply.pieces.map((piece) => encoder.encode(piece)))
+    return HttpServerResponse.stream(reply.hold ? Stream.concat(pieces, Stream.never) : pieces, {
+      contentType: reply.contentType
     })
   }
   const frames = reply.events.map(frame)

@@ -10,10 +10,15 @@
 import * as Either from "effect/Either"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import { beforeStart } from "./errors.js"
 import { type Counts, emptyCounts, mergeCounts, toFinishReason, toUsage } from "./usage.js"
 import * as Wire from "./wire.js"
 
 const provider = "anthropic"
+
+/** The JSON of a tool call's input given whole at its start, or "" when it streams (an empty `{}`, or none). */
+const startInput = (input: unknown): string =>
+  typeof input === "object" && input !== null && Object.keys(input).length > 0 ? JSON.stringify(input) : ""
 
 /**
  * Per-stream state; create one per HTTP response.
@@ -28,7 +33,14 @@ export class StreamTranslator {
   private readonly toolIndexByBlock = new Map<number, number>()
   /** Content blocks that are calls of the answer tool: their input is the answer's content. */
   private readonly answerBlocks = new Set<number>()
+  /**
+   * Tool and answer blocks whose input has not produced a character yet. A call without input streams only an empty
+   * `input_json_delta`; closing it with `{}` makes the assembled arguments valid JSON, as the non-streamed path gives.
+   */
+  private readonly emptyInput = new Set<number>()
   private finished = false
+  private started = false
+  private blocksSeen = false
 
   constructor(
     private readonly created: number,
@@ -59,18 +71,16 @@ export class StreamTranslator {
       return block.thinking === "" ? [] : [this.chunk({ reasoning_content: block.thinking })]
     if (Wire.isToolUseBlock(block) && this.answerTool !== undefined && block.name === this.answerTool) {
       this.answerBlocks.add(index)
-      const input = block.input
-      const whole =
-        typeof input === "object" && input !== null && Object.keys(input).length > 0 ? JSON.stringify(input) : ""
+      const whole = startInput(block.input)
+      if (whole === "") this.emptyInput.add(index)
       return whole === "" ? [] : [this.chunk({ content: whole })]
     }
     if (Wire.isToolUseBlock(block)) {
       const toolIndex = this.toolIndexByBlock.size
       this.toolIndexByBlock.set(index, toolIndex)
       // The input normally streams as input_json_delta after an empty `{}`; a non-empty start input is sent whole.
-      const input = block.input
-      const whole =
-        typeof input === "object" && input !== null && Object.keys(input).length > 0 ? JSON.stringify(input) : ""
+      const whole = startInput(block.input)
+      if (whole === "") this.emptyInput.add(index)
       return [
         this.chunk({
           tool_calls: [
@@ -93,6 +103,7 @@ export class StreamTranslator {
         return Either.right([this.chunk({ reasoning_content: (delta as { readonly thinking: string }).thinking })])
       case "input_json_delta": {
         const partial = (delta as { readonly partial_json: string }).partial_json
+        if (partial !== "") this.emptyInput.delete(index)
         if (this.answerBlocks.has(index)) return Either.right(partial === "" ? [] : [this.chunk({ content: partial })])
         const toolIndex = this.toolIndexByBlock.get(index)
         // Server tools (web search, code execution) stream their input too; they are Anthropic's to run, not ours.
@@ -107,14 +118,41 @@ export class StreamTranslator {
     }
   }
 
+  /** Closes block `index`: a call whose input never arrived gets `{}` as its arguments (or content). */
+  private blockStop(index: number): ReadonlyArray<Chat.ChatCompletionChunk> {
+    if (!this.emptyInput.delete(index)) return []
+    if (this.answerBlocks.has(index)) return [this.chunk({ content: "{}" })]
+    const toolIndex = this.toolIndexByBlock.get(index)
+    return toolIndex === undefined
+      ? []
+      : [this.chunk({ tool_calls: [{ index: toolIndex, function: { arguments: "{}" } }] })]
+  }
+
+  /** Closes every block still open, for a stream that reaches its end without `content_block_stop`. */
+  private stopAll(): ReadonlyArray<Chat.ChatCompletionChunk> {
+    return [...this.emptyInput].flatMap((index) => this.blockStop(index))
+  }
+
   /** The chunks one event amounts to, or the error it means. */
-  push(event: Wire.StreamEvent): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.Streaming> {
+  push(event: Wire.StreamEvent): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.LiterLlmError> {
     if (this.finished) return Either.right([])
     // The decoded union's catch-all excludes the known types, so a known `type` implies its shape; TypeScript cannot
     // see that through the filter, hence the casts below.
     switch (event.type) {
       case "message_start": {
         const start = event as typeof Wire.MessageStart.Type
+        if (this.started) {
+          // A repeat before any content changes nothing; a new message inside the stream would splice two
+          // generations into one answer (vercel/ai met both), and what was delivered cannot be taken back.
+          if (start.message.id === this.id && !this.blocksSeen) return Either.right([])
+          return Either.left(
+            new LiterLlmError.Streaming({
+              provider,
+              message: `the anthropic stream started a second message (${start.message.id}) inside ${this.id}; the partial answer is incomplete, retry the request`
+            })
+          )
+        }
+        this.started = true
         this.id = start.message.id
         this.model = start.message.model
         this.counts = mergeCounts(this.counts, start.message.usage)
@@ -122,26 +160,32 @@ export class StreamTranslator {
       }
       case "content_block_start": {
         const start = event as typeof Wire.ContentBlockStart.Type
+        this.blocksSeen = true
         return Either.right(this.blockStart(start.index, start.content_block))
       }
       case "content_block_delta": {
         const delta = event as typeof Wire.ContentBlockDelta.Type
         return this.blockDelta(delta.index, delta.delta)
       }
+      case "content_block_stop":
+        return Either.right(this.blockStop((event as typeof Wire.ContentBlockStop.Type).index))
       case "message_delta": {
         const delta = event as typeof Wire.MessageDelta.Type
+        const closed = this.stopAll()
         this.counts = mergeCounts(this.counts, delta.usage)
         const answeredOnly =
           this.answerBlocks.size > 0 && this.toolIndexByBlock.size === 0 && delta.delta.stop_reason === "tool_use"
         const finish = answeredOnly ? "stop" : toFinishReason(delta.delta.stop_reason)
-        return Either.right(finish === null ? [] : [this.chunk({}, finish)])
+        return Either.right(finish === null ? closed : [...closed, this.chunk({}, finish)])
       }
       case "message_stop":
         this.finished = true
-        return Either.right([{ ...this.chunk({}), choices: [], usage: toUsage(this.counts) }])
+        return Either.right([...this.stopAll(), { ...this.chunk({}), choices: [], usage: toUsage(this.counts) }])
       case "error": {
         const error = (event as typeof Wire.ErrorEvent.Type).error
         const kind = error.type ?? "error"
+        const early = this.started ? undefined : beforeStart(kind, error.message)
+        if (early !== undefined) return Either.left(early)
         return Either.left(
           new LiterLlmError.Streaming({
             provider,
@@ -151,7 +195,7 @@ export class StreamTranslator {
         )
       }
       default:
-        // content_block_stop, ping and event types added later carry nothing to translate.
+        // ping and event types added later carry nothing to translate.
         return Either.right([])
     }
   }

@@ -173,7 +173,7 @@ export const Message = Schema.Struct({
   id: Schema.String,
   model: Schema.String,
   role: Schema.optional(Schema.String),
-  content: Schema.optionalWith(Schema.Array(ContentBlock), { default: () => [] }),
+  content: Schema.optionalWith(Schema.Array(ContentBlock), { default: () => [], nullable: true }),
   stop_reason: Nullish(Schema.String),
   stop_sequence: Nullish(Schema.String),
   usage: Nullish(Usage)
@@ -257,7 +257,7 @@ export const MessageDelta = Schema.Struct({
   type: Schema.Literal("message_delta"),
   delta: Schema.optionalWith(
     Schema.Struct({ stop_reason: Nullish(Schema.String), stop_sequence: Nullish(Schema.String) }),
-    { default: () => ({}) }
+    { default: () => ({}), nullable: true }
   ),
   usage: Nullish(Usage)
 })
@@ -286,7 +286,8 @@ export const Ping = Schema.Struct({ type: Schema.Literal("ping") })
 export const ErrorEvent = Schema.Struct({
   type: Schema.Literal("error"),
   error: Schema.optionalWith(Schema.Struct({ type: Nullish(Schema.String), message: Nullish(Schema.String) }), {
-    default: () => ({})
+    default: () => ({}),
+    nullable: true
   })
 })
 

@@ -48,7 +48,7 @@ const toChoice = (candidate: Wire.Candidate, position: number, responseId: strin
       toolCalls.push({
         id: toolCallId(responseId, index, toolCalls.length, part),
         type: "function",
-        function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) }
+        function: { name: part.functionCall.name ?? "", arguments: JSON.stringify(part.functionCall.args ?? {}) }
       })
     } else if (part.text != null) {
       if (part.thought === true) thoughts.push(part.text)
@@ -77,9 +77,19 @@ const toChoice = (candidate: Wire.Candidate, position: number, responseId: strin
 export const fromGenerateContentResponse = (
   response: Wire.GenerateContentResponse,
   fallback: { readonly id: string; readonly model: string; readonly created: number }
-): Either.Either<Chat.ChatCompletionResponse, LiterLlmError.ContentPolicy> => {
+): Either.Either<Chat.ChatCompletionResponse, LiterLlmError.ContentPolicy | LiterLlmError.Serialization> => {
   const refusal = blocked(response)
   if (refusal !== undefined) return Either.left(refusal)
+  if (response.candidates.length === 0) {
+    // Every answer has a candidate, and a refused prompt says why; a body with neither is not an answer at all.
+    return Either.left(
+      new LiterLlmError.Serialization({
+        provider: "gemini",
+        message:
+          'the response of generateContent from provider "gemini" has no candidates and no promptFeedback.blockReason; it is not an answer, retry the request'
+      })
+    )
+  }
   const id = response.responseId ?? fallback.id
   return Either.right({
     id,

@@ -10,6 +10,7 @@
 import * as Either from "effect/Either"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import * as PartialArgs from "./partialArgs.js"
 import { blocked, toolCallId } from "./response.js"
 import { toFinishReason, toUsage } from "./usage.js"
 import type * as Wire from "./wire.js"
@@ -17,7 +18,15 @@ import type * as Wire from "./wire.js"
 interface CandidateState {
   tools: number
   finished: boolean
+  /** A call whose arguments are still streaming (see `partialArgs.ts`), and its tool-call index. */
+  open: { readonly position: number; readonly call: PartialArgs.OpenCall } | undefined
 }
+
+const misplaced = (detail: string) =>
+  new LiterLlmError.Serialization({
+    provider: "gemini",
+    message: `a stream event from provider "gemini" had streamed function-call arguments that cannot be placed (${detail}); the tool call would be wrong, retry the request`
+  })
 
 /**
  * Per-stream state; create one per HTTP response.
@@ -43,35 +52,62 @@ export class StreamTranslator {
     return { id: this.id ?? this.fallbackId, object: "chat.completion.chunk", created: this.created, model: this.model }
   }
 
-  /** The chunks one event amounts to, or the refusal it means. */
+  /** The chunks one event amounts to, or the refusal (or unplaceable streamed arguments) it means. */
   push(
     event: Wire.GenerateContentResponse
-  ): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.ContentPolicy> {
+  ): Either.Either<ReadonlyArray<Chat.ChatCompletionChunk>, LiterLlmError.ContentPolicy | LiterLlmError.Serialization> {
     const refusal = blocked(event)
     if (refusal !== undefined) return Either.left(refusal)
     if (this.id === undefined && event.responseId != null) this.id = event.responseId
     if (event.modelVersion != null) this.model = event.modelVersion
     if (event.usageMetadata != null) this.usage = event.usageMetadata
     const choices: Array<Chat.ChunkChoice> = []
+    let failure: LiterLlmError.Serialization | undefined = undefined
     event.candidates.forEach((candidate, position) => {
       const index = candidate.index ?? position
       let state = this.candidates.get(index)
       const first = state === undefined
       if (state === undefined) {
-        state = { tools: 0, finished: false }
+        state = { tools: 0, finished: false, open: undefined }
         this.candidates.set(index, state)
       }
       let content: string | undefined = undefined
       let reasoning: string | undefined = undefined
       const toolCalls: Array<Chat.DeltaToolCall> = []
+      const current = state
+      const close = () => {
+        if (current.open === undefined) return
+        toolCalls.push({
+          index: current.open.position,
+          function: { arguments: JSON.stringify(current.open.call.args) }
+        })
+        current.open = undefined
+      }
       for (const part of candidate.content?.parts ?? []) {
-        if (part.functionCall != null) {
+        const call = part.functionCall
+        if (call != null && (call.name == null || call.name === "")) {
+          // A piece of the open call's streamed arguments, or (without willContinue) its end.
+          if (state.open === undefined) {
+            if ((call.partialArgs ?? []).length > 0) failure ??= misplaced("no call was open")
+            continue
+          }
+          const unplaced = PartialArgs.apply(state.open.call, call.partialArgs ?? [])
+          if (unplaced.length > 0) failure ??= misplaced(`paths ${unplaced.join(", ")}`)
+          if (call.willContinue !== true) close()
+        } else if (call != null) {
+          close()
           const position = state.tools++
+          const streams = call.willContinue === true
+          if (streams) {
+            state.open = { position, call: PartialArgs.open() }
+            const unplaced = PartialArgs.apply(state.open.call, call.partialArgs ?? [])
+            if (unplaced.length > 0) failure ??= misplaced(`paths ${unplaced.join(", ")}`)
+          }
           toolCalls.push({
             index: position,
             id: toolCallId(this.id ?? this.fallbackId, index, position, part),
             type: "function",
-            function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) }
+            function: { name: call.name ?? "", arguments: streams ? "" : JSON.stringify(call.args ?? {}) }
           })
         } else if (part.text != null) {
           if (part.thought === true) reasoning = (reasoning ?? "") + part.text
@@ -79,7 +115,10 @@ export class StreamTranslator {
         }
       }
       const finish = toFinishReason(candidate.finishReason, state.tools > 0)
-      if (finish !== null) state.finished = true
+      if (finish !== null) {
+        close()
+        state.finished = true
+      }
       const delta: Chat.Delta = {
         ...(first ? { role: "assistant" } : {}),
         ...(content === undefined ? {} : { content }),
@@ -88,6 +127,7 @@ export class StreamTranslator {
       }
       if (Object.keys(delta).length > 0 || finish !== null) choices.push({ index, delta, finish_reason: finish })
     })
+    if (failure !== undefined) return Either.left(failure)
     return Either.right(choices.length === 0 ? [] : [{ ...this.base(), choices }])
   }
 

@@ -91,6 +91,42 @@ export interface GenerateContentRequest {
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
+ * One piece of a function call's streamed arguments: a JSON path and the value there.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
+export const PartialArg = Schema.Struct({
+  jsonPath: Schema.String,
+  stringValue: Nullish(Schema.String),
+  numberValue: Nullish(Schema.Number),
+  boolValue: Nullish(Schema.Boolean),
+  /** Present (any value, `NULL_VALUE` in practice) when the value is JSON null. */
+  nullValue: Schema.optional(Schema.Unknown),
+  structValue: Nullish(Schema.Unknown),
+  listValue: Nullish(Schema.Unknown),
+  /** On a string piece: the next piece for the same path continues the string. */
+  willContinue: Nullish(Schema.Boolean)
+})
+/** @since 0.1.0 @category wire */
+export type PartialArg = typeof PartialArg.Type
+
+/**
+ * A function call. With streamed arguments (see `partialArgs.ts`) only the opening part has a name; later parts carry
+ * `partialArgs`, and `willContinue` says whether more parts follow.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
+export const FunctionCall = Schema.Struct({
+  name: Nullish(Schema.String),
+  args: Schema.optional(Schema.Unknown),
+  id: Nullish(Schema.String),
+  partialArgs: Nullish(Schema.Array(PartialArg)),
+  willContinue: Nullish(Schema.Boolean)
+})
+
+/**
  * One part of an answer's content, unknown fields ignored.
  *
  * @since 0.1.0
@@ -100,9 +136,7 @@ export const Part = Schema.Struct({
   text: Nullish(Schema.String),
   /** Marks a thought summary, not part of the answer. */
   thought: Nullish(Schema.Boolean),
-  functionCall: Nullish(
-    Schema.Struct({ name: Schema.String, args: Schema.optional(Schema.Unknown), id: Nullish(Schema.String) })
-  ),
+  functionCall: Nullish(FunctionCall),
   /** Opaque; must be sent back with the function call it came with (see `thoughtSignature.ts`). */
   thoughtSignature: Nullish(Schema.String)
 })
@@ -117,7 +151,9 @@ export type Part = typeof Part.Type
  */
 export const Candidate = Schema.Struct({
   index: Nullish(Schema.Number),
-  content: Nullish(Schema.Struct({ parts: Schema.optionalWith(Schema.Array(Part), { default: () => [] }) })),
+  content: Nullish(
+    Schema.Struct({ parts: Schema.optionalWith(Schema.Array(Part), { default: () => [], nullable: true }) })
+  ),
   finishReason: Nullish(Schema.String)
 })
 /** @since 0.1.0 @category wire */
@@ -147,11 +183,13 @@ export type UsageMetadata = typeof UsageMetadata.Type
  * @category wire
  */
 export const GenerateContentResponse = Schema.Struct({
-  candidates: Schema.optionalWith(Schema.Array(Candidate), { default: () => [] }),
+  candidates: Schema.optionalWith(Schema.Array(Candidate), { default: () => [], nullable: true }),
   usageMetadata: Nullish(UsageMetadata),
   modelVersion: Nullish(Schema.String),
   responseId: Nullish(Schema.String),
-  promptFeedback: Nullish(Schema.Struct({ blockReason: Nullish(Schema.String) }))
+  promptFeedback: Nullish(Schema.Struct({ blockReason: Nullish(Schema.String) })),
+  /** Google's error object; answers carry none, but a body or stream event reporting a failure does. */
+  error: Schema.optional(Schema.Unknown)
 })
 /** @since 0.1.0 @category wire */
 export type GenerateContentResponse = typeof GenerateContentResponse.Type
