@@ -23,6 +23,7 @@ import * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import type * as Models from "./Models.js"
 import { estimatePromptTokens, estimateTokens } from "./internal/tokens.js"
+import { withRequestChecks } from "./internal/requestChecks.js"
 
 /**
  * How the fake behaves. Every option has a default that makes the fake a healthy, instant deployment.
@@ -232,7 +233,7 @@ export const make = (options: Options = {}): Effect.Effect<TestService> =>
         : Effect.fail(options.fail)
 
     return {
-      service: LlmService.make({ provider: "test", chat, chatStream, embed, listModels }),
+      service: LlmService.make(withRequestChecks({ provider: "test", chat, chatStream, embed, listModels })),
       requests: Effect.sync(() => log.slice()),
       calls: Ref.get(counter)
     }

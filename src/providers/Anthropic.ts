@@ -39,6 +39,7 @@ import { answerToolName } from "../internal/anthropic/structured.js"
 import * as Wire from "../internal/anthropic/wire.js"
 import * as Http from "../internal/http.js"
 import { readNativeConfig } from "../internal/nativeConfig.js"
+import { withRequestChecks } from "../internal/requestChecks.js"
 
 /**
  * Options of the Anthropic client.
@@ -162,7 +163,7 @@ export const make = (
       return { object: "list", data: models }
     }).pipe(Effect.withSpan("Anthropic.listModels"))
 
-    return LlmService.make({ provider, chat, chatStream, listModels })
+    return LlmService.make(withRequestChecks({ provider, chat, chatStream, listModels }))
   })
 
 /**

@@ -38,6 +38,7 @@ import { StreamTranslator } from "../internal/gemini/stream.js"
 import * as Wire from "../internal/gemini/wire.js"
 import * as Http from "../internal/http.js"
 import { readNativeConfig } from "../internal/nativeConfig.js"
+import { withRequestChecks } from "../internal/requestChecks.js"
 
 /**
  * Options of the Gemini client.
@@ -188,7 +189,7 @@ export const make = (
       return { object: "list", data: models }
     }).pipe(Effect.mapError(normalize), Effect.withSpan("Gemini.listModels"))
 
-    return LlmService.make({ provider, chat, chatStream, embed, listModels })
+    return LlmService.make(withRequestChecks({ provider, chat, chatStream, embed, listModels }))
   })
 
 /**

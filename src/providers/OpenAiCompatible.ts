@@ -41,6 +41,7 @@ import * as Http from "../internal/http.js"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
 import * as Models from "../Models.js"
+import { withRequestChecks } from "../internal/requestChecks.js"
 
 /**
  * How the API key is sent: `"bearer"` (`Authorization: Bearer …`, the default), `{ header: "api-key" }` for a
@@ -204,7 +205,7 @@ export const make = (
 
     const listModels = Http.json(client, endpoint, { method: "GET", path: "/models" }, Models.ModelList)
 
-    return LlmService.make({ provider, chat, chatStream, embed, listModels })
+    return LlmService.make(withRequestChecks({ provider, chat, chatStream, embed, listModels }))
   })
 
 /**
