@@ -11,6 +11,9 @@
  * - the per-request timeout is `Timeout` (for streams: until the response headers, then between two events);
  * - a body that is not JSON or not the expected shape is `Serialization` naming the offending path;
  * - a bad configured header is `InvalidHeader`, found when the endpoint is built.
+ * - a successful body past `maxBodySize` (default 64 MiB) is `Serialization`, found while reading: the read stops and
+ *   the connection closes, and since the same request would get the same body it is not transient (no failover);
+ *   an error body is read up to {@link maxErrorBodyBytes} only, and one server-sent event up to `maxEventSize`.
  *
  * API keys are `Redacted` until the moment the header is written, their header names are added to the platform's
  * redacted header names (so spans show `<redacted>`), and no error message quotes a header value or a query string.
@@ -34,6 +37,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as Sse from "./sse.js"
+import * as Validate from "./validate.js"
 
 /**
  * How the API key is sent: `Authorization: Bearer <key>`, a named header (`x-api-key`, `api-key`), or not at all.
@@ -63,6 +67,10 @@ export interface EndpointOptions {
   readonly urlParams?: Readonly<Record<string, string>> | undefined
   /** Per-request timeout; none when undefined. */
   readonly timeout?: Duration.DurationInput | undefined
+  /** The largest successful JSON body read, in bytes (default {@link defaultMaxBodySize}). */
+  readonly maxBodySize?: number | undefined
+  /** The largest server-sent event read, in characters (default `Sse.defaultMaxEventSize`). */
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -79,9 +87,27 @@ export interface Endpoint {
   readonly timeout: Duration.Duration | undefined
   /** Header names whose values are secret. */
   readonly secretHeaders: ReadonlyArray<string>
+  /** The largest successful JSON body read, in bytes. */
+  readonly maxBodySize: number
+  /** The largest server-sent event read, in characters (`undefined`: the parser's default). */
+  readonly maxEventSize: number | undefined
   /** Replaces the endpoint's API key in an error's message and cause (identity when there is no key). */
   readonly scrub: (error: LiterLlmError.LiterLlmError) => LiterLlmError.LiterLlmError
 }
+
+/**
+ * The default cap on a successful JSON body: 64 MiB. Chat and embedding answers are kilobytes to a few megabytes; a
+ * body past this is a broken or hostile upstream, and reading it whole would exhaust memory.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxBodySize = 64 * 1024 * 1024
+
+const SizeOptions = Schema.Struct({
+  maxBodySize: Schema.optional(Validate.PositiveInt),
+  maxEventSize: Schema.optional(Validate.PositiveInt)
+})
 
 const tokenChars = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
@@ -130,6 +156,17 @@ export const validateHeader = (name: string, value: string): LiterLlmError.Inval
 export const makeEndpoint = (
   options: EndpointOptions
 ): Effect.Effect<Endpoint, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest> =>
+  Effect.zipRight(
+    Validate.options(`the ${options.provider} client`, SizeOptions, {
+      maxBodySize: options.maxBodySize,
+      maxEventSize: options.maxEventSize
+    }),
+    buildEndpoint(options)
+  )
+
+const buildEndpoint = (
+  options: EndpointOptions
+): Effect.Effect<Endpoint, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest> =>
   Effect.suspend((): Effect.Effect<Endpoint, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest> => {
     const baseUrl = options.baseUrl.replace(/\/+$/, "")
     try {
@@ -173,6 +210,8 @@ export const makeEndpoint = (
       urlParams: options.urlParams ?? {},
       timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout),
       secretHeaders,
+      maxBodySize: options.maxBodySize ?? defaultMaxBodySize,
+      maxEventSize: options.maxEventSize,
       scrub: scrubSecret(auth === "none" ? undefined : options.apiKey)
     })
   })
@@ -445,12 +484,18 @@ export const makeRequest = (
  */
 export const maxErrorBodyBytes = 64 * 1024
 
-/** Reads at most {@link maxErrorBodyBytes} of a body, then stops (closing the connection); "" if reading fails. */
-const readErrorBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
+/**
+ * Reads a body until it ends or passes `cap` bytes, whichever comes first; stopping early closes the connection, so
+ * memory stays within the cap plus one network chunk however much the upstream would send.
+ */
+const readUpTo = (
+  response: HttpClientResponse.HttpClientResponse,
+  cap: number
+): Effect.Effect<{ readonly bytes: Uint8Array; readonly over: boolean }, HttpClientError.ResponseError> =>
   response.stream.pipe(
     Stream.runFoldWhile(
       { parts: [] as Array<Uint8Array>, size: 0 },
-      (acc) => acc.size < maxErrorBodyBytes,
+      (acc) => acc.size <= cap,
       (acc, part) => {
         acc.parts.push(part)
         acc.size += part.length
@@ -464,10 +509,47 @@ const readErrorBody = (response: HttpClientResponse.HttpClientResponse): Effect.
         bytes.set(part, offset)
         offset += part.length
       }
-      return new TextDecoder().decode(bytes.subarray(0, maxErrorBodyBytes))
-    }),
+      return { bytes, over: size > cap }
+    })
+  )
+
+/** Reads at most {@link maxErrorBodyBytes} of an error body, then stops; "" if reading fails. */
+const readErrorBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
+  readUpTo(response, maxErrorBodyBytes).pipe(
+    Effect.map(({ bytes }) => new TextDecoder().decode(bytes.subarray(0, maxErrorBodyBytes))),
     Effect.orElseSucceed(() => "")
   )
+
+/** The error of a successful body past the endpoint's cap: not transient, since another try gets the same body. */
+const bodyTooLarge = (endpoint: Endpoint, where: string, declared: number | undefined) =>
+  new LiterLlmError.Serialization({
+    provider: endpoint.provider,
+    message: `the response of ${where} from provider "${endpoint.provider}" ${
+      declared === undefined ? "grew past" : `declared ${declared} bytes, more than`
+    } maxBodySize (${endpoint.maxBodySize} bytes); reading stopped to bound memory (raise maxBodySize if this is expected)`
+  })
+
+/**
+ * Reads a successful body as text within the endpoint's `maxBodySize`. A `content-length` over the cap fails before
+ * reading; a body that grows past it fails as soon as it does.
+ */
+const readBody = (
+  endpoint: Endpoint,
+  response: HttpClientResponse.HttpClientResponse,
+  where: string
+): Effect.Effect<string, LiterLlmError.LiterLlmError> => {
+  const declared = Number(response.headers["content-length"] ?? Number.NaN)
+  // a declared size over the cap still goes through readUpTo, which stops at the first chunk and closes the socket
+  const cap = Number.isFinite(declared) && declared > endpoint.maxBodySize ? 0 : endpoint.maxBodySize
+  return readUpTo(response, cap).pipe(
+    Effect.mapError((error) => transportError(endpoint, error)),
+    Effect.flatMap(({ bytes, over }) =>
+      over
+        ? Effect.fail(bodyTooLarge(endpoint, where, cap === 0 ? declared : undefined))
+        : Effect.succeed(new TextDecoder().decode(bytes))
+    )
+  )
+}
 
 /** Sends the request; non-2xx answers become their error variant. */
 const send = (
@@ -509,9 +591,7 @@ export const json = <A, I, R>(
   const built = makeRequest(endpoint, spec, "application/json")
   if (Either.isLeft(built)) return Effect.fail(endpoint.scrub(built.left))
   const effect = send(client, endpoint, built.right).pipe(
-    Effect.flatMap((response) =>
-      Effect.mapError(response.text, (error) => transportError(endpoint, error as HttpClientError.HttpClientError))
-    ),
+    Effect.flatMap((response) => readBody(endpoint, response, `${spec.method} ${spec.path}`)),
     Effect.flatMap((text) => decodeJson(schema, text, endpoint.provider, `the response of ${spec.path}`))
   )
   const timed =
@@ -579,7 +659,7 @@ export const sse = (
                 })
               : mapped
           }),
-          Sse.decode({ maxEventSize: options.maxEventSize, provider: endpoint.provider })
+          Sse.decode({ maxEventSize: options.maxEventSize ?? endpoint.maxEventSize, provider: endpoint.provider })
         )
       )
     )

@@ -59,6 +59,10 @@ export interface Options {
   readonly defaultMaxTokens?: number | undefined
   /** Extra headers, e.g. `anthropic-beta`. */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The largest successful JSON body read, in bytes (default 64 MiB); past it the read stops, non-transient. */
+  readonly maxBodySize?: number | undefined
+  /** Cap on one server-sent event, in characters (default 1 MiB). */
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -109,7 +113,9 @@ export const make = (
       apiKey: options.apiKey,
       auth: { header: "x-api-key" },
       headers: { ...options.headers, "anthropic-version": options.anthropicVersion ?? defaultAnthropicVersion },
-      timeout: options.timeout
+      timeout: options.timeout,
+      maxBodySize: options.maxBodySize,
+      maxEventSize: options.maxEventSize
     })
     const maxTokens = options.defaultMaxTokens ?? defaultMaxTokens
     const createdNow = Effect.map(Clock.currentTimeMillis, (millis) => Math.floor(millis / 1000))

@@ -56,6 +56,10 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** Extra headers sent with every request. */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The largest successful JSON body read, in bytes (default 64 MiB); past it the read stops, non-transient. */
+  readonly maxBodySize?: number | undefined
+  /** Cap on one server-sent event, in characters (default 1 MiB). */
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -114,7 +118,9 @@ export const make = (
       apiKey: options.apiKey,
       auth: { header: "x-goog-api-key" },
       headers: options.headers,
-      timeout: options.timeout
+      timeout: options.timeout,
+      maxBodySize: options.maxBodySize,
+      maxEventSize: options.maxEventSize
     })
     const version = options.apiVersion ?? defaultApiVersion
     const normalize = (error: LiterLlmError.LiterLlmError) => endpoint.scrub(keyRejected(error))

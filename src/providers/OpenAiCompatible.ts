@@ -78,6 +78,8 @@ export interface Options {
   readonly streamUsage?: boolean | undefined
   /** Cap on one server-sent event, in characters (default 1 MiB). */
   readonly maxEventSize?: number | undefined
+  /** The largest successful JSON body read, in bytes (default 64 MiB); past it the read stops, non-transient. */
+  readonly maxBodySize?: number | undefined
   /** Adjusts the HTTP client (retries, tracing, proxies …). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
@@ -122,7 +124,9 @@ export const make = (
       auth: options.auth,
       headers: options.headers,
       urlParams: options.urlParams,
-      timeout: options.timeout
+      timeout: options.timeout,
+      maxBodySize: options.maxBodySize,
+      maxEventSize: options.maxEventSize
     })
     const baseClient = yield* HttpClient.HttpClient
     const client = options.transformClient === undefined ? baseClient : options.transformClient(baseClient)
