@@ -231,6 +231,9 @@ export const minScrubbedKeyLength = 8
  * parser's message quotes the text it choked on), in case an upstream or a proxy echoed the key back. The error
  * keeps its class and every other field. Cheap when the key is absent: one `includes` per text.
  *
+ * A message may quote a body cut at a length limit, so a key cut short is removed too: any run of text matching the
+ * key's first {@link minScrubbedKeyLength} characters or more.
+ *
  * Keys shorter than {@link minScrubbedKeyLength} are left alone: those are placeholders that local servers accept
  * ("ollama", "EMPTY"), and replacing them would also blank ordinary words such as a provider name in the message.
  *
@@ -242,12 +245,23 @@ export const scrubSecret = (
 ): ((error: LiterLlmError.LiterLlmError) => LiterLlmError.LiterLlmError) => {
   const value = secret === undefined ? "" : Redacted.value(secret)
   if (value.length < minScrubbedKeyLength) return (error) => error
-  const clean = (text: string) => text.split(value).join(redactedText)
+  const head = value.slice(0, minScrubbedKeyLength)
+  const clean = (text: string) => {
+    let out = ""
+    let from = 0
+    for (let at = text.indexOf(head); at !== -1; at = text.indexOf(head, from)) {
+      let end = at + head.length
+      while (end - at < value.length && text.charCodeAt(end) === value.charCodeAt(end - at)) end++
+      out += text.slice(from, at) + redactedText
+      from = end
+    }
+    return out + text.slice(from)
+  }
   return (error) => {
     const cause: unknown = "cause" in error ? error.cause : undefined
     const causeText = cause instanceof Error ? cause.message : typeof cause === "string" ? cause : undefined
-    const dirtyCause = causeText !== undefined && causeText.includes(value)
-    if (!dirtyCause && !error.message.includes(value)) return error
+    const dirtyCause = causeText !== undefined && causeText.includes(head)
+    if (!dirtyCause && !error.message.includes(head)) return error
     const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: clean(error.message) })
     // the cause's own structure may hold the key in more places than its message, so it is replaced by its text
     if (dirtyCause) copy.cause = clean(causeText)
@@ -418,10 +432,62 @@ const timeoutError = (endpoint: Endpoint, what: string) =>
     )}; retry, or raise the timeout`
   })
 
+/**
+ * Header names whose values are protocol metadata, never credentials: these keep their values in the platform's
+ * client spans. Every other header of our requests and of their answers is shown as `<redacted>`, because an upstream
+ * or a proxy may echo the key back in any header (`www-authenticate`, a debug header), and the platform records
+ * response headers before we see them.
+ */
+const plainHeaders = new RegExp(
+  "^(?!(?:" +
+    [
+      "accept",
+      "accept-encoding",
+      "age",
+      "alt-svc",
+      "anthropic-beta",
+      "anthropic-organization-id",
+      "anthropic-ratelimit-[a-z0-9-]+",
+      "anthropic-version",
+      "cache-control",
+      "cf-cache-status",
+      "cf-ray",
+      "connection",
+      "content-encoding",
+      "content-length",
+      "content-type",
+      "date",
+      "keep-alive",
+      "openai-model",
+      "openai-organization",
+      "openai-processing-ms",
+      "openai-project",
+      "openai-version",
+      "request-id",
+      "retry-after",
+      "retry-after-ms",
+      "server",
+      "strict-transport-security",
+      "traceparent",
+      "tracestate",
+      "transfer-encoding",
+      "user-agent",
+      "vary",
+      "via",
+      "x-content-type-options",
+      "x-envoy-upstream-service-time",
+      "x-ratelimit-[a-z0-9-]+",
+      "x-request-id"
+    ].join("|") +
+    ")$)"
+)
+
 const withSecretsRedacted = <A, E, R>(endpoint: Endpoint, effect: Effect.Effect<A, E, R>) =>
-  endpoint.secretHeaders.length === 0
-    ? effect
-    : Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, ...endpoint.secretHeaders])
+  Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [
+    ...names,
+    ...endpoint.secretHeaders,
+    plainHeaders
+  ])
 
 /**
  * What to send: a method, a path under the base URL, an optional JSON body and extra headers.
