@@ -36,6 +36,8 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../LiterLlmError.js"
+import * as Body from "./body.js"
+import * as Secrets from "./secrets.js"
 import * as Sse from "./sse.js"
 import * as Validate from "./validate.js"
 
@@ -96,13 +98,12 @@ export interface Endpoint {
 }
 
 /**
- * The default cap on a successful JSON body: 64 MiB. Chat and embedding answers are kilobytes to a few megabytes; a
- * body past this is a broken or hostile upstream, and reading it whole would exhaust memory.
+ * Re-exported from the modules that define them, for the providers and tests that reach them through this one.
  *
  * @since 0.1.0
- * @category constants
  */
-export const defaultMaxBodySize = 64 * 1024 * 1024
+export { defaultMaxBodySize, maxErrorBodyBytes } from "./body.js"
+export { minScrubbedKeyLength, scrubSecret } from "./secrets.js"
 
 const SizeOptions = Schema.Struct({
   maxBodySize: Schema.optional(Validate.PositiveInt),
@@ -210,64 +211,11 @@ const buildEndpoint = (
       urlParams: options.urlParams ?? {},
       timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout),
       secretHeaders,
-      maxBodySize: options.maxBodySize ?? defaultMaxBodySize,
+      maxBodySize: options.maxBodySize ?? Body.defaultMaxBodySize,
       maxEventSize: options.maxEventSize,
-      scrub: scrubSecret(auth === "none" ? undefined : options.apiKey)
+      scrub: Secrets.scrubSecret(auth === "none" ? undefined : options.apiKey)
     })
   })
-
-const redactedText = "<redacted>"
-
-/**
- * The shortest API key {@link scrubSecret} removes from messages.
- *
- * @since 0.1.0
- * @category secrets
- */
-export const minScrubbedKeyLength = 8
-
-/**
- * Returns a function that removes `secret` from an error's `message`, and from the message of its `cause` (a JSON
- * parser's message quotes the text it choked on), in case an upstream or a proxy echoed the key back. The error
- * keeps its class and every other field. Cheap when the key is absent: one `includes` per text.
- *
- * A message may quote a body cut at a length limit, so a key cut short is removed too: any run of text matching the
- * key's first {@link minScrubbedKeyLength} characters or more.
- *
- * Keys shorter than {@link minScrubbedKeyLength} are left alone: those are placeholders that local servers accept
- * ("ollama", "EMPTY"), and replacing them would also blank ordinary words such as a provider name in the message.
- *
- * @since 0.1.0
- * @category secrets
- */
-export const scrubSecret = (
-  secret: Redacted.Redacted<string> | undefined
-): ((error: LiterLlmError.LiterLlmError) => LiterLlmError.LiterLlmError) => {
-  const value = secret === undefined ? "" : Redacted.value(secret)
-  if (value.length < minScrubbedKeyLength) return (error) => error
-  const head = value.slice(0, minScrubbedKeyLength)
-  const clean = (text: string) => {
-    let out = ""
-    let from = 0
-    for (let at = text.indexOf(head); at !== -1; at = text.indexOf(head, from)) {
-      let end = at + head.length
-      while (end - at < value.length && text.charCodeAt(end) === value.charCodeAt(end - at)) end++
-      out += text.slice(from, at) + redactedText
-      from = end
-    }
-    return out + text.slice(from)
-  }
-  return (error) => {
-    const cause: unknown = "cause" in error ? error.cause : undefined
-    const causeText = cause instanceof Error ? cause.message : typeof cause === "string" ? cause : undefined
-    const dirtyCause = causeText !== undefined && causeText.includes(head)
-    if (!dirtyCause && !error.message.includes(head)) return error
-    const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: clean(error.message) })
-    // the cause's own structure may hold the key in more places than its message, so it is replaced by its text
-    if (dirtyCause) copy.cause = clean(causeText)
-    return copy as LiterLlmError.LiterLlmError
-  }
-}
 
 /** The URL without its query string: safe to put in a message. */
 const describe = (method: string, url: string) => `${method} ${url.split("?")[0]}`
@@ -433,63 +381,6 @@ const timeoutError = (endpoint: Endpoint, what: string) =>
   })
 
 /**
- * Header names whose values are protocol metadata, never credentials: these keep their values in the platform's
- * client spans. Every other header of our requests and of their answers is shown as `<redacted>`, because an upstream
- * or a proxy may echo the key back in any header (`www-authenticate`, a debug header), and the platform records
- * response headers before we see them.
- */
-const plainHeaders = new RegExp(
-  "^(?!(?:" +
-    [
-      "accept",
-      "accept-encoding",
-      "age",
-      "alt-svc",
-      "anthropic-beta",
-      "anthropic-organization-id",
-      "anthropic-ratelimit-[a-z0-9-]+",
-      "anthropic-version",
-      "cache-control",
-      "cf-cache-status",
-      "cf-ray",
-      "connection",
-      "content-encoding",
-      "content-length",
-      "content-type",
-      "date",
-      "keep-alive",
-      "openai-model",
-      "openai-organization",
-      "openai-processing-ms",
-      "openai-project",
-      "openai-version",
-      "request-id",
-      "retry-after",
-      "retry-after-ms",
-      "server",
-      "strict-transport-security",
-      "traceparent",
-      "tracestate",
-      "transfer-encoding",
-      "user-agent",
-      "vary",
-      "via",
-      "x-content-type-options",
-      "x-envoy-upstream-service-time",
-      "x-ratelimit-[a-z0-9-]+",
-      "x-request-id"
-    ].join("|") +
-    ")$)"
-)
-
-const withSecretsRedacted = <A, E, R>(endpoint: Endpoint, effect: Effect.Effect<A, E, R>) =>
-  Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [
-    ...names,
-    ...endpoint.secretHeaders,
-    plainHeaders
-  ])
-
-/**
  * What to send: a method, a path under the base URL, an optional JSON body and extra headers.
  *
  * @since 0.1.0
@@ -541,51 +432,6 @@ export const makeRequest = (
   return Either.right(request)
 }
 
-/**
- * The most of an error answer's body that is read (64 KiB). Error bodies are a few hundred bytes; a proxy's HTML page
- * or a broken upstream could send far more, and only the start matters for the message.
- *
- * @since 0.1.0
- * @category constants
- */
-export const maxErrorBodyBytes = 64 * 1024
-
-/**
- * Reads a body until it ends or passes `cap` bytes, whichever comes first; stopping early closes the connection, so
- * memory stays within the cap plus one network chunk however much the upstream would send.
- */
-const readUpTo = (
-  response: HttpClientResponse.HttpClientResponse,
-  cap: number
-): Effect.Effect<{ readonly bytes: Uint8Array; readonly over: boolean }, HttpClientError.ResponseError> =>
-  response.stream.pipe(
-    Stream.runFoldWhile(
-      { parts: [] as Array<Uint8Array>, size: 0 },
-      (acc) => acc.size <= cap,
-      (acc, part) => {
-        acc.parts.push(part)
-        acc.size += part.length
-        return acc
-      }
-    ),
-    Effect.map(({ parts, size }) => {
-      const bytes = new Uint8Array(size)
-      let offset = 0
-      for (const part of parts) {
-        bytes.set(part, offset)
-        offset += part.length
-      }
-      return { bytes, over: size > cap }
-    })
-  )
-
-/** Reads at most {@link maxErrorBodyBytes} of an error body, then stops; "" if reading fails. */
-const readErrorBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
-  readUpTo(response, maxErrorBodyBytes).pipe(
-    Effect.map(({ bytes }) => new TextDecoder().decode(bytes.subarray(0, maxErrorBodyBytes))),
-    Effect.orElseSucceed(() => "")
-  )
-
 /** The error of a successful body past the endpoint's cap: not transient, since another try gets the same body. */
 const bodyTooLarge = (endpoint: Endpoint, where: string, declared: number | undefined) =>
   new LiterLlmError.Serialization({
@@ -607,7 +453,7 @@ const readBody = (
   const declared = Number(response.headers["content-length"] ?? Number.NaN)
   // a declared size over the cap still goes through readUpTo, which stops at the first chunk and closes the socket
   const cap = Number.isFinite(declared) && declared > endpoint.maxBodySize ? 0 : endpoint.maxBodySize
-  return readUpTo(response, cap).pipe(
+  return Body.readUpTo(response, cap).pipe(
     Effect.mapError((error) => transportError(endpoint, error)),
     Effect.flatMap(({ bytes, over }) =>
       over
@@ -623,12 +469,12 @@ const send = (
   endpoint: Endpoint,
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, LiterLlmError.LiterLlmError> =>
-  withSecretsRedacted(endpoint, client.execute(request)).pipe(
+  Secrets.withSecretsRedacted(endpoint.secretHeaders, client.execute(request)).pipe(
     Effect.mapError((error) => transportError(endpoint, error)),
     Effect.flatMap((response) =>
       response.status >= 200 && response.status < 300
         ? Effect.succeed(response)
-        : readErrorBody(response).pipe(
+        : Body.readErrorBody(response).pipe(
             Effect.flatMap((body) =>
               LiterLlmError.fromResponse({
                 status: response.status,
