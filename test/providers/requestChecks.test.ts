@@ -5,12 +5,15 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../../src/Chat.js"
 import type * as Embedding from "../../src/Embedding.js"
 import * as FakeUpstream from "../../src/FakeUpstream.js"
 import type * as LlmService from "../../src/LlmService.js"
+import { chatSurelyValid, embeddingSurelyValid } from "../../src/internal/requestChecks.js"
+import * as Validate from "../../src/internal/validate.js"
 import * as LlmTest from "../../src/LlmTest.js"
 import * as Anthropic from "../../src/providers/Anthropic.js"
 import * as Gemini from "../../src/providers/Gemini.js"
@@ -104,5 +107,52 @@ describe("requests are checked before anything is sent", () => {
       yield* test.service.chat(base)
       expect(yield* test.calls).toBe(1)
     })
+  )
+
+  /** Any value a numeric field may hold in a request built from untyped JSON. */
+  const anyNumber = FastCheck.oneof(
+    FastCheck.constantFrom(undefined, null, Number.NaN, Infinity, -Infinity, -0, 0.5, 2 ** 60, "3", true),
+    FastCheck.integer({ min: -3, max: 5 }),
+    FastCheck.double()
+  )
+  const fields = [
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "n",
+    "top_logprobs",
+    "seed"
+  ] as const
+
+  it.prop(
+    "the fast pass agrees with Validate: it accepts exactly the chat requests the schema accepts",
+    {
+      values: FastCheck.array(anyNumber, { minLength: fields.length, maxLength: fields.length }),
+      model: FastCheck.constantFrom("m", 1, undefined),
+      messages: FastCheck.constantFrom([], [{ role: "user", content: "x" }], null, "x")
+    },
+    ({ messages, model, values }) => {
+      const request: Record<string, unknown> = { model, messages }
+      fields.forEach((field, i) => {
+        if (values[i] !== undefined) request[field] = values[i]
+      })
+      expect(chatSurelyValid(request)).toBe(Validate.chatProblem(request) === undefined)
+    }
+  )
+
+  it.prop(
+    "the fast pass agrees with Validate on embeddings requests",
+    {
+      dimensions: anyNumber,
+      input: FastCheck.constantFrom("x", ["x"], [1, 2], 3, null),
+      model: FastCheck.constantFrom("e", null)
+    },
+    ({ dimensions, input, model }) => {
+      const request = dimensions === undefined ? { model, input } : { model, input, dimensions }
+      expect(embeddingSurelyValid(request)).toBe(Validate.embeddingProblem(request) === undefined)
+    }
   )
 })
