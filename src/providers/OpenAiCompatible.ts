@@ -239,6 +239,8 @@ export interface ConfigOptions {
   readonly headers?: Readonly<Record<string, string>> | undefined
   readonly auth?: Auth | undefined
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+  readonly maxBodySize?: number | undefined
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -255,7 +257,7 @@ export const layerConfig = (
   ConfigError.ConfigError | LiterLlmError.InvalidHeader | LiterLlmError.BadRequest,
   HttpClient.HttpClient
 > => {
-  const { auth, headers, transformClient, ...configs } = options
+  const { auth, headers, maxBodySize, maxEventSize, transformClient, ...configs } = options
   return Layer.effect(
     LlmService.LlmService,
     Effect.flatMap(
@@ -266,7 +268,7 @@ export const layerConfig = (
         model: configs.model ?? Config.succeed(undefined),
         timeout: configs.timeout ?? Config.succeed(undefined)
       }),
-      (values) => make({ ...values, auth, headers, transformClient })
+      (values) => make({ ...values, auth, headers, transformClient, maxBodySize, maxEventSize })
     )
   )
 }

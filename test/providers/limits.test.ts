@@ -6,6 +6,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -245,6 +246,17 @@ describe("options", () => {
         expect(error.message).toContain(Object.keys(options)[0])
       }
     })
+  )
+})
+
+describe("layerConfig", () => {
+  it.effect("OpenAiCompatible.layerConfig passes the caps on (a bad one fails the layer)", () =>
+    Effect.gen(function* () {
+      const layer = OpenAiCompatible.layerConfig({ baseUrl: Config.succeed("http://127.0.0.1:1/v1"), maxBodySize: -5 })
+      const error = yield* Effect.flip(Layer.build(layer.pipe(Layer.provide(FetchHttpClient.layer))))
+      expect(error._tag).toBe("BadRequest")
+      expect(error.message).toContain("maxBodySize")
+    }).pipe(Effect.scoped)
   )
 })
 
