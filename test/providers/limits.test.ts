@@ -11,10 +11,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as Http from "node:http"
+import * as NodeHttp from "node:http"
 import type * as Chat from "../../src/Chat.js"
 import * as Deployment from "../../src/Deployment.js"
 import * as FakeUpstream from "../../src/FakeUpstream.js"
+import * as Http from "../../src/internal/http.js"
 import * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmService from "../../src/LlmService.js"
 import * as Anthropic from "../../src/providers/Anthropic.js"
@@ -64,8 +65,8 @@ const bigServer = (reply: BigReply) =>
     }
     const filler = Buffer.alloc(64 * 1024, "a")
     const server = yield* Effect.acquireRelease(
-      Effect.async<Http.Server>((resume) => {
-        const server = Http.createServer((req, res) => {
+      Effect.async<NodeHttp.Server>((resume) => {
+        const server = NodeHttp.createServer((req, res) => {
           req.resume()
           res.writeHead(reply.status ?? 200, {
             "content-type": reply.contentType,
@@ -261,26 +262,57 @@ describe("layerConfig", () => {
 })
 
 describe("the router", () => {
+  const routerOver = (bigUrl: string, healthyUrl: string) => {
+    const deployment = (name: string, baseUrl: string) =>
+      Deployment.make({
+        name,
+        layer: OpenAiCompatible.layer({
+          baseUrl,
+          apiKey,
+          provider: name,
+          maxBodySize: cap,
+          maxEventSize: eventCap
+        }).pipe(Layer.provide(FetchHttpClient.layer))
+      })
+    return Router.layer({
+      deployments: [deployment("big", `${bigUrl}/v1`), deployment("healthy", healthyUrl)],
+      strategy: Strategy.fallback()
+    })
+  }
+
   it.scoped("does not fail over a body past the cap: the error comes back unchanged, the next deployment is idle", () =>
     Effect.gen(function* () {
       const big = yield* bigServer({ contentType: "application/json", prefix: jsonPrefix })
       const healthy = yield* FakeUpstream.make()
-      const deployment = (name: string, baseUrl: string) =>
-        Deployment.make({
-          name,
-          layer: OpenAiCompatible.layer({ baseUrl, apiKey, provider: name, maxBodySize: cap }).pipe(
-            Layer.provide(FetchHttpClient.layer)
-          )
-        })
-      const router = Router.layer({
-        deployments: [deployment("big", `${big.url}/v1`), deployment("healthy", healthy.baseUrl)],
-        strategy: Strategy.fallback()
-      })
-      const error = yield* Effect.flip(Effect.provide(LlmService.chat(request), router))
+      const error = yield* Effect.flip(Effect.provide(LlmService.chat(request), routerOver(big.url, healthy.baseUrl)))
       expect(error._tag).toBe("Serialization")
       expect(error.message).toContain("maxBodySize")
       expect((yield* big.served).early).toBe(true)
       expect(yield* healthy.requests).toHaveLength(0)
+    })
+  )
+
+  it.scoped("does not fail over a stream whose first event is past the cap", () =>
+    Effect.gen(function* () {
+      const big = yield* bigServer({ contentType: "text/event-stream", prefix: ssePrefix })
+      const healthy = yield* FakeUpstream.make()
+      const error = yield* Effect.flip(
+        Effect.provide(Stream.runDrain(LlmService.chatStream(request)), routerOver(big.url, healthy.baseUrl))
+      )
+      expect(error._tag).toBe("Streaming")
+      expect(error.message).toContain(`exceeded ${eventCap} characters`)
+      expect((yield* big.served).early).toBe(true)
+      expect(yield* healthy.requests).toHaveLength(0)
+    })
+  )
+})
+
+describe("defaults", () => {
+  it.effect("an endpoint reads at most 64 MiB of a successful body unless told otherwise", () =>
+    Effect.gen(function* () {
+      const endpoint = yield* Http.makeEndpoint({ provider: "p", baseUrl: "http://127.0.0.1:1/v1" })
+      expect(endpoint.maxBodySize).toBe(64 * MiB)
+      expect(Http.defaultMaxBodySize).toBe(64 * MiB)
     })
   )
 })
