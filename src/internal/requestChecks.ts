@@ -49,13 +49,12 @@ export const embeddingSurelyValid = (r: unknown): boolean => {
   )
 }
 
-const checkChat = (request: unknown) => (chatSurelyValid(request) ? Effect.void : Validate.chat(request))
-const checkEmbedding = (request: unknown) => (embeddingSurelyValid(request) ? Effect.void : Validate.embedding(request))
-
 type Operations = Partial<LlmService.Service> & { readonly provider?: string | undefined }
 
 /**
  * Wraps `chat`, `chatStream` and `embed` of a partial service with the request checks; other fields pass through.
+ * The check runs when the operation is called: an ordinary request goes straight to the operation, with no Effect
+ * added, and only a doubtful one pays for the schema (and fails before the operation is even built).
  *
  * @since 0.1.0
  * @category combinators
@@ -63,26 +62,34 @@ type Operations = Partial<LlmService.Service> & { readonly provider?: string | u
 export const withRequestChecks = (operations: Operations): Operations => {
   const { chat, chatStream, embed } = operations
   const checked: { -readonly [K in keyof Operations]: Operations[K] } = { ...operations }
-  if (chat !== undefined)
+  if (chat !== undefined) {
     checked.chat = (request) =>
-      Effect.zipRight(
-        checkChat(request),
-        Effect.suspend(() => chat(request))
-      )
+      chatSurelyValid(request)
+        ? chat(request)
+        : Effect.zipRight(
+            Validate.chat(request),
+            Effect.suspend(() => chat(request))
+          )
+  }
   if (chatStream !== undefined) {
     checked.chatStream = (request) =>
-      Stream.unwrap(
-        Effect.zipRight(
-          checkChat(request),
-          Effect.sync(() => chatStream(request))
-        )
-      )
+      chatSurelyValid(request)
+        ? chatStream(request)
+        : Stream.unwrap(
+            Effect.zipRight(
+              Validate.chat(request),
+              Effect.sync(() => chatStream(request))
+            )
+          )
   }
-  if (embed !== undefined)
+  if (embed !== undefined) {
     checked.embed = (request) =>
-      Effect.zipRight(
-        checkEmbedding(request),
-        Effect.suspend(() => embed(request))
-      )
+      embeddingSurelyValid(request)
+        ? embed(request)
+        : Effect.zipRight(
+            Validate.embedding(request),
+            Effect.suspend(() => embed(request))
+          )
+  }
   return checked
 }
