@@ -188,4 +188,21 @@ describe("an API key echoed back by the upstream stays secret", () => {
       expect(error.message).not.toContain(secret.slice(0, 8))
     })
   )
+
+  it.effect("a transport failure (connection refused) shows the key nowhere either", () =>
+    Effect.gen(function* () {
+      const seen: Array<string> = []
+      const service = yield* Effect.provide(
+        OpenAiCompatible.make({ baseUrl: "http://127.0.0.1:1/v1", apiKey: Redacted.make(secret), provider: "gone" }),
+        FetchHttpClient.layer
+      )
+      const error = yield* Effect.flip(
+        Effect.withSpan(service.chat(request), "caller").pipe(Effect.withTracer(recordingTracer(seen)))
+      )
+      expect(error._tag).toBe("Network")
+      expect(seen.some((line) => line.startsWith("http.request.header.authorization=<redacted>"))).toBe(true)
+      for (const text of errorTexts(error)) expect(text).not.toContain(secret)
+      for (const line of seen) expect(line).not.toContain(secret)
+    })
+  )
 })
