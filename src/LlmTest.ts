@@ -1,7 +1,8 @@
 /**
  * A scriptable fake `LlmService` for tests — yours and ours. It answers instantly (or after `latency`, which
  * `TestClock` drives), fails the way you script it, streams its reply in as many chunks as you ask, and records the
- * requests it received.
+ * requests it received. Like the real providers, it refuses a request with out-of-range numbers (a `NaN`
+ * `temperature`, a negative `max_tokens` …) with a `BadRequest` naming the field, before recording or counting it.
  *
  * ```ts
  * const flaky = LlmTest.layer({ failures: [new LiterLlmError.ServiceUnavailable()], reply: "hello" })
