@@ -1,7 +1,8 @@
 /**
  * A scriptable fake `LlmService` for tests — yours and ours. It answers instantly (or after `latency`, which
  * `TestClock` drives), fails the way you script it, streams its reply in as many chunks as you ask, and records the
- * requests it received.
+ * requests it received. Like the real providers, it refuses a request with out-of-range numbers (a `NaN`
+ * `temperature`, a negative `max_tokens` …) with a `BadRequest` naming the field, before recording or counting it.
  *
  * ```ts
  * const flaky = LlmTest.layer({ failures: [new LiterLlmError.ServiceUnavailable()], reply: "hello" })
@@ -23,6 +24,7 @@ import * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import type * as Models from "./Models.js"
 import { estimatePromptTokens, estimateTokens } from "./internal/tokens.js"
+import { withRequestChecks } from "./internal/requestChecks.js"
 
 /**
  * How the fake behaves. Every option has a default that makes the fake a healthy, instant deployment.
@@ -232,7 +234,7 @@ export const make = (options: Options = {}): Effect.Effect<TestService> =>
         : Effect.fail(options.fail)
 
     return {
-      service: LlmService.make({ provider: "test", chat, chatStream, embed, listModels }),
+      service: LlmService.make(withRequestChecks({ provider: "test", chat, chatStream, embed, listModels })),
       requests: Effect.sync(() => log.slice()),
       calls: Ref.get(counter)
     }

@@ -11,6 +11,9 @@
  * - the per-request timeout is `Timeout` (for streams: until the response headers, then between two events);
  * - a body that is not JSON or not the expected shape is `Serialization` naming the offending path;
  * - a bad configured header is `InvalidHeader`, found when the endpoint is built.
+ * - a successful body past `maxBodySize` (default 64 MiB) is `Serialization`, found while reading: the read stops and
+ *   the connection closes, and since the same request would get the same body it is not transient (no failover);
+ *   an error body is read up to {@link maxErrorBodyBytes} only, and one server-sent event up to `maxEventSize`.
  *
  * API keys are `Redacted` until the moment the header is written, their header names are added to the platform's
  * redacted header names (so spans show `<redacted>`), and no error message quotes a header value or a query string.
@@ -33,7 +36,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../LiterLlmError.js"
+import * as Body from "./body.js"
+import * as Secrets from "./secrets.js"
 import * as Sse from "./sse.js"
+import * as Validate from "./validate.js"
 
 /**
  * How the API key is sent: `Authorization: Bearer <key>`, a named header (`x-api-key`, `api-key`), or not at all.
@@ -63,6 +69,10 @@ export interface EndpointOptions {
   readonly urlParams?: Readonly<Record<string, string>> | undefined
   /** Per-request timeout; none when undefined. */
   readonly timeout?: Duration.DurationInput | undefined
+  /** The largest successful JSON body read, in bytes (default {@link defaultMaxBodySize}). */
+  readonly maxBodySize?: number | undefined
+  /** The largest server-sent event read, in characters (default `Sse.defaultMaxEventSize`). */
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -79,9 +89,26 @@ export interface Endpoint {
   readonly timeout: Duration.Duration | undefined
   /** Header names whose values are secret. */
   readonly secretHeaders: ReadonlyArray<string>
+  /** The largest successful JSON body read, in bytes. */
+  readonly maxBodySize: number
+  /** The largest server-sent event read, in characters (`undefined`: the parser's default). */
+  readonly maxEventSize: number | undefined
   /** Replaces the endpoint's API key in an error's message and cause (identity when there is no key). */
   readonly scrub: (error: LiterLlmError.LiterLlmError) => LiterLlmError.LiterLlmError
 }
+
+/**
+ * Re-exported from the modules that define them, for the providers and tests that reach them through this one.
+ *
+ * @since 0.1.0
+ */
+export { defaultMaxBodySize, maxErrorBodyBytes } from "./body.js"
+export { minScrubbedKeyLength, scrubSecret } from "./secrets.js"
+
+const SizeOptions = Schema.Struct({
+  maxBodySize: Schema.optional(Validate.PositiveInt),
+  maxEventSize: Schema.optional(Validate.PositiveInt)
+})
 
 const tokenChars = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
@@ -130,6 +157,17 @@ export const validateHeader = (name: string, value: string): LiterLlmError.Inval
 export const makeEndpoint = (
   options: EndpointOptions
 ): Effect.Effect<Endpoint, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest> =>
+  Effect.zipRight(
+    Validate.options(`the ${options.provider} client`, SizeOptions, {
+      maxBodySize: options.maxBodySize,
+      maxEventSize: options.maxEventSize
+    }),
+    buildEndpoint(options)
+  )
+
+const buildEndpoint = (
+  options: EndpointOptions
+): Effect.Effect<Endpoint, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest> =>
   Effect.suspend((): Effect.Effect<Endpoint, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest> => {
     const baseUrl = options.baseUrl.replace(/\/+$/, "")
     try {
@@ -173,48 +211,11 @@ export const makeEndpoint = (
       urlParams: options.urlParams ?? {},
       timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout),
       secretHeaders,
-      scrub: scrubSecret(auth === "none" ? undefined : options.apiKey)
+      maxBodySize: options.maxBodySize ?? Body.defaultMaxBodySize,
+      maxEventSize: options.maxEventSize,
+      scrub: Secrets.scrubSecret(auth === "none" ? undefined : options.apiKey)
     })
   })
-
-const redactedText = "<redacted>"
-
-/**
- * The shortest API key {@link scrubSecret} removes from messages.
- *
- * @since 0.1.0
- * @category secrets
- */
-export const minScrubbedKeyLength = 8
-
-/**
- * Returns a function that removes `secret` from an error's `message`, and from the message of its `cause` (a JSON
- * parser's message quotes the text it choked on), in case an upstream or a proxy echoed the key back. The error
- * keeps its class and every other field. Cheap when the key is absent: one `includes` per text.
- *
- * Keys shorter than {@link minScrubbedKeyLength} are left alone: those are placeholders that local servers accept
- * ("ollama", "EMPTY"), and replacing them would also blank ordinary words such as a provider name in the message.
- *
- * @since 0.1.0
- * @category secrets
- */
-export const scrubSecret = (
-  secret: Redacted.Redacted<string> | undefined
-): ((error: LiterLlmError.LiterLlmError) => LiterLlmError.LiterLlmError) => {
-  const value = secret === undefined ? "" : Redacted.value(secret)
-  if (value.length < minScrubbedKeyLength) return (error) => error
-  const clean = (text: string) => text.split(value).join(redactedText)
-  return (error) => {
-    const cause: unknown = "cause" in error ? error.cause : undefined
-    const causeText = cause instanceof Error ? cause.message : typeof cause === "string" ? cause : undefined
-    const dirtyCause = causeText !== undefined && causeText.includes(value)
-    if (!dirtyCause && !error.message.includes(value)) return error
-    const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error, { message: clean(error.message) })
-    // the cause's own structure may hold the key in more places than its message, so it is replaced by its text
-    if (dirtyCause) copy.cause = clean(causeText)
-    return copy as LiterLlmError.LiterLlmError
-  }
-}
 
 /** The URL without its query string: safe to put in a message. */
 const describe = (method: string, url: string) => `${method} ${url.split("?")[0]}`
@@ -379,11 +380,6 @@ const timeoutError = (endpoint: Endpoint, what: string) =>
     )}; retry, or raise the timeout`
   })
 
-const withSecretsRedacted = <A, E, R>(endpoint: Endpoint, effect: Effect.Effect<A, E, R>) =>
-  endpoint.secretHeaders.length === 0
-    ? effect
-    : Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, ...endpoint.secretHeaders])
-
 /**
  * What to send: a method, a path under the base URL, an optional JSON body and extra headers.
  *
@@ -436,38 +432,36 @@ export const makeRequest = (
   return Either.right(request)
 }
 
-/**
- * The most of an error answer's body that is read (64 KiB). Error bodies are a few hundred bytes; a proxy's HTML page
- * or a broken upstream could send far more, and only the start matters for the message.
- *
- * @since 0.1.0
- * @category constants
- */
-export const maxErrorBodyBytes = 64 * 1024
+/** The error of a successful body past the endpoint's cap: not transient, since another try gets the same body. */
+const bodyTooLarge = (endpoint: Endpoint, where: string, declared: number | undefined) =>
+  new LiterLlmError.Serialization({
+    provider: endpoint.provider,
+    message: `the response of ${where} from provider "${endpoint.provider}" ${
+      declared === undefined ? "grew past" : `declared ${declared} bytes, more than`
+    } maxBodySize (${endpoint.maxBodySize} bytes); reading stopped to bound memory (raise maxBodySize if this is expected)`
+  })
 
-/** Reads at most {@link maxErrorBodyBytes} of a body, then stops (closing the connection); "" if reading fails. */
-const readErrorBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
-  response.stream.pipe(
-    Stream.runFoldWhile(
-      { parts: [] as Array<Uint8Array>, size: 0 },
-      (acc) => acc.size < maxErrorBodyBytes,
-      (acc, part) => {
-        acc.parts.push(part)
-        acc.size += part.length
-        return acc
-      }
-    ),
-    Effect.map(({ parts, size }) => {
-      const bytes = new Uint8Array(size)
-      let offset = 0
-      for (const part of parts) {
-        bytes.set(part, offset)
-        offset += part.length
-      }
-      return new TextDecoder().decode(bytes.subarray(0, maxErrorBodyBytes))
-    }),
-    Effect.orElseSucceed(() => "")
+/**
+ * Reads a successful body as text within the endpoint's `maxBodySize`. A `content-length` over the cap fails before
+ * reading; a body that grows past it fails as soon as it does.
+ */
+const readBody = (
+  endpoint: Endpoint,
+  response: HttpClientResponse.HttpClientResponse,
+  where: string
+): Effect.Effect<string, LiterLlmError.LiterLlmError> => {
+  const declared = Number(response.headers["content-length"] ?? Number.NaN)
+  // a declared size over the cap still goes through readUpTo, which stops at the first chunk and closes the socket
+  const cap = Number.isFinite(declared) && declared > endpoint.maxBodySize ? 0 : endpoint.maxBodySize
+  return Body.readUpTo(response, cap).pipe(
+    Effect.mapError((error) => transportError(endpoint, error)),
+    Effect.flatMap(({ bytes, over }) =>
+      over
+        ? Effect.fail(bodyTooLarge(endpoint, where, cap === 0 ? declared : undefined))
+        : Effect.succeed(new TextDecoder().decode(bytes))
+    )
   )
+}
 
 /** Sends the request; non-2xx answers become their error variant. */
 const send = (
@@ -475,12 +469,12 @@ const send = (
   endpoint: Endpoint,
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, LiterLlmError.LiterLlmError> =>
-  withSecretsRedacted(endpoint, client.execute(request)).pipe(
+  Secrets.withSecretsRedacted(endpoint.secretHeaders, client.execute(request)).pipe(
     Effect.mapError((error) => transportError(endpoint, error)),
     Effect.flatMap((response) =>
       response.status >= 200 && response.status < 300
         ? Effect.succeed(response)
-        : readErrorBody(response).pipe(
+        : Body.readErrorBody(response).pipe(
             Effect.flatMap((body) =>
               LiterLlmError.fromResponse({
                 status: response.status,
@@ -509,9 +503,7 @@ export const json = <A, I, R>(
   const built = makeRequest(endpoint, spec, "application/json")
   if (Either.isLeft(built)) return Effect.fail(endpoint.scrub(built.left))
   const effect = send(client, endpoint, built.right).pipe(
-    Effect.flatMap((response) =>
-      Effect.mapError(response.text, (error) => transportError(endpoint, error as HttpClientError.HttpClientError))
-    ),
+    Effect.flatMap((response) => readBody(endpoint, response, `${spec.method} ${spec.path}`)),
     Effect.flatMap((text) => decodeJson(schema, text, endpoint.provider, `the response of ${spec.path}`))
   )
   const timed =
@@ -581,7 +573,10 @@ export const sse = (
                 })
               : mapped
           }),
-          (options.decode ?? Sse.decode)({ maxEventSize: options.maxEventSize, provider: endpoint.provider })
+          (options.decode ?? Sse.decode)({
+            maxEventSize: options.maxEventSize ?? endpoint.maxEventSize,
+            provider: endpoint.provider
+          })
         )
       )
     )

@@ -40,6 +40,7 @@ import { answerToolName } from "../internal/anthropic/structured.js"
 import * as Wire from "../internal/anthropic/wire.js"
 import * as Http from "../internal/http.js"
 import { readNativeConfig } from "../internal/nativeConfig.js"
+import { withRequestChecks } from "../internal/requestChecks.js"
 
 /**
  * Options of the Anthropic client.
@@ -59,6 +60,10 @@ export interface Options {
   readonly defaultMaxTokens?: number | undefined
   /** Extra headers, e.g. `anthropic-beta`. */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The largest successful JSON body read, in bytes (default 64 MiB); past it the read stops, non-transient. */
+  readonly maxBodySize?: number | undefined
+  /** Cap on one server-sent event, in characters (default 1 MiB). */
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -109,7 +114,9 @@ export const make = (
       apiKey: options.apiKey,
       auth: { header: "x-api-key" },
       headers: { ...options.headers, "anthropic-version": options.anthropicVersion ?? defaultAnthropicVersion },
-      timeout: options.timeout
+      timeout: options.timeout,
+      maxBodySize: options.maxBodySize,
+      maxEventSize: options.maxEventSize
     })
     const maxTokens = options.defaultMaxTokens ?? defaultMaxTokens
     const createdNow = Effect.map(Clock.currentTimeMillis, (millis) => Math.floor(millis / 1000))
@@ -164,7 +171,7 @@ export const make = (
       return { object: "list", data: models }
     }).pipe(Effect.withSpan("Anthropic.listModels"))
 
-    return LlmService.make({ provider, chat, chatStream, listModels })
+    return LlmService.make(withRequestChecks({ provider, chat, chatStream, listModels }))
   })
 
 /**

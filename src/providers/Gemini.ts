@@ -42,6 +42,7 @@ import { StreamTranslator } from "../internal/gemini/stream.js"
 import * as Wire from "../internal/gemini/wire.js"
 import * as Http from "../internal/http.js"
 import { readNativeConfig } from "../internal/nativeConfig.js"
+import { withRequestChecks } from "../internal/requestChecks.js"
 
 /**
  * Options of the Gemini client.
@@ -59,6 +60,10 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** Extra headers sent with every request. */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The largest successful JSON body read, in bytes (default 64 MiB); past it the read stops, non-transient. */
+  readonly maxBodySize?: number | undefined
+  /** Cap on one server-sent event, in characters (default 1 MiB). */
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -115,7 +120,9 @@ export const make = (
       apiKey: options.apiKey,
       auth: { header: "x-goog-api-key" },
       headers: options.headers,
-      timeout: options.timeout
+      timeout: options.timeout,
+      maxBodySize: options.maxBodySize,
+      maxEventSize: options.maxEventSize
     })
     const version = options.apiVersion ?? defaultApiVersion
     const normalize = (error: LiterLlmError.LiterLlmError) => endpoint.scrub(keyRejected(error))
@@ -195,7 +202,7 @@ export const make = (
       return { object: "list", data: models }
     }).pipe(Effect.mapError(normalize), Effect.withSpan("Gemini.listModels"))
 
-    return LlmService.make({ provider, chat, chatStream, embed, listModels })
+    return LlmService.make(withRequestChecks({ provider, chat, chatStream, embed, listModels }))
   })
 
 /**

@@ -41,6 +41,7 @@ import * as Http from "../internal/http.js"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
 import * as Models from "../Models.js"
+import { withRequestChecks } from "../internal/requestChecks.js"
 
 /**
  * How the API key is sent: `"bearer"` (`Authorization: Bearer …`, the default), `{ header: "api-key" }` for a
@@ -77,6 +78,8 @@ export interface Options {
   readonly streamUsage?: boolean | undefined
   /** Cap on one server-sent event, in characters (default 1 MiB). */
   readonly maxEventSize?: number | undefined
+  /** The largest successful JSON body read, in bytes (default 64 MiB); past it the read stops, non-transient. */
+  readonly maxBodySize?: number | undefined
   /** Adjusts the HTTP client (retries, tracing, proxies …). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
@@ -121,7 +124,9 @@ export const make = (
       auth: options.auth,
       headers: options.headers,
       urlParams: options.urlParams,
-      timeout: options.timeout
+      timeout: options.timeout,
+      maxBodySize: options.maxBodySize,
+      maxEventSize: options.maxEventSize
     })
     const baseClient = yield* HttpClient.HttpClient
     const client = options.transformClient === undefined ? baseClient : options.transformClient(baseClient)
@@ -204,7 +209,7 @@ export const make = (
 
     const listModels = Http.json(client, endpoint, { method: "GET", path: "/models" }, Models.ModelList)
 
-    return LlmService.make({ provider, chat, chatStream, embed, listModels })
+    return LlmService.make(withRequestChecks({ provider, chat, chatStream, embed, listModels }))
   })
 
 /**
@@ -234,6 +239,8 @@ export interface ConfigOptions {
   readonly headers?: Readonly<Record<string, string>> | undefined
   readonly auth?: Auth | undefined
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+  readonly maxBodySize?: number | undefined
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -250,7 +257,7 @@ export const layerConfig = (
   ConfigError.ConfigError | LiterLlmError.InvalidHeader | LiterLlmError.BadRequest,
   HttpClient.HttpClient
 > => {
-  const { auth, headers, transformClient, ...configs } = options
+  const { auth, headers, maxBodySize, maxEventSize, transformClient, ...configs } = options
   return Layer.effect(
     LlmService.LlmService,
     Effect.flatMap(
@@ -261,7 +268,7 @@ export const layerConfig = (
         model: configs.model ?? Config.succeed(undefined),
         timeout: configs.timeout ?? Config.succeed(undefined)
       }),
-      (values) => make({ ...values, auth, headers, transformClient })
+      (values) => make({ ...values, auth, headers, transformClient, maxBodySize, maxEventSize })
     )
   )
 }

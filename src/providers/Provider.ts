@@ -250,6 +250,10 @@ export interface Options {
   readonly providers?: ReadonlyArray<Info> | undefined
   /** Azure's `api-version` (default from `AZURE_API_VERSION`, else `2024-10-21`). */
   readonly apiVersion?: string | undefined
+  /** The largest successful JSON body read, in bytes (default 64 MiB). */
+  readonly maxBodySize?: number | undefined
+  /** Cap on one server-sent event, in characters (default 1 MiB). */
+  readonly maxEventSize?: number | undefined
 }
 
 /**
@@ -325,18 +329,19 @@ export const make = (
     const baseUrl = options.baseUrl ?? Option.getOrUndefined(yield* readOptional(baseUrlEnv)) ?? provider.baseUrl
     const key = Option.getOrUndefined(apiKey)
     const headers = { ...provider.headers, ...options.headers }
+    const limits = { maxBodySize: options.maxBodySize, maxEventSize: options.maxEventSize }
 
     switch (provider.kind ?? "openai") {
       // `required` above guarantees a key for the native clients.
       case "anthropic":
         return withModel(
-          yield* Anthropic.make({ apiKey: key!, baseUrl, headers, timeout: options.timeout }),
+          yield* Anthropic.make({ apiKey: key!, baseUrl, headers, timeout: options.timeout, ...limits }),
           provider,
           model
         )
       case "gemini":
         return withModel(
-          yield* Gemini.make({ apiKey: key!, baseUrl, headers, timeout: options.timeout }),
+          yield* Gemini.make({ apiKey: key!, baseUrl, headers, timeout: options.timeout, ...limits }),
           provider,
           model
         )
@@ -369,7 +374,8 @@ export const make = (
           provider: provider.name,
           model,
           urlParams: { "api-version": apiVersion },
-          timeout: options.timeout
+          timeout: options.timeout,
+          ...limits
         })
       }
       case "openai":
@@ -380,7 +386,8 @@ export const make = (
           headers,
           provider: provider.name,
           model,
-          timeout: options.timeout
+          timeout: options.timeout,
+          ...limits
         })
     }
   })
