@@ -45,6 +45,10 @@ const llmSpans = (spans: ReadonlyArray<ReadableSpan>) => spans.filter((s) => s.a
 const traced = (test: LlmTest.Options, options: Telemetry.Options) =>
   Telemetry.layer(options).pipe(Layer.provide(LlmTest.layer(test)))
 
+/** The service below traced, as `Telemetry.layer` builds it. */
+const traceWith = (options: Telemetry.Options, below: LlmService.Service) =>
+  Effect.scoped(Telemetry.make(options)(below))
+
 const counterValue = (metric: Metric.Metric.Counter<number>, labels: Record<string, string>) =>
   Effect.map(
     Metric.value(Object.entries(labels).reduce((m, [k, v]) => Metric.tagged(m, k, v), metric)),
@@ -312,7 +316,7 @@ describe("Telemetry", () => {
         Effect.gen(function* () {
           const fake = yield* LlmTest.make()
           const upstream = LlmService.make({ chat: (req) => Effect.withSpan(fake.service.chat(req), "upstream http") })
-          return yield* Telemetry.make(upstream, { deployment: "nested" }).chat(request)
+          return yield* (yield* traceWith({ deployment: "nested" }, upstream)).chat(request)
         })
       )
       const llm = spans.find((s) => s.name === "chat gpt-test")!
@@ -335,14 +339,14 @@ describe("Telemetry", () => {
               fake.service.chat(req)
             )
         })
-        const traced = Telemetry.make(upstream, { deployment: "restore" })
+        const traced = yield* traceWith({ deployment: "restore" }, upstream)
         const [inside, after, afterMark, untouched] = yield* Effect.gen(function* () {
           yield* traced.chat(request) // sets the mark: the fiber's refs change below the call
           const inside = yield* FiberRef.get(mark)
           const after = yield* Effect.currentSpan
           yield* FiberRef.set(mark, "reset")
           const fakeOnly = LlmService.make({ chat: (req) => fake.service.chat(req) })
-          yield* Telemetry.make(fakeOnly, { deployment: "restore" }).chat(request) // changes no ref below the call
+          yield* (yield* traceWith({ deployment: "restore" }, fakeOnly)).chat(request) // changes no ref below the call
           const untouched = yield* Effect.currentSpan
           return [inside, after.name, yield* FiberRef.get(mark), untouched.name] as const
         }).pipe(Effect.withSpan("caller"))
