@@ -356,4 +356,40 @@ describe("Telemetry", () => {
         expect(untouched).toBe("caller")
       })
   )
+
+  it.effect("building fails with BadRequest naming a price that is negative or not a number", () =>
+    Effect.gen(function* () {
+      const fake = yield* LlmTest.make()
+      const error = yield* Effect.flip(
+        traceWith({ pricing: { inputPerMillion: -1, outputPerMillion: 8 } }, fake.service)
+      )
+      expect(error._tag).toBe("BadRequest")
+      expect(error.message).toContain("Telemetry.layer: option pricing.inputPerMillion")
+      const nan = yield* Effect.flip(
+        traceWith({ pricing: { inputPerMillion: 1, outputPerMillion: Number.NaN } }, fake.service)
+      )
+      expect(nan.message).toContain("pricing.outputPerMillion")
+    })
+  )
+
+  it.effect("a stream interrupted mid-way ends its span and counts a request, not an error", () =>
+    Effect.gen(function* () {
+      const labels = { "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-test", deployment: "cut" }
+      const fiber = yield* withSpans(
+        Effect.gen(function* () {
+          const reader = yield* Effect.fork(LlmService.chatStream(request).pipe(Stream.runDrain))
+          yield* TestClock.adjust("1500 millis")
+          yield* Fiber.interrupt(reader)
+        }).pipe(Effect.provide(traced({ reply: "abcdefgh", chunks: 4, chunkDelay: "1 second" }, { deployment: "cut" })))
+      ).pipe(Effect.fork)
+      yield* TestClock.adjust("1 second")
+      const [, spans] = yield* Fiber.join(fiber)
+      const span = llmSpans(spans)[0]!
+      expect(span.ended).toBe(true)
+      expect(span.attributes["error.type"]).toBeUndefined()
+      expect(span.status.code).not.toBe(SpanStatusCode.ERROR)
+      expect(yield* counterValue(Telemetry.metrics.requests, labels)).toBe(1)
+      expect(yield* counterValue(Telemetry.metrics.errors, { ...labels, "error.type": "Streaming" })).toBe(0)
+    })
+  )
 })
