@@ -34,31 +34,21 @@
  *    router as deployments to get it.
  * 6. **Health check** outside the cache: while the service is unhealthy, calls fail at once with
  *    `ServiceUnavailable`, cached answers included, so that a router in front fails the whole deployment over
- *    rather than serving some requests from a sick one. The probes go to the service itself, past the cache.
+ *    rather than serving some requests from a sick one.
  * 7. **Cache** innermost, next to the service: it stores exactly what the service answered, and its hits pass through
  *    everything above, observed like any other call.
  *
- * What passing through costs a cache hit: in liter-llm a cache hit is charged by the budget and counted by the rate
- * limiter as if it had gone to the provider. Here the cache reports a hit's `usage` as zero tokens — the call
- * consumed nothing from the provider — so the budget charges it nothing, the token rate limit and the token metrics
- * count nothing, and its cost is 0. A hit still takes one request slot of the rate limit (`rpm`): the limit is on
- * calls to the client. The span of a hit (chat, stream or embedding) is marked `liter_llm.cache.hit`: the telemetry
- * span, or without telemetry the caller's own span. A caller who needs the original token
- * counts of a cached answer should read them where the answer was first produced. (Callers that joined another
- * caller's in-flight call through the cache's single flight count as hits: they did not add to the provider's work.
- * When the first caller is interrupted and the cache restarts the call for those still waiting, that new call is the
- * provider's work done for them: the first of them to get the answer is charged for it, the others share it. Streams
- * are shared the same way: the caller who started one carries its usage; if it stopped reading before the usage chunk,
- * the first of the others to reach it is charged, and its span's `liter_llm.cache.hit` is set back to false.)
+ * A cache hit answers with zero usage and marks the current span `liter_llm.cache.hit` (see `LlmCache`): the budget
+ * charges it nothing, the token rate limit, token metrics and cost count nothing, and telemetry does not estimate a
+ * replayed stream abandoned before its usage chunk. A hit still takes one request slot (`rpm`): that limit is on
+ * calls to the client. (In liter-llm a hit is charged and counted as if it had gone to the provider.)
  *
- * How it runs: it is a fold of the public layers — `LlmCache.layer`, `HealthCheck.layer`, `RateLimit.layer`,
- * `Budget.layer`, `Hooks.layer`, `Telemetry.layer` — each provided with the one inside it, nothing else. So a piece
- * behaves here exactly as it does alone. (The health check's probes go to the service it wraps, which with a cache
- * on is the cached service: `listModels` passes through a cache, but a service without `listModels` is probed with
- * a one-token chat that a cache may answer.)
- *
- * The layer also provides `Budget.Budget` when `budget` is set and `HealthCheck.Health` when `healthCheck` is set,
- * so a router built from `LlmClient`s skips unhealthy ones, and the application can read and reset the spend.
+ * How it runs: a fold of the public layers — `LlmCache.layer`, `HealthCheck.layer`, `RateLimit.layer`,
+ * `Budget.layer`, `Hooks.layer`, `Telemetry.layer` — each fed the one inside it with `Layer.provideMerge`, nothing
+ * else; a piece behaves here exactly as it does alone. Whatever the wrapped layer provides besides the service (a
+ * router's `Router.Router`) stays provided, with `Budget.Budget` when `budget` is set and `HealthCheck.Health` when
+ * `healthCheck` is set; the type says so. (The health check probes the service it wraps: with a cache on, a
+ * service without `listModels` is probed with a one-token chat that the cache may answer.)
  *
  * @since 0.1.0
  */
