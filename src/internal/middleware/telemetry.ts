@@ -10,6 +10,8 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
+import * as MetricKey from "effect/MetricKey"
+import type * as MetricKeyType from "effect/MetricKeyType"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -21,12 +23,23 @@ import type * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
 import type * as Telemetry from "../../Telemetry.js"
 import * as Attributes from "../telemetry/attributes.js"
-import { costSinks, metrics } from "../telemetry/metrics.js"
+import { costSinks, keys } from "../telemetry/metrics.js"
 import { estimatePromptTokens, estimateTokens } from "../tokens.js"
 import { priceBook } from "./cost.js"
 import * as StreamSettle from "./stream.js"
 
 type Operation = "chat" | "embeddings"
+
+/** The metrics of one operation and model, already labelled. */
+interface Handles {
+  readonly requests: Metric.Metric.Counter<number>
+  readonly errors: (type: string) => Metric.Metric.Counter<number>
+  readonly duration: Metric.Metric.Histogram<number>
+  readonly timeToFirstChunk: Metric.Metric.Histogram<number>
+  readonly inputTokens: Metric.Metric.Counter<number>
+  readonly outputTokens: Metric.Metric.Counter<number>
+  readonly cost: Metric.Metric.Counter<number>
+}
 
 /** What the end of a call tells. */
 interface Outcome {
@@ -71,46 +84,72 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
     attributes: { ...base, ...attributes }
   })
 
-  const labelsFor = (operation: Operation, model: string, extra: ReadonlyArray<[string, string]> = []) => {
+  /**
+   * The metrics of one operation and model, their labels in the key. Tagging per update would build and look up a
+   * new metric key each time (most of this middleware's cost); a metric made from a labelled key resolves its
+   * registry entry once. Remembered per built layer, bounded, since model names come from requests.
+   */
+  const handles = new Map<string, Handles>()
+  const handlesFor = (operation: Operation, model: string): Handles => {
+    const id = `${operation} ${model}`
+    const found = handles.get(id)
+    if (found !== undefined) return found
     const labels = [
       MetricLabel.make("gen_ai.operation.name", operation),
       MetricLabel.make("gen_ai.request.model", model),
       MetricLabel.make("deployment", deployment)
     ]
     if (options.provider !== undefined) labels.push(MetricLabel.make("gen_ai.provider.name", options.provider))
-    return [...labels, ...extra.map(([key, value]) => MetricLabel.make(key, value))]
+    const tagged = <T extends MetricKeyType.MetricKeyType<any, any>>(
+      key: MetricKey.MetricKey<T>,
+      ...extra: Array<[string, string]>
+    ) =>
+      Metric.fromMetricKey(
+        MetricKey.taggedWithLabels(key, [...labels, ...extra.map(([k, v]) => MetricLabel.make(k, v))])
+      )
+    const errors = new Map<string, Metric.Metric.Counter<number>>()
+    const made: Handles = {
+      requests: tagged(keys.requests),
+      errors: (type) => {
+        const counter = errors.get(type) ?? tagged(keys.errors, ["error.type", type])
+        errors.set(type, counter)
+        return counter
+      },
+      duration: tagged(keys.duration),
+      timeToFirstChunk: tagged(keys.timeToFirstChunk),
+      inputTokens: tagged(keys.tokens, ["gen_ai.token.type", "input"]),
+      outputTokens: tagged(keys.tokens, ["gen_ai.token.type", "output"]),
+      cost: tagged(keys.cost)
+    }
+    if (handles.size >= 1024) handles.clear()
+    handles.set(id, made)
+    return made
   }
-  const update = <In>(
-    metric: Metric.Metric<any, In, any>,
-    value: In,
-    operation: Operation,
-    model: string,
-    extra?: ReadonlyArray<[string, string]>
-  ) => Metric.update(Metric.taggedWithLabels(metric, labelsFor(operation, model, extra)), value)
 
   /** Records the end of a call on its span, in the metrics and in the cost sinks of `Telemetry.trackCost`. */
   const record = (span: Tracer.Span, operation: Operation, model: string, start: bigint, outcome: Outcome) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeNanos
       outcome.annotate(span)
-      yield* update(metrics.requests, 1, operation, model)
+      const metrics = handlesFor(operation, model)
+      yield* Metric.update(metrics.requests, 1)
       const type = Exit.isFailure(outcome.exit) ? errorType(outcome.exit.cause) : undefined
       if (type !== undefined) {
         span.attribute("error.type", type)
-        yield* update(metrics.errors, 1, operation, model, [["error.type", type]])
+        yield* Metric.update(metrics.errors(type), 1)
       }
       // An interrupted call counts as a request, but neither as an error nor in the durations.
       const interrupted = Exit.isFailure(outcome.exit) && type === undefined
-      if (!interrupted) yield* update(metrics.duration, Number(now - start) / 1e9, operation, model)
+      if (!interrupted) yield* Metric.update(metrics.duration, Number(now - start) / 1e9)
       const tokens = outcome.tokens
       if (tokens === undefined) return
       Attributes.tokens(span, tokens, outcome.estimated)
-      yield* update(metrics.tokens, tokens.input, operation, model, [["gen_ai.token.type", "input"]])
-      yield* update(metrics.tokens, tokens.output, operation, model, [["gen_ai.token.type", "output"]])
+      yield* Metric.update(metrics.inputTokens, tokens.input)
+      yield* Metric.update(metrics.outputTokens, tokens.output)
       const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens, prices.pricing)
       if (costUsd !== undefined) {
         span.attribute("gen_ai.usage.cost", costUsd)
-        yield* update(metrics.cost, costUsd, operation, model)
+        yield* Metric.update(metrics.cost, costUsd)
       }
       const call: Telemetry.CallCost = {
         operation,
@@ -235,7 +274,7 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
                 Effect.flatMap(Clock.currentTimeNanos, (now) =>
                   Effect.zipRight(
                     Effect.sync(() => span.event("gen_ai.first_chunk", now)),
-                    update(metrics.timeToFirstChunk, Number(now - start) / 1e9, "chat", request.model)
+                    Metric.update(handlesFor("chat", request.model).timeToFirstChunk, Number(now - start) / 1e9)
                   )
                 ),
                 Ref.getAndSet(seen, true).pipe(Effect.map((already) => !already))
