@@ -3,11 +3,11 @@
  * settles after it (see `Budget.ts` for how it counts).
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Budget from "../../Budget.js"
 import type * as Chat from "../../Chat.js"
-import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
 import * as Pricing from "../../Pricing.js"
@@ -116,107 +116,89 @@ export const make = (options: Budget.Options, store: Budget.StoreService) => (be
       return Effect.as(Effect.logWarning(warning), admission.reservation)
     })
 
-  /** A model without a price is budgeted at 0; say so where someone debugging will look. */
-  const priced = (model: string) =>
-    Option.match(book.pricing(model), {
-      onNone: () =>
-        Effect.as(
-          Effect.logDebug(
-            `no price is known for model "${model}"; the budget counts its calls as free (set Budget prices)`
-          ),
-          Option.none<Pricing.ModelPricing>()
-        ),
-      onSome: (pricing) => Effect.succeed(Option.some(pricing))
-    })
+  /** The price of `model`; one without a price is budgeted at 0, and a debug log says so where one will look. */
+  const priced = (model: string): Effect.Effect<Option.Option<Pricing.ModelPricing>> => {
+    const pricing = book.pricing(model)
+    if (Option.isSome(pricing)) return Effect.succeed(pricing)
+    const why = `no price is known for model "${model}"; the budget counts its calls as free (set Budget prices)`
+    return Effect.as(Effect.logDebug(why), pricing)
+  }
+  const costOf = (pricing: Option.Option<Pricing.ModelPricing>, tokens: Pricing.TokenCounts) =>
+    Option.match(pricing, { onNone: () => 0, onSome: (p) => Pricing.costOf(p, tokens) })
 
-  const reserveChat = (request: Chat.ChatCompletionRequest) =>
-    Effect.zipRight(
-      Validate.chat(request),
-      Effect.flatMap(priced(request.model), (pricing) => {
-        const tokens = {
-          promptTokens: estimatePromptTokens(request),
-          completionTokens: expectedCompletionTokens(request)
-        }
-        return reserve(
-          request.model,
-          Option.match(pricing, { onNone: () => 0, onSome: (p) => Pricing.costOf(p, tokens) })
-        )
-      })
+  /** Checks the request (before any estimate reads it), then reserves its estimated cost. */
+  const admit = (
+    model: string,
+    check: Effect.Effect<void, LiterLlmError.BadRequest>,
+    tokens: () => Pricing.TokenCounts
+  ) =>
+    check.pipe(
+      Effect.zipRight(priced(model)),
+      Effect.flatMap((pricing) => reserve(model, costOf(pricing, tokens())))
     )
-
-  const embedPrice = (model: string, tokens: number) =>
-    Option.match(book.pricing(model), {
-      onNone: () => 0,
-      onSome: (p) => Pricing.costOf(p, { promptTokens: tokens, completionTokens: 0 })
-    })
-
-  const reserveEmbed = (request: Embedding.EmbeddingRequest) =>
-    Effect.zipRight(
-      Validate.embedding(request),
-      Effect.zipRight(
-        priced(request.model),
-        Effect.suspend(() => reserve(request.model, embedPrice(request.model, estimateEmbeddingTokens(request))))
-      )
-    )
+  const admitChat = (request: Chat.ChatCompletionRequest) =>
+    admit(request.model, Validate.chat(request), () => ({
+      promptTokens: estimatePromptTokens(request),
+      completionTokens: expectedCompletionTokens(request)
+    }))
 
   /** Charged at the requested model's price, else at the answering model's, else free. */
   const chatCost = (request: Chat.ChatCompletionRequest, model: string | undefined, usage: Chat.Usage) =>
     Option.match(
-      Option.orElse(book.pricing(request.model), () => (model === undefined ? Option.none() : book.pricing(model))),
+      Option.orElse(book.pricing(request.model), () => book.pricing(model ?? request.model)),
       {
         onNone: () => 0,
         onSome: (p) => Pricing.costOfUsage(p, usage)
       }
     )
 
-  // Usage that prices to nonsense (NaN, negative) is charged at the estimate: NaN would disable the limit for good.
-  const settle = (reservation: Budget.Reservation, cost: number) =>
-    store.settle(reservation, Number.isFinite(cost) && cost >= 0 ? cost : reservation.estimate)
+  // A failed call is charged nothing, a success without usage its estimate. Usage that prices to nonsense (NaN,
+  // negative) is charged at the estimate too: NaN would disable the limit for good.
+  const settle = (reservation: Budget.Reservation, cost: number | undefined) =>
+    store.settle(reservation, cost !== undefined && Number.isFinite(cost) && cost >= 0 ? cost : reservation.estimate)
 
   const service: LlmService.Service = {
     ...below,
     chat: (request) =>
       Effect.acquireUseRelease(
-        reserveChat(request),
+        admitChat(request),
         () => below.chat(request),
         (reservation, exit) =>
           settle(
             reservation,
-            exit._tag === "Failure"
-              ? 0
-              : exit.value.usage == null
-                ? reservation.estimate
-                : chatCost(request, exit.value.model, exit.value.usage)
+            Exit.match(exit, {
+              onFailure: () => 0,
+              onSuccess: (r) => (r.usage == null ? undefined : chatCost(request, r.model, r.usage))
+            })
           )
       ),
     embed: (request) =>
       Effect.acquireUseRelease(
-        reserveEmbed(request),
+        admit(request.model, Validate.embedding(request), () => ({
+          promptTokens: estimateEmbeddingTokens(request),
+          completionTokens: 0
+        })),
         () => below.embed(request),
         (reservation, exit) =>
           settle(
             reservation,
-            exit._tag === "Failure"
-              ? 0
-              : exit.value.usage == null
-                ? reservation.estimate
-                : embedPrice(request.model, exit.value.usage.prompt_tokens)
+            Exit.match(exit, {
+              onFailure: () => 0,
+              onSuccess: (r) =>
+                r.usage == null
+                  ? undefined
+                  : costOf(book.pricing(request.model), { promptTokens: r.usage.prompt_tokens, completionTokens: 0 })
+            })
           )
       ),
     chatStream: (request) =>
       StreamSettle.settle(
-        reserveChat(request),
+        admitChat(request),
         () => below.chatStream(request),
         (reservation, outcome) => {
           const usage = StreamSettle.usageOf(outcome)
-          return settle(
-            reservation,
-            usage !== undefined
-              ? chatCost(request, undefined, usage)
-              : outcome._tag === "Completed"
-                ? reservation.estimate
-                : 0
-          )
+          const cost = usage !== undefined ? chatCost(request, undefined, usage) : undefined
+          return settle(reservation, cost ?? (outcome._tag === "Completed" ? undefined : 0))
         }
       )
   }
