@@ -229,35 +229,44 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
     }
   }
 
+  /** Runs `call` in a client span that is the parent of whatever runs below, and records its end on the span. */
+  const traced = <A>(
+    operation: Operation,
+    model: string,
+    attributes: Record<string, unknown>,
+    call: Effect.Effect<A, LiterLlmError.LiterLlmError>,
+    outcomeOf: (exit: Exit.Exit<A, LiterLlmError.LiterLlmError>) => Outcome
+  ) =>
+    Effect.useSpan(`${operation} ${model}`, spanOptions(attributes), (span) =>
+      Effect.flatMap(Clock.currentTimeNanos, (start) =>
+        call.pipe(
+          Effect.withParentSpan(span),
+          Effect.onExit((exit) => record(span, operation, model, start, outcomeOf(exit)))
+        )
+      )
+    )
+
   // Suspended: the attributes read the request, which an untyped caller may have built wrong; a throw there is a
   // defect of this call, never an exception out of `chat`.
   const chat = (request: Chat.ChatCompletionRequest) =>
     Effect.suspend(() =>
-      Effect.useSpan(
-        `chat ${request.model}`,
-        spanOptions(collect((target) => Attributes.chatRequest(target, request, recordContent))),
-        (span) =>
-          Effect.flatMap(Clock.currentTimeNanos, (start) =>
-            below.chat(request).pipe(
-              Effect.withParentSpan(span),
-              Effect.onExit((exit) => record(span, "chat", request.model, start, chatOutcome(exit)))
-            )
-          )
+      traced(
+        "chat",
+        request.model,
+        collect((target) => Attributes.chatRequest(target, request, recordContent)),
+        below.chat(request),
+        chatOutcome
       )
     )
 
   const embed = (request: Embedding.EmbeddingRequest) =>
     Effect.suspend(() =>
-      Effect.useSpan(
-        `embeddings ${request.model}`,
-        spanOptions(collect((target) => Attributes.embedRequest(target, request, recordContent))),
-        (span) =>
-          Effect.flatMap(Clock.currentTimeNanos, (start) =>
-            below.embed(request).pipe(
-              Effect.withParentSpan(span),
-              Effect.onExit((exit) => record(span, "embeddings", request.model, start, embedOutcome(exit)))
-            )
-          )
+      traced(
+        "embeddings",
+        request.model,
+        collect((target) => Attributes.embedRequest(target, request, recordContent)),
+        below.embed(request),
+        embedOutcome
       )
     )
 
