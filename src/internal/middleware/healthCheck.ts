@@ -109,8 +109,19 @@ export const make = (
 
     const service: LlmService.Service = {
       ...below,
-      chat: (request) => Effect.zipRight(remember(request), Effect.zipRight(healthy, below.chat(request))),
-      embed: (request) => Effect.zipRight(healthy, below.embed(request)),
+      chat: (request) =>
+        Effect.zipRight(
+          remember(request),
+          Effect.zipRight(
+            healthy,
+            Effect.suspend(() => below.chat(request))
+          )
+        ),
+      embed: (request) =>
+        Effect.zipRight(
+          healthy,
+          Effect.suspend(() => below.embed(request))
+        ),
       chatStream: (request) =>
         Stream.unwrap(Effect.zipRight(remember(request), Effect.as(healthy, below.chatStream(request))))
     }

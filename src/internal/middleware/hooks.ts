@@ -60,7 +60,8 @@ export const make =
     const chat = (request: Chat.ChatCompletionRequest) =>
       Effect.zipRight(
         onRequest(request),
-        below.chat(request).pipe(
+        // Suspended: a refused request never reaches the service below, not even to build its call.
+        Effect.suspend(() => below.chat(request)).pipe(
           Effect.catchAll((error) => onError(request, error)),
           Effect.tap((response) => onResponse(request, response))
         )
