@@ -7,38 +7,39 @@
  * ```
  *
  * How it counts:
- * - Before a call is sent, its cost is estimated from the request (prompt size at four characters a token, plus
- *   `max_completion_tokens` / `max_tokens`, or 256 output tokens when unbounded) and reserved. After the call, the
- *   reservation is replaced by the real cost from the reported usage (cached prompt tokens at the cache-read rate).
- *   A failed or interrupted call releases its reservation and is charged only for usage it reported (a stream that
- *   broke after its usage chunk); a successful response without usage is charged its estimate.
+ * - Before a call is sent, the request is checked (`max_tokens` negative, NaN or fractional is a `BadRequest`), its
+ *   cost is estimated (prompt size at four characters a token, plus `max_completion_tokens` / `max_tokens`, or 256
+ *   output tokens when unbounded) and reserved. After the call, the reservation is replaced by the real cost from
+ *   the reported usage (cached prompt tokens at the cache-read rate). A failed or interrupted call releases its
+ *   reservation and is charged only for usage it reported (a stream that broke after its usage chunk); a successful
+ *   response without usage is charged its estimate.
  * - `hard` enforcement (the default) refuses a call with `BudgetExceeded` before it is sent when the limit is
- *   already spent, or when spent + reserved by calls in flight + this call's estimate would pass it. So concurrent
- *   calls can overshoot a hard limit only by what calls in flight spend beyond their estimates (none, when requests
- *   set `max_tokens`). The error carries the `limit` and the settled `spent` of the limit that refused, and the
- *   `model` when it was a per-model limit (absent for the global one). `soft` enforcement lets every call through
- *   and logs a warning instead.
+ *   already spent, or when spent + reserved by calls in flight + this call's estimate would pass it. The error
+ *   carries the `limit` and the settled `spent` of the limit that refused, and the `model` when it was a per-model
+ *   limit. `soft` enforcement lets every call through and logs a warning instead.
  * - Streams are charged when they complete, fail or are interrupted, from the usage on their final chunk.
- * - Prices come from `prices` (by model name) first, then `Pricing.lookup`. A model without a known price costs 0:
- *   its calls always pass (unless a limit is already spent) and a debug log says so — give it a price in `prices`
- *   to budget it.
- * - Calls are budgeted under the request's `model`; embeddings are charged their prompt tokens at the input rate.
- *   `listModels` is free and passes through.
+ * - Prices come from `prices` (by model name) first, then `Pricing.lookup`. A model without a known price costs 0
+ *   (a debug log says so): give it a price in `prices` to budget it. Embeddings are charged their prompt tokens at
+ *   the input rate; `listModels` is free and passes through.
  * - `reset` zeroes the settled spend; calls in flight keep their reservations and are charged when they settle.
  *
- * The spend and the reservations are plain numbers owned by one built budget, not a `Ref`: they change only in
- * synchronous steps of the calling fiber (a check and the reservation it allows are one step), which is as atomic as
- * `Ref.modify` and spares a copy of the state per call.
+ * The spend lives behind {@link Store}: in memory by default, or shared (Redis) when a store is provided. A store
+ * checks and reserves in one step, so concurrent calls cannot both take the last dollar.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as EffectScope from "effect/Scope"
+import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import type * as Pricing from "./Pricing.js"
+import { PricingSchema } from "./internal/middleware/options.js"
 import * as internal from "./internal/middleware/budget.js"
-import * as Pipeline from "./internal/middleware/pipeline.js"
+import * as Validate from "./internal/validate.js"
 
 /**
  * Budget options. Limits are USD; a limit left out is not enforced.
@@ -90,6 +91,90 @@ export interface Service {
 export class Budget extends Context.Tag("effect-liter-llm/Budget")<Budget, Service>() {}
 
 /**
+ * A scope a call is charged to (`"global"`, `"model:gpt-4o"`), with its limit if it has one.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export interface Scope {
+  readonly key: string
+  readonly limit: number | undefined
+}
+
+/**
+ * What a store holds for a call between its reservation and its settlement.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export interface Reservation {
+  readonly scopes: ReadonlyArray<string>
+  readonly estimate: number
+}
+
+/**
+ * The limit a reservation would pass, with the scope's settled spend and what calls in flight hold.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export interface Over {
+  readonly scope: string
+  readonly limit: number
+  readonly spent: number
+  readonly reserved: number
+}
+
+/**
+ * A store's answer to a reservation: reserved (possibly over a limit, when not enforcing), or refused.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export type Admission =
+  | { readonly _tag: "Reserved"; readonly reservation: Reservation; readonly over: Over | undefined }
+  | { readonly _tag: "Refused"; readonly over: Over }
+
+/**
+ * Where spend and reservations live. Each operation is one step (one round trip for a remote store): `reserve`
+ * checks every scope's limit and reserves in all of them, or refuses; `settle` replaces a reservation by its cost.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export interface StoreService {
+  readonly reserve: (scopes: ReadonlyArray<Scope>, estimate: number, enforce: boolean) => Effect.Effect<Admission>
+  readonly settle: (reservation: Reservation, cost: number) => Effect.Effect<void>
+  /** Settled spend by scope key. */
+  readonly spent: Effect.Effect<Readonly<Record<string, number>>>
+  readonly reset: Effect.Effect<void>
+}
+
+/**
+ * The tag of a budget store; when none is provided, each budget keeps its own in memory.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export class Store extends Context.Tag("effect-liter-llm/Budget/Store")<Store, StoreService>() {}
+
+/**
+ * A fresh in-memory store, on a `Ref`.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export const memoryStore: Effect.Effect<StoreService> = internal.memoryStore
+
+/**
+ * A layer providing a fresh in-memory {@link Store}, to share one budget between several layers.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export const layerMemoryStore: Layer.Layer<Store> = Layer.effect(Store, memoryStore)
+
+/**
  * The settled spend of the budget in context.
  *
  * @since 0.1.0
@@ -105,19 +190,48 @@ export const spend: Effect.Effect<Spend, never, Budget> = Effect.flatMap(Budget,
  */
 export const reset: Effect.Effect<void, never, Budget> = Effect.flatMap(Budget, (budget) => budget.reset)
 
+const OptionsSchema = Schema.Struct({
+  globalLimit: Schema.optional(Validate.NonNegative),
+  modelLimits: Schema.optional(Schema.Record({ key: Schema.String, value: Validate.NonNegative })),
+  enforcement: Schema.optional(Schema.Literal("hard", "soft")),
+  prices: Schema.optional(Schema.Record({ key: Schema.String, value: PricingSchema }))
+})
+
+/** The store in context, else a fresh one in memory. */
+const storeOf: Effect.Effect<StoreService> = Effect.flatMap(
+  Effect.serviceOption(Store),
+  Option.match({ onNone: () => memoryStore, onSome: Effect.succeed })
+)
+
 /**
- * A budget and the function that puts a service under it. Each call to `make` owns fresh state.
+ * Puts the service below under a budget kept in the {@link Store} in context, or a fresh one in memory. Fails with
+ * `BadRequest` naming the option when a limit or price is negative or not a number.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  options: Options = {}
-): Effect.Effect<{ readonly budget: Service; readonly wrap: (service: LlmService.Service) => LlmService.Service }> =>
-  Effect.sync(() => {
-    const { budget, piece } = internal.make(options)
-    return { budget, wrap: (service) => Pipeline.stack([piece], service) }
-  })
+export const make =
+  (options: Options = {}) =>
+  (below: LlmService.Service): Effect.Effect<LlmService.Service, LiterLlmError.BadRequest, EffectScope.Scope> =>
+    Effect.zipRight(
+      Validate.options("Budget.layer", OptionsSchema, options),
+      Effect.map(storeOf, (store) => internal.make(options, store)(below))
+    )
+
+/**
+ * Reads the spend of a store as {@link Spend}.
+ *
+ * @since 0.1.0
+ * @category store
+ */
+export const view = (store: StoreService): Service => ({
+  spend: Effect.map(store.spent, (spent) => {
+    const byModel: Record<string, number> = {}
+    for (const [key, value] of Object.entries(spent)) if (key.startsWith("model:")) byModel[key.slice(6)] = value
+    return { global: spent["global"] ?? 0, byModel }
+  }),
+  reset: store.reset
+})
 
 /**
  * A layer transformer putting the `LlmService` below under a budget; it also provides the {@link Budget} tag to read
@@ -128,11 +242,12 @@ export const make = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<LlmService.LlmService | Budget, never, LlmService.LlmService> =>
-  Layer.effectContext(
+): Layer.Layer<LlmService.LlmService | Budget, LiterLlmError.BadRequest, LlmService.LlmService> =>
+  Layer.scopedContext(
     Effect.gen(function* () {
+      const store = yield* storeOf
       const below = yield* LlmService.LlmService
-      const { budget, wrap } = yield* make(options)
-      return Context.make(LlmService.LlmService, wrap(below)).pipe(Context.add(Budget, budget))
+      const service = yield* make(options)(below).pipe(Effect.provideService(Store, store))
+      return Context.make(LlmService.LlmService, service).pipe(Context.add(Budget, view(store)))
     })
   )

@@ -21,7 +21,8 @@
  * - Health follows the probes only, not the traffic: the router's circuit breaker already reacts to failing calls,
  *   and a probe is the only signal that does not depend on callers.
  * - The fiber belongs to the layer's scope (`Effect.forkScoped`) and stops when it closes; all timing goes through
- *   `Clock` (`Schedule.spaced`, `Effect.timeout`), so `TestClock` drives it in tests.
+ *   `Clock` (`Schedule.spaced`, `Effect.timeout`), so `TestClock` drives it in tests. The state is a
+ *   `SubscriptionRef`, written by the probing fiber and read by calls.
  *
  * @since 0.1.0
  */
@@ -29,11 +30,14 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
-import * as internal from "./internal/health.js"
-import * as internalPiece from "./internal/middleware/healthCheck.js"
-import * as Pipeline from "./internal/middleware/pipeline.js"
+import * as HealthTag from "./internal/health.js"
+import * as internal from "./internal/middleware/healthCheck.js"
+import { PositiveDuration } from "./internal/middleware/options.js"
+import * as Validate from "./internal/validate.js"
 
 /**
  * How often to probe and when to change state.
@@ -60,7 +64,7 @@ export interface Options {
  * @since 0.1.0
  * @category models
  */
-export type HealthState = internal.HealthState
+export type HealthState = HealthTag.HealthState
 
 /**
  * The tag under which a health-checked service exposes its state; `layer` provides it beside the `LlmService`.
@@ -68,7 +72,7 @@ export type HealthState = internal.HealthState
  * @since 0.1.0
  * @category tags
  */
-export const Health = internal.DeploymentHealth
+export const Health = HealthTag.DeploymentHealth
 
 /**
  * The type of the {@link Health} tag.
@@ -76,7 +80,7 @@ export const Health = internal.DeploymentHealth
  * @since 0.1.0
  * @category tags
  */
-export type Health = internal.DeploymentHealth
+export type Health = HealthTag.DeploymentHealth
 
 /**
  * The current health of the service in context.
@@ -86,28 +90,30 @@ export type Health = internal.DeploymentHealth
  */
 export const status: Effect.Effect<HealthState, never, Health> = Effect.flatMap(Health, (health) => health.state)
 
-/**
- * A health-checked service and its health.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Checked {
-  readonly service: LlmService.Service
-  readonly health: Context.Tag.Service<Health>
-}
+const OptionsSchema = Schema.Struct({
+  interval: Schema.optional(PositiveDuration),
+  unhealthyThreshold: Schema.optional(Validate.PositiveInt),
+  healthyThreshold: Schema.optional(Validate.PositiveInt),
+  timeout: Schema.optional(PositiveDuration),
+  probeModel: Schema.optional(Schema.String)
+})
+
+/** The guarded service and its health, after the options are checked. */
+const checked = (options: Options, below: LlmService.Service) =>
+  Effect.zipRight(Validate.options("HealthCheck.layer", OptionsSchema, options), internal.make(options, below))
 
 /**
- * Starts probing `service` in a fiber of the current scope and returns the guarded service with its health.
+ * Starts probing the service below in a fiber of the current scope and returns it guarded: while unhealthy, calls
+ * fail at once with `ServiceUnavailable`. Fails with `BadRequest` naming the option when a threshold is not a whole
+ * number ≥ 1 or a duration is not one.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (service: LlmService.Service, options: Options = {}): Effect.Effect<Checked, never, Scope.Scope> =>
-  Effect.map(internalPiece.make(service, options), ({ health, piece }) => ({
-    service: Pipeline.stack([piece], service),
-    health
-  }))
+export const make =
+  (options: Options = {}) =>
+  (below: LlmService.Service): Effect.Effect<LlmService.Service, LiterLlmError.BadRequest, Scope.Scope> =>
+    Effect.map(checked(options, below), ({ service }) => service)
 
 /**
  * Health-checks the `LlmService` below it, providing the guarded service and its {@link Health}.
@@ -117,11 +123,10 @@ export const make = (service: LlmService.Service, options: Options = {}): Effect
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<LlmService.LlmService | Health, never, LlmService.LlmService> =>
+): Layer.Layer<LlmService.LlmService | Health, LiterLlmError.BadRequest, LlmService.LlmService> =>
   Layer.scopedContext(
     Effect.gen(function* () {
-      const below = yield* LlmService.LlmService
-      const checked = yield* make(below, options)
-      return Context.make(LlmService.LlmService, checked.service).pipe(Context.add(Health, checked.health))
+      const { health, service } = yield* checked(options, yield* LlmService.LlmService)
+      return Context.make(LlmService.LlmService, service).pipe(Context.add(Health, health))
     })
   )

@@ -16,29 +16,25 @@
  *   `onResponse` fails the call (a response guardrail), even though a stream's chunks were already delivered.
  * - `onError` hooks run in order with the typed error of the service below (not with a hook's own rejection); the
  *   call then fails with that error unchanged. Interruption runs no hook.
- * - A hook that fails with anything other than `HookRejected`, or dies with a defect, fails the call with
- *   `HookRejected` (the defect in `cause`) — a buggy hook never crashes the caller.
- * - Hooks run on the caller's fiber, so a hook that hangs is bounded by the caller's own timeout.
- * - A hook is called when its turn comes (not when the request is built), and one that answers at once — returns
- *   `Effect.void`, `Effect.succeed(…)` or an `Exit` — is settled without running an effect, so a cheap check stays
- *   cheap. A hook that throws is treated as one that died.
+ * - A hook that fails with anything other than `HookRejected`, dies, or throws, fails the call with `HookRejected`
+ *   (the defect in `cause`) — a buggy hook never crashes the caller.
+ * - Hooks run on the caller's fiber, inside the caller's span, so a hook that hangs is bounded by the caller's own
+ *   timeout. A hook is called when its turn comes, not when the request is built.
  * - Embeddings and `listModels` pass through unhooked: the hook signatures speak chat.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type * as Chat from "./Chat.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
-import type * as LlmService from "./LlmService.js"
+import * as LlmService from "./LlmService.js"
 import * as internal from "./internal/middleware/hooks.js"
-import * as Pipeline from "./internal/middleware/pipeline.js"
-import { transform } from "./internal/middleware/wrap.js"
 
 /**
  * One set of hooks; every member is optional. Hooks need nothing from context: a hook that uses a service closes
- * over it, e.g. `Layer.unwrapEffect(Effect.map(Audit, (audit) => Hooks.layer([{ onRequest: audit.log }])))`. (Hooks
- * run inside the caller's context, so its span stays their parent; providing a build-time context would replace it.)
+ * over it, e.g. `Layer.unwrapEffect(Effect.map(Audit, (audit) => Hooks.layer([{ onRequest: audit.log }])))`.
  *
  * @since 0.1.0
  * @category models
@@ -64,21 +60,21 @@ export interface Hook {
 }
 
 /**
- * Wraps a service so every chat call runs `hooks` around it.
+ * Runs `hooks` around every chat call and stream of the service below.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (hooks: ReadonlyArray<Hook>): ((service: LlmService.Service) => LlmService.Service) => {
-  const piece = internal.make(hooks)
-  return (service) => Pipeline.stack([piece], service)
-}
+export const make =
+  (hooks: ReadonlyArray<Hook>) =>
+  (below: LlmService.Service): Effect.Effect<LlmService.Service, never, Scope.Scope> =>
+    Effect.succeed(internal.make(hooks)(below))
 
 /**
- * A layer transformer running `hooks` around the `LlmService` below.
+ * A layer transformer running `hooks` around the `LlmService` below it.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (hooks: ReadonlyArray<Hook>): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService> =>
-  transform((service) => Effect.succeed(make(hooks)(service)))
+  Layer.scoped(LlmService.LlmService, Effect.flatMap(LlmService.LlmService, make(hooks)))

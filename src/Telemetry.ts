@@ -26,12 +26,13 @@
  *
  * Streams: the span covers the whole stream and gets a `gen_ai.first_chunk` event; the call is accounted when the
  * stream completes, fails, or is interrupted or abandoned by its consumer (then tokens are estimated from what
- * arrived, since the provider bills what it generated — unless a cache below marked the span as a hit: a replay the
- * provider never saw costs nothing). `listModels` passes through untraced: it is a health
+ * arrived, since the provider bills what it generated — unless a cache below marked the span `liter_llm.cache.hit`:
+ * a replay the provider never saw costs nothing). `listModels` passes through untraced: it is a health
  * probe, not model work.
  *
- * Spans are made with `captureStackTrace: false`: the call site of a middleware is always this module, and capturing
- * a stack per call would cost more than everything else the middleware does.
+ * Spans come from `Effect.useSpan` and `Stream.withSpan`: the caller's span is their parent, they are the parent of
+ * the calls below (an HTTP client's span), and they end on success, failure, defect and interruption. They are made
+ * with `captureStackTrace: false`: the call site of a middleware is always this module.
  *
  * Cost for the caller: {@link trackCost} runs an effect and returns, beside its result, the cost of every call made
  * through a `Telemetry` middleware inside it — by that fiber or any it forks. This is scoped to the effect rather
@@ -40,15 +41,18 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
 import * as Ref from "effect/Ref"
-import type * as LlmService from "./LlmService.js"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as LiterLlmError from "./LiterLlmError.js"
+import * as LlmService from "./LlmService.js"
 import type * as Pricing from "./Pricing.js"
-import * as Pipeline from "./internal/middleware/pipeline.js"
+import { PricingSchema } from "./internal/middleware/options.js"
 import * as internal from "./internal/middleware/telemetry.js"
-import { transform } from "./internal/middleware/wrap.js"
 import * as TelemetryMetrics from "./internal/telemetry/metrics.js"
+import * as Validate from "./internal/validate.js"
 
 /**
  * How calls are labelled and priced.
@@ -149,14 +153,24 @@ export const trackCost = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<
     return [result, { totalUsd, calls, unpriced }] as [A, CostReport]
   })
 
+const OptionsSchema = Schema.Struct({
+  provider: Schema.optional(Schema.String),
+  deployment: Schema.optional(Schema.String),
+  pricing: Schema.optional(PricingSchema),
+  recordContent: Schema.optional(Schema.Boolean)
+})
+
 /**
- * Wraps a service so every chat, stream and embedding call is traced, measured and priced.
+ * Traces, measures and prices every chat, stream and embedding call of the service below. Fails with `BadRequest`
+ * naming the option when a price is negative or not a number.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (service: LlmService.Service, options: Options = {}): LlmService.Service =>
-  Pipeline.stack([internal.make(options)], service)
+export const make =
+  (options: Options = {}) =>
+  (below: LlmService.Service): Effect.Effect<LlmService.Service, LiterLlmError.BadRequest, Scope.Scope> =>
+    Effect.as(Validate.options("Telemetry.layer", OptionsSchema, options), internal.make(options)(below))
 
 /**
  * Traces, measures and prices the `LlmService` below it.
@@ -164,5 +178,7 @@ export const make = (service: LlmService.Service, options: Options = {}): LlmSer
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService> =>
-  transform((service) => Effect.succeed(make(service, options)))
+export const layer = (
+  options: Options = {}
+): Layer.Layer<LlmService.LlmService, LiterLlmError.BadRequest, LlmService.LlmService> =>
+  Layer.scoped(LlmService.LlmService, Effect.flatMap(LlmService.LlmService, make(options)))

@@ -23,6 +23,14 @@ const request: Chat.ChatCompletionRequest = {
 // LlmTest reports the prompt estimate as prompt tokens; with 5 completion tokens the real cost equals the estimate.
 const cost = estimatePromptTokens(request) + 2 * 5
 
+/** A budget on a fresh store, and a function putting a service under it (as `Budget.layer` does). */
+const budgetOf = (options: Budget.Options) =>
+  Effect.map(Budget.memoryStore, (store) => ({
+    budget: Budget.view(store),
+    wrap: (below: LlmService.Service) =>
+      Effect.scoped(Budget.make(options)(below)).pipe(Effect.provideService(Budget.Store, store))
+  }))
+
 const captureLogs = Effect.map(
   Effect.sync(() => [] as Array<string>),
   (lines) => ({
@@ -40,8 +48,8 @@ describe("Budget", () => {
   it.effect("charges the real cost of each call from its usage", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ usage: { completion_tokens: 5 } })
-      const { budget, wrap } = yield* Budget.make({ globalLimit: 1000, prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ globalLimit: 1000, prices })
+      const service = yield* wrap(test.service)
       yield* service.chat(request)
       yield* service.chat(request)
       expect(yield* budget.spend).toEqual({ global: 2 * cost, byModel: { priced: 2 * cost } })
@@ -51,8 +59,8 @@ describe("Budget", () => {
   it.effect("hard mode refuses with BudgetExceeded before sending, with model, limit and spent", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ usage: { completion_tokens: 5 } })
-      const { budget, wrap } = yield* Budget.make({ modelLimits: { priced: cost * 2 }, prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ modelLimits: { priced: cost * 2 }, prices })
+      const service = yield* wrap(test.service)
       yield* service.chat(request)
       yield* service.chat(request)
       const error = yield* Effect.flip(service.chat(request))
@@ -75,8 +83,8 @@ describe("Budget", () => {
   it.effect("refuses a call whose estimate alone would pass the global limit", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const { wrap } = yield* Budget.make({ globalLimit: cost - 1, prices })
-      const error = yield* Effect.flip(wrap(test.service).chat(request))
+      const { wrap } = yield* budgetOf({ globalLimit: cost - 1, prices })
+      const error = yield* Effect.flip((yield* wrap(test.service)).chat(request))
       expect(error._tag).toBe("BudgetExceeded")
       expect((error as LiterLlmError.BudgetExceeded).model).toBeUndefined()
       expect(yield* test.calls).toBe(0)
@@ -87,8 +95,8 @@ describe("Budget", () => {
     Effect.gen(function* () {
       const { lines, logger } = yield* captureLogs
       const test = yield* LlmTest.make({ usage: { completion_tokens: 5 } })
-      const { budget, wrap } = yield* Budget.make({ globalLimit: cost, enforcement: "soft", prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ globalLimit: cost, enforcement: "soft", prices })
+      const service = yield* wrap(test.service)
       yield* Effect.provide(Effect.all([service.chat(request), service.chat(request), service.chat(request)]), logger)
       expect(yield* test.calls).toBe(3)
       expect((yield* budget.spend).global).toBe(3 * cost)
@@ -100,8 +108,8 @@ describe("Budget", () => {
     Effect.gen(function* () {
       const { lines, logger } = yield* captureLogs
       const test = yield* LlmTest.make()
-      const { budget, wrap } = yield* Budget.make({ globalLimit: 1, prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ globalLimit: 1, prices })
+      const service = yield* wrap(test.service)
       yield* service
         .chat({ ...request, model: "mystery-model" })
         .pipe(Effect.provide(logger), Logger.withMinimumLogLevel(LogLevel.Debug))
@@ -115,8 +123,8 @@ describe("Budget", () => {
   it.effect("accounts streams when they complete, and releases failed ones", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ chunks: 3, usage: { completion_tokens: 5 } })
-      const { budget, wrap } = yield* Budget.make({ globalLimit: cost, prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ globalLimit: cost, prices })
+      const service = yield* wrap(test.service)
       yield* Stream.runDrain(service.chatStream(request))
       expect((yield* budget.spend).global).toBe(cost)
       const error = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
@@ -124,8 +132,8 @@ describe("Budget", () => {
       expect(yield* test.calls).toBe(1)
 
       const broken = yield* LlmTest.make({ chunks: 3, streamFailure: { afterChunks: 1 } })
-      const second = yield* Budget.make({ globalLimit: cost, prices })
-      const brokenService = second.wrap(broken.service)
+      const second = yield* budgetOf({ globalLimit: cost, prices })
+      const brokenService = yield* second.wrap(broken.service)
       yield* Effect.flip(Stream.runDrain(brokenService.chatStream(request)))
       expect((yield* second.budget.spend).global).toBe(0)
       // the reservation was released, so the full budget is available again
@@ -137,8 +145,8 @@ describe("Budget", () => {
   it.effect("an interrupted stream releases its reservation", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ chunks: 3, chunkDelay: "1 second", usage: { completion_tokens: 5 } })
-      const { budget, wrap } = yield* Budget.make({ globalLimit: cost, prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ globalLimit: cost, prices })
+      const service = yield* wrap(test.service)
       const reader = yield* Effect.fork(Stream.runDrain(service.chatStream(request)))
       yield* TestClock.adjust("1 second")
       // while the stream holds the whole budget, nothing else fits
@@ -153,8 +161,8 @@ describe("Budget", () => {
   it.effect("usage that prices to NaN is charged at the estimate, so the limit keeps holding", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ usage: { completion_tokens: Number.NaN } })
-      const { budget, wrap } = yield* Budget.make({ globalLimit: cost, prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ globalLimit: cost, prices })
+      const service = yield* wrap(test.service)
       yield* service.chat(request)
       expect((yield* budget.spend).global).toBe(cost)
       expect((yield* Effect.flip(service.chat(request)))._tag).toBe("BudgetExceeded")
@@ -164,8 +172,8 @@ describe("Budget", () => {
   it.effect("10,000 concurrent calls never pass a hard limit", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ usage: { completion_tokens: 5 } })
-      const { budget, wrap } = yield* Budget.make({ globalLimit: cost * 100, prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ globalLimit: cost * 100, prices })
+      const service = yield* wrap(test.service)
       const results = yield* Effect.all(
         Array.from({ length: 10_000 }, () => Effect.either(service.chat(request))),
         { concurrency: "unbounded" }
@@ -179,8 +187,8 @@ describe("Budget", () => {
   it.effect("interrupted calls release their reservations", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ latency: "1 second", usage: { completion_tokens: 5 } })
-      const { budget, wrap } = yield* Budget.make({ globalLimit: cost * 100, prices })
-      const service = wrap(test.service)
+      const { budget, wrap } = yield* budgetOf({ globalLimit: cost * 100, prices })
+      const service = yield* wrap(test.service)
       const calls = Array.from({ length: 10_000 }, () => Effect.either(service.chat(request)))
       const fiber = yield* Effect.fork(Effect.all(calls, { concurrency: "unbounded" }))
       yield* TestClock.adjust("500 millis")
@@ -207,6 +215,65 @@ describe("Budget", () => {
       }).pipe(Effect.provide(layer))
       expect(spent.global).toBe(cost)
       expect(refused._tag).toBe("BudgetExceeded")
+    })
+  )
+
+  it.effect("building fails with BadRequest naming a limit or price that is negative or not a number", () =>
+    Effect.gen(function* () {
+      const below = (yield* LlmTest.make()).service
+      const cases: ReadonlyArray<[Budget.Options, string]> = [
+        [{ globalLimit: Number.NaN }, "globalLimit"],
+        [{ globalLimit: -1 }, "globalLimit"],
+        [{ modelLimits: { priced: -5 } }, "modelLimits.priced"],
+        [{ prices: { priced: { inputPerMillion: Number.NaN, outputPerMillion: 1 } } }, "prices.priced.inputPerMillion"]
+      ]
+      for (const [options, option] of cases) {
+        const error = yield* Effect.flip(Effect.scoped(Budget.make(options)(below)))
+        expect(error._tag).toBe("BadRequest")
+        expect(error.message).toContain(`Budget.layer: option ${option}`)
+      }
+      const layerError = yield* Effect.flip(
+        Layer.build(Budget.layer({ globalLimit: -1 }).pipe(Layer.provide(LlmTest.layer()))).pipe(Effect.scoped)
+      )
+      expect(layerError.message).toContain("globalLimit")
+    })
+  )
+
+  it.effect("a negative or NaN max_tokens is refused with BadRequest before anything is reserved or sent", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make({ usage: { completion_tokens: 5 } })
+      const { budget, wrap } = yield* budgetOf({ globalLimit: cost, prices })
+      const service = yield* wrap(test.service)
+      for (const max_tokens of [-1_000_000, Number.NaN, 2.5]) {
+        const error = yield* Effect.flip(service.chat({ ...request, max_tokens }))
+        expect(error._tag).toBe("BadRequest")
+        expect(error.message).toContain("max_tokens")
+        const streamError = yield* Effect.flip(Stream.runDrain(service.chatStream({ ...request, max_tokens })))
+        expect(streamError._tag).toBe("BadRequest")
+      }
+      const embedError = yield* Effect.flip(service.embed({ model: "priced", input: 42 as unknown as string }))
+      expect(embedError._tag).toBe("BadRequest")
+      expect(yield* test.calls).toBe(0)
+      // nothing was reserved: the whole budget is still there for a real call
+      yield* service.chat(request)
+      expect((yield* budget.spend).global).toBe(cost)
+    })
+  )
+
+  it.effect("budgets sharing a Store share one spend", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make({ usage: { completion_tokens: 5 } })
+      const store = yield* Budget.memoryStore
+      const wrap = (below: LlmService.Service) =>
+        Effect.scoped(Budget.make({ globalLimit: cost * 2, prices })(below)).pipe(
+          Effect.provideService(Budget.Store, store)
+        )
+      const first = yield* wrap(test.service)
+      const second = yield* wrap(test.service)
+      yield* first.chat(request)
+      yield* second.chat(request)
+      expect((yield* Effect.flip(first.chat(request)))._tag).toBe("BudgetExceeded")
+      expect(yield* Budget.view(store).spend).toEqual({ global: 2 * cost, byModel: { priced: 2 * cost } })
     })
   )
 })

@@ -222,4 +222,25 @@ describe("HealthCheck", () => {
       expect(after.failovers).toBe(0) // skipped, not tried and failed over
     })
   )
+
+  it.effect("building fails with BadRequest naming a threshold or duration that is out of range", () =>
+    Effect.gen(function* () {
+      const s = yield* scripted
+      const cases: ReadonlyArray<[HealthCheck.Options, string]> = [
+        [{ unhealthyThreshold: 0 }, "unhealthyThreshold"],
+        [{ unhealthyThreshold: Number.NaN }, "unhealthyThreshold"],
+        [{ healthyThreshold: 1.5 }, "healthyThreshold"],
+        [{ healthyThreshold: -2 }, "healthyThreshold"],
+        [{ interval: 0 }, "interval"],
+        [{ interval: "every now and then" as never }, "interval"],
+        [{ timeout: Number.NaN }, "timeout"]
+      ]
+      for (const [options, option] of cases) {
+        const error = yield* Effect.flip(Effect.scoped(HealthCheck.make(options)(s.service)))
+        expect(error._tag).toBe("BadRequest")
+        expect(error.message).toContain(`HealthCheck.layer: option ${option}`)
+      }
+      expect(yield* s.probes).toBe(0) // nothing started probing
+    })
+  )
 })

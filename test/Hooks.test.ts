@@ -15,6 +15,9 @@ import * as LlmTest from "../src/LlmTest.js"
 
 const request: Chat.ChatCompletionRequest = { model: "test-model", messages: [{ role: "user", content: "hello" }] }
 
+/** The service below with hooks, as `Hooks.layer` builds it. */
+const hooked = (hooks: ReadonlyArray<Hooks.Hook>, below: LlmService.Service) => Effect.scoped(Hooks.make(hooks)(below))
+
 const recorder = Effect.map(Ref.make<ReadonlyArray<string>>([]), (log) => ({
   log: Ref.get(log),
   add: (entry: string) => Ref.update(log, (all) => [...all, entry])
@@ -25,13 +28,16 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const rec = yield* recorder
       const test = yield* LlmTest.make({ reply: "hi there" })
-      const service = Hooks.make([
-        { onRequest: (req) => rec.add(`req1:${req.model}`), onResponse: (_, res) => rec.add(`res1:${res.id}`) },
-        {
-          onRequest: () => rec.add("req2"),
-          onResponse: (_, res) => rec.add(`res2:${res.choices[0]?.message.content}`)
-        }
-      ])(test.service)
+      const service = yield* hooked(
+        [
+          { onRequest: (req) => rec.add(`req1:${req.model}`), onResponse: (_, res) => rec.add(`res1:${res.id}`) },
+          {
+            onRequest: () => rec.add("req2"),
+            onResponse: (_, res) => rec.add(`res2:${res.choices[0]?.message.content}`)
+          }
+        ],
+        test.service
+      )
       const response = yield* service.chat(request)
       expect(response.choices[0]?.message.content).toBe("hi there")
       expect(yield* rec.log).toEqual(["req1:test-model", "req2", "res1:chatcmpl-test-0", "res2:hi there"])
@@ -42,12 +48,15 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const counts: Array<number> = []
       const test = yield* LlmTest.make()
-      const service = Hooks.make([
-        {
-          onRequest: (...args: ReadonlyArray<unknown>) => Effect.sync(() => counts.push(args.length)),
-          onResponse: (...args: ReadonlyArray<unknown>) => Effect.sync(() => counts.push(args.length))
-        }
-      ])(test.service)
+      const service = yield* hooked(
+        [
+          {
+            onRequest: (...args: ReadonlyArray<unknown>) => Effect.sync(() => counts.push(args.length)),
+            onResponse: (...args: ReadonlyArray<unknown>) => Effect.sync(() => counts.push(args.length))
+          }
+        ],
+        test.service
+      )
       yield* service.chat(request)
       yield* Stream.runDrain(service.chatStream(request))
       expect(counts).toEqual([1, 2, 1, 2])
@@ -58,10 +67,13 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const rec = yield* recorder
       const test = yield* LlmTest.make()
-      const service = Hooks.make([
-        { onRequest: () => Effect.fail(new LiterLlmError.HookRejected({ message: "not on my watch" })) },
-        { onRequest: () => rec.add("second") }
-      ])(test.service)
+      const service = yield* hooked(
+        [
+          { onRequest: () => Effect.fail(new LiterLlmError.HookRejected({ message: "not on my watch" })) },
+          { onRequest: () => rec.add("second") }
+        ],
+        test.service
+      )
       const error = yield* Effect.flip(service.chat(request))
       expect(error._tag).toBe("HookRejected")
       expect(error.message).toBe("not on my watch")
@@ -77,18 +89,21 @@ describe("Hooks", () => {
   it.effect("a hook that dies becomes HookRejected instead of crashing the caller", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const dyingRequest = Hooks.make([{ onRequest: () => Effect.die(new Error("boom")) }])(test.service)
+      const dyingRequest = yield* hooked([{ onRequest: () => Effect.die(new Error("boom")) }], test.service)
       const error = yield* Effect.flip(dyingRequest.chat(request))
       expect(error._tag).toBe("HookRejected")
       expect((error as LiterLlmError.HookRejected).cause).toBeInstanceOf(Error)
-      const throwing = Hooks.make([
-        {
-          onResponse: () =>
-            Effect.sync(() => {
-              throw new Error("bad response hook")
-            })
-        }
-      ])(test.service)
+      const throwing = yield* hooked(
+        [
+          {
+            onResponse: () =>
+              Effect.sync(() => {
+                throw new Error("bad response hook")
+              })
+          }
+        ],
+        test.service
+      )
       const responseError = yield* Effect.flip(throwing.chat(request))
       expect(responseError._tag).toBe("HookRejected")
       expect(responseError.message).toContain("onResponse")
@@ -102,23 +117,26 @@ describe("Hooks", () => {
         const rec = yield* recorder
         const test = yield* LlmTest.make()
         let synchronous = 0
-        const mixed = Hooks.make([
-          {
-            onRequest: () => {
-              synchronous++
-              return Effect.void
-            }
-          },
-          { onRequest: () => rec.add("effect after a synchronous hook") },
-          {
-            onRequest: (req) =>
-              req.model === "blocked"
-                ? Effect.fail(new LiterLlmError.HookRejected({ message: "blocked" }))
-                : Effect.void,
-            onResponse: (_, res) => (res.choices.length === 1 ? Effect.void : Effect.die("unreachable"))
-          },
-          { onResponse: () => rec.add("response") }
-        ])(test.service)
+        const mixed = yield* hooked(
+          [
+            {
+              onRequest: () => {
+                synchronous++
+                return Effect.void
+              }
+            },
+            { onRequest: () => rec.add("effect after a synchronous hook") },
+            {
+              onRequest: (req) =>
+                req.model === "blocked"
+                  ? Effect.fail(new LiterLlmError.HookRejected({ message: "blocked" }))
+                  : Effect.void,
+              onResponse: (_, res) => (res.choices.length === 1 ? Effect.void : Effect.die("unreachable"))
+            },
+            { onResponse: () => rec.add("response") }
+          ],
+          test.service
+        )
         yield* mixed.chat(request)
         expect(synchronous).toBe(1)
         expect(yield* rec.log).toEqual(["effect after a synchronous hook", "response"])
@@ -131,13 +149,16 @@ describe("Hooks", () => {
           "effect after a synchronous hook"
         ])
 
-        const throwing = Hooks.make([
-          {
-            onRequest: () => {
-              throw new Error("thrown before any effect")
+        const throwing = yield* hooked(
+          [
+            {
+              onRequest: () => {
+                throw new Error("thrown before any effect")
+              }
             }
-          }
-        ])(test.service)
+          ],
+          test.service
+        )
         const error = yield* Effect.flip(throwing.chat(request))
         expect(error._tag).toBe("HookRejected")
         expect(error.message).toContain("onRequest")
@@ -151,18 +172,21 @@ describe("Hooks", () => {
       const test = yield* LlmTest.make({ chunks: 2 })
       let requests = 0
       let responses = 0
-      const service = Hooks.make([
-        {
-          onRequest: () => {
-            requests++
-            return Effect.void
-          },
-          onResponse: () => {
-            responses++
-            return Effect.void
+      const service = yield* hooked(
+        [
+          {
+            onRequest: () => {
+              requests++
+              return Effect.void
+            },
+            onResponse: () => {
+              responses++
+              return Effect.void
+            }
           }
-        }
-      ])(test.service)
+        ],
+        test.service
+      )
       const stream = service.chatStream(request)
       expect(requests).toBe(0)
       yield* Stream.runDrain(stream)
@@ -176,9 +200,10 @@ describe("Hooks", () => {
       const rec = yield* recorder
       const upstreamError = new LiterLlmError.ServiceUnavailable({ provider: "test" })
       const test = yield* LlmTest.make({ fail: upstreamError })
-      const service = Hooks.make([
-        { onError: (_, error) => rec.add(`chat-error:${error._tag}`), onResponse: () => rec.add("response") }
-      ])(test.service)
+      const service = yield* hooked(
+        [{ onError: (_, error) => rec.add(`chat-error:${error._tag}`), onResponse: () => rec.add("response") }],
+        test.service
+      )
       const error = yield* Effect.flip(service.chat(request))
       expect(error).toBe(upstreamError)
       const streamError = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
@@ -191,12 +216,15 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const rec = yield* recorder
       const test = yield* LlmTest.make({ reply: "hello streaming world", chunks: 4 })
-      const service = Hooks.make([
-        {
-          onResponse: (_, res) =>
-            rec.add(`${res.choices[0]?.message.content}|${res.choices[0]?.finish_reason}|${res.usage?.total_tokens}`)
-        }
-      ])(test.service)
+      const service = yield* hooked(
+        [
+          {
+            onResponse: (_, res) =>
+              rec.add(`${res.choices[0]?.message.content}|${res.choices[0]?.finish_reason}|${res.usage?.total_tokens}`)
+          }
+        ],
+        test.service
+      )
       const chunks = yield* Stream.runCollect(service.chatStream(request).pipe(Stream.tap(() => rec.add("chunk"))))
       expect(Chunk.size(chunks)).toBe(5)
       const log = yield* rec.log
@@ -209,16 +237,18 @@ describe("Hooks", () => {
     Effect.gen(function* () {
       const rec = yield* recorder
       const test = yield* LlmTest.make({ chunks: 2 })
-      const guarded = Hooks.make([
-        { onResponse: () => Effect.fail(new LiterLlmError.HookRejected({ message: "unsafe output" })) }
-      ])(test.service)
+      const guarded = yield* hooked(
+        [{ onResponse: () => Effect.fail(new LiterLlmError.HookRejected({ message: "unsafe output" })) }],
+        test.service
+      )
       const error = yield* Effect.flip(Stream.runDrain(guarded.chatStream(request)))
       expect(error.message).toBe("unsafe output")
 
       const broken = yield* LlmTest.make({ chunks: 3, streamFailure: { afterChunks: 1 } })
-      const observed = Hooks.make([
-        { onError: (_, e) => rec.add(`error:${e._tag}`), onResponse: () => rec.add("response") }
-      ])(broken.service)
+      const observed = yield* hooked(
+        [{ onError: (_, e) => rec.add(`error:${e._tag}`), onResponse: () => rec.add("response") }],
+        broken.service
+      )
       const streamError = yield* Effect.flip(Stream.runDrain(observed.chatStream(request)))
       expect(streamError._tag).toBe("Streaming")
       expect(yield* rec.log).toEqual(["error:Streaming"])
@@ -228,7 +258,7 @@ describe("Hooks", () => {
   it.effect("a hook that hangs is bounded by the caller's timeout", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = Hooks.make([{ onRequest: () => Effect.never }])(test.service)
+      const service = yield* hooked([{ onRequest: () => Effect.never }], test.service)
       const fiber = yield* Effect.fork(service.chat(request).pipe(Effect.timeout("2 seconds"), Effect.exit))
       yield* TestClock.adjust("2 seconds")
       const exit = yield* Fiber.join(fiber)

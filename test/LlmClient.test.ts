@@ -1,5 +1,5 @@
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -7,15 +7,17 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import * as TestClock from "effect/TestClock"
 import * as Budget from "../src/Budget.js"
+import * as Deployment from "../src/Deployment.js"
 import type * as Chat from "../src/Chat.js"
 import * as HealthCheck from "../src/HealthCheck.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmClient from "../src/LlmClient.js"
 import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
+import * as Router from "../src/Router.js"
+import * as Strategy from "../src/Strategy.js"
 import * as Telemetry from "../src/Telemetry.js"
 
 const request: Chat.ChatCompletionRequest = {
@@ -308,46 +310,6 @@ describe("LlmClient", () => {
     })
   )
 
-  it.effect("an abandoned streamed hit costs nothing under a tracer whose spans keep no attributes", () =>
-    Effect.gen(function* () {
-      // A tracer is free not to keep what is set on its spans; the cache tells telemetry about a hit on a channel of
-      // their own, not through the span.
-      const forgetful = Tracer.make({
-        span: (name, parent, context, links, startTime, kind) => ({
-          _tag: "Span",
-          name,
-          spanId: "span",
-          traceId: "trace",
-          sampled: true,
-          parent,
-          context,
-          links: [...links],
-          kind,
-          status: { _tag: "Started", startTime },
-          attributes: new Map(),
-          attribute: () => {},
-          event: () => {},
-          end: () => {},
-          addLinks: () => {}
-        }),
-        context: (f) => f()
-      })
-      const d = yield* deployment({ reply: "abcdef", chunks: 2 })
-      const client = LlmClient.layer({ layer: d.layer, cache: true, telemetry: { deployment: "forgetful", pricing } })
-      const [, report] = yield* Telemetry.trackCost(
-        Effect.gen(function* () {
-          yield* Stream.runDrain(LlmService.chatStream(request))
-          yield* Stream.runDrain(Stream.take(LlmService.chatStream(request), 1))
-        })
-      ).pipe(Effect.provide(client), Effect.withTracer(forgetful))
-      expect(yield* d.fake.calls).toBe(1)
-      expect(report.calls.map((call) => [call.costUsd, call.estimated])).toEqual([
-        [5, false],
-        [0, false]
-      ])
-    })
-  )
-
   it.effect("the client provides Budget and Health when configured, for the application and a router", () =>
     Effect.gen(function* () {
       const d = yield* deployment()
@@ -355,6 +317,49 @@ describe("LlmClient", () => {
       const [spend, health] = yield* Effect.all([Budget.spend, HealthCheck.status]).pipe(Effect.provide(client))
       expect(spend.global).toBe(0)
       expect(health.status).toBe("unknown")
+    })
+  )
+
+  it.effect("its type keeps every tag its layers provide: a router's stats, the budget, the health", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment()
+      const client = LlmClient.layer({
+        layer: Router.layerWithStats({
+          deployments: [Deployment.make({ name: "only", layer: d.layer })],
+          strategy: Strategy.roundRobin()
+        }),
+        budget: {},
+        healthCheck: true
+      })
+      expectTypeOf<Layer.Layer.Success<typeof client>>().toEqualTypeOf<
+        LlmService.LlmService | Router.Router | Budget.Budget | HealthCheck.Health
+      >()
+      const [stats, spend, health] = yield* Effect.gen(function* () {
+        yield* LlmService.chat(request)
+        return yield* Effect.all([Router.stats, Budget.spend, HealthCheck.status])
+      }).pipe(Effect.provide(client))
+      expect(stats.deployments.map((s) => s.name)).toEqual(["only"])
+      expect(spend.global).toBe(0)
+      expect(health.status).toBe("unknown")
+      // with no piece, it is the layer given, tags and all
+      const bare = LlmClient.layer({ layer: d.layer })
+      expectTypeOf<Layer.Layer.Error<typeof bare>>().toEqualTypeOf<never>()
+    })
+  )
+
+  it.effect("building fails with BadRequest naming the piece and option", () =>
+    Effect.gen(function* () {
+      const d = yield* deployment()
+      const error = yield* Effect.flip(
+        Layer.build(LlmClient.layer({ layer: d.layer, rateLimit: { rpm: 0 } })).pipe(Effect.scoped)
+      )
+      expect(error.message).toContain("RateLimit.layer: option rpm")
+      const health = yield* Effect.flip(
+        Layer.build(LlmClient.layer({ layer: d.layer, healthCheck: { unhealthyThreshold: Number.NaN } })).pipe(
+          Effect.scoped
+        )
+      )
+      expect(health.message).toContain("HealthCheck.layer: option unhealthyThreshold")
     })
   )
 })

@@ -12,11 +12,40 @@ import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
 import * as RateLimit from "../src/RateLimit.js"
-import { ModelWindow } from "../src/internal/middleware/rateLimit.js"
+import * as Window from "../src/internal/middleware/rateLimit.js"
 import { estimatePromptTokens } from "../src/internal/tokens.js"
 
 const request: Chat.ChatCompletionRequest = { model: "m", messages: [{ role: "user", content: "hello" }] }
 const prompt = estimatePromptTokens(request)
+
+/** The service below rate limited, as `RateLimit.layer` builds it. */
+const limitedBy = (options: RateLimit.Options, below: LlmService.Service) =>
+  Effect.scoped(RateLimit.make(options)(below))
+
+/** The pure window as the mutable one the tests were written against: admit and correct in place. */
+class ModelWindow {
+  private window = Window.emptyWindow
+  constructor(
+    private readonly windowMillis: number,
+    private readonly rpm: number | undefined,
+    private readonly tpm: number | undefined
+  ) {}
+  get count() {
+    return this.window.tail - this.window.head
+  }
+  get counted() {
+    return this.window.total
+  }
+  admit(now: number, estimate: number): number {
+    const limits = { window: this.windowMillis, requests: this.rpm, tokens: this.tpm }
+    const [seq, next] = Window.admit(this.window, now, limits, estimate)
+    this.window = next
+    return seq
+  }
+  correct(seq: number, tokens: number): void {
+    this.window = Window.correct(this.window, seq, tokens)
+  }
+}
 
 const retryAfterOf = (error: LiterLlmError.LiterLlmError) => {
   expect(error).toBeInstanceOf(LiterLlmError.RateLimited)
@@ -28,7 +57,7 @@ describe("RateLimit", () => {
   it.effect("refuses past rpm with the time until the oldest call leaves the window", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = (yield* RateLimit.make({ rpm: 3 }))(test.service)
+      const service = yield* limitedBy({ rpm: 3 }, test.service)
       yield* service.chat(request) // t = 0
       yield* TestClock.adjust("10 seconds")
       yield* service.chat(request) // t = 10s
@@ -48,7 +77,7 @@ describe("RateLimit", () => {
   it.effect("keeps a separate window per model", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = (yield* RateLimit.make({ rpm: 1, window: "10 seconds" }))(test.service)
+      const service = yield* limitedBy({ rpm: 1, window: "10 seconds" }, test.service)
       yield* service.chat(request)
       yield* service.chat({ ...request, model: "other" })
       expect(retryAfterOf(yield* Effect.flip(service.chat(request)))).toBe(10_000)
@@ -61,7 +90,7 @@ describe("RateLimit", () => {
       // estimate = prompt + max_tokens = prompt + (50 - prompt) = 50; real = prompt + 4
       const bounded = { ...request, max_tokens: 50 - prompt }
       const slow = yield* LlmTest.make({ latency: "1 second", usage: { completion_tokens: 4 } })
-      const limited = (yield* RateLimit.make({ tpm: 100 }))(slow.service)
+      const limited = yield* limitedBy({ tpm: 100 }, slow.service)
       const fiber = yield* Effect.fork(
         Effect.all(
           [1, 2, 3].map(() => Effect.either(limited.chat(bounded))),
@@ -76,7 +105,7 @@ describe("RateLimit", () => {
       expect(retryAfterOf(refused.left)).toBe(60_000)
 
       const fast = yield* LlmTest.make({ usage: { completion_tokens: 4 } })
-      const sequential = (yield* RateLimit.make({ tpm: 100 }))(fast.service)
+      const sequential = yield* limitedBy({ tpm: 100 }, fast.service)
       // one after the other, each call is corrected to prompt + 4 tokens before the next is admitted
       const admitted = Math.floor((100 - 50) / (prompt + 4)) + 1
       for (let i = 0; i < admitted; i++) yield* sequential.chat(bounded)
@@ -88,7 +117,7 @@ describe("RateLimit", () => {
   it.effect("wait: true sleeps until a slot frees instead of refusing", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = (yield* RateLimit.make({ rpm: 2, wait: true }))(test.service)
+      const service = yield* limitedBy({ rpm: 2, wait: true }, test.service)
       const fiber = yield* Effect.fork(
         Effect.all(
           [1, 2, 3].map(() => service.chat(request)),
@@ -107,7 +136,7 @@ describe("RateLimit", () => {
   it.effect("a call or a stream waiting for room can be interrupted, and takes no slot", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = (yield* RateLimit.make({ rpm: 1, wait: true }))(test.service)
+      const service = yield* limitedBy({ rpm: 1, wait: true }, test.service)
       yield* service.chat(request) // t = 0: the window is full for a minute
       const waitingCall = yield* Effect.fork(service.chat(request))
       const waitingStream = yield* Effect.fork(Stream.runDrain(service.chatStream(request)))
@@ -128,7 +157,7 @@ describe("RateLimit", () => {
     Effect.gen(function* () {
       const bounded = { ...request, max_tokens: 50 - prompt } // estimate 50 tokens
       const test = yield* LlmTest.make({ usage: { completion_tokens: Number.NaN } })
-      const service = (yield* RateLimit.make({ tpm: 100 }))(test.service)
+      const service = yield* limitedBy({ tpm: 100 }, test.service)
       yield* service.chat(bounded)
       yield* service.chat(bounded)
       expect(retryAfterOf(yield* Effect.flip(service.chat(bounded)))).toBe(60_000)
@@ -138,7 +167,7 @@ describe("RateLimit", () => {
   it.effect("with wait: true, concurrent calls go through rpm at a time, window after window", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = (yield* RateLimit.make({ rpm: 20, wait: true }))(test.service)
+      const service = yield* limitedBy({ rpm: 20, wait: true }, test.service)
       const fiber = yield* Effect.fork(
         Effect.all(
           Array.from({ length: 60 }, () => service.chat(request)),
@@ -157,13 +186,13 @@ describe("RateLimit", () => {
   it.effect("limits streams too, correcting tokens when the stream ends", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make({ chunks: 3, usage: { completion_tokens: 1 } })
-      const service = (yield* RateLimit.make({ tpm: 300 }))(test.service)
+      const service = yield* limitedBy({ tpm: 300 }, test.service)
       // estimate prompt + 256 fits once; after correction to prompt + 1 the next stream fits again
       yield* Stream.runDrain(service.chatStream(request))
       yield* Stream.runDrain(service.chatStream(request))
       expect(yield* test.calls).toBe(2)
       const held = yield* LlmTest.make({ chunks: 3, chunkDelay: "1 second" })
-      const limited = (yield* RateLimit.make({ rpm: 1 }))(held.service)
+      const limited = yield* limitedBy({ rpm: 1 }, held.service)
       const first = yield* Effect.fork(Stream.runDrain(limited.chatStream(request)))
       yield* TestClock.adjust("1 second")
       const refused = yield* Effect.flip(Stream.runDrain(limited.chatStream(request)))
@@ -176,7 +205,7 @@ describe("RateLimit", () => {
   it.effect("10,000 concurrent calls admit exactly rpm of them", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = (yield* RateLimit.make({ rpm: 100 }))(test.service)
+      const service = yield* limitedBy({ rpm: 100 }, test.service)
       const results = yield* Effect.all(
         Array.from({ length: 10_000 }, () => Effect.either(service.chat(request))),
         { concurrency: "unbounded" }
@@ -192,7 +221,7 @@ describe("RateLimit", () => {
     Effect.gen(function* () {
       const bounded = { ...request, max_tokens: 50 - prompt } // estimate 50 tokens
       const test = yield* LlmTest.make({ latency: "1 second" })
-      const service = (yield* RateLimit.make({ tpm: 1000, rpm: 30 }))(test.service)
+      const service = yield* limitedBy({ tpm: 1000, rpm: 30 }, test.service)
       const calls = Array.from({ length: 10_000 }, () => Effect.either(service.chat(bounded)))
       const fiber = yield* Effect.fork(Effect.all(calls, { concurrency: "unbounded" }))
       yield* TestClock.adjust("500 millis")
@@ -221,7 +250,7 @@ describe("RateLimit", () => {
   it.effect("counts exactly while the window's log wraps around and grows past its first size", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
-      const service = (yield* RateLimit.make({ rpm: 24 }))(test.service)
+      const service = yield* limitedBy({ rpm: 24 }, test.service)
       const send = (n: number) => Effect.all(Array.from({ length: n }, () => service.chat(request)))
       yield* send(12) // t = 0
       yield* TestClock.adjust("30 seconds")
@@ -239,45 +268,10 @@ describe("RateLimit", () => {
     })
   )
 
-  it("a window's ring wraps, grows and shrinks under live calls, and drops corrections of calls that left", () => {
-    const window = new ModelWindow(60_000, 35, undefined)
-    const admitAll = (now: number, n: number) => Array.from({ length: n }, () => window.admit(now, 10))
-    expect(admitAll(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => i))
-    const grown = window.capacity
-    expect(grown).toBeGreaterThan(16)
-    admitAll(30_000, 10)
-    // at 60 s the first 20 leave; the next calls take their places, so the ring wraps, then fills and grows
-    const wrapped = admitAll(60_000, 25)
-    expect(wrapped[24]).toBe(54)
-    expect(window.capacity).toBeGreaterThan(grown)
-    expect(window.count).toBe(35)
-    expect(window.counted).toBe(350)
-    expect(window.admit(60_000, 10)).toBe(-30_000) // the calls of 30 s leave at 90 s
-    window.correct(5, 1_000) // left the window: its old place holds another call now
-    expect(window.counted).toBe(350)
-    window.correct(20, 0) // the oldest call still in the window
-    window.correct(54, 7) // the newest
-    expect(window.counted).toBe(337)
-    expect(window.admit(89_999, 10)).toBe(-1)
-    expect(window.admit(90_000, 10)).toBe(55)
-    expect(window.counted).toBe(337 - 90 + 10)
-    // just before the calls of 60 s leave, all 25 of them (moved when the ring grew) still count
-    expect(window.admit(119_999, 10)).toBe(56)
-    expect(window.count).toBe(27)
-    // at 120 s only the calls of 90 s and later are left: the ring gives its room back
-    expect(window.admit(120_000, 10)).toBe(57)
-    expect(window.count).toBe(3)
-    expect(window.capacity).toBe(16)
-    window.correct(54, 1_000)
-    window.correct(56, 1)
-    expect(window.counted).toBe(21)
-  })
-
-  it("a window's tpm wait is exact while its log wraps", () => {
+  it("a window's tpm wait is exact while calls leave it", () => {
     const window = new ModelWindow(10_000, undefined, 100)
     // one 3-token call a second for 40 s: about ten in the window at a time, so the ring wraps without growing
     for (let t = 0; t < 40; t++) expect(window.admit(t * 1_000, 3)).toBe(t)
-    expect(window.capacity).toBe(16)
     expect(window.count).toBe(10) // the calls of 30 s to 39 s
     window.correct(35, 40)
     window.correct(3, 1_000) // left long ago; its place in the ring now holds call 35
@@ -400,5 +394,60 @@ describe("RateLimit", () => {
       }
     },
     { fastCheck: { numRuns: 200 } }
+  )
+
+  it.effect("building fails with BadRequest naming rpm, tpm or window when NaN, 0, negative or fractional", () =>
+    Effect.gen(function* () {
+      const below = (yield* LlmTest.make()).service
+      const cases: ReadonlyArray<[RateLimit.Options, string]> = [
+        [{ rpm: Number.NaN }, "rpm"],
+        [{ rpm: 0 }, "rpm"],
+        [{ rpm: -3 }, "rpm"],
+        [{ rpm: 2.5 }, "rpm"],
+        [{ tpm: 0 }, "tpm"],
+        [{ tpm: Number.POSITIVE_INFINITY }, "tpm"],
+        [{ window: "soon" as never }, "window"],
+        [{ window: 0 }, "window"]
+      ]
+      for (const [options, option] of cases) {
+        const error = yield* Effect.flip(limitedBy(options, below))
+        expect(error._tag).toBe("BadRequest")
+        expect(error.message).toContain(`RateLimit.layer: option ${option}`)
+      }
+    })
+  )
+
+  it.effect("a NaN, negative or fractional max_tokens is refused with BadRequest and takes no slot", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const service = yield* limitedBy({ rpm: 1, tpm: 1000 }, test.service)
+      for (const max_tokens of [Number.NaN, -5, 1.5]) {
+        const error = yield* Effect.flip(service.chat({ ...request, max_tokens }))
+        expect(error._tag).toBe("BadRequest")
+        expect(error.message).toContain("max_tokens")
+        expect((yield* Effect.flip(Stream.runDrain(service.chatStream({ ...request, max_tokens }))))._tag).toBe(
+          "BadRequest"
+        )
+      }
+      // the window was not poisoned: the one slot is still free, and then taken
+      yield* service.chat(request)
+      expect((yield* Effect.flip(service.chat(request)))._tag).toBe("RateLimited")
+      expect(yield* test.calls).toBe(1)
+    })
+  )
+
+  it.effect("rate limiters sharing a Store share their windows", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const store = yield* RateLimit.memoryStore
+      const share = (below: LlmService.Service) =>
+        limitedBy({ rpm: 2 }, below).pipe(Effect.provideService(RateLimit.Store, store))
+      const first = yield* share(test.service)
+      const second = yield* share(test.service)
+      yield* first.chat(request)
+      yield* second.chat(request)
+      expect((yield* Effect.flip(first.chat(request)))._tag).toBe("RateLimited")
+      expect(yield* test.calls).toBe(2)
+    })
   )
 })

@@ -45,6 +45,10 @@ const llmSpans = (spans: ReadonlyArray<ReadableSpan>) => spans.filter((s) => s.a
 const traced = (test: LlmTest.Options, options: Telemetry.Options) =>
   Telemetry.layer(options).pipe(Layer.provide(LlmTest.layer(test)))
 
+/** The service below traced, as `Telemetry.layer` builds it. */
+const traceWith = (options: Telemetry.Options, below: LlmService.Service) =>
+  Effect.scoped(Telemetry.make(options)(below))
+
 const counterValue = (metric: Metric.Metric.Counter<number>, labels: Record<string, string>) =>
   Effect.map(
     Metric.value(Object.entries(labels).reduce((m, [k, v]) => Metric.tagged(m, k, v), metric)),
@@ -312,7 +316,7 @@ describe("Telemetry", () => {
         Effect.gen(function* () {
           const fake = yield* LlmTest.make()
           const upstream = LlmService.make({ chat: (req) => Effect.withSpan(fake.service.chat(req), "upstream http") })
-          return yield* Telemetry.make(upstream, { deployment: "nested" }).chat(request)
+          return yield* (yield* traceWith({ deployment: "nested" }, upstream)).chat(request)
         })
       )
       const llm = spans.find((s) => s.name === "chat gpt-test")!
@@ -335,14 +339,14 @@ describe("Telemetry", () => {
               fake.service.chat(req)
             )
         })
-        const traced = Telemetry.make(upstream, { deployment: "restore" })
+        const traced = yield* traceWith({ deployment: "restore" }, upstream)
         const [inside, after, afterMark, untouched] = yield* Effect.gen(function* () {
           yield* traced.chat(request) // sets the mark: the fiber's refs change below the call
           const inside = yield* FiberRef.get(mark)
           const after = yield* Effect.currentSpan
           yield* FiberRef.set(mark, "reset")
           const fakeOnly = LlmService.make({ chat: (req) => fake.service.chat(req) })
-          yield* Telemetry.make(fakeOnly, { deployment: "restore" }).chat(request) // changes no ref below the call
+          yield* (yield* traceWith({ deployment: "restore" }, fakeOnly)).chat(request) // changes no ref below the call
           const untouched = yield* Effect.currentSpan
           return [inside, after.name, yield* FiberRef.get(mark), untouched.name] as const
         }).pipe(Effect.withSpan("caller"))
@@ -351,5 +355,41 @@ describe("Telemetry", () => {
         expect(afterMark).toBe("reset")
         expect(untouched).toBe("caller")
       })
+  )
+
+  it.effect("building fails with BadRequest naming a price that is negative or not a number", () =>
+    Effect.gen(function* () {
+      const fake = yield* LlmTest.make()
+      const error = yield* Effect.flip(
+        traceWith({ pricing: { inputPerMillion: -1, outputPerMillion: 8 } }, fake.service)
+      )
+      expect(error._tag).toBe("BadRequest")
+      expect(error.message).toContain("Telemetry.layer: option pricing.inputPerMillion")
+      const nan = yield* Effect.flip(
+        traceWith({ pricing: { inputPerMillion: 1, outputPerMillion: Number.NaN } }, fake.service)
+      )
+      expect(nan.message).toContain("pricing.outputPerMillion")
+    })
+  )
+
+  it.effect("a stream interrupted mid-way ends its span and counts a request, not an error", () =>
+    Effect.gen(function* () {
+      const labels = { "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-test", deployment: "cut" }
+      const fiber = yield* withSpans(
+        Effect.gen(function* () {
+          const reader = yield* Effect.fork(LlmService.chatStream(request).pipe(Stream.runDrain))
+          yield* TestClock.adjust("1500 millis")
+          yield* Fiber.interrupt(reader)
+        }).pipe(Effect.provide(traced({ reply: "abcdefgh", chunks: 4, chunkDelay: "1 second" }, { deployment: "cut" })))
+      ).pipe(Effect.fork)
+      yield* TestClock.adjust("1 second")
+      const [, spans] = yield* Fiber.join(fiber)
+      const span = llmSpans(spans)[0]!
+      expect(span.ended).toBe(true)
+      expect(span.attributes["error.type"]).toBeUndefined()
+      expect(span.status.code).not.toBe(SpanStatusCode.ERROR)
+      expect(yield* counterValue(Telemetry.metrics.requests, labels)).toBe(1)
+      expect(yield* counterValue(Telemetry.metrics.errors, { ...labels, "error.type": "Streaming" })).toBe(0)
+    })
   )
 })

@@ -1,23 +1,22 @@
 /**
- * The health check as a pipeline piece (see `HealthCheck.ts` for what it does and why). Its state is one plain
- * record, replaced whole by the probing fiber after each probe and read by calls: a read is a field access, and
- * JavaScript runs one fiber at a time, so nobody sees half a state.
+ * The health check (see `HealthCheck.ts` for what it does and why): a fiber of the layer's scope probes the service
+ * and keeps the state in a `SubscriptionRef`; calls read it and are refused while it says unhealthy.
  */
 import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as Chat from "../../Chat.js"
 import type * as HealthCheck from "../../HealthCheck.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
 import type { DeploymentHealth, HealthState } from "../health.js"
-import { Answer, type Piece } from "./pipeline.js"
 
 type Probe = "healthy" | "unhealthy" | "neutral"
 
@@ -49,94 +48,82 @@ const step = (state: HealthState, probe: Probe, at: number, thresholds: { up: nu
 }
 
 /**
- * Starts probing `service` (the service itself: a cache or anything else stacked above it is not in the way) in a
- * fiber of the current scope, and returns the piece that refuses calls while it is unhealthy.
+ * Starts probing `below` (the service itself: a cache or anything else stacked above it is not in the way) in a
+ * fiber of the current scope; returns the guarded service and its health.
  */
 export const make = (
-  service: LlmService.Service,
-  options: HealthCheck.Options = {}
+  options: HealthCheck.Options,
+  below: LlmService.Service
 ): Effect.Effect<
-  { readonly piece: Piece; readonly health: Context.Tag.Service<DeploymentHealth> },
+  { readonly service: LlmService.Service; readonly health: Context.Tag.Service<DeploymentHealth> },
   never,
   Scope.Scope
 > =>
   Effect.gen(function* () {
     const interval = Duration.decode(options.interval ?? "30 seconds")
     const timeout = Duration.decode(options.timeout ?? "10 seconds")
-    const thresholds = {
-      down: Math.max(1, options.unhealthyThreshold ?? 3),
-      up: Math.max(1, options.healthyThreshold ?? 2)
-    }
-    let state = initial
+    const thresholds = { down: options.unhealthyThreshold ?? 3, up: options.healthyThreshold ?? 2 }
+    const state = yield* SubscriptionRef.make(initial)
     // Once listModels says it is unsupported, stop asking and probe with a chat.
-    let useChatProbe = false
-    let lastModel = options.probeModel
+    const chatOnly = yield* Ref.make(false)
+    const lastModel = yield* Ref.make(options.probeModel)
 
-    const chatProbe = Effect.suspend(() => {
-      if (lastModel === undefined) return Effect.succeed<Probe>("neutral")
-      const ping: Chat.ChatCompletionRequest = {
-        model: lastModel,
-        messages: [{ role: "user", content: "ping" }],
-        max_tokens: 1
-      }
-      return Effect.as(service.chat(ping), "healthy" as Probe)
+    const chatProbe = Effect.flatMap(Ref.get(lastModel), (model) => {
+      if (model === undefined) return Effect.succeed<Probe>("neutral")
+      const ping: Chat.ChatCompletionRequest = { model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 }
+      return Effect.as(below.chat(ping), "healthy" as Probe)
     })
-
-    const attempt: Effect.Effect<Probe, LiterLlmError.LiterLlmError> = Effect.suspend(() =>
-      useChatProbe
+    const attempt = Effect.flatMap(Ref.get(chatOnly), (only) =>
+      only
         ? chatProbe
-        : service.listModels.pipe(
+        : below.listModels.pipe(
             Effect.as<Probe>("healthy"),
-            Effect.catchTag("EndpointNotSupported", () =>
-              Effect.zipRight(
-                Effect.sync(() => {
-                  useChatProbe = true
-                }),
-                chatProbe
-              )
-            )
+            Effect.catchTag("EndpointNotSupported", () => Effect.zipRight(Ref.set(chatOnly, true), chatProbe))
           )
     )
-
+    // Only transient failures and timeouts count against the service: a bad key says nothing about availability.
     const probe = attempt.pipe(
       Effect.timeoutOption(timeout),
       Effect.map(Option.getOrElse((): Probe => "unhealthy")),
       Effect.catchAll((error) => Effect.succeed<Probe>(LiterLlmError.isTransient(error) ? "unhealthy" : "neutral")),
       Effect.catchAllDefect(() => Effect.succeed<Probe>("unhealthy")),
       Effect.flatMap((result) =>
-        Effect.map(Clock.currentTimeMillis, (at) => {
-          state = step(state, result, at, thresholds)
-        })
+        Effect.flatMap(Clock.currentTimeMillis, (at) =>
+          SubscriptionRef.update(state, (s) => step(s, result, at, thresholds))
+        )
       )
     )
-
     yield* Effect.forkScoped(Effect.repeat(probe, Schedule.spaced(interval)))
 
-    const unavailable = () =>
+    const unavailable = (s: HealthState) =>
       new LiterLlmError.ServiceUnavailable({
         message:
-          `the service failed its last ${state.consecutiveFailures} health probes and is marked unhealthy; ` +
+          `the service failed its last ${s.consecutiveFailures} health probes and is marked unhealthy; ` +
           `calls are refused until ${thresholds.up} probe(s) in a row succeed (every ${Duration.format(interval)})`
       })
-    const remember = (request: Chat.ChatCompletionRequest) => {
-      if (options.probeModel === undefined) lastModel = request.model
-    }
+    const healthy = Effect.flatMap(SubscriptionRef.get(state), (s) =>
+      s.status === "unhealthy" ? Effect.fail(unavailable(s)) : Effect.void
+    )
+    const remember = (request: Chat.ChatCompletionRequest) =>
+      options.probeModel === undefined ? Ref.set(lastModel, request.model) : Effect.void
 
-    const piece: Piece = {
-      chat: {
-        enter: (call) => {
-          remember(call.request)
-          return state.status === "unhealthy" ? new Answer(Exit.fail(unavailable())) : true
-        }
-      },
-      embed: {
-        enter: () => (state.status === "unhealthy" ? new Answer(Exit.fail(unavailable())) : true)
-      },
-      chatStream: (below) => (request) =>
-        Stream.suspend(() => {
-          remember(request)
-          return state.status === "unhealthy" ? Stream.fail(unavailable()) : below(request)
-        })
+    const service: LlmService.Service = {
+      ...below,
+      chat: (request) =>
+        Effect.zipRight(
+          remember(request),
+          Effect.zipRight(
+            healthy,
+            Effect.suspend(() => below.chat(request))
+          )
+        ),
+      embed: (request) =>
+        Effect.zipRight(
+          healthy,
+          Effect.suspend(() => below.embed(request))
+        ),
+      chatStream: (request) =>
+        Stream.unwrap(Effect.zipRight(remember(request), Effect.as(healthy, below.chatStream(request))))
     }
-    return { piece, health: { state: Effect.sync(() => state) } }
+    return { service, health: { state: SubscriptionRef.get(state) } }
   })

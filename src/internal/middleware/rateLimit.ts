@@ -1,236 +1,216 @@
 /**
- * The rate limiter as a pipeline piece (see `RateLimit.ts` for how it counts). The windows are plain mutable
- * structures owned by one piece and changed only in synchronous steps of a calling fiber, so every check-and-admit is
- * atomic.
+ * The rate limiter's sliding windows in memory (the default `RateLimit.Store`) and the middleware that takes a slot
+ * before a call and corrects its tokens after (see `RateLimit.ts` for how it counts).
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import type * as Exit from "effect/Exit"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import type * as LlmService from "../../LlmService.js"
 import type * as RateLimit from "../../RateLimit.js"
 import { estimatePromptTokens, expectedCompletionTokens } from "../tokens.js"
+import * as Validate from "../validate.js"
 import { estimateEmbeddingTokens } from "./cost.js"
-import { type Admission, Answer, Await, type Call, clockOf, type Piece } from "./pipeline.js"
-import { accountStream } from "./stream.js"
+import * as StreamSettle from "./stream.js"
 
-/** The smallest ring a window keeps; a power of two, like every capacity, so a slot is `sequence & (capacity - 1)`. */
-const minCapacity = 16
+interface Entry {
+  readonly at: number
+  readonly tokens: number
+}
 
 /**
- * A sliding-window log of one model's admitted calls.
- *
- * With high limits the log holds every call of the last window — hundreds of thousands at benchmark rates — so it is
- * kept as two typed arrays used as a ring rather than an object per call, which the garbage collector would have to
- * mark and move for as long as the call stays in the window. Each admitted call gets the next sequence number; the
- * live calls are the sequences from `head` (the oldest) up to `tail` (exclusive), oldest first, and sequence `s` lives
- * in slot `s & mask`. A caller keeps the sequence as its ticket: once `head` has passed it, the call has left the
- * window and its slot may hold a newer call, so a late correction must be dropped.
- *
- * The ring doubles when full and, once at most a quarter of it is in use, halves until it is between a quarter and half
- * full, so its memory follows the window after a burst (checked when calls leave, which is on admission: a window no
- * one calls any more keeps its ring, as the array it replaces kept its entries). The gap between the two thresholds
- * keeps a window hovering near one of them from copying on every call.
- *
- * Sequences are plain numbers: exact up to 2^53 calls, and `&` keeps their low 32 bits, which is all a slot needs.
+ * One key's log of admitted calls over the last window, oldest first. Each call gets the next sequence number (its
+ * ticket); the live calls are `head` up to `tail` (exclusive). A persistent map keeps an admission at a few
+ * allocations however many calls the window holds (high limits keep hundreds of thousands).
  *
  * @internal exported for tests
  */
-export class ModelWindow {
-  private at = new Float64Array(minCapacity)
-  private tokens = new Float64Array(minCapacity)
-  private mask = minCapacity - 1
-  private head = 0
-  private tail = 0
-  private total = 0
+export interface Window {
+  readonly head: number
+  readonly tail: number
+  readonly log: HashMap.HashMap<number, Entry>
+  readonly total: number
+}
 
-  constructor(
-    private readonly windowMillis: number,
-    private readonly rpm: number | undefined,
-    private readonly tpm: number | undefined
-  ) {}
+/** @internal */
+export const emptyWindow: Window = { head: 0, tail: 0, log: HashMap.empty(), total: 0 }
 
-  /** How many calls are in the window (as of the last admission). */
-  get count(): number {
-    return this.tail - this.head
+const entry = (window: Window, seq: number): Entry => Option.getOrThrow(HashMap.get(window.log, seq))
+
+const prune = (window: Window, horizon: number): Window => {
+  let { head, log, total } = window
+  while (head < window.tail && entry(window, head).at <= horizon) {
+    total -= entry(window, head).tokens
+    log = HashMap.remove(log, head)
+    head++
   }
+  return head === window.head ? window : { head, tail: window.tail, log, total }
+}
 
-  /** The tokens counted in the window (as of the last admission). */
-  get counted(): number {
-    return this.total
+/**
+ * Admits a call at `now` with `estimate` tokens: its sequence number (0 or more), or minus the milliseconds until it
+ * would fit. An estimate above the token limit counts as the limit, so a large call waits for an empty window.
+ *
+ * @internal exported for tests
+ */
+export const admit = (
+  before: Window,
+  now: number,
+  limits: { readonly window: number; readonly requests: number | undefined; readonly tokens: number | undefined },
+  estimate: number
+): [number, Window] => {
+  const window = prune(before, now - limits.window)
+  const reserve = limits.tokens === undefined ? estimate : Math.min(estimate, limits.tokens)
+  let until = now
+  if (limits.requests !== undefined && window.tail - window.head >= limits.requests) {
+    // it fits once the (count - requests + 1) oldest calls have left the window
+    until = Math.max(until, entry(window, window.tail - limits.requests).at + limits.window)
   }
-
-  /** The slots in use or free; a test hook to see the ring grow and shrink. */
-  get capacity(): number {
-    return this.mask + 1
-  }
-
-  private prune(now: number): void {
-    const horizon = now - this.windowMillis
-    const head = this.head
-    while (this.head < this.tail && this.at[this.head & this.mask] <= horizon) {
-      this.total -= this.tokens[this.head & this.mask]
-      this.head++
-    }
-    if (this.head === head) return
-    let capacity = this.mask + 1
-    while (capacity > minCapacity && (this.tail - this.head) * 4 <= capacity) capacity /= 2
-    if (capacity !== this.mask + 1) this.resize(capacity)
-  }
-
-  /** Moves the live calls into a ring of `capacity` slots; their sequences (the callers' tickets) stay the same. */
-  private resize(capacity: number): void {
-    const at = new Float64Array(capacity)
-    const tokens = new Float64Array(capacity)
-    const mask = capacity - 1
-    for (let seq = this.head; seq < this.tail; seq++) {
-      at[seq & mask] = this.at[seq & this.mask]
-      tokens[seq & mask] = this.tokens[seq & this.mask]
-    }
-    this.at = at
-    this.tokens = tokens
-    this.mask = mask
-  }
-
-  /**
-   * Admits a call now: returns its sequence number (0 or more), the ticket for {@link correct}. A refused call gets
-   * a negative number instead: minus the milliseconds until it would fit. One number rather than a result object, so
-   * neither answer allocates.
-   */
-  admit(now: number, estimate: number): number {
-    this.prune(now)
-    const reserve = this.tpm === undefined ? estimate : Math.min(estimate, this.tpm)
-    let until = now
-    if (this.rpm !== undefined && this.tail - this.head >= this.rpm) {
-      // the call fits once the (count - rpm + 1) oldest calls have left the window
-      until = Math.max(until, this.at[(this.tail - this.rpm) & this.mask] + this.windowMillis)
-    }
-    if (this.tpm !== undefined && this.total + reserve > this.tpm) {
-      let remaining = this.total
-      for (let seq = this.head; seq < this.tail; seq++) {
-        remaining -= this.tokens[seq & this.mask]
-        if (remaining + reserve <= this.tpm) {
-          until = Math.max(until, this.at[seq & this.mask] + this.windowMillis)
-          break
-        }
+  if (limits.tokens !== undefined && window.total + reserve > limits.tokens) {
+    let remaining = window.total
+    for (let seq = window.head; seq < window.tail; seq++) {
+      remaining -= entry(window, seq).tokens
+      if (remaining + reserve <= limits.tokens) {
+        until = Math.max(until, entry(window, seq).at + limits.window)
+        break
       }
     }
-    if (until > now) return now - until
-    if (this.tail - this.head > this.mask) this.resize(2 * (this.mask + 1))
-    // Concurrent fibers may read the clock in one order and arrive in another; keep the log sorted.
-    const at = this.tail > this.head ? Math.max(now, this.at[(this.tail - 1) & this.mask]) : now
-    const seq = this.tail++
-    this.at[seq & this.mask] = at
-    this.tokens[seq & this.mask] = reserve
-    this.total += reserve
-    return seq
   }
+  if (until > now) return [now - until, window]
+  // Fibers may read the clock in one order and arrive in another: keep the log sorted.
+  const at = window.tail > window.head ? Math.max(now, entry(window, window.tail - 1).at) : now
+  const log = HashMap.set(window.log, window.tail, { at, tokens: reserve })
+  return [window.tail, { head: window.head, tail: window.tail + 1, log, total: window.total + reserve }]
+}
 
-  /** Replaces the tokens reserved for call `seq` by what it really used, if it is still in the window. */
-  correct(seq: number, tokens: number): void {
-    // A provider reporting nonsense must not poison the window (NaN would admit everything from then on).
-    if (seq < this.head || !Number.isFinite(tokens) || tokens < 0) return
-    const slot = seq & this.mask
-    this.total += tokens - this.tokens[slot]
-    this.tokens[slot] = tokens
+/**
+ * Replaces the tokens of call `seq` by what it used, if it is still in the window. Nonsense (NaN, negative) is
+ * ignored: NaN would admit everything from then on.
+ *
+ * @internal exported for tests
+ */
+export const correct = (window: Window, seq: number, tokens: number): Window => {
+  if (seq < window.head || seq >= window.tail || !Number.isFinite(tokens) || tokens < 0) return window
+  const old = entry(window, seq)
+  return {
+    ...window,
+    log: HashMap.set(window.log, seq, { at: old.at, tokens }),
+    total: window.total + tokens - old.tokens
   }
 }
 
-/** Limits below one would admit nothing, ever; they count as one. */
-const atLeastOne = (limit: number | undefined) => (limit === undefined ? undefined : Math.max(1, Math.floor(limit)))
+/** Windows in memory, one per key, on a `Ref`: each admission is one `Ref.modify`. */
+export const memoryStore: Effect.Effect<RateLimit.StoreService> = Effect.map(
+  Ref.make(HashMap.empty<string, Window>()),
+  (windows) => ({
+    acquire: (key, limits, tokens) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Ref.modify(windows, (all): [RateLimit.Acquired, HashMap.HashMap<string, Window>] => {
+          const window = Option.getOrElse(HashMap.get(all, key), () => emptyWindow)
+          const millis = { window: Duration.toMillis(limits.window), requests: limits.requests, tokens: limits.tokens }
+          const [seq, next] = admit(window, now, millis, tokens)
+          const acquired: RateLimit.Acquired =
+            seq >= 0
+              ? { _tag: "Admitted", ticket: { key, seq } }
+              : { _tag: "Refused", retryAfter: Duration.millis(-seq) }
+          return [acquired, HashMap.set(all, key, next)]
+        })
+      ),
+    settle: (ticket, tokens) =>
+      Ref.update(windows, (all) =>
+        Option.match(HashMap.get(all, ticket.key), {
+          onNone: () => all,
+          onSome: (window) => HashMap.set(all, ticket.key, correct(window, ticket.seq, tokens))
+        })
+      )
+  })
+)
 
-/** A response that may report what the call used. */
-type WithUsage = { readonly usage?: { readonly total_tokens: number } | null | undefined }
-
-/**
- * A rate limiter as a pipeline piece, owning fresh windows. A refused call fails with `RateLimited`, or with `wait`
- * sleeps until it would fit (on `Clock`, interruptibly) and tries again. A call's ticket is its sequence number in
- * its model's window (see {@link ModelWindow}).
- */
-export const make = (options: RateLimit.Options = {}): Piece => {
-  const windowMillis = Duration.toMillis(Duration.decode(options.window ?? "1 minute"))
-  const windows = new Map<string, ModelWindow>()
-  const windowOf = (model: string) => {
-    let window = windows.get(model)
-    if (window === undefined) {
-      window = new ModelWindow(windowMillis, atLeastOne(options.rpm), atLeastOne(options.tpm))
-      windows.set(model, window)
-    }
-    return window
+/** Rate limits `below` per model, with windows in `store`. */
+export const make = (options: RateLimit.Options, store: RateLimit.StoreService) => (below: LlmService.Service) => {
+  const limits: RateLimit.Limits = {
+    window: Duration.decode(options.window ?? "1 minute"),
+    requests: options.rpm,
+    tokens: options.tpm
   }
+  const described = [
+    options.rpm === undefined ? undefined : `${options.rpm} requests`,
+    options.tpm === undefined ? undefined : `${options.tpm} tokens`
+  ].filter((s) => s !== undefined)
 
-  const refuse = (model: string, wait: number) => {
-    const retryAfter = Duration.millis(wait)
-    return new LiterLlmError.RateLimited({
+  const refuse = (model: string, retryAfter: Duration.Duration) =>
+    new LiterLlmError.RateLimited({
       retryAfter,
-      message: `the local rate limit for model "${model}" (${[
-        options.rpm === undefined ? undefined : `${options.rpm} requests`,
-        options.tpm === undefined ? undefined : `${options.tpm} tokens`
-      ]
-        .filter((s) => s !== undefined)
-        .join(", ")} per ${Duration.format(Duration.millis(windowMillis))}) is reached; retry after ${Duration.format(
-        retryAfter
-      )} or raise the limit`
+      message: `the local rate limit for model "${model}" (${described.join(", ")} per ${Duration.format(limits.window)}) is reached; retry after ${Duration.format(retryAfter)} or raise the limit`
     })
-  }
 
-  const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) => clockOf(fiber).unsafeCurrentTimeMillis()
-
-  /** A pipeline admission: the call's sequence number, a refusal, or (with `wait`) a sleep and another try. */
-  const admit = <Req, A>(call: Call<Req, A>, model: string, estimate: number): Admission<number, A> => {
-    const ticket = windowOf(model).admit(nowOf(call.fiber), estimate)
-    if (ticket >= 0) return ticket
-    if (options.wait !== true) return new Answer(Exit.fail(refuse(model, -ticket)))
-    return new Await(
-      Effect.zipRight(
-        call.restore(Effect.sleep(Duration.millis(-ticket))),
-        Effect.sync(() => admit(call, model, estimate))
-      )
+  /**
+   * A slot for `model`, or a refusal; with `wait`, a sleep until it would fit and another try. Runs as an acquire
+   * (uninterruptibly, so an admitted slot is always settled); the sleep is made interruptible again, since nothing is
+   * held while waiting.
+   */
+  const acquire = (model: string, estimate: number): Effect.Effect<RateLimit.Ticket, LiterLlmError.RateLimited> =>
+    Effect.flatMap(store.acquire(model, limits, estimate), (acquired) =>
+      acquired._tag === "Admitted"
+        ? Effect.succeed(acquired.ticket)
+        : options.wait === true
+          ? Effect.zipRight(Effect.interruptible(Effect.sleep(acquired.retryAfter)), acquire(model, estimate))
+          : Effect.fail(refuse(model, acquired.retryAfter))
     )
-  }
 
-  /**
-   * The same as an effect, for streams. The clock is read in the same step as the admission. A stream acquires in an
-   * uninterruptible region (so an admitted slot always gets its release); the wait is made interruptible again,
-   * since nothing is held while waiting: an interrupted wait takes no slot.
-   */
-  const acquire = (model: string, estimate: number): Effect.Effect<number, LiterLlmError.RateLimited> =>
-    Effect.withFiberRuntime((fiber) => {
-      const ticket = windowOf(model).admit(nowOf(fiber), estimate)
-      if (ticket >= 0) return Effect.succeed(ticket)
-      return options.wait === true
-        ? Effect.zipRight(Effect.interruptible(Effect.sleep(Duration.millis(-ticket))), acquire(model, estimate))
-        : Effect.fail(refuse(model, -ticket))
-    })
+  // A failed call gives its tokens back (its request slot stays: it was sent); a success that reported no usage
+  // keeps its estimate.
+  const settle = (ticket: RateLimit.Ticket, exit: Exit.Exit<{ readonly usage?: Usage | null | undefined }, unknown>) =>
+    exit._tag === "Failure"
+      ? store.settle(ticket, 0)
+      : exit.value.usage == null
+        ? Effect.void
+        : store.settle(ticket, exit.value.usage.total_tokens)
 
-  /**
-   * Corrects a finished call's tokens: to what it reported, or to 0 if it failed. A success that reported nothing
-   * keeps its reserved estimate.
-   */
-  const settle = (model: string, seq: number, exit: Exit.Exit<WithUsage, unknown>) => {
-    if (Exit.isFailure(exit)) windowOf(model).correct(seq, 0)
-    else if (exit.value.usage != null) windowOf(model).correct(seq, exit.value.usage.total_tokens)
-  }
-
-  return {
-    chat: {
-      enter: (call) =>
-        admit(call, call.request.model, estimatePromptTokens(call.request) + expectedCompletionTokens(call.request)),
-      leave: (call, seq: number, exit) => settle(call.request.model, seq, exit)
-    },
-    embed: {
-      enter: (call) => admit(call, call.request.model, estimateEmbeddingTokens(call.request)),
-      leave: (call, seq: number, exit) => settle(call.request.model, seq, exit)
-    },
-    chatStream: (below) => (request) =>
-      accountStream(
-        acquire(request.model, estimatePromptTokens(request) + expectedCompletionTokens(request)),
-        () => below(request),
-        (seq, outcome) =>
-          Effect.sync(() => {
-            const tokens = outcome.usage?.total_tokens ?? (outcome._tag === "Completed" ? undefined : 0)
-            if (tokens !== undefined) windowOf(request.model).correct(seq, tokens)
-          })
+  const service: LlmService.Service = {
+    ...below,
+    chat: (request) =>
+      Effect.acquireUseRelease(
+        Effect.zipRight(
+          Validate.chat(request),
+          Effect.suspend(() =>
+            acquire(request.model, estimatePromptTokens(request) + expectedCompletionTokens(request))
+          )
+        ),
+        () => below.chat(request),
+        settle
+      ),
+    embed: (request) =>
+      Effect.acquireUseRelease(
+        Effect.zipRight(
+          Validate.embedding(request),
+          Effect.suspend(() => acquire(request.model, estimateEmbeddingTokens(request)))
+        ),
+        () => below.embed(request),
+        settle
+      ),
+    chatStream: (request) =>
+      StreamSettle.settle(
+        Effect.zipRight(
+          Validate.chat(request),
+          Effect.suspend(() =>
+            acquire(request.model, estimatePromptTokens(request) + expectedCompletionTokens(request))
+          )
+        ),
+        () => below.chatStream(request),
+        (ticket, outcome) => {
+          const tokens = StreamSettle.usageOf(outcome)?.total_tokens ?? (outcome._tag === "Completed" ? undefined : 0)
+          return tokens === undefined ? Effect.void : store.settle(ticket, tokens)
+        }
       )
   }
+  return service
+}
+
+interface Usage {
+  readonly total_tokens: number
 }
