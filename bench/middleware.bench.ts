@@ -92,11 +92,11 @@ const instant: Layer.Layer<LlmService.LlmService> = LlmService.layer({
 })
 
 /** Builds a layer once and keeps it alive for the whole run. */
-const serviceOf = (layer: Layer.Layer<LlmService.LlmService>): Promise<LlmService.Service> =>
+const serviceOf = <E>(layer: Layer.Layer<LlmService.LlmService, E>): Promise<LlmService.Service> =>
   Effect.runPromise(Effect.map(Layer.buildWithScope(layer, scope), Context.get(LlmService.LlmService)))
 
 /** A middleware over an instant fake deployment. */
-const over = (piece: Layer.Layer<LlmService.LlmService, never, LlmService.LlmService>) =>
+const over = <E>(piece: Layer.Layer<LlmService.LlmService, E, LlmService.LlmService>) =>
   serviceOf(Layer.provide(piece, instant))
 
 /** Batches for one variant: `next()` builds the next batch's requests, `run` sends them. */

@@ -70,12 +70,12 @@ import * as Layer from "effect/Layer"
 import * as Budget from "./Budget.js"
 import * as HealthCheck from "./HealthCheck.js"
 import type * as Hooks from "./Hooks.js"
-import type * as LlmCache from "./LlmCache.js"
+import type * as LiterLlmError from "./LiterLlmError.js"
+import * as LlmCache from "./LlmCache.js"
 import * as LlmService from "./LlmService.js"
 import type * as RateLimit from "./RateLimit.js"
 import type * as Telemetry from "./Telemetry.js"
 import * as BudgetPiece from "./internal/middleware/budget.js"
-import * as CachePiece from "./internal/middleware/cache.js"
 import * as HealthPiece from "./internal/middleware/healthCheck.js"
 import * as HooksPiece from "./internal/middleware/hooks.js"
 import * as Pipeline from "./internal/middleware/pipeline.js"
@@ -121,7 +121,11 @@ const optionsOf = <A extends object>(value: A | true): A => (value === true ? ({
  */
 export const layer = <O extends Options<any, any>>(
   options: O
-): Layer.Layer<Provides<O>, Layer.Layer.Error<O["layer"]>, Layer.Layer.Context<O["layer"]>> =>
+): Layer.Layer<
+  Provides<O>,
+  Layer.Layer.Error<O["layer"]> | LiterLlmError.BadRequest,
+  Layer.Layer.Context<O["layer"]>
+> =>
   Layer.scopedContext(
     Effect.gen(function* () {
       // What the wrapped layer provides besides the service (a router's stats, a deployment's own tags) stays.
@@ -142,11 +146,13 @@ export const layer = <O extends Options<any, any>>(
         pieces.push(piece)
         context = Context.add(context, HealthCheck.Health, health)
       }
-      if (options.cache !== undefined)
-        pieces.push(yield* CachePiece.make({ ...optionsOf(options.cache), zeroHitUsage: true }))
+      // The cache is innermost: it wraps the service itself, and the pieces above see its hits.
+      const inner = options.cache === undefined ? service : yield* LlmCache.make(optionsOf(options.cache))(service)
 
-      return Context.add(context, LlmService.LlmService, Pipeline.stack(pieces, service)) as Context.Context<
-        Provides<O>
-      >
+      return Context.add(context, LlmService.LlmService, Pipeline.stack(pieces, inner)) as Context.Context<Provides<O>>
     })
-  ) as Layer.Layer<Provides<O>, Layer.Layer.Error<O["layer"]>, Layer.Layer.Context<O["layer"]>>
+  ) as Layer.Layer<
+    Provides<O>,
+    Layer.Layer.Error<O["layer"]> | LiterLlmError.BadRequest,
+    Layer.Layer.Context<O["layer"]>
+  >

@@ -31,7 +31,6 @@ import * as Attributes from "../telemetry/attributes.js"
 import { costSinks, keys } from "../telemetry/metrics.js"
 import { estimatePromptTokens, estimateTokens } from "../tokens.js"
 import { priceBook } from "./cost.js"
-import { HitMark, type Mark } from "./hitMark.js"
 import { Await, type Call, clockOf, defaultService, type Piece } from "./pipeline.js"
 import * as StreamAccounting from "./stream.js"
 
@@ -468,10 +467,9 @@ export const make = (options: Telemetry.Options = {}): Piece => {
           span.attribute("gen_ai.request.stream", true)
           return span
         }),
-        // The mark is set by a cache below when it answers from its store (see `hitMark.ts`).
-        (start, span) => ({ start, span, mark: { hit: false } as Mark })
+        (start, span) => ({ start, span })
       ),
-      ({ mark, span, start }) => {
+      ({ span, start }) => {
         let first = true
         const firstChunk = Effect.flatMap(Clock.currentTimeNanos, (now) => {
           span.event("gen_ai.first_chunk", now)
@@ -483,12 +481,12 @@ export const make = (options: Telemetry.Options = {}): Piece => {
             first = false
             return firstChunk
           }),
-          Stream.provideService(Tracer.ParentSpan, span),
-          Stream.provideService(HitMark, mark)
+          Stream.provideService(Tracer.ParentSpan, span)
         )
       },
-      ({ mark, span, start }, outcome) => {
-        const accounted = streamOutcome(request, outcome, mark.hit)
+      ({ span, start }, outcome) => {
+        // A cache below marks a replay by zero usage from its first chunk, so `hit` needs no channel of its own.
+        const accounted = streamOutcome(request, outcome, false)
         return Effect.zipRight(
           account(span, "chat", request.model, start, accounted),
           Effect.flatMap(Clock.currentTimeNanos, (end) => Effect.sync(() => span.end(end, accounted.exit)))
