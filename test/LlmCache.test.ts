@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { createHash } from "node:crypto"
 import * as Chunk from "effect/Chunk"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -504,18 +504,50 @@ describe("LlmCache", () => {
           ...store,
           set: (key: string, entry: LlmCache.Entry, ttl: import("effect/Duration").Duration) =>
             Effect.zipRight(
-              Effect.sync(() => written.push(key)),
+              Effect.sync(() => written.push(`${key} for ${Duration.format(ttl)}`)),
               store.set(key, entry, ttl)
             )
         }))
       )
       const twice = Effect.zipRight(LlmService.chat(request), LlmService.chat(request))
-      yield* Effect.provide(twice, LlmCache.layer().pipe(Layer.provide(Layer.merge(below, recording))))
-      expect(written).toEqual([yield* LlmCache.keyOf("chat", request)])
+      yield* Effect.provide(
+        twice,
+        LlmCache.layer({ ttl: "90 seconds" }).pipe(Layer.provide(Layer.merge(below, recording)))
+      )
+      expect(written).toEqual([`${yield* LlmCache.keyOf("chat", request)} for 1m 30s`])
       expect(yield* test.calls).toBe(1)
       yield* Effect.provide(twice, LlmCache.layer().pipe(Layer.provide(below)))
       expect(yield* test.calls).toBe(2)
       expect(Option.isNone(yield* Effect.flatMap(LlmCache.memoryStore(), (s) => s.get("absent")))).toBe(true)
+    })
+  )
+})
+
+describe("LlmCache with a shared store", () => {
+  it.scoped("an entry of the wrong kind under a key is a miss, and is replaced by the answer", () =>
+    Effect.gen(function* () {
+      const store = yield* LlmCache.memoryStore()
+      const key = yield* LlmCache.keyOf("chat", request)
+      yield* store.set(key, { _tag: "ChatStream", chunks: [] }, Duration.minutes(1))
+      const { service, test } = yield* cachedTest({ reply: "fresh" }, {}, store)
+      expect((yield* service.chat(request)).choices[0]?.message.content).toBe("fresh")
+      expect(yield* test.calls).toBe(1)
+      expect(Option.map(yield* store.get(key), (entry) => entry._tag)).toEqual(Option.some("Chat"))
+    })
+  )
+
+  it.scoped("two caches over one store: an answer stored by one is a hit in the other", () =>
+    Effect.gen(function* () {
+      const store = yield* LlmCache.memoryStore()
+      const one = yield* cachedTest({ chunks: 2 }, {}, store)
+      const other = yield* cachedTest({ chunks: 2 }, {}, store)
+      yield* one.service.chat(request)
+      yield* Stream.runDrain(one.service.chatStream(request))
+      const hit = yield* other.service.chat(request)
+      const replayed = yield* Stream.runCollect(other.service.chatStream(request))
+      expect(hit.usage).toEqual(zeroUsage)
+      expect(Chunk.size(replayed)).toBe(3)
+      expect(yield* other.test.calls).toBe(0)
     })
   )
 })
