@@ -4,6 +4,7 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -549,6 +550,54 @@ describe("LlmCache with a shared store", () => {
       expect(Chunk.size(replayed)).toBe(3)
       expect(yield* other.test.calls).toBe(0)
     })
+  )
+})
+
+describe("LlmCache invariants", () => {
+  it.effect.prop(
+    "readers of one stream joining at any time, some leaving early: whole answers, each call's usage carried once",
+    [
+      FastCheck.integer({ min: 1, max: 4 }),
+      FastCheck.array(
+        FastCheck.record({
+          start: FastCheck.integer({ min: 0, max: 6_000 }),
+          take: FastCheck.option(FastCheck.nat(4))
+        }),
+        { minLength: 1, maxLength: 5 }
+      )
+    ],
+    ([chunks, readers]) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { service, test } = yield* cachedTest({ reply: "a b c d", chunks, chunkDelay: "1 second" })
+          const fibers = yield* Effect.forEach(readers, ({ start, take }) => {
+            const stream = take === null ? service.chatStream(request) : Stream.take(service.chatStream(request), take)
+            return Effect.fork(Effect.zipRight(Effect.sleep(start), Stream.runCollect(stream)))
+          })
+          yield* TestClock.adjust("20 seconds")
+          const results = yield* Effect.forEach(fibers, (fiber) => Effect.map(Fiber.join(fiber), Chunk.toReadonlyArray))
+          const whole = results.filter((_, i) => readers[i]!.take === null)
+          for (const got of whole) {
+            expect(got.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("a b c d")
+          }
+          const carrying = results.filter((got) => got.some((c) => (c.usage?.total_tokens ?? 0) > 0)).length
+          const calls = (yield* test.requests).length
+          // each upstream call's usage reaches at most one reader (the provider bills it once)
+          expect(carrying).toBeLessThanOrEqual(calls)
+          // a new upstream call starts only once every reader of the one before has left before its end
+          expect(calls).toBeLessThanOrEqual(readers.length)
+          if (readers.every((r) => r.take === null)) {
+            expect(calls).toBe(1)
+            expect(carrying).toBe(1)
+          }
+          if (whole.length > 0) {
+            // a complete read stored the stream: nothing goes upstream again
+            yield* Stream.runDrain(service.chatStream(request))
+            expect((yield* test.requests).length).toBe(calls)
+          }
+        })
+      ),
+    { fastCheck: { numRuns: 30 } }
   )
 })
 
