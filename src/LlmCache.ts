@@ -7,12 +7,13 @@
  *
  * Semantics:
  * - **Key**: the SHA-256 (computed in plain TypeScript: synchronous, the same in every runtime) of the request's
- *   canonical JSON — object keys sorted, `null` and `undefined` members dropped, arrays in order — under its operation (`chat`, `chatStream`, `embed`: a streamed answer is not
- *   a whole one). Key order and object identity play no part. Fields that do not change the answer are left out at the
- *   top level: `user`, `metadata`, `store`, `stream`, `stream_options`. Everything else counts, sampling parameters
- *   included: every request is cachable, and caching one with `temperature > 0` makes its answer repeat, which is the
- *   point of a cache. A request JSON cannot hold (a `bigint`, a cycle) fails with `Serialization` and calls nothing.
- *   A key is a digest, so no prompt text reaches a store's key names.
+ *   canonical JSON — object keys sorted, `null` and `undefined` members dropped, arrays in order — under its
+ *   operation (`chat`, `chatStream`, `embed`: a streamed answer is not a whole one). Key order and object identity
+ *   play no part. Fields that do not change the answer are left out at the top level: `user`, `metadata`, `store`,
+ *   `stream`, `stream_options`. Everything else counts, sampling parameters included: every request is cachable, and
+ *   caching one with `temperature > 0` makes its answer repeat, which is the point of a cache. A request JSON cannot
+ *   hold (a `bigint`, a cycle) fails with `Serialization` and calls nothing. A key is a digest, so no prompt text
+ *   reaches a store's key names.
  * - **Store**: the {@link CacheStore} in context when one is provided (a shared one, such as Redis), else a fresh
  *   in-memory store of `capacity` entries (default 256), the least recently used evicted first. An entry lives `ttl`
  *   (default 5 minutes) from its write, on `Clock`. A store that fails or dies is skipped with a warning: the request
