@@ -38,11 +38,14 @@ export const keyOf = (
   request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
 ): Effect.Effect<string, LiterLlmError.Serialization> =>
   Effect.try({
-    try: () =>
-      `llm-cache:v1:${operation}:${Encoding.encodeBase64Url(sha256(new TextEncoder().encode(canonical(request, true))))}`,
+    try: () => {
+      const digest = sha256(new TextEncoder().encode(canonical(request, true)))
+      return `llm-cache:v1:${operation}:${Encoding.encodeBase64Url(digest)}`
+    },
     catch: (cause) =>
       new LiterLlmError.Serialization({
-        message: `the ${operation} request cannot be encoded as JSON (${String(cause)}); remove BigInt values and cycles`,
+        message:
+          `the ${operation} request cannot be encoded as JSON (${String(cause)}); ` + "remove BigInt values and cycles",
         cause
       })
   })
