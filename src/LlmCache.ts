@@ -1,41 +1,31 @@
 /**
- * A response cache: identical requests are answered from a store instead of the service below.
+ * A response cache: a request asked before is answered from a store instead of the service below.
  *
  * ```ts
  * const cached = LlmCache.layer({ capacity: 1000, ttl: "10 minutes" }).pipe(Layer.provide(deployment))
  * ```
  *
  * Semantics:
- * - **Key**: the canonical form of the request — object keys sorted, `undefined` and `null` fields dropped (the wire
- *   treats an absent field and `null` alike), arrays kept in order — prefixed by the operation
- *   (`chat`, `chatStream`, `embed`). So two requests built in a different key order share an entry; object identity
- *   plays no part. Fields that do not change the answer are left out of the key: `user` (an end-user id for the
- *   provider's abuse monitoring — identical prompts from two users share one answer), `metadata`, `store`, `stream`
- *   and `stream_options`. Everything else, sampling parameters included, is part of it; caching a request with
- *   `temperature > 0` makes its answer repeat, which is the point of a cache. A store you give gets that canonical
- *   string hashed with SHA-256 ({@link keyOf}), so keys stay short. The default in-memory store never builds the
- *   string: it finds an entry by a 32-bit hash of the request's structure and confirms it by comparing the request
- *   with a copy of the stored one, so a hash collision can cost a miss but never gives a wrong answer. The copy keeps
- *   a long string (over 256 characters: a long prompt) as its length and SHA-256, so the memory holds answers, not
- *   every long prompt it was asked.
- * - **Store**: in memory by default, holding `capacity` (default 256) entries with least-recently-used eviction (a
- *   hit refreshes an entry) and a `ttl` (default 5 minutes) counted from the write, on `Clock`. Plug another store
- *   with the `store` option or {@link layerStore} and the {@link CacheStore} tag. A store that fails or dies is
- *   skipped with a warning log: the request is still served, from the service below. A remote store should bound
- *   its own operations with a timeout: the cache waits for a read before deciding to call the service.
- * - **Single flight**: concurrent identical `chat` (or `embed`) calls share one upstream call. The first caller runs
- *   it; the others wait for its answer. Interrupting a waiting caller does not disturb anyone else. Interrupting the
- *   first caller cancels its call, and if others are still waiting a fresh call is started for them on a fiber owned
- *   by the layer; that call is interrupted in turn once every caller waiting on it has gone. So no caller ever sees
- *   another caller's interruption, and nobody pays for a fiber in the usual, uncontended case.
- * - **Errors are never cached**: callers sharing a flight all get its error, and the next request tries again.
- * - **Streams** are recorded and stored once the upstream stream completes; a hit replays the recorded chunks one by
- *   one. A stream that fails, or that every caller stopped reading before its end, is not stored. Identical streams
- *   asked for while one runs share it: a fiber owned by the layer reads the upstream stream into a buffer, and every
- *   caller reads it from the first chunk, at its own pace, in the upstream's own batches. A caller who stops early
- *   disturbs nobody (the others still get the whole stream, from the same upstream call — never a restarted one,
- *   whose chunks could differ); the upstream call is interrupted once every caller has stopped before its end.
- *   `chat` and `chatStream` entries are separate.
+ * - **Key**: the SHA-256 (computed in plain TypeScript: synchronous, the same in every runtime) of the request's
+ *   canonical JSON — object keys sorted, `null` and `undefined` members dropped, arrays in order — under its
+ *   operation (`chat`, `chatStream`, `embed`: a streamed answer is not a whole one). Key order and object identity
+ *   play no part. Fields that do not change the answer are left out at the top level: `user`, `metadata`, `store`,
+ *   `stream`, `stream_options`. Everything else counts, sampling parameters included: every request is cachable, and
+ *   caching one with `temperature > 0` makes its answer repeat, which is the point of a cache. A request JSON cannot
+ *   hold (a `bigint`, a cycle) fails with `Serialization` and calls nothing. A key is a digest, so no prompt text
+ *   reaches a store's key names.
+ * - **Store**: the {@link CacheStore} in context when one is provided (a shared one, such as Redis), else a fresh
+ *   in-memory store of `capacity` entries (default 256), the least recently used evicted first. An entry lives `ttl`
+ *   (default 5 minutes) from its write, on `Clock`. A store that fails or dies is skipped with a warning: the request
+ *   is served by the service below. Only successful answers are stored.
+ * - **Hits** answer with zero usage — the provider did no work — so a budget, a rate limit or telemetry above the
+ *   cache charges nothing, and they set `liter_llm.cache.hit: true` on the current span. A replayed stream carries
+ *   the zero usage from its first chunk, so a reader who stops early knows it too.
+ * - **Single flight**: concurrent identical calls (chat, embed, stream) share one upstream call, on a fiber of its
+ *   own: a caller who leaves or is interrupted disturbs nobody, and the call is interrupted, and not stored, once every
+ *   caller has left before its end. The provider bills it once, so the first caller to receive its usage carries it
+ *   and the others are answered as hits. Each reader of a shared stream gets every chunk from the first, at its own
+ *   pace; the stream is stored when it completes, before any reader sees its end. A failure reaches every sharer.
  * - `listModels` passes through.
  *
  * @since 0.1.0
@@ -46,14 +36,19 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as RcMap from "effect/RcMap"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as Chat from "./Chat.js"
 import type * as Embedding from "./Embedding.js"
-import type * as LlmService from "./LlmService.js"
-import * as internal from "./internal/middleware/cache.js"
-import { digestKey } from "./internal/middleware/cacheKey.js"
-import * as Pipeline from "./internal/middleware/pipeline.js"
-import { transform } from "./internal/middleware/wrap.js"
+import type * as LiterLlmError from "./LiterLlmError.js"
+import * as LlmService from "./LlmService.js"
+import * as Flight from "./internal/cache/flight.js"
+import * as Key from "./internal/cache/key.js"
+import * as Lru from "./internal/cache/lru.js"
+import * as Validate from "./internal/validate.js"
 
 /**
  * What the cache stores: a whole response, the chunks of a completed stream, or an embeddings response.
@@ -67,8 +62,8 @@ export type Entry =
   | { readonly _tag: "Embedding"; readonly response: Embedding.EmbeddingResponse }
 
 /**
- * A place to keep cache entries. Its failures never reach callers: the cache logs them and carries on, so a store may
- * fail with whatever error its client has. A store is expected to forget an entry once its `ttl` has passed.
+ * Where entries live: one round trip per read or write. A store forgets an entry `ttl` after its write; its failures
+ * never reach callers (the cache logs them and carries on), so it may fail with whatever its client does.
  *
  * @since 0.1.0
  * @category models
@@ -76,59 +71,61 @@ export type Entry =
 export interface Store {
   readonly get: (key: string) => Effect.Effect<Option.Option<Entry>, unknown>
   readonly set: (key: string, entry: Entry, ttl: Duration.Duration) => Effect.Effect<void, unknown>
-  readonly delete: (key: string) => Effect.Effect<void, unknown>
 }
 
 /**
- * The tag of a cache store, for {@link layerStore}.
+ * The store the cache uses when one is provided; without it, each cache makes its own {@link memoryStore}.
  *
  * @since 0.1.0
  * @category tags
  */
 export class CacheStore extends Context.Tag("effect-liter-llm/LlmCache/CacheStore")<CacheStore, Store>() {}
 
+const StoreOptions = Schema.Struct({ capacity: Schema.optional(Validate.PositiveInt) })
+
 /**
  * An in-memory store of at most `capacity` entries (default 256), evicting the least recently used; entries expire
- * `ttl` after their write, on `Clock`. Each call owns a fresh, empty store.
+ * `ttl` after their write, on `Clock`. Each call makes a fresh, empty one.
  *
  * @since 0.1.0
  * @category stores
  */
-export const memoryStore = (options: { readonly capacity?: number | undefined } = {}): Effect.Effect<Store> =>
-  Effect.sync(() => {
-    const memory = new internal.Lru<string, { readonly entry: Entry; readonly expiresAt: number }>(
-      options.capacity ?? 256
-    )
-    return {
-      get: (key) => Effect.map(Clock.currentTimeMillis, (now) => Option.fromNullable(memory.get(key, now)?.entry)),
+export const memoryStore = (
+  options: { readonly capacity?: number | undefined } = {}
+): Effect.Effect<Store, LiterLlmError.BadRequest> =>
+  Effect.zipRight(
+    Validate.options("LlmCache", StoreOptions, options),
+    Effect.map(Ref.make(Lru.empty<Entry>(options.capacity ?? 256)), (memory): Store => ({
+      get: (key) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.modify(memory, (lru) => Lru.get(lru, key, now))),
       set: (key, entry, ttl) =>
-        Effect.map(Clock.currentTimeMillis, (now) =>
-          memory.set(key, { entry, expiresAt: now + Duration.toMillis(ttl) })
-        ),
-      delete: (key) => Effect.sync(() => memory.delete(key))
-    }
-  })
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Ref.update(memory, (lru) => Lru.set(lru, key, entry, now + Duration.toMillis(ttl)))
+        )
+    }))
+  )
 
 /**
- * A layer providing a fresh {@link memoryStore} as the {@link CacheStore}.
+ * A fresh {@link memoryStore} as the {@link CacheStore}, for caches that should share one.
  *
  * @since 0.1.0
  * @category stores
  */
-export const layerMemoryStore = (options: { readonly capacity?: number | undefined } = {}): Layer.Layer<CacheStore> =>
-  Layer.effect(CacheStore, memoryStore(options))
+export const layerMemoryStore = (
+  options: { readonly capacity?: number | undefined } = {}
+): Layer.Layer<CacheStore, LiterLlmError.BadRequest> => Layer.effect(CacheStore, memoryStore(options))
 
 /**
- * The cache key of a request for an operation: stable across key order, without the fields that do not change the
- * answer (see the module docs).
+ * The store key of a request for an operation, `llm-cache:v1:<operation>:<SHA-256>`; see the module docs for what
+ * it depends on.
  *
  * @since 0.1.0
  * @category keys
  */
-export const keyOf = (
+export const keyOf: (
   operation: "chat" | "chatStream" | "embed",
   request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
-): string => digestKey(operation, request)
+) => Effect.Effect<string, LiterLlmError.Serialization> = Key.keyOf
 
 /**
  * Cache options.
@@ -137,43 +134,144 @@ export const keyOf = (
  * @category models
  */
 export interface Options {
-  /** Entries kept by the default in-memory store. Default 256. Ignored when `store` is given. */
+  /** Entries kept by the in-memory store, a whole number ≥ 1. Default 256. Unused when a `CacheStore` is provided. */
   readonly capacity?: number | undefined
-  /** How long an entry lives after its write. Default five minutes. */
+  /** How long an entry lives after its write; positive and finite. Default five minutes. */
   readonly ttl?: Duration.DurationInput | undefined
-  /** Where entries live. Default: a fresh in-memory store of `capacity` entries. */
-  readonly store?: Store | undefined
 }
 
+const Ttl = Schema.Unknown.pipe(
+  Schema.filter(
+    (input) =>
+      input === undefined ||
+      Option.exists(
+        Duration.decodeUnknown(input),
+        (ttl) => Duration.isFinite(ttl) && Duration.greaterThan(ttl, Duration.zero)
+      ),
+    { message: () => `expected a positive, finite duration such as "5 minutes"` }
+  )
+)
+const OptionsSchema = Schema.Struct({ capacity: Schema.optional(Validate.PositiveInt), ttl: Schema.optional(Ttl) })
+
+const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
+const markHit = Effect.annotateCurrentSpan("liter_llm.cache.hit", true)
+
 /**
- * Wraps a service in a cache. Scoped: shared upstream calls run on fibers that end with the scope.
+ * Wraps the service below in a cache. Fails with `BadRequest` naming an option out of range. Scoped: calls in
+ * flight are interrupted when the scope closes.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
+export const make =
+  (options: Options = {}) =>
+  (below: LlmService.Service): Effect.Effect<LlmService.Service, LiterLlmError.BadRequest, Scope.Scope> =>
+    Effect.gen(function* () {
+      yield* Validate.options("LlmCache", OptionsSchema, options)
+      const ttl = Duration.decode(options.ttl ?? "5 minutes")
+      const provided = yield* Effect.serviceOption(CacheStore)
+      const store = Option.isSome(provided) ? provided.value : yield* memoryStore(options)
+
+      const tolerate =
+        <A>(what: string, fallback: A) =>
+        (effect: Effect.Effect<A, unknown>) => {
+          const skip = (cause: unknown) =>
+            Effect.as(
+              Effect.logWarning(`the LLM cache store failed to ${what}; serving without it. Check the store.`, cause),
+              fallback
+            )
+          return effect.pipe(Effect.catchAll(skip), Effect.catchAllDefect(skip))
+        }
+      const read = (key: string) =>
+        tolerate("read an entry", Option.none<Entry>())(Effect.suspend(() => store.get(key)))
+      const write = (key: string, entry: Entry) =>
+        tolerate<void>("write an entry", undefined)(Effect.suspend(() => store.set(key, entry, ttl)))
+
+      /** A call answered from the store, or shared with the callers of the same request. */
+      const cached = <Req extends Chat.ChatCompletionRequest | Embedding.EmbeddingRequest, A>(
+        operation: "chat" | "embed",
+        flights: Flight.Flights<A>,
+        call: (request: Req) => Effect.Effect<A, LiterLlmError.LiterLlmError>,
+        entry: { readonly of: (answer: A) => Entry; readonly answer: (entry: Entry) => A | undefined },
+        asHit: (answer: A) => A
+      ) =>
+        Effect.fnUntraced(function* (request: Req) {
+          const key = yield* Key.keyOf(operation, request)
+          const flight = new Flight.Flight(
+            key,
+            Flight.sharing(Effect.tap(call(request), (answer) => write(key, entry.of(answer))))
+          )
+          // A caller of a request in flight joins it without a look in the store.
+          if (!(yield* RcMap.has(flights, flight))) {
+            const found = Option.flatMapNullable(yield* read(key), entry.answer)
+            if (Option.isSome(found)) return yield* Effect.as(markHit, asHit(found.value))
+          }
+          const shared = yield* Effect.scoped(RcMap.get(flights, flight))
+          return (yield* Flight.claim(shared)) ? shared.value : yield* Effect.as(markHit, asHit(shared.value))
+        })
+
+      const streams = yield* Flight.flights<Flight.Broadcast>()
+      const replay = (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) =>
+        Stream.fromIterable(
+          chunks.map((chunk, i) => (i === 0 || chunk.usage != null ? { ...chunk, usage: zeroUsage } : chunk))
+        )
+      const chatStream = (request: Chat.ChatCompletionRequest) =>
+        Stream.unwrapScoped(
+          Effect.gen(function* () {
+            const key = yield* Key.keyOf("chatStream", request)
+            const flight = new Flight.Flight(
+              key,
+              Flight.broadcast(below.chatStream(request), (chunks) => write(key, { _tag: "ChatStream", chunks }))
+            )
+            if (!(yield* RcMap.has(streams, flight))) {
+              const found = yield* read(key)
+              if (Option.isSome(found) && found.value._tag === "ChatStream")
+                return yield* Effect.as(markHit, replay(found.value.chunks))
+            }
+            const shared = yield* RcMap.get(streams, flight)
+            return Stream.mapEffect(Flight.subscribe(shared.value), (chunk) =>
+              chunk.usage == null
+                ? Effect.succeed(chunk)
+                : Effect.flatMap(Flight.claim(shared), (mine) =>
+                    mine ? Effect.succeed(chunk) : Effect.as(markHit, { ...chunk, usage: zeroUsage })
+                  )
+            )
+          })
+        )
+
+      return LlmService.LlmService.of({
+        ...below,
+        chat: cached(
+          "chat",
+          yield* Flight.flights<Chat.ChatCompletionResponse>(),
+          below.chat,
+          {
+            of: (response) => ({ _tag: "Chat", response }),
+            answer: (e) => (e._tag === "Chat" ? e.response : undefined)
+          },
+          (response) => ({ ...response, usage: zeroUsage })
+        ),
+        chatStream,
+        embed: cached(
+          "embed",
+          yield* Flight.flights<Embedding.EmbeddingResponse>(),
+          below.embed,
+          {
+            of: (response) => ({ _tag: "Embedding", response }),
+            answer: (e) => (e._tag === "Embedding" ? e.response : undefined)
+          },
+          (response) => ({ ...response, usage: { prompt_tokens: 0, total_tokens: 0 } })
+        )
+      })
+    })
+
+/**
+ * The cache as a layer over the `LlmService` below, storing in the provided {@link CacheStore} or in memory.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
   options: Options = {}
-): Effect.Effect<(service: LlmService.Service) => LlmService.Service, never, Scope.Scope> =>
-  Effect.map(internal.make(options), (piece) => (service) => Pipeline.stack([piece], service))
-
-/**
- * A layer transformer caching the `LlmService` below, in the `store` given or a fresh in-memory one.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layer = (options: Options = {}): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService> =>
-  transform((service) => Effect.map(make(options), (cache) => cache(service)))
-
-/**
- * A layer transformer caching the `LlmService` below in the {@link CacheStore} from context.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerStore = (
-  options: Omit<Options, "store" | "capacity"> = {}
-): Layer.Layer<LlmService.LlmService, never, LlmService.LlmService | CacheStore> =>
-  transform((service) =>
-    Effect.flatMap(CacheStore, (store) => Effect.map(make({ ...options, store }), (cache) => cache(service)))
-  )
+): Layer.Layer<LlmService.LlmService, LiterLlmError.BadRequest, LlmService.LlmService> =>
+  Layer.scoped(LlmService.LlmService, Effect.flatMap(LlmService.LlmService, make(options)))

@@ -108,10 +108,7 @@ export type Errors<O extends Options<any, any, any>> =
 const pieces = (options: Options<any, any, any>) => {
   const defaults = <A extends object>(value: A | true): A => (value === true ? ({} as A) : value)
   const layers: Array<Layer.Layer<LlmService.LlmService, LiterLlmError.BadRequest, LlmService.LlmService>> = []
-  // Transitional: today's cache zeroes a hit's usage only when asked; its rewrite (branch mw-cache) always does, and
-  // ignores the extra field. Remove `zeroHitUsage` once that has landed.
-  if (options.cache !== undefined)
-    layers.push(LlmCache.layer(Object.assign({ zeroHitUsage: true }, defaults(options.cache))))
+  if (options.cache !== undefined) layers.push(LlmCache.layer(defaults(options.cache)))
   if (options.healthCheck !== undefined) layers.push(HealthCheck.layer(defaults(options.healthCheck)))
   if (options.rateLimit !== undefined) layers.push(RateLimit.layer(options.rateLimit))
   if (options.budget !== undefined) layers.push(Budget.layer(options.budget))

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
+import { createHash } from "node:crypto"
 import * as Chunk from "effect/Chunk"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -12,7 +14,6 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Chat from "../src/Chat.js"
-import { hashOf } from "../src/internal/middleware/cacheKey.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmCache from "../src/LlmCache.js"
 import * as LlmService from "../src/LlmService.js"
@@ -28,12 +29,15 @@ const other: Chat.ChatCompletionRequest = { ...request, messages: [{ role: "user
 
 const chunkOf = (content: string) => contentChunk(content)
 
-const cachedTest = (options: LlmTest.Options = {}, cache: LlmCache.Options = {}) =>
+const cachedTest = (options: LlmTest.Options = {}, cache: LlmCache.Options = {}, store?: LlmCache.Store) =>
   Effect.gen(function* () {
     const test = yield* LlmTest.make(options)
-    const service = (yield* LlmCache.make(cache))(test.service)
+    const built = LlmCache.make(cache)(test.service)
+    const service = yield* store === undefined ? built : Effect.provideService(built, LlmCache.CacheStore, store)
     return { test, service }
   })
+
+const zeroUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
 
 const captureWarnings = Effect.sync(() => {
   const lines: Array<string> = []
@@ -52,30 +56,46 @@ describe("LlmCache", () => {
       const { service, test } = yield* cachedTest({ reply: "4" })
       const first = yield* service.chat(request)
       const second = yield* service.chat(request)
-      expect(second).toEqual(first)
+      // the provider did no work for the hit: it reports zero usage, so nothing above charges it
+      expect(first.usage?.total_tokens).toBeGreaterThan(0)
+      expect(second).toEqual({ ...first, usage: zeroUsage })
       expect(yield* test.calls).toBe(1)
       yield* service.chat(other)
       expect(yield* test.calls).toBe(2)
     })
   )
 
-  it("keys on the canonical request: key order, null fields, user and stream do not matter", () => {
-    const reordered = {
-      messages: [{ content: "what is 2 + 2?", role: "user" as const }],
-      temperature: 0,
-      model: "test-model",
-      top_p: null,
-      user: "alice",
-      stream: false
-    }
-    expect(LlmCache.keyOf("chat", reordered)).toBe(LlmCache.keyOf("chat", request))
-    expect(LlmCache.keyOf("chat", { ...request, temperature: 1 })).not.toBe(LlmCache.keyOf("chat", request))
-    expect(LlmCache.keyOf("chatStream", request)).not.toBe(LlmCache.keyOf("chat", request))
-    // a field named like an ignored one but nested inside the request is still part of the key
-    expect(LlmCache.keyOf("chat", { ...request, extra_body: { user: "a" } })).not.toBe(
-      LlmCache.keyOf("chat", { ...request, extra_body: { user: "b" } })
-    )
-  })
+  it.effect("keys on the canonical request: key order, null fields, user and stream do not matter", () =>
+    Effect.gen(function* () {
+      const key = (operation: "chat" | "chatStream", request: Chat.ChatCompletionRequest) =>
+        LlmCache.keyOf(operation, request)
+      const reordered = {
+        messages: [{ content: "what is 2 + 2?", role: "user" as const }],
+        temperature: 0,
+        model: "test-model",
+        top_p: null,
+        user: "alice",
+        stream: false
+      }
+      expect(yield* key("chat", reordered)).toBe(yield* key("chat", request))
+      expect(yield* key("chat", { ...request, temperature: 1 })).not.toBe(yield* key("chat", request))
+      expect(yield* key("chatStream", request)).not.toBe(yield* key("chat", request))
+      // a field named like an ignored one but nested inside the request is still part of the key
+      expect(yield* key("chat", { ...request, extra_body: { user: "a" } })).not.toBe(
+        yield* key("chat", { ...request, extra_body: { user: "b" } })
+      )
+    })
+  )
+
+  it.effect("a key is the SHA-256 of the canonical JSON: stable across versions, and no prompt text in it", () =>
+    Effect.gen(function* () {
+      const canonical = '{"messages":[{"content":"what is 2 + 2?","role":"user"}],"model":"test-model","temperature":0}'
+      const digest = createHash("sha256").update(canonical).digest("base64url")
+      const key = yield* LlmCache.keyOf("chat", { ...request, user: "alice", top_p: null })
+      expect(key).toBe(`llm-cache:v1:chat:${digest}`)
+      expect(key).not.toContain("what is")
+    })
+  )
 
   it.scoped("counts the ttl from the write, on the Clock", () =>
     Effect.gen(function* () {
@@ -139,9 +159,7 @@ describe("LlmCache", () => {
     })
   )
 
-  describe("two requests whose hashes collide", () => {
-    // Found by searching `q0`, `q1`, …: the in-memory cache finds entries by a 32-bit hash of the request, so distinct
-    // requests can share one. They must never get each other's answer.
+  describe("distinct requests at once", () => {
     const asking = (content: string): Chat.ChatCompletionRequest => ({
       model: "m",
       messages: [{ role: "user", content }]
@@ -182,22 +200,17 @@ describe("LlmCache", () => {
             )
           }
         })
-        return { calls, service: (yield* LlmCache.make())(service) }
+        return { calls, service: yield* LlmCache.make()(service) }
       })
 
-    it("they do collide", () => {
-      expect(hashOf("chat", a)).toBe(hashOf("chat", b))
-      expect(LlmCache.keyOf("chat", a)).not.toBe(LlmCache.keyOf("chat", b))
-    })
-
-    it.scoped("each gets its own answer from the memory; the later one takes the slot", () =>
+    it.scoped("each gets its own answer from the memory", () =>
       Effect.gen(function* () {
         const { calls, service } = yield* echo("0 millis")
         expect((yield* service.chat(a)).id).toBe("q562789")
         expect((yield* service.chat(b)).id).toBe("q779192")
         expect((yield* service.chat(b)).id).toBe("q779192") // a hit
-        expect((yield* service.chat(a)).id).toBe("q562789") // a miss: b took the slot
-        expect(yield* Ref.get(calls)).toEqual(["q562789", "q779192", "q562789"])
+        expect((yield* service.chat(a)).id).toBe("q562789") // a hit
+        expect(yield* Ref.get(calls)).toEqual(["q562789", "q779192"])
       })
     )
 
@@ -230,11 +243,9 @@ describe("LlmCache", () => {
         yield* TestClock.adjust("1 second")
         expect(yield* Fiber.join(fiber)).toEqual(["q562789", "q779192", "q562789"])
         expect([...(yield* Ref.get(calls))].sort()).toEqual(["stream q562789", "stream q779192"])
-        // whichever finished last holds the slot: it replays, the other goes upstream again
-        const again = yield* Effect.fork(Effect.all([contentOf(a), contentOf(b)]))
-        yield* TestClock.adjust("1 second")
-        expect(yield* Fiber.join(again)).toEqual(["q562789", "q779192"])
-        expect((yield* Ref.get(calls)).length).toBe(3)
+        // both were stored, each under its own key
+        expect(yield* Effect.all([contentOf(a), contentOf(b)])).toEqual(["q562789", "q779192"])
+        expect((yield* Ref.get(calls)).length).toBe(2)
       })
     )
   })
@@ -256,7 +267,7 @@ describe("LlmCache", () => {
     })
   )
 
-  it.scoped("interrupting the first caller restarts the call for the callers still waiting", () =>
+  it.scoped("interrupting the first caller disturbs nobody: the others get the answer of the same upstream call", () =>
     Effect.gen(function* () {
       const { service, test } = yield* cachedTest({ latency: "1 second", reply: "shared" })
       const leader = yield* Effect.fork(service.chat(request))
@@ -264,16 +275,17 @@ describe("LlmCache", () => {
       const follower = yield* Effect.fork(service.chat(request))
       const another = yield* Effect.fork(service.chat(request))
       yield* TestClock.adjust("400 millis")
-      yield* Fiber.interrupt(leader) // t = 0.5s: the leader's call is cancelled, a fresh one starts
-      yield* Fiber.interrupt(another) // a waiting caller leaving disturbs nobody
-      yield* TestClock.adjust("999 millis")
+      yield* Fiber.interrupt(leader) // t = 0.5s: the call goes on for the callers still waiting
+      yield* Fiber.interrupt(another) // a waiting caller leaving disturbs nobody either
+      yield* TestClock.adjust("499 millis")
       expect(follower.unsafePoll()).toBeNull()
-      yield* TestClock.adjust("1 millis")
+      yield* TestClock.adjust("1 millis") // t = 1s: the one upstream call answers
       const response = yield* Fiber.join(follower)
       expect(response.choices[0]?.message.content).toBe("shared")
-      // the fake counts a call once its latency has passed: only the restarted call completed
+      // the one caller left to receive it carries its usage: the provider billed it
+      expect(response.usage?.total_tokens).toBeGreaterThan(0)
       expect(yield* test.calls).toBe(1)
-      expect((yield* test.requests).length).toBe(2)
+      expect((yield* test.requests).length).toBe(1)
       yield* service.chat(request)
       expect(yield* test.calls).toBe(1)
     })
@@ -326,14 +338,18 @@ describe("LlmCache", () => {
     })
   )
 
-  it.scoped("replays a completed stream chunk by chunk", () =>
+  it.scoped("replays a completed stream chunk by chunk, with zero usage from its first chunk", () =>
     Effect.gen(function* () {
       const { service, test } = yield* cachedTest({ reply: "a streamed answer", chunks: 3 })
       const first = Chunk.toReadonlyArray(yield* Stream.runCollect(service.chatStream(request)))
       const replayed = yield* Stream.runCollect(service.chatStream(request).pipe(Stream.rechunk(1), Stream.chunks))
       expect(first.length).toBe(4)
       expect(Chunk.toReadonlyArray(replayed).map((c) => Chunk.size(c))).toEqual([1, 1, 1, 1])
-      expect(Chunk.toReadonlyArray(replayed).flatMap((c) => Chunk.toReadonlyArray(c))).toEqual(first)
+      // the same chunks, but the provider did no work: the first chunk already says so, and so does the usage chunk
+      expect(first.at(-1)?.usage?.total_tokens).toBeGreaterThan(0)
+      expect(Chunk.toReadonlyArray(replayed).flatMap((c) => Chunk.toReadonlyArray(c))).toEqual(
+        first.map((chunk, i) => (i === 0 || i === first.length - 1 ? { ...chunk, usage: zeroUsage } : chunk))
+      )
       expect(yield* test.calls).toBe(1)
       // a stream entry is not a chat entry
       yield* service.chat(request)
@@ -412,7 +428,7 @@ describe("LlmCache", () => {
             Stream.ensuring(Effect.sync(() => void stopped++))
           )
       })
-      const service = (yield* LlmCache.make())(upstream)
+      const service = yield* LlmCache.make()(upstream)
       const readers = yield* Effect.fork(
         Effect.all([Stream.runDrain(service.chatStream(request)), Stream.runDrain(service.chatStream(request))], {
           concurrency: "unbounded"
@@ -430,7 +446,7 @@ describe("LlmCache", () => {
       const { service, test } = yield* cachedTest()
       const a = yield* service.embed({ model: "embedder", input: ["x", "y"] })
       const b = yield* service.embed({ input: ["x", "y"], model: "embedder", user: "bob" })
-      expect(b).toEqual(a)
+      expect(b).toEqual({ ...a, usage: { prompt_tokens: 0, total_tokens: 0 } })
       expect(yield* test.calls).toBe(1)
     })
   )
@@ -440,10 +456,9 @@ describe("LlmCache", () => {
       const { lines, logger } = yield* captureWarnings
       const failing: LlmCache.Store = {
         get: () => Effect.fail("connection refused"),
-        set: () => Effect.die(new Error("store crashed")),
-        delete: () => Effect.void
+        set: () => Effect.die(new Error("store crashed"))
       }
-      const { service, test } = yield* cachedTest({ reply: "still here" }, { store: failing })
+      const { service, test } = yield* cachedTest({ reply: "still here" }, {}, failing)
       const response = yield* Effect.provide(service.chat(request), logger)
       yield* Effect.provide(Stream.runDrain(service.chatStream(request)), logger)
       expect(response.choices[0]?.message.content).toBe("still here")
@@ -453,7 +468,7 @@ describe("LlmCache", () => {
     })
   )
 
-  it.scoped("with a store given, callers of a request in flight join it without reading the store", () =>
+  it.scoped("with a store provided, callers of a request in flight join it without reading the store", () =>
     Effect.gen(function* () {
       const inner = yield* LlmCache.memoryStore()
       const reads = yield* Ref.make(0)
@@ -465,7 +480,7 @@ describe("LlmCache", () => {
             inner.get(key)
           )
       }
-      const { service, test } = yield* cachedTest({ latency: "1 second" }, { store: counting })
+      const { service, test } = yield* cachedTest({ latency: "1 second" }, {}, counting)
       const fiber = yield* Effect.fork(
         Effect.all(
           Array.from({ length: 5 }, () => service.chat(request)),
@@ -479,7 +494,7 @@ describe("LlmCache", () => {
     })
   )
 
-  it.effect("layerStore uses the CacheStore from context; layer wraps the service below", () =>
+  it.effect("layer uses the CacheStore from context when one is provided, else its own memory", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()
       const below = Layer.succeed(LlmService.LlmService, test.service)
@@ -490,18 +505,178 @@ describe("LlmCache", () => {
           ...store,
           set: (key: string, entry: LlmCache.Entry, ttl: import("effect/Duration").Duration) =>
             Effect.zipRight(
-              Effect.sync(() => written.push(key)),
+              Effect.sync(() => written.push(`${key} for ${Duration.format(ttl)}`)),
               store.set(key, entry, ttl)
             )
         }))
       )
       const twice = Effect.zipRight(LlmService.chat(request), LlmService.chat(request))
-      yield* Effect.provide(twice, LlmCache.layerStore().pipe(Layer.provide(Layer.merge(below, recording))))
-      expect(written).toEqual([LlmCache.keyOf("chat", request)])
+      yield* Effect.provide(
+        twice,
+        LlmCache.layer({ ttl: "90 seconds" }).pipe(Layer.provide(Layer.merge(below, recording)))
+      )
+      expect(written).toEqual([`${yield* LlmCache.keyOf("chat", request)} for 1m 30s`])
       expect(yield* test.calls).toBe(1)
       yield* Effect.provide(twice, LlmCache.layer().pipe(Layer.provide(below)))
       expect(yield* test.calls).toBe(2)
       expect(Option.isNone(yield* Effect.flatMap(LlmCache.memoryStore(), (s) => s.get("absent")))).toBe(true)
+    })
+  )
+})
+
+describe("LlmCache with a shared store", () => {
+  it.scoped("an entry of the wrong kind under a key is a miss, and is replaced by the answer", () =>
+    Effect.gen(function* () {
+      const store = yield* LlmCache.memoryStore()
+      const key = yield* LlmCache.keyOf("chat", request)
+      yield* store.set(key, { _tag: "ChatStream", chunks: [] }, Duration.minutes(1))
+      const { service, test } = yield* cachedTest({ reply: "fresh" }, {}, store)
+      expect((yield* service.chat(request)).choices[0]?.message.content).toBe("fresh")
+      expect(yield* test.calls).toBe(1)
+      expect(Option.map(yield* store.get(key), (entry) => entry._tag)).toEqual(Option.some("Chat"))
+    })
+  )
+
+  it.scoped("two caches over one store: an answer stored by one is a hit in the other", () =>
+    Effect.gen(function* () {
+      const store = yield* LlmCache.memoryStore()
+      const one = yield* cachedTest({ chunks: 2 }, {}, store)
+      const other = yield* cachedTest({ chunks: 2 }, {}, store)
+      yield* one.service.chat(request)
+      yield* Stream.runDrain(one.service.chatStream(request))
+      const hit = yield* other.service.chat(request)
+      const replayed = yield* Stream.runCollect(other.service.chatStream(request))
+      expect(hit.usage).toEqual(zeroUsage)
+      expect(Chunk.size(replayed)).toBe(3)
+      expect(yield* other.test.calls).toBe(0)
+    })
+  )
+})
+
+describe("LlmCache invariants", () => {
+  it.effect.prop(
+    "readers of one stream joining at any time, some leaving early: whole answers, each call's usage carried once",
+    [
+      FastCheck.integer({ min: 1, max: 4 }),
+      FastCheck.array(
+        FastCheck.record({
+          start: FastCheck.integer({ min: 0, max: 6_000 }),
+          take: FastCheck.option(FastCheck.nat(4))
+        }),
+        { minLength: 1, maxLength: 5 }
+      )
+    ],
+    ([chunks, readers]) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { service, test } = yield* cachedTest({ reply: "a b c d", chunks, chunkDelay: "1 second" })
+          const fibers = yield* Effect.forEach(readers, ({ start, take }) => {
+            const stream = take === null ? service.chatStream(request) : Stream.take(service.chatStream(request), take)
+            return Effect.fork(Effect.zipRight(Effect.sleep(start), Stream.runCollect(stream)))
+          })
+          yield* TestClock.adjust("20 seconds")
+          const results = yield* Effect.forEach(fibers, (fiber) => Effect.map(Fiber.join(fiber), Chunk.toReadonlyArray))
+          const whole = results.filter((_, i) => readers[i]!.take === null)
+          for (const got of whole) {
+            expect(got.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("a b c d")
+          }
+          const carrying = results.filter((got) => got.some((c) => (c.usage?.total_tokens ?? 0) > 0)).length
+          const calls = (yield* test.requests).length
+          // each upstream call's usage reaches at most one reader (the provider bills it once)
+          expect(carrying).toBeLessThanOrEqual(calls)
+          // a new upstream call starts only once every reader of the one before has left before its end
+          expect(calls).toBeLessThanOrEqual(readers.length)
+          if (readers.every((r) => r.take === null)) {
+            expect(calls).toBe(1)
+            expect(carrying).toBe(1)
+          }
+          if (whole.length > 0) {
+            // a complete read stored the stream: nothing goes upstream again
+            yield* Stream.runDrain(service.chatStream(request))
+            expect((yield* test.requests).length).toBe(calls)
+          }
+        })
+      ),
+    { fastCheck: { numRuns: 30 } }
+  )
+})
+
+describe("LlmCache options", () => {
+  const building = (options: LlmCache.Options) =>
+    Effect.flip(Layer.build(LlmCache.layer(options).pipe(Layer.provide(LlmTest.layer()))))
+
+  it.scoped("a capacity that is not a whole number ≥ 1 fails the layer with BadRequest naming it", () =>
+    Effect.gen(function* () {
+      for (const capacity of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        const error = yield* building({ capacity })
+        expect(error._tag).toBe("BadRequest")
+        expect(error.message).toContain("LlmCache: option capacity")
+      }
+      const store = yield* Effect.flip(LlmCache.memoryStore({ capacity: 0 }))
+      expect(store.message).toContain("option capacity")
+    })
+  )
+
+  it.scoped("a ttl that is not a positive, finite duration fails the layer with BadRequest naming it", () =>
+    Effect.gen(function* () {
+      const bad: ReadonlyArray<Duration.DurationInput> = [
+        0,
+        -5,
+        Number.NaN,
+        "0 millis",
+        "soon" as never,
+        Number.POSITIVE_INFINITY
+      ]
+      for (const ttl of bad) {
+        const error = yield* building({ ttl })
+        expect(error._tag).toBe("BadRequest")
+        expect(error.message).toContain("LlmCache: option ttl")
+      }
+      // valid ones build
+      yield* Layer.build(LlmCache.layer({ capacity: 1, ttl: "1 millis" }).pipe(Layer.provide(LlmTest.layer())))
+    })
+  )
+})
+
+describe("LlmCache hits on the span", () => {
+  const hitMark = Effect.map(Effect.currentSpan, (span) => span.attributes.get("liter_llm.cache.hit"))
+
+  it.scoped(
+    "a hit (chat, embeddings, a replayed stream) sets liter_llm.cache.hit on the caller's span; a miss does not",
+    () =>
+      Effect.gen(function* () {
+        const { service } = yield* cachedTest({ chunks: 2 })
+        const traced = <A, E>(call: Effect.Effect<A, E>) =>
+          Effect.zipRight(call, hitMark).pipe(Effect.withSpan("caller"))
+        expect(yield* traced(service.chat(request))).toBeUndefined()
+        expect(yield* traced(service.chat(request))).toBe(true)
+        const embedding = { model: "embedder", input: "x" }
+        expect(yield* traced(service.embed(embedding))).toBeUndefined()
+        expect(yield* traced(service.embed(embedding))).toBe(true)
+        expect(yield* traced(Stream.runDrain(service.chatStream(request)))).toBeUndefined()
+        // a replay the reader abandons after one chunk is marked, and that chunk already reports zero usage
+        const [first] = yield* Stream.runCollect(Stream.take(service.chatStream(request), 1)).pipe(
+          Effect.zip(hitMark),
+          Effect.withSpan("caller"),
+          Effect.map(([chunks, hit]) => [Chunk.toReadonlyArray(chunks)[0], hit] as const),
+          Effect.tap(([, hit]) => Effect.sync(() => expect(hit).toBe(true)))
+        )
+        expect(first?.usage).toEqual(zeroUsage)
+      })
+  )
+
+  it.scoped("of callers sharing one call, one carries its usage and the others are marked as hits", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ latency: "1 second" })
+      const caller = Effect.zip(service.chat(request), hitMark).pipe(Effect.withSpan("caller"))
+      const fiber = yield* Effect.fork(Effect.all([caller, caller, caller], { concurrency: "unbounded" }))
+      yield* TestClock.adjust("1 second")
+      const answers = yield* Fiber.join(fiber)
+      expect(yield* test.calls).toBe(1)
+      const carrying = answers.filter(([response]) => (response.usage?.total_tokens ?? 0) > 0)
+      expect(carrying).toHaveLength(1)
+      expect(carrying[0]![1]).toBeUndefined()
+      expect(answers.filter(([, hit]) => hit === true)).toHaveLength(2)
     })
   )
 })

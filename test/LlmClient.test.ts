@@ -119,7 +119,7 @@ describe("LlmClient", () => {
     })
   )
 
-  it.effect("a call the cache restarts for waiting callers is charged once, to the first of them", () =>
+  it.effect("a call whose first caller is interrupted is charged once, to the first caller still waiting", () =>
     Effect.gen(function* () {
       const d = yield* deployment({ latency: "1 second" })
       const client = LlmClient.layer({ layer: d.layer, cache: true, budget: { prices: { m: pricing } } })
@@ -130,11 +130,11 @@ describe("LlmClient", () => {
           Effect.all([LlmService.chat(request), LlmService.chat(request)], { concurrency: "unbounded" })
         )
         yield* TestClock.adjust("400 millis")
-        yield* Fiber.interrupt(leader) // its call is cancelled; a fresh one starts for the two waiting callers
+        yield* Fiber.interrupt(leader) // its call goes on for the two waiting callers
         yield* TestClock.adjust("1 second")
         const [first, second] = yield* Fiber.join(waiting)
-        expect((yield* d.fake.requests).length).toBe(2) // the cancelled call and the restarted one
-        // One of the two answers carries the restarted call's usage, the other shared it.
+        expect((yield* d.fake.requests).length).toBe(1) // one upstream call for all three
+        // One of the two answers carries the call's usage, the other shared it.
         expect([first.usage?.total_tokens, second.usage?.total_tokens].sort()).toEqual([0, 5])
         expect((yield* Budget.spend).global).toBeCloseTo(5, 9)
       }).pipe(Effect.provide(client))

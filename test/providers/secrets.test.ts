@@ -157,7 +157,7 @@ describe("an API key echoed back by the upstream stays secret", () => {
       Effect.gen(function* () {
         const seen: Array<string> = []
         const upstream = yield* FakeUpstream.make({ scripts: scriptsFor(kind) })
-        const service = Telemetry.make(yield* make(kind, upstream))
+        const service = yield* Telemetry.make()(yield* make(kind, upstream))
         const errors = yield* calls(service).pipe(
           Effect.withTracer(recordingTracer(seen)),
           Effect.provide(Logger.replace(Logger.defaultLogger, recordingLogger(seen))),

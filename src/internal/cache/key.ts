@@ -1,0 +1,51 @@
+/**
+ * Cache keys: the SHA-256 of a request's canonical JSON (see `sha256.ts` for why not Web Crypto or `node:crypto`).
+ * A key is a digest: no prompt text reaches a store's key names.
+ */
+import * as Effect from "effect/Effect"
+import * as Encoding from "effect/Encoding"
+import type * as Chat from "../../Chat.js"
+import type * as Embedding from "../../Embedding.js"
+import * as LiterLlmError from "../../LiterLlmError.js"
+import { sha256 } from "./sha256.js"
+
+/** The operations with entries of their own: a streamed answer is not a whole one. */
+export type Operation = "chat" | "chatStream" | "embed"
+
+/** Top-level fields that do not change the answer (see `LlmCache.ts`). */
+const ignored: ReadonlySet<string> = new Set(["user", "metadata", "store", "stream", "stream_options"])
+
+/**
+ * JSON with object keys sorted and `null`/`undefined` members dropped (the wire treats an absent field and `null`
+ * alike); `ignored` only at the top. It must stay byte for byte the same across versions: a shared store keeps keys
+ * made from it. Throws on a `bigint` (JSON has none) and overflows the stack on a cycle.
+ */
+export const canonical = (value: unknown, top = false): string => {
+  if (Array.isArray(value)) return `[${Array.from(value, (item) => canonical(item)).join(",")}]`
+  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null"
+  const record = value as Record<string, unknown>
+  const members = Object.keys(record)
+    .sort()
+    .flatMap((key) =>
+      record[key] == null || (top && ignored.has(key)) ? [] : [`${JSON.stringify(key)}:${canonical(record[key])}`]
+    )
+  return `{${members.join(",")}}`
+}
+
+/** The store key of a request for an operation: `llm-cache:v1:<operation>:<SHA-256, base64url>`. */
+export const keyOf = (
+  operation: Operation,
+  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+): Effect.Effect<string, LiterLlmError.Serialization> =>
+  Effect.try({
+    try: () => {
+      const digest = sha256(new TextEncoder().encode(canonical(request, true)))
+      return `llm-cache:v1:${operation}:${Encoding.encodeBase64Url(digest)}`
+    },
+    catch: (cause) =>
+      new LiterLlmError.Serialization({
+        message:
+          `the ${operation} request cannot be encoded as JSON (${String(cause)}); ` + "remove BigInt values and cycles",
+        cause
+      })
+  })
