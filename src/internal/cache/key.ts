@@ -1,13 +1,17 @@
 /**
- * Cache keys: the SHA-256 of a request's canonical JSON (see `sha256.ts` for why not Web Crypto or `node:crypto`).
- * A key is a digest: no prompt text reaches a store's key names.
+ * Cache keys: the SHA-256 of a request's canonical JSON. A key is a digest: no prompt text reaches a store's key names.
+ *
+ * The digest comes from `@noble/hashes` (audited, pure JavaScript, synchronous). Not `node:crypto`: the main entry
+ * must load in Bun, Deno, browsers and edge runtimes. Not Web Crypto: `crypto.subtle.digest` settles its promise from
+ * a native thread, so every cache call would first wait on real time — under `TestClock` a forked call could then
+ * miss an `adjust` and hang, depending on the machine's load, in our tests and in our users'.
  */
 import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
 import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import { sha256 } from "./sha256.js"
+import { sha256 } from "@noble/hashes/sha2"
 
 /** The operations with entries of their own: a streamed answer is not a whole one. */
 export type Operation = "chat" | "chatStream" | "embed"
