@@ -1,0 +1,66 @@
+/**
+ * A recorded response as the replay server sends it: status, headers and the body's exact bytes. Fixture files are
+ * kept exactly as their sources published them; the few that store one SSE `data` payload per line (vercel/ai's
+ * `*.chunks.txt`) are framed here the way their own test suite frames them, with a chosen line ending.
+ */
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+
+export interface Fixture {
+  /** Names the fixture in assertion messages. */
+  readonly name: string
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array
+}
+
+const root = fileURLToPath(new URL("./fixtures/", import.meta.url))
+const encoder = new TextEncoder()
+
+/** The bytes of `fixtures/<path>`, unchanged. */
+export const read = (path: string): Uint8Array => new Uint8Array(readFileSync(`${root}${path}`))
+
+/** A JSON body served as is. */
+export const json = (path: string, status = 200): Fixture => ({
+  name: path,
+  status,
+  headers: { "content-type": "application/json" },
+  body: read(path)
+})
+
+/** An SSE body stored as it went over the wire (`*.sse`), served as is. */
+export const sse = (path: string, status = 200): Fixture => ({
+  name: path,
+  status,
+  headers: { "content-type": "text/event-stream" },
+  body: read(path)
+})
+
+/** Line ending used when framing one-payload-per-line files as SSE. */
+export type Eol = "\n" | "\r\n" | "\r"
+
+/**
+ * A `*.chunks.txt` file (one JSON payload per line) framed as `data: <line><eol><eol>` per line and a final
+ * `data: [DONE]`, as vercel/ai's tests serve it.
+ */
+export const chunks = (path: string, eol: Eol = "\n", done = true): Fixture => {
+  const lines = new TextDecoder()
+    .decode(read(path))
+    .split("\n")
+    .filter((line) => line.trim().length > 0)
+  const framed = lines.map((line) => `data: ${line}${eol}${eol}`).join("") + (done ? `data: [DONE]${eol}${eol}` : "")
+  return {
+    name: `${path} (${JSON.stringify(eol)})`,
+    status: 200,
+    headers: { "content-type": "text/event-stream" },
+    body: encoder.encode(framed)
+  }
+}
+
+/** A fixture from literal text, for the harness's own tests and documented shapes no suite recorded. */
+export const literal = (
+  name: string,
+  text: string,
+  headers: Readonly<Record<string, string>> = { "content-type": "text/event-stream" },
+  status = 200
+): Fixture => ({ name, status, headers, body: encoder.encode(text) })
