@@ -74,11 +74,13 @@ export class Assembler {
           tool = { id: "", type: "function", name: "", arguments: "" }
           draft.tools.set(call.index, tool)
         }
-        if (call.id != null) tool.id = call.id
-        if (call.type != null) tool.type = call.type
+        // Some servers (Qwen/DashScope) send the id once, then "" in every later fragment: an empty or missing value
+        // never erases what an earlier fragment set.
+        if (call.id != null && call.id !== "") tool.id = call.id
+        if (call.type != null && call.type !== "") tool.type = call.type
         // OpenAI sends the name once; some compatible servers repeat it in every fragment. A repeat is not new text.
         const name = call.function?.name
-        if (name != null && name !== tool.name) tool.name += name
+        if (name != null && name !== "" && name !== tool.name) tool.name += name
         if (call.function?.arguments != null) tool.arguments += call.function.arguments
       }
     }

@@ -48,6 +48,21 @@ describe("Assembler", () => {
     expect(result).toMatchObject({ id: "first", model: "m1", created: 10, object: "chat.completion" })
   })
 
+  it("an empty or missing id, type or name in a later fragment keeps what an earlier fragment set", () => {
+    // Qwen/DashScope send the tool call's id and type once, then "" in every later fragment
+    const fragment = (call: Chat.DeltaToolCall) =>
+      chunk([{ index: 0, delta: { tool_calls: [call] }, finish_reason: null }])
+    const result = assemble([
+      fragment({ index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: "" } }),
+      fragment({ index: 0, id: "", type: "", function: { name: "", arguments: '{"city":' } }),
+      fragment({ index: 0, id: null, type: null, function: { name: null, arguments: '"Paris"}' } }),
+      fragment({ index: 0, function: { arguments: "" } })
+    ])
+    expect(result.choices[0]!.message.tool_calls).toEqual([
+      { id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }
+    ])
+  })
+
   it("a choice with only a finish reason has null content", () => {
     const result = assemble([chunk([{ index: 0, delta: {}, finish_reason: "stop" }])])
     expect(result.choices[0].message).toEqual({ role: "assistant", content: null })
