@@ -21,7 +21,9 @@
  *   `streamUsage: false` for servers that reject the field). `[DONE]` ends the stream and closes the connection. A
  *   stream that ends without `[DONE]` and without a finish reason is a failure: `Network` when nothing was
  *   delivered yet (transient), `Streaming` after.
- * - An `{"error": …}` object sent inside the stream is a `Streaming` error carrying the provider's message.
+ * - An error sent inside the stream (an `{"error": …}` member, also next to `choices` as OpenRouter sends it) fails the
+ *   stream with the error an HTTP response with that body would give (`RateLimited`, `ServerError` …), mapped from the
+ *   error's own code or type.
  *
  * @since 0.1.0
  */
@@ -32,12 +34,12 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Predicate from "effect/Predicate"
 import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Chat from "../Chat.js"
 import * as Embedding from "../Embedding.js"
 import * as Http from "../internal/http.js"
+import * as StreamError from "../internal/streamError.js"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
 import * as Models from "../Models.js"
@@ -89,18 +91,6 @@ const toWire = <T extends { readonly extra_body?: Readonly<Record<string, unknow
 ): Record<string, unknown> => {
   const { extra_body, ...rest } = request
   return extra_body === undefined ? rest : { ...rest, ...extra_body }
-}
-
-const streamError = (provider: string, payload: unknown): LiterLlmError.Streaming | undefined => {
-  if (!Predicate.isRecord(payload) || !("error" in payload) || "choices" in payload) return undefined
-  const error = payload["error"]
-  const detail = Predicate.isRecord(error) && typeof error["message"] === "string" ? error["message"] : undefined
-  return new LiterLlmError.Streaming({
-    provider,
-    message: `provider "${provider}" reported an error inside the stream${
-      detail === undefined ? "" : `: ${detail}`
-    }; the partial answer is incomplete`
-  })
 }
 
 /**
@@ -166,8 +156,8 @@ export const make = (
           Stream.mapEffect((event): Effect.Effect<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {
             const parsed = Http.parseJson(event.data, provider, "a stream chunk")
             if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
-            const error = streamError(provider, parsed.right)
-            if (error !== undefined) return Effect.fail(error)
+            const error = StreamError.fromEvent(provider, event.event, parsed.right)
+            if (error !== undefined) return Effect.flip(error)
             const chunk = chunkDecoder(parsed.right, provider, "a stream chunk")
             if (Either.isRight(chunk)) {
               delivered = true

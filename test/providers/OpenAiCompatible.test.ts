@@ -260,7 +260,7 @@ describe("OpenAiCompatible over loopback", () => {
       expect(errors.map((error) => error._tag)).toEqual([
         "Authentication",
         "Serialization",
-        "Streaming",
+        "ServerError",
         "Serialization"
       ])
       for (const error of errors) {
@@ -362,14 +362,55 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
-  it.scoped("an error object inside the stream is Streaming with the provider's message", () =>
+  it.scoped("an error object inside the stream fails it with the mapped error and the provider's message", () =>
     Effect.gen(function* () {
       const { service } = yield* setup({
         script: { events: ['data: {"error":{"message":"model crashed","type":"server_error"}}\n\n'] }
       })
       const result = yield* collectUntilFailure(service.chatStream(request))
-      expect(result.error._tag).toBe("Streaming")
+      expect(result.error._tag).toBe("ServerError")
       expect(result.error.message).toContain("model crashed")
+    })
+  )
+
+  it.scoped("a mid-stream error next to choices (OpenRouter) fails the stream after what was delivered", () =>
+    Effect.gen(function* () {
+      const content = {
+        id: "gen-1",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: { content: "Hel" }, finish_reason: null }]
+      }
+      // the shape OpenRouter documents for an error after the first tokens: HTTP code in error.code, finish "error"
+      const failure = {
+        ...content,
+        error: { code: 502, message: "Provider disconnected" },
+        choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }]
+      }
+      const { service } = yield* setup({
+        script: { events: [`data: ${JSON.stringify(content)}\n\n`, `data: ${JSON.stringify(failure)}\n\n`] }
+      })
+      const result = yield* collectUntilFailure(service.chatStream(request))
+      expect(result.seen.map((c) => c.choices[0]?.delta.content)).toEqual(["Hel"])
+      expect(result.error._tag).toBe("ServiceUnavailable")
+      expect(result.error.message).toContain("Provider disconnected")
+    })
+  )
+
+  it.scoped("in-stream errors map by their code or type, also vLLM's object:error and an SSE event named error", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        ['data: {"error":{"message":"slow down","type":"rate_limit_exceeded"}}\n\n', "RateLimited"],
+        ['data: {"error":{"message":"too long","code":"context_length_exceeded"}}\n\n', "ContextWindowExceeded"],
+        ['data: {"object":"error","message":"bad top_k","type":"BadRequestError","code":400}\n\n', "BadRequest"],
+        ['event: error\ndata: {"type":"overloaded_error","message":"busy"}\n\n', "ServiceUnavailable"],
+        ['data: {"error":"plain text failure"}\n\n', "ServerError"]
+      ]
+      for (const [event, tag] of cases) {
+        const { service } = yield* setup({ script: { events: [event] } })
+        expect((yield* collectUntilFailure(service.chatStream(request))).error._tag, event).toBe(tag)
+      }
     })
   )
 
