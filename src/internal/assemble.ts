@@ -16,6 +16,8 @@ interface ChoiceDraft {
   content: string | null
   refusal: string | null
   reasoning: string | null
+  /** Content parts other than text and thinking, as streamed. */
+  parts: Array<unknown> | null
   finish: string | null
   tools: Map<number, ToolCallDraft>
   logprobs: Array<Chat.TokenLogprob> | null
@@ -54,6 +56,7 @@ export class Assembler {
           content: null,
           refusal: null,
           reasoning: null,
+          parts: null,
           finish: null,
           tools: new Map(),
           logprobs: null,
@@ -65,6 +68,7 @@ export class Assembler {
       if (delta.content != null) draft.content = (draft.content ?? "") + delta.content
       if (delta.refusal != null) draft.refusal = (draft.refusal ?? "") + delta.refusal
       if (delta.reasoning_content != null) draft.reasoning = (draft.reasoning ?? "") + delta.reasoning_content
+      if (delta.content_parts !== undefined) (draft.parts ??= []).push(...delta.content_parts)
       if (choice.finish_reason !== null) draft.finish = choice.finish_reason
       if (choice.logprobs?.content != null) (draft.logprobs ??= []).push(...choice.logprobs.content)
       if (choice.logprobs?.refusal != null) (draft.refusalLogprobs ??= []).push(...choice.logprobs.refusal)
@@ -110,6 +114,7 @@ export class Assembler {
             content: draft.content,
             ...(draft.refusal === null ? {} : { refusal: draft.refusal }),
             ...(draft.reasoning === null ? {} : { reasoning_content: draft.reasoning }),
+            ...(draft.parts === null ? {} : { content_parts: draft.parts }),
             ...(tools.length === 0 ? {} : { tool_calls: tools })
           },
           finish_reason: draft.finish,
