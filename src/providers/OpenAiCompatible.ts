@@ -150,7 +150,8 @@ export const make = (
           { maxEventSize: options.maxEventSize }
         ).pipe(
           Stream.takeWhile((event) => {
-            if (event.data === "[DONE]") done = true
+            // some servers pad the sentinel with spaces
+            if (event.data.trim() === "[DONE]") done = true
             return !done
           }),
           Stream.mapEffect((event): Effect.Effect<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {

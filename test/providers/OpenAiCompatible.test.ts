@@ -414,6 +414,31 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
+  it.scoped("null object fields in model lists and embeddings decode, and a padded [DONE] ends the stream", () =>
+    Effect.gen(function* () {
+      const chunk = {
+        id: "c",
+        model: "m",
+        choices: [{ index: 0, delta: { content: "hi" }, finish_reason: null }]
+      }
+      const { service } = yield* setup({
+        scripts: [
+          { body: { object: null, data: [{ id: "m1", object: null, owned_by: null }] } },
+          { body: { object: null, data: [{ object: null, index: 0, embedding: [0.5] }], model: "e" } },
+          { events: [`data: ${JSON.stringify(chunk)}\n\n`, "data: [DONE] \n\n"] }
+        ]
+      })
+      expect(yield* service.listModels).toEqual({
+        object: "list",
+        data: [{ id: "m1", object: "model", owned_by: null }]
+      })
+      expect((yield* service.embed({ model: "e", input: "x" })).data).toEqual([
+        { object: "embedding", index: 0, embedding: [0.5] }
+      ])
+      expect((yield* collect(service.chatStream(request))).map((c) => c.choices[0]?.delta.content)).toEqual(["hi"])
+    })
+  )
+
   it.scoped("a stream that ends early is Network with nothing delivered, Streaming after a chunk", () =>
     Effect.gen(function* () {
       const chunk = JSON.stringify({
