@@ -8,13 +8,10 @@
  * fragment's `index`) decode to `""`, `0` and `0` rather than failing an otherwise good answer.
  * Answers in shapes other providers document are read into the OpenAI shape: `content` as an array of parts (text
  * becomes `content`, thinking becomes `reasoning_content`, other parts are kept in `content_parts`), reasoning under
- * `reasoning` instead of `reasoning_content`, tool calls without `type` (functions), and stream usage sent inside the
- * choice (Moonshot) or under `x_groq` (Groq).
+ * `reasoning` instead of `reasoning_content`, and tool calls without `type` (functions).
  *
  * @since 0.1.0
  */
-import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { assemble } from "./internal/assemble.js"
 import * as ContentParts from "./internal/contentParts.js"
@@ -764,7 +761,14 @@ export const ChunkChoice = Schema.Struct({
 /** @since 0.1.0 @category stream */
 export type ChunkChoice = typeof ChunkChoice.Type
 
-const ChunkFields = Schema.Struct({
+/**
+ * One server-sent event of a streamed chat completion. With `stream_options.include_usage` the last chunk has no
+ * choices and carries `usage`.
+ *
+ * @since 0.1.0
+ * @category stream
+ */
+export const ChatCompletionChunk = Schema.Struct({
   id: Schema.optionalWith(Schema.String, { default: () => "", nullable: true }),
   object: Schema.optionalWith(Schema.String, { default: () => "chat.completion.chunk", nullable: true }),
   created: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
@@ -774,46 +778,6 @@ const ChunkFields = Schema.Struct({
   system_fingerprint: Nullish(Schema.String),
   service_tier: Nullish(Schema.String)
 })
-
-const decodeUsage = Schema.decodeUnknownOption(Usage)
-
-/** Usage sent where a provider puts it instead of the chunk's `usage`: inside a choice, or under `x_groq`. */
-const strayUsage = (choices: ReadonlyArray<{ readonly usage?: unknown }>, groq: unknown): Usage | undefined => {
-  for (const choice of choices) {
-    if (choice.usage != null) return Option.getOrUndefined(decodeUsage(choice.usage))
-  }
-  return Predicate.isRecord(groq) && groq["usage"] != null
-    ? Option.getOrUndefined(decodeUsage(groq["usage"]))
-    : undefined
-}
-
-/**
- * One server-sent event of a streamed chat completion. With `stream_options.include_usage` the last chunk has no
- * choices and carries `usage`.
- *
- * @since 0.1.0
- * @category stream
- */
-export const ChatCompletionChunk = Schema.transform(
-  Schema.Struct({
-    ...ChunkFields.fields,
-    choices: Schema.optionalWith(
-      Schema.Array(Schema.Struct({ ...ChunkChoice.fields, usage: Schema.optional(Schema.Unknown) })),
-      { default: () => [], nullable: true }
-    ),
-    x_groq: Schema.optional(Schema.Unknown)
-  }),
-  Schema.typeSchema(ChunkFields),
-  {
-    strict: true,
-    decode: ({ choices, x_groq, ...chunk }) => {
-      const stray = chunk.usage == null ? strayUsage(choices, x_groq) : undefined
-      const plain = choices.map(({ usage: _, ...choice }) => choice)
-      return stray === undefined ? { ...chunk, choices: plain } : { ...chunk, choices: plain, usage: stray }
-    },
-    encode: (chunk) => chunk
-  }
-)
 /** @since 0.1.0 @category stream */
 export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
 

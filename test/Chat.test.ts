@@ -635,19 +635,6 @@ describe("shapes other providers document", () => {
     expect(chunkOf({ reasoning_content: "a", reasoning: "b" }).choices[0]!.delta.reasoning_content).toBe("a")
   })
 
-  it("stream usage sent inside the choice (Moonshot) or under x_groq (Groq) is the chunk's usage", () => {
-    const usage = { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 }
-    const moonshot = chunkOf({}, { finish_reason: "stop", usage })
-    expect(moonshot.usage).toEqual(usage)
-    expect(moonshot.choices[0]).toEqual({ index: 0, delta: {}, finish_reason: "stop" })
-    const groq = decodeChunk({ id: "c", model: "m", choices: [], x_groq: { id: "req_1", usage } })
-    expect(groq.usage).toEqual(usage)
-    // a top-level usage is the one that counts; a malformed stray one is ignored, never a failure
-    const both = decodeChunk({ id: "c", model: "m", choices: [], usage, x_groq: { usage: { prompt_tokens: 1 } } })
-    expect(both.usage).toEqual(usage)
-    expect(decodeChunk({ id: "c", model: "m", choices: [], x_groq: { usage: "n/a" } }).usage).toBeUndefined()
-  })
-
   it("nulls where absence is expected decode as absent", () => {
     const chunk = decodeChunk({ id: null, object: null, model: "m", choices: null })
     expect(chunk).toEqual({ id: "", object: "chat.completion.chunk", created: 0, model: "m", choices: [] })

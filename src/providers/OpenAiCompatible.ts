@@ -18,7 +18,8 @@
  *   `"llama-3.1-8b-instant"`.
  * - `extra_body` is merged into the JSON sent on the wire, overriding fields of the same name.
  * - Streams ask for `stream_options.include_usage`, so the last chunk carries usage (turn off with
- *   `streamUsage: false` for servers that reject the field). `[DONE]` ends the stream and closes the connection. A
+ *   `streamUsage: false` for servers that reject the field). Usage sent inside the choice (Moonshot) or under
+ *   `x_groq` (Groq) is read as the chunk's usage. `[DONE]` ends the stream and closes the connection. A
  *   stream that ends without `[DONE]` and without a finish reason is a failure: `Network` when nothing was
  *   delivered yet (transient), `Streaming` after.
  * - An error sent inside the stream (an `{"error": …}` member, also next to `choices` as OpenRouter sends it) fails the
@@ -39,6 +40,7 @@ import * as Stream from "effect/Stream"
 import * as Chat from "../Chat.js"
 import * as Embedding from "../Embedding.js"
 import * as Http from "../internal/http.js"
+import * as StrayUsage from "../internal/strayUsage.js"
 import * as StreamError from "../internal/streamError.js"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
@@ -159,7 +161,7 @@ export const make = (
             if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
             const error = StreamError.fromEvent(provider, event.event, parsed.right)
             if (error !== undefined) return Effect.flip(error)
-            const chunk = chunkDecoder(parsed.right, provider, "a stream chunk")
+            const chunk = chunkDecoder(StrayUsage.hoist(parsed.right), provider, "a stream chunk")
             if (Either.isRight(chunk)) {
               delivered = true
               if (chunk.right.choices.some((choice) => choice.finish_reason !== null)) finished = true

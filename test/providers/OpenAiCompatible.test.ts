@@ -439,6 +439,23 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
+  it.scoped("stream usage sent inside the choice (Moonshot) or under x_groq (Groq) is the chunk's usage", () =>
+    Effect.gen(function* () {
+      const usage = { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 }
+      const base = { id: "c", model: "m" }
+      const moonshot = { ...base, choices: [{ index: 0, delta: { content: "!" }, finish_reason: "stop", usage }] }
+      const groq = { ...base, choices: [], x_groq: { id: "req_1", usage: { ...usage, total_tokens: 22 } } }
+      // a malformed usage in an odd place is ignored, never a failure; a top-level usage is the one that counts
+      const odd = { ...base, choices: [], usage: { ...usage, total_tokens: 23 }, x_groq: { usage } }
+      const junk = { ...base, choices: [{ index: 0, delta: {}, finish_reason: null, usage: { prompt_tokens: "n/a" } }] }
+      const events = [junk, moonshot, groq, odd].map((e) => `data: ${JSON.stringify(e)}\n\n`)
+      const { service } = yield* setup({ script: { events: [...events, "data: [DONE]\n\n"] } })
+      const chunks = yield* collect(service.chatStream(request))
+      expect(chunks.map((c) => c.usage?.total_tokens)).toEqual([undefined, 21, 22, 23])
+      expect(chunks[1]!.choices[0]).toEqual({ index: 0, delta: { content: "!" }, finish_reason: "stop" })
+    })
+  )
+
   it.scoped("a stream that ends early is Network with nothing delivered, Streaming after a chunk", () =>
     Effect.gen(function* () {
       const chunk = JSON.stringify({
