@@ -19,7 +19,10 @@ interface ChoiceDraft {
   /** Content parts other than text and thinking, as streamed. */
   parts: Array<unknown> | null
   finish: string | null
+  /** The call each wire index currently continues. */
   tools: Map<number, ToolCallDraft>
+  /** Every call with its wire index, in the order they started. */
+  calls: Array<readonly [number, ToolCallDraft]>
   logprobs: Array<Chat.TokenLogprob> | null
   refusalLogprobs: Array<Chat.TokenLogprob> | null
 }
@@ -59,6 +62,7 @@ export class Assembler {
           parts: null,
           finish: null,
           tools: new Map(),
+          calls: [],
           logprobs: null,
           refusalLogprobs: null
         }
@@ -74,9 +78,12 @@ export class Assembler {
       if (choice.logprobs?.refusal != null) (draft.refusalLogprobs ??= []).push(...choice.logprobs.refusal)
       for (const call of delta.tool_calls ?? []) {
         let tool = draft.tools.get(call.index)
-        if (tool === undefined) {
+        // A different id at an index already in use starts another call: servers that leave `index` out (it then
+        // reads as 0) send each call whole, with its own id, and must not have them glued together.
+        if (tool === undefined || (call.id != null && call.id !== "" && tool.id !== "" && call.id !== tool.id)) {
           tool = { id: "", type: "function", name: "", arguments: "" }
           draft.tools.set(call.index, tool)
+          draft.calls.push([call.index, tool])
         }
         // Some servers (Qwen/DashScope) send the id once, then "" in every later fragment: an empty or missing value
         // never erases what an earlier fragment set.
@@ -99,7 +106,8 @@ export class Assembler {
     const choices = [...this.choices.entries()]
       .sort(([a], [b]) => a - b)
       .map(([index, draft]): Chat.Choice => {
-        const tools = [...draft.tools.entries()]
+        // a stable sort: calls sharing an index stay in the order they started
+        const tools = [...draft.calls]
           .sort(([a], [b]) => a - b)
           .map(([, t]): Chat.ToolCall =>
             t.type === "function"
