@@ -273,3 +273,25 @@ describe("replay: xAI, Perplexity, and an OpenAI-compatible gateway", () => {
     })
   )
 })
+
+describe("replay: errors inside a stream", () => {
+  it.scoped("OpenRouter's documented mid-stream error ends the stream with the mapped error in every split mode", () =>
+    Effect.gen(function* () {
+      // the shape of OpenRouter's "errors during streaming" documentation, after some non-ASCII text
+      const base = { id: "gen-1", object: "chat.completion.chunk", created: 1, model: "openai/gpt-4o" }
+      const text = { ...base, choices: [{ index: 0, delta: { content: "Grüße 🙂" }, finish_reason: null }] }
+      const failed = {
+        ...base,
+        provider: "openai",
+        error: { code: "server_error", message: "Provider disconnected unexpectedly" },
+        choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }]
+      }
+      const body = [text, failed].map((e) => `data: ${JSON.stringify(e)}\r\n\r\n`).join("")
+      const error = yield* Harness.replayFailure(Fixture.literal("openrouter mid-stream error", body), (url) =>
+        Effect.flatMap(client(url), (service) => Stream.runCollect(service.chatStream(request)))
+      )
+      expect(error._tag).toBe("ServerError")
+      expect(error.message).toContain("Provider disconnected unexpectedly")
+    })
+  )
+})
