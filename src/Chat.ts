@@ -4,13 +4,17 @@
  * Field names are the API's own (snake_case), so the JSON a user would send to any OpenAI-compatible endpoint is a
  * valid `ChatCompletionRequest` here. Response schemas are tolerant: unknown fields are ignored, fields providers
  * send as `null` accept `null`, and unknown variants (a tool call of a new `type`, a new finish reason) are kept.
- * Bookkeeping fields some compatible servers leave out (`id`, `created`, a choice's or tool-call fragment's `index`)
- * decode to `""`, `0` and `0` rather than failing an otherwise good answer.
+ * Bookkeeping fields some compatible servers leave out or send as `null` (`id`, `created`, a choice's or tool-call
+ * fragment's `index`) decode to `""`, `0` and `0` rather than failing an otherwise good answer.
+ * Answers in shapes other providers document are read into the OpenAI shape: `content` as an array of parts (text
+ * becomes `content`, thinking becomes `reasoning_content`, other parts are kept in `content_parts`), reasoning under
+ * `reasoning` instead of `reasoning_content`, and tool calls without `type` (functions).
  *
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
 import { assemble } from "./internal/assemble.js"
+import * as ContentParts from "./internal/contentParts.js"
 
 const Nullish = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Schema.NullOr(schema))
 
@@ -150,6 +154,20 @@ export type OtherToolCall = typeof OtherToolCall.Type
 export const ToolCall = Schema.Union(FunctionToolCall, CustomToolCall, OtherToolCall)
 /** @since 0.1.0 @category tools */
 export type ToolCall = typeof ToolCall.Type
+
+/**
+ * A tool call as responses carry it: a call with a `function` and no `type` (Mistral) is a function call, and a
+ * missing or null `id` is `""`. Requests stay strict.
+ */
+const ResponseToolCall = Schema.Union(
+  Schema.Struct({
+    id: Schema.optionalWith(Schema.String, { default: () => "", nullable: true }),
+    type: Schema.optionalWith(Schema.Literal("function"), { default: () => "function" as const, nullable: true }),
+    function: FunctionToolCall.fields.function
+  }),
+  CustomToolCall,
+  OtherToolCall
+)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Messages
@@ -520,10 +538,11 @@ export const TokenLogprob = Schema.Struct({
   token: Schema.String,
   logprob: Schema.Number,
   bytes: Nullish(Schema.Array(Schema.Number)),
-  top_logprobs: Schema.optional(
+  top_logprobs: Schema.optionalWith(
     Schema.Array(
       Schema.Struct({ token: Schema.String, logprob: Schema.Number, bytes: Nullish(Schema.Array(Schema.Number)) })
-    )
+    ),
+    { nullable: true }
   )
 })
 /** @since 0.1.0 @category response */
@@ -551,13 +570,14 @@ export type Logprobs = typeof Logprobs.Type
 export const Annotation = Schema.Struct(
   {
     type: Schema.String,
-    url_citation: Schema.optional(
+    url_citation: Schema.optionalWith(
       Schema.Struct({
         url: Schema.String,
-        title: Schema.optional(Schema.String),
-        start_index: Schema.optional(Schema.Number),
-        end_index: Schema.optional(Schema.Number)
-      })
+        title: Schema.optionalWith(Schema.String, { nullable: true }),
+        start_index: Schema.optionalWith(Schema.Number, { nullable: true }),
+        end_index: Schema.optionalWith(Schema.Number, { nullable: true })
+      }),
+      { nullable: true }
     )
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
@@ -565,24 +585,70 @@ export const Annotation = Schema.Struct(
 /** @since 0.1.0 @category response */
 export type Annotation = typeof Annotation.Type
 
-/**
- * The assistant's answer in a completed response.
- *
- * @since 0.1.0
- * @category response
- */
-export const ResponseMessage = Schema.Struct({
-  role: Schema.optionalWith(Schema.String, { default: () => "assistant" }),
+const ResponseMessageFields = Schema.Struct({
+  role: Schema.optionalWith(Schema.String, { default: () => "assistant", nullable: true }),
   content: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
   refusal: Nullish(Schema.String),
   tool_calls: Nullish(Schema.Array(ToolCall)),
   annotations: Nullish(Schema.Array(Annotation)),
   /** Reasoning text, for providers that return it (DeepSeek, some OpenAI-compatible servers). */
   reasoning_content: Nullish(Schema.String),
+  /** Content parts other than text and thinking, as received, when the provider sent `content` as parts. */
+  content_parts: Schema.optional(Schema.Array(Schema.Unknown)),
   audio: Schema.optional(Schema.Unknown),
   /** The deprecated single function call of older models and servers. */
   function_call: Nullish(Schema.Struct({ name: Schema.String, arguments: Schema.String }))
 })
+
+/** Content as the wire may carry it: text, or an array of parts (Mistral's reasoning models). */
+const ContentOnTheWire = Schema.NullOr(Schema.Union(Schema.String, Schema.Array(Schema.Unknown)))
+
+/**
+ * Reads the wire's `content` and `reasoning` (the name Groq, OpenRouter and vLLM use) into `content`,
+ * `reasoning_content` and `content_parts`; a message with string content and no `reasoning` comes out unchanged.
+ */
+const readContent = <M extends { readonly reasoning_content?: string | null | undefined }>(
+  message: M,
+  content: string | ReadonlyArray<unknown> | null | undefined,
+  reasoning: string | null | undefined
+) => {
+  const stated = message.reasoning_content == null && reasoning != null ? reasoning : message.reasoning_content
+  if (typeof content === "string" || content == null) {
+    return { ...message, content, ...(stated === message.reasoning_content ? {} : { reasoning_content: stated }) }
+  }
+  const parts = ContentParts.split(content)
+  const thinking = ContentParts.join(stated, parts.thinking)
+  return {
+    ...message,
+    content: parts.text,
+    ...(thinking === null ? {} : { reasoning_content: thinking }),
+    ...(parts.others.length === 0 ? {} : { content_parts: parts.others })
+  }
+}
+
+/**
+ * The assistant's answer in a completed response.
+ *
+ * @since 0.1.0
+ * @category response
+ */
+export const ResponseMessage = Schema.transform(
+  Schema.Struct({
+    ...ResponseMessageFields.fields,
+    content: Schema.optionalWith(ContentOnTheWire, { default: () => null }),
+    tool_calls: Nullish(Schema.Array(ResponseToolCall)),
+    reasoning: Nullish(Schema.String)
+  }),
+  Schema.typeSchema(ResponseMessageFields),
+  {
+    strict: true,
+    decode: ({ content, reasoning, ...message }) => {
+      const read = readContent(message, content, reasoning)
+      return { ...read, content: read.content ?? null }
+    },
+    encode: (message) => message
+  }
+)
 /** @since 0.1.0 @category response */
 export type ResponseMessage = typeof ResponseMessage.Type
 
@@ -593,8 +659,8 @@ export type ResponseMessage = typeof ResponseMessage.Type
  * @category response
  */
 export const Choice = Schema.Struct({
-  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  message: ResponseMessage,
+  index: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
+  message: Schema.optionalWith(ResponseMessage, { default: () => ({ role: "assistant", content: null }) }),
   finish_reason: Schema.optionalWith(Schema.NullOr(FinishReason), { default: () => null }),
   logprobs: Nullish(Logprobs)
 })
@@ -608,8 +674,8 @@ export type Choice = typeof Choice.Type
  * @category response
  */
 export const ChatCompletionResponse = Schema.Struct({
-  id: Schema.optionalWith(Schema.String, { default: () => "" }),
-  object: Schema.optionalWith(Schema.String, { default: () => "chat.completion" }),
+  id: Schema.optionalWith(Schema.String, { default: () => "", nullable: true }),
+  object: Schema.optionalWith(Schema.String, { default: () => "chat.completion", nullable: true }),
   created: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
   model: Schema.String,
   choices: Schema.Array(Choice),
@@ -631,7 +697,7 @@ export type ChatCompletionResponse = typeof ChatCompletionResponse.Type
  * @category stream
  */
 export const DeltaToolCall = Schema.Struct({
-  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  index: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
   id: Nullish(Schema.String),
   type: Nullish(Schema.String),
   function: Nullish(
@@ -644,19 +710,39 @@ export const DeltaToolCall = Schema.Struct({
 /** @since 0.1.0 @category stream */
 export type DeltaToolCall = typeof DeltaToolCall.Type
 
+const DeltaFields = Schema.Struct({
+  role: Nullish(Schema.String),
+  content: Nullish(Schema.String),
+  refusal: Nullish(Schema.String),
+  tool_calls: Nullish(Schema.Array(DeltaToolCall)),
+  reasoning_content: Nullish(Schema.String),
+  /** Content parts other than text and thinking, as received, when the provider streams `content` as parts. */
+  content_parts: Schema.optional(Schema.Array(Schema.Unknown))
+})
+
 /**
  * What a chunk adds to the answer.
  *
  * @since 0.1.0
  * @category stream
  */
-export const Delta = Schema.Struct({
-  role: Nullish(Schema.String),
-  content: Nullish(Schema.String),
-  refusal: Nullish(Schema.String),
-  tool_calls: Nullish(Schema.Array(DeltaToolCall)),
-  reasoning_content: Nullish(Schema.String)
-})
+export const Delta = Schema.transform(
+  Schema.Struct({
+    ...DeltaFields.fields,
+    content: Schema.optional(ContentOnTheWire),
+    reasoning: Nullish(Schema.String)
+  }),
+  Schema.typeSchema(DeltaFields),
+  {
+    strict: true,
+    decode: ({ content, reasoning, ...delta }) => {
+      if (content === undefined && reasoning == null) return delta
+      const read = readContent(delta, content, reasoning)
+      return read.content === undefined ? (({ content: _, ...rest }) => rest)(read) : read
+    },
+    encode: (delta) => delta
+  }
+)
 /** @since 0.1.0 @category stream */
 export type Delta = typeof Delta.Type
 
@@ -667,8 +753,8 @@ export type Delta = typeof Delta.Type
  * @category stream
  */
 export const ChunkChoice = Schema.Struct({
-  index: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  delta: Schema.optionalWith(Delta, { default: () => ({}) }),
+  index: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
+  delta: Schema.optionalWith(Delta, { default: () => ({}), nullable: true }),
   finish_reason: Schema.optionalWith(Schema.NullOr(FinishReason), { default: () => null }),
   logprobs: Nullish(Logprobs)
 })
@@ -683,11 +769,11 @@ export type ChunkChoice = typeof ChunkChoice.Type
  * @category stream
  */
 export const ChatCompletionChunk = Schema.Struct({
-  id: Schema.optionalWith(Schema.String, { default: () => "" }),
-  object: Schema.optionalWith(Schema.String, { default: () => "chat.completion.chunk" }),
+  id: Schema.optionalWith(Schema.String, { default: () => "", nullable: true }),
+  object: Schema.optionalWith(Schema.String, { default: () => "chat.completion.chunk", nullable: true }),
   created: Schema.optionalWith(Schema.Number, { default: () => 0, nullable: true }),
   model: Schema.String,
-  choices: Schema.Array(ChunkChoice),
+  choices: Schema.optionalWith(Schema.Array(ChunkChoice), { default: () => [], nullable: true }),
   usage: Nullish(Usage),
   system_fingerprint: Nullish(Schema.String),
   service_tier: Nullish(Schema.String)

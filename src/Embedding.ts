@@ -44,7 +44,7 @@ export type EmbeddingRequest = typeof EmbeddingRequest.Type
  * @category response
  */
 export const EmbeddingData = Schema.Struct({
-  object: Schema.optionalWith(Schema.String, { default: () => "embedding" }),
+  object: Schema.optionalWith(Schema.String, { default: () => "embedding", nullable: true }),
   index: Schema.Number,
   embedding: Schema.Union(Schema.Array(Schema.Number), Schema.String)
 })
@@ -83,7 +83,7 @@ export type EmbeddingUsage = typeof EmbeddingUsage.Type
  * @category response
  */
 export const EmbeddingResponse = Schema.Struct({
-  object: Schema.optionalWith(Schema.String, { default: () => "list" }),
+  object: Schema.optionalWith(Schema.String, { default: () => "list", nullable: true }),
   data: Schema.Array(EmbeddingData),
   model: Schema.String,
   usage: Schema.optional(Schema.NullOr(EmbeddingUsage))

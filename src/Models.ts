@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
  */
 export const Model = Schema.Struct({
   id: Schema.String,
-  object: Schema.optionalWith(Schema.String, { default: () => "model" }),
+  object: Schema.optionalWith(Schema.String, { default: () => "model", nullable: true }),
   created: Schema.optional(Schema.NullOr(Schema.Number)),
   owned_by: Schema.optional(Schema.NullOr(Schema.String))
 })
@@ -27,7 +27,7 @@ export type Model = typeof Model.Type
  * @category models
  */
 export const ModelList = Schema.Struct({
-  object: Schema.optionalWith(Schema.String, { default: () => "list" }),
+  object: Schema.optionalWith(Schema.String, { default: () => "list", nullable: true }),
   data: Schema.Array(Model)
 })
 /** @since 0.1.0 @category models */

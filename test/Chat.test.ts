@@ -543,3 +543,128 @@ describe("ChatCompletionChunk and assembleChunks", () => {
     expect(Chat.assembleChunks([]).choices).toEqual([])
   })
 })
+
+describe("shapes other providers document", () => {
+  const chunkOf = (delta: unknown, extra: Record<string, unknown> = {}) =>
+    decodeChunk({ id: "c", model: "m", choices: [{ index: 0, delta, finish_reason: null, ...extra }] })
+
+  it("content as parts (Mistral Magistral): text is content, thinking is reasoning_content, other parts are kept", () => {
+    const image = { type: "image_url", image_url: { url: "https://example.com/a.png" } }
+    const response = decodeResponse({
+      id: "x",
+      model: "magistral-medium-2507",
+      choices: [
+        {
+          index: 0,
+          finish_reason: "stop",
+          message: {
+            role: "assistant",
+            content: [
+              {
+                type: "thinking",
+                thinking: [
+                  { type: "text", text: "2+2 is " },
+                  { type: "text", text: "4." }
+                ]
+              },
+              { type: "text", text: "2 + 2 = " },
+              image,
+              { type: "text", text: "4" }
+            ]
+          }
+        }
+      ]
+    })
+    expect(response.choices[0]!.message).toEqual({
+      role: "assistant",
+      content: "2 + 2 = 4",
+      reasoning_content: "2+2 is 4.",
+      content_parts: [image]
+    })
+  })
+
+  it("content parts streamed assemble like the non-streamed answer, and plain string content is unchanged", () => {
+    const chunks = [
+      chunkOf({ role: "assistant", content: [{ type: "thinking", thinking: [{ type: "text", text: "Think" }] }] }),
+      chunkOf({ content: [{ type: "thinking", thinking: "ing." }] }),
+      chunkOf({
+        content: [
+          { type: "text", text: "Four" },
+          { type: "audio", id: "a1" }
+        ]
+      }),
+      chunkOf({ content: "." }, { finish_reason: "stop" })
+    ]
+    expect(chunks[3]!.choices[0]!.delta).toEqual({ content: "." })
+    const message = Chat.assembleChunks(chunks).choices[0]!.message
+    expect(message.content).toBe("Four.")
+    expect(message.reasoning_content).toBe("Thinking.")
+    expect(message.content_parts).toEqual([{ type: "audio", id: "a1" }])
+  })
+
+  it("a tool call without type (Mistral) is a function call; one of an unknown type is still kept", () => {
+    const response = decodeResponse({
+      model: "mistral-small-latest",
+      choices: [
+        {
+          finish_reason: "tool_calls",
+          message: {
+            role: "assistant",
+            tool_calls: [
+              { id: "gSIMJiOkT", function: { name: "weather", arguments: '{"location": "Paris"}' } },
+              { id: "w1", type: "web_search", web_search: { query: "q" } }
+            ]
+          }
+        }
+      ]
+    })
+    expect(response.choices[0]!.message.tool_calls).toEqual([
+      { id: "gSIMJiOkT", type: "function", function: { name: "weather", arguments: '{"location": "Paris"}' } },
+      { id: "w1", type: "web_search", web_search: { query: "q" } }
+    ])
+  })
+
+  it("reasoning under `reasoning` (Groq, OpenRouter, vLLM) is reasoning_content, streamed and not", () => {
+    const response = decodeResponse({
+      model: "qwen/qwen3-32b",
+      choices: [{ message: { role: "assistant", content: "3", reasoning: "Count the r's." } }]
+    })
+    expect(response.choices[0]!.message.reasoning_content).toBe("Count the r's.")
+    expect(chunkOf({ reasoning: "Okay" }).choices[0]!.delta).toEqual({ reasoning_content: "Okay" })
+    // when both are sent, reasoning_content wins
+    expect(chunkOf({ reasoning_content: "a", reasoning: "b" }).choices[0]!.delta.reasoning_content).toBe("a")
+  })
+
+  it("nulls where absence is expected decode as absent", () => {
+    const chunk = decodeChunk({ id: null, object: null, model: "m", choices: null })
+    expect(chunk).toEqual({ id: "", object: "chat.completion.chunk", created: 0, model: "m", choices: [] })
+    expect(chunkOf(null).choices[0]!.delta).toEqual({})
+    const response = decodeResponse({
+      id: null,
+      model: "m",
+      choices: [
+        {
+          index: null,
+          message: {
+            role: null,
+            content: "see",
+            annotations: [{ type: "url_citation", url_citation: { url: "https://a.example", title: null } }]
+          },
+          logprobs: { content: [{ token: "see", logprob: -0.1, bytes: null, top_logprobs: null }] }
+        },
+        { index: 1, finish_reason: "length" }
+      ]
+    })
+    expect(response.id).toBe("")
+    expect(response.choices[0]!.message.role).toBe("assistant")
+    expect(response.choices[0]!.message.annotations).toEqual([
+      { type: "url_citation", url_citation: { url: "https://a.example" } }
+    ])
+    expect(response.choices[0]!.logprobs?.content?.[0]?.top_logprobs).toBeUndefined()
+    expect(response.choices[1]).toEqual({
+      index: 1,
+      finish_reason: "length",
+      message: { role: "assistant", content: null }
+    })
+  })
+})

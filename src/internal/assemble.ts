@@ -16,8 +16,13 @@ interface ChoiceDraft {
   content: string | null
   refusal: string | null
   reasoning: string | null
+  /** Content parts other than text and thinking, as streamed. */
+  parts: Array<unknown> | null
   finish: string | null
+  /** The call each wire index currently continues. */
   tools: Map<number, ToolCallDraft>
+  /** Every call with its wire index, in the order they started. */
+  calls: Array<readonly [number, ToolCallDraft]>
   logprobs: Array<Chat.TokenLogprob> | null
   refusalLogprobs: Array<Chat.TokenLogprob> | null
 }
@@ -54,8 +59,10 @@ export class Assembler {
           content: null,
           refusal: null,
           reasoning: null,
+          parts: null,
           finish: null,
           tools: new Map(),
+          calls: [],
           logprobs: null,
           refusalLogprobs: null
         }
@@ -65,20 +72,26 @@ export class Assembler {
       if (delta.content != null) draft.content = (draft.content ?? "") + delta.content
       if (delta.refusal != null) draft.refusal = (draft.refusal ?? "") + delta.refusal
       if (delta.reasoning_content != null) draft.reasoning = (draft.reasoning ?? "") + delta.reasoning_content
+      if (delta.content_parts !== undefined) (draft.parts ??= []).push(...delta.content_parts)
       if (choice.finish_reason !== null) draft.finish = choice.finish_reason
       if (choice.logprobs?.content != null) (draft.logprobs ??= []).push(...choice.logprobs.content)
       if (choice.logprobs?.refusal != null) (draft.refusalLogprobs ??= []).push(...choice.logprobs.refusal)
       for (const call of delta.tool_calls ?? []) {
         let tool = draft.tools.get(call.index)
-        if (tool === undefined) {
+        // A different id at an index already in use starts another call: servers that leave `index` out (it then
+        // reads as 0) send each call whole, with its own id, and must not have them glued together.
+        if (tool === undefined || (call.id != null && call.id !== "" && tool.id !== "" && call.id !== tool.id)) {
           tool = { id: "", type: "function", name: "", arguments: "" }
           draft.tools.set(call.index, tool)
+          draft.calls.push([call.index, tool])
         }
-        if (call.id != null) tool.id = call.id
-        if (call.type != null) tool.type = call.type
+        // Some servers (Qwen/DashScope) send the id once, then "" in every later fragment: an empty or missing value
+        // never erases what an earlier fragment set.
+        if (call.id != null && call.id !== "") tool.id = call.id
+        if (call.type != null && call.type !== "") tool.type = call.type
         // OpenAI sends the name once; some compatible servers repeat it in every fragment. A repeat is not new text.
         const name = call.function?.name
-        if (name != null && name !== tool.name) tool.name += name
+        if (name != null && name !== "" && name !== tool.name) tool.name += name
         if (call.function?.arguments != null) tool.arguments += call.function.arguments
       }
     }
@@ -93,7 +106,8 @@ export class Assembler {
     const choices = [...this.choices.entries()]
       .sort(([a], [b]) => a - b)
       .map(([index, draft]): Chat.Choice => {
-        const tools = [...draft.tools.entries()]
+        // a stable sort: calls sharing an index stay in the order they started
+        const tools = [...draft.calls]
           .sort(([a], [b]) => a - b)
           .map(([, t]): Chat.ToolCall =>
             t.type === "function"
@@ -108,6 +122,7 @@ export class Assembler {
             content: draft.content,
             ...(draft.refusal === null ? {} : { refusal: draft.refusal }),
             ...(draft.reasoning === null ? {} : { reasoning_content: draft.reasoning }),
+            ...(draft.parts === null ? {} : { content_parts: draft.parts }),
             ...(tools.length === 0 ? {} : { tool_calls: tools })
           },
           finish_reason: draft.finish,

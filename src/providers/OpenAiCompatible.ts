@@ -18,10 +18,13 @@
  *   `"llama-3.1-8b-instant"`.
  * - `extra_body` is merged into the JSON sent on the wire, overriding fields of the same name.
  * - Streams ask for `stream_options.include_usage`, so the last chunk carries usage (turn off with
- *   `streamUsage: false` for servers that reject the field). `[DONE]` ends the stream and closes the connection. A
+ *   `streamUsage: false` for servers that reject the field). Usage sent inside the choice (Moonshot) or under
+ *   `x_groq` (Groq) is read as the chunk's usage. `[DONE]` ends the stream and closes the connection. A
  *   stream that ends without `[DONE]` and without a finish reason is a failure: `Network` when nothing was
  *   delivered yet (transient), `Streaming` after.
- * - An `{"error": …}` object sent inside the stream is a `Streaming` error carrying the provider's message.
+ * - An error sent inside the stream (an `{"error": …}` member, also next to `choices` as OpenRouter sends it) fails the
+ *   stream with the error an HTTP response with that body would give (`RateLimited`, `ServerError` …), mapped from the
+ *   error's own code or type.
  *
  * @since 0.1.0
  */
@@ -32,12 +35,13 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Predicate from "effect/Predicate"
 import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Chat from "../Chat.js"
 import * as Embedding from "../Embedding.js"
 import * as Http from "../internal/http.js"
+import * as StrayUsage from "../internal/strayUsage.js"
+import * as StreamError from "../internal/streamError.js"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
 import * as Models from "../Models.js"
@@ -92,18 +96,6 @@ const toWire = <T extends { readonly extra_body?: Readonly<Record<string, unknow
 ): Record<string, unknown> => {
   const { extra_body, ...rest } = request
   return extra_body === undefined ? rest : { ...rest, ...extra_body }
-}
-
-const streamError = (provider: string, payload: unknown): LiterLlmError.Streaming | undefined => {
-  if (!Predicate.isRecord(payload) || !("error" in payload) || "choices" in payload) return undefined
-  const error = payload["error"]
-  const detail = Predicate.isRecord(error) && typeof error["message"] === "string" ? error["message"] : undefined
-  return new LiterLlmError.Streaming({
-    provider,
-    message: `provider "${provider}" reported an error inside the stream${
-      detail === undefined ? "" : `: ${detail}`
-    }; the partial answer is incomplete`
-  })
 }
 
 /**
@@ -165,15 +157,16 @@ export const make = (
           { maxEventSize: options.maxEventSize }
         ).pipe(
           Stream.takeWhile((event) => {
-            if (event.data === "[DONE]") done = true
+            // some servers pad the sentinel with spaces
+            if (event.data.trim() === "[DONE]") done = true
             return !done
           }),
           Stream.mapEffect((event): Effect.Effect<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {
             const parsed = Http.parseJson(event.data, provider, "a stream chunk")
             if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
-            const error = streamError(provider, parsed.right)
-            if (error !== undefined) return Effect.fail(error)
-            const chunk = chunkDecoder(parsed.right, provider, "a stream chunk")
+            const error = StreamError.fromEvent(provider, event.event, parsed.right)
+            if (error !== undefined) return Effect.flip(error)
+            const chunk = chunkDecoder(StrayUsage.hoist(parsed.right), provider, "a stream chunk")
             if (Either.isRight(chunk)) {
               delivered = true
               if (chunk.right.choices.some((choice) => choice.finish_reason !== null)) finished = true

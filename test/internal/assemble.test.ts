@@ -48,6 +48,45 @@ describe("Assembler", () => {
     expect(result).toMatchObject({ id: "first", model: "m1", created: 10, object: "chat.completion" })
   })
 
+  it("an empty or missing id, type or name in a later fragment keeps what an earlier fragment set", () => {
+    // Qwen/DashScope send the tool call's id and type once, then "" in every later fragment
+    const fragment = (call: Chat.DeltaToolCall) =>
+      chunk([{ index: 0, delta: { tool_calls: [call] }, finish_reason: null }])
+    const result = assemble([
+      fragment({ index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: "" } }),
+      fragment({ index: 0, id: "", type: "", function: { name: "", arguments: '{"city":' } }),
+      fragment({ index: 0, id: null, type: null, function: { name: null, arguments: '"Paris"}' } }),
+      fragment({ index: 0, function: { arguments: "" } })
+    ])
+    expect(result.choices[0]!.message.tool_calls).toEqual([
+      { id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } }
+    ])
+  })
+
+  it("calls sent whole without an index (read as 0) stay separate calls, by their ids", () => {
+    const call = (id: string, name: string, args: string): Chat.DeltaToolCall => ({
+      index: 0,
+      id,
+      type: "function",
+      function: { name, arguments: args }
+    })
+    const result = assemble([
+      chunk([{ index: 0, delta: { tool_calls: [call("a", "weather", '{"city":"Paris"}')] }, finish_reason: null }]),
+      chunk([
+        { index: 0, delta: { tool_calls: [call("b", "time", "{}"), call("c", "weather", "{}")] }, finish_reason: null }
+      ]),
+      // the same id again continues its call
+      chunk([
+        { index: 0, delta: { tool_calls: [{ index: 0, id: "c", function: { arguments: "" } }] }, finish_reason: null }
+      ])
+    ])
+    expect(result.choices[0]!.message.tool_calls?.map((t) => [t.id, (t as Chat.FunctionToolCall).function])).toEqual([
+      ["a", { name: "weather", arguments: '{"city":"Paris"}' }],
+      ["b", { name: "time", arguments: "{}" }],
+      ["c", { name: "weather", arguments: "{}" }]
+    ])
+  })
+
   it("a choice with only a finish reason has null content", () => {
     const result = assemble([chunk([{ index: 0, delta: {}, finish_reason: "stop" }])])
     expect(result.choices[0].message).toEqual({ role: "assistant", content: null })

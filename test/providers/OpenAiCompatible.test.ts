@@ -260,7 +260,7 @@ describe("OpenAiCompatible over loopback", () => {
       expect(errors.map((error) => error._tag)).toEqual([
         "Authentication",
         "Serialization",
-        "Streaming",
+        "ServerError",
         "Serialization"
       ])
       for (const error of errors) {
@@ -362,14 +362,97 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
-  it.scoped("an error object inside the stream is Streaming with the provider's message", () =>
+  it.scoped("an error object inside the stream fails it with the mapped error and the provider's message", () =>
     Effect.gen(function* () {
       const { service } = yield* setup({
         script: { events: ['data: {"error":{"message":"model crashed","type":"server_error"}}\n\n'] }
       })
       const result = yield* collectUntilFailure(service.chatStream(request))
-      expect(result.error._tag).toBe("Streaming")
+      expect(result.error._tag).toBe("ServerError")
       expect(result.error.message).toContain("model crashed")
+    })
+  )
+
+  it.scoped("a mid-stream error next to choices (OpenRouter) fails the stream after what was delivered", () =>
+    Effect.gen(function* () {
+      const content = {
+        id: "gen-1",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: { content: "Hel" }, finish_reason: null }]
+      }
+      // the shape OpenRouter documents for an error after the first tokens: HTTP code in error.code, finish "error"
+      const failure = {
+        ...content,
+        error: { code: 502, message: "Provider disconnected" },
+        choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }]
+      }
+      const { service } = yield* setup({
+        script: { events: [`data: ${JSON.stringify(content)}\n\n`, `data: ${JSON.stringify(failure)}\n\n`] }
+      })
+      const result = yield* collectUntilFailure(service.chatStream(request))
+      expect(result.seen.map((c) => c.choices[0]?.delta.content)).toEqual(["Hel"])
+      expect(result.error._tag).toBe("ServiceUnavailable")
+      expect(result.error.message).toContain("Provider disconnected")
+    })
+  )
+
+  it.scoped("in-stream errors map by their code or type, also vLLM's object:error and an SSE event named error", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        ['data: {"error":{"message":"slow down","type":"rate_limit_exceeded"}}\n\n', "RateLimited"],
+        ['data: {"error":{"message":"too long","code":"context_length_exceeded"}}\n\n', "ContextWindowExceeded"],
+        ['data: {"object":"error","message":"bad top_k","type":"BadRequestError","code":400}\n\n', "BadRequest"],
+        ['event: error\ndata: {"type":"overloaded_error","message":"busy"}\n\n', "ServiceUnavailable"],
+        ['data: {"error":"plain text failure"}\n\n', "ServerError"]
+      ]
+      for (const [event, tag] of cases) {
+        const { service } = yield* setup({ script: { events: [event] } })
+        expect((yield* collectUntilFailure(service.chatStream(request))).error._tag, event).toBe(tag)
+      }
+    })
+  )
+
+  it.scoped("null object fields in model lists and embeddings decode, and a padded [DONE] ends the stream", () =>
+    Effect.gen(function* () {
+      const chunk = {
+        id: "c",
+        model: "m",
+        choices: [{ index: 0, delta: { content: "hi" }, finish_reason: null }]
+      }
+      const { service } = yield* setup({
+        scripts: [
+          { body: { object: null, data: [{ id: "m1", object: null, owned_by: null }] } },
+          { body: { object: null, data: [{ object: null, index: 0, embedding: [0.5] }], model: "e" } },
+          { events: [`data: ${JSON.stringify(chunk)}\n\n`, "data: [DONE] \n\n"] }
+        ]
+      })
+      expect(yield* service.listModels).toEqual({
+        object: "list",
+        data: [{ id: "m1", object: "model", owned_by: null }]
+      })
+      expect((yield* service.embed({ model: "e", input: "x" })).data).toEqual([
+        { object: "embedding", index: 0, embedding: [0.5] }
+      ])
+      expect((yield* collect(service.chatStream(request))).map((c) => c.choices[0]?.delta.content)).toEqual(["hi"])
+    })
+  )
+
+  it.scoped("stream usage sent inside the choice (Moonshot) or under x_groq (Groq) is the chunk's usage", () =>
+    Effect.gen(function* () {
+      const usage = { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 }
+      const base = { id: "c", model: "m" }
+      const moonshot = { ...base, choices: [{ index: 0, delta: { content: "!" }, finish_reason: "stop", usage }] }
+      const groq = { ...base, choices: [], x_groq: { id: "req_1", usage: { ...usage, total_tokens: 22 } } }
+      // a malformed usage in an odd place is ignored, never a failure; a top-level usage is the one that counts
+      const odd = { ...base, choices: [], usage: { ...usage, total_tokens: 23 }, x_groq: { usage } }
+      const junk = { ...base, choices: [{ index: 0, delta: {}, finish_reason: null, usage: { prompt_tokens: "n/a" } }] }
+      const events = [junk, moonshot, groq, odd].map((e) => `data: ${JSON.stringify(e)}\n\n`)
+      const { service } = yield* setup({ script: { events: [...events, "data: [DONE]\n\n"] } })
+      const chunks = yield* collect(service.chatStream(request))
+      expect(chunks.map((c) => c.usage?.total_tokens)).toEqual([undefined, 21, 22, 23])
+      expect(chunks[1]!.choices[0]).toEqual({ index: 0, delta: { content: "!" }, finish_reason: "stop" })
     })
   )
 
