@@ -41,11 +41,11 @@ const ruleProblem = (rule: Rule, value: unknown): string | undefined => {
     case "finite":
       return Number.isFinite(value) ? undefined : "expected a finite number"
     case "int":
-      return Number.isInteger(value) ? undefined : "expected a whole number"
+      return Number.isSafeInteger(value) ? undefined : "expected a whole number"
     case "nonNegativeInt":
-      return !Number.isInteger(value) ? "expected a whole number" : value < 0 ? "expected a number ≥ 0" : undefined
+      return !Number.isSafeInteger(value) ? "expected a whole number" : value < 0 ? "expected a number ≥ 0" : undefined
     case "positiveInt":
-      return !Number.isInteger(value) ? "expected a whole number" : value < 1 ? "expected a number ≥ 1" : undefined
+      return !Number.isSafeInteger(value) ? "expected a whole number" : value < 1 ? "expected a number ≥ 1" : undefined
   }
 }
 
@@ -100,7 +100,7 @@ export const embeddingProblem = (request: unknown): LiterLlmError.BadRequest | u
   const problem = shape("embeddings request", request, "input")
   if (problem !== undefined) return problem
   const dimensions = (request as Record<string, unknown>).dimensions
-  const complaint = dimensions === undefined ? undefined : ruleProblem("positiveInt", dimensions)
+  const complaint = dimensions == null ? undefined : ruleProblem("positiveInt", dimensions)
   return complaint === undefined ? undefined : invalid("embeddings request", "dimensions", complaint, dimensions)
 }
 
