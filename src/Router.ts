@@ -22,7 +22,8 @@
  *   (bad request, auth, context window) are the caller's and return at once, unchanged.
  * - Latency EMA (alpha 0.3): the seed let unmeasured deployments absorb a whole burst, let fast failures look like
  *   fast answers, and starved a deployment that was slow once. Here unmeasured deployments get one probe at a time,
- *   failures only ever raise the average, and a stale average is re-probed (after `reprobeAfter`) and reseeded.
+ *   failures only ever raise the average, a deployment whose last call failed ranks behind every one whose last call
+ *   succeeded (also when nothing was measured yet), and a stale average is re-probed (after `reprobeAfter`).
  * - Cost-based really compares the expected cost of this request (the seed's was fallback in disguise).
  * - Circuit breaker on by default (count or failure rate; cooldown max(cooldown, Retry-After), growing by `backoff`
  *   per consecutive trip up to `maxCooldown`; one half-open probe). When every circuit is open the router fails
@@ -42,7 +43,6 @@
  *   always given back.
  * - `listModels` is routed like any call (the first available deployment answers), so a health check of a router
  *   sees whether any of its deployments is up.
- *
  * - Bad input never reaches a deployment: options out of range fail the build with a `BadRequest` naming the option,
  *   and each request is checked (`max_tokens`, `temperature`, …) before a deployment is picked.
  *
@@ -181,6 +181,9 @@ const embedCost = ({ input, model }: Embedding.EmbeddingRequest): Order.CostInpu
   model
 })
 
+// The call site of a router span is inside the router: capturing its stack would cost time and tell nothing.
+const spanOptions = { captureStackTrace: false } as const
+
 const serviceOf = (core: Core): LlmService.Service => {
   const sized = <R>(size: (request: R) => Order.CostInput, request: R) =>
     core.config.needsCost ? size(request) : undefined
@@ -195,12 +198,12 @@ const serviceOf = (core: Core): LlmService.Service => {
             sized(chatCost, request)
           )
         ),
-        Effect.withSpan("Router.chat")
+        Effect.withSpan("Router.chat", spanOptions)
       ),
     chatStream: (request) =>
       Stream.unwrap(
         Effect.as(Validate.chat(request), RouterStream.chatStream(core, request, sized(chatCost, request)))
-      ).pipe(Stream.withSpan("Router.chatStream")),
+      ).pipe(Stream.withSpan("Router.chatStream", spanOptions)),
     embed: (request) =>
       Validate.embedding(request).pipe(
         Effect.zipRight(
@@ -210,13 +213,13 @@ const serviceOf = (core: Core): LlmService.Service => {
             sized(embedCost, request)
           )
         ),
-        Effect.withSpan("Router.embed")
+        Effect.withSpan("Router.embed", spanOptions)
       ),
     listModels: route(
       core,
       call((m) => m.service.listModels),
       undefined
-    ).pipe(Effect.withSpan("Router.listModels"))
+    ).pipe(Effect.withSpan("Router.listModels", spanOptions))
   })
 }
 

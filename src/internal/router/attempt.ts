@@ -171,21 +171,17 @@ export const attempt = <A>(
     Effect.flatMap(admit, (admission): Effect.Effect<Either.Either<A, Blocked>, LiterLlmError.LiterLlmError> => {
       if (Either.isLeft(admission)) return Effect.succeed(Either.left(admission.left))
       const slot = admission.right
-      return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-        request
-          .run(request, slot, start, restore)
-          .pipe(
-            Effect.onExit((exit) =>
-              Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                Effect.annotateCurrentSpan({ outcome: outcomeName(exit), "duration.ms": now - start })
-              )
-            )
+      const attributes = { deployment: request.core.names[slot.index], probe: slot.probe }
+      // `useSpan` hands over the span itself, so the outcome is set on it directly when the call ends.
+      return Effect.useSpan("Router.attempt", { attributes, captureStackTrace: false }, (span) =>
+        Effect.flatMap(Clock.currentTimeMillis, (start) =>
+          Effect.onExit(request.run(request, slot, start, restore), (exit) =>
+            Effect.map(Clock.currentTimeMillis, (now) => {
+              span.attribute("outcome", outcomeName(exit))
+              span.attribute("duration.ms", now - start)
+            })
           )
-      ).pipe(
-        Effect.map(Either.right),
-        Effect.withSpan("Router.attempt", {
-          attributes: { deployment: request.core.names[slot.index], probe: slot.probe }
-        })
+        ).pipe(Effect.map(Either.right), Effect.withParentSpan(span))
       )
     })
   )
