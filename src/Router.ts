@@ -192,11 +192,7 @@ const serviceOf = (core: Core): LlmService.Service => {
     chat: (request) =>
       Validate.chat(request).pipe(
         Effect.zipRight(
-          route(
-            core,
-            call((m) => m.service.chat(request)),
-            sized(chatCost, request)
-          )
+          route(core, { run: call((m) => m.service.chat(request)), cost: sized(chatCost, request), hedge: true })
         ),
         Effect.withSpan("Router.chat", spanOptions)
       ),
@@ -207,19 +203,13 @@ const serviceOf = (core: Core): LlmService.Service => {
     embed: (request) =>
       Validate.embedding(request).pipe(
         Effect.zipRight(
-          route(
-            core,
-            call((m) => m.service.embed(request)),
-            sized(embedCost, request)
-          )
+          route(core, { run: call((m) => m.service.embed(request)), cost: sized(embedCost, request), hedge: true })
         ),
         Effect.withSpan("Router.embed", spanOptions)
       ),
-    listModels: route(
-      core,
-      call((m) => m.service.listModels),
-      undefined
-    ).pipe(Effect.withSpan("Router.listModels", spanOptions))
+    listModels: route(core, { run: call((m) => m.service.listModels), cost: undefined, hedge: false }).pipe(
+      Effect.withSpan("Router.listModels", spanOptions)
+    )
   })
 }
 

@@ -71,6 +71,7 @@ export interface InFlight {
 /** A request in flight and what each of its calls does. */
 export interface Request<A> extends InFlight {
   readonly run: Runner<A>
+  readonly hedge: boolean
 }
 
 /** The time budget of a call starting at `start`: the attempt's limit, cut short by the request's deadline. */

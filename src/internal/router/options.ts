@@ -80,9 +80,6 @@ const Checked = Schema.Struct({
 
 const bad = (message: string) => Effect.fail(new LiterLlmError.BadRequest({ provider: "router", message }))
 
-const defined = <A extends Record<string, unknown>>(record: A): Partial<A> =>
-  Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<A>
-
 /** Checks the options; on success, the normalized `Config`. */
 export const check = (
   options: Router.Options<Deployment.Deployment<any, any>>
@@ -108,7 +105,7 @@ export const check = (
     const weights = explicit ?? deployments.map((d) => d.weight ?? 1)
     const circuit = options.circuit === false ? undefined : options.circuit
     const latency = strategy._tag === "LatencyBased" ? strategy : undefined
-    const normalized = defined({
+    const normalized = {
       maxAttempts: options.maxAttempts,
       timeout: millisOf(options.timeout),
       deadline: millisOf(options.deadline),
@@ -121,13 +118,13 @@ export const check = (
       circuit:
         circuit === undefined
           ? undefined
-          : defined({
+          : {
               ...circuit,
               window: millisOf(circuit.window),
               cooldown: millisOf(circuit.cooldown),
               maxCooldown: millisOf(circuit.maxCooldown)
-            })
-    })
+            }
+    }
     yield* Validate.options("Router", Checked, normalized)
     if (strategy._tag === "WeightedRandom" && weights.reduce((a, b) => a + b, 0) === 0) {
       return yield* bad("the weights sum to zero, so no deployment could ever be picked; give one a positive weight")

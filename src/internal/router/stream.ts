@@ -99,4 +99,6 @@ const firstChunk =
 
 /** `chatStream` through the router. */
 export const chatStream = (core: Core, body: Chat.ChatCompletionRequest, cost: CostInput | undefined) =>
-  Stream.unwrapScoped(Effect.flatMap(Effect.scope, (outer) => route(core, firstChunk(body, outer), cost)))
+  Stream.unwrapScoped(
+    Effect.flatMap(Effect.scope, (outer) => route(core, { run: firstChunk(body, outer), cost, hedge: false }))
+  )

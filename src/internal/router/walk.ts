@@ -173,7 +173,7 @@ const tryFrom = <A>(
   admit: Effect.Effect<Admission>,
   onBlocked: (blocked: Blocked) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> => {
-  const delay = request.core.config.hedgeDelay
+  const delay = request.hedge ? request.core.config.hedgeDelay : undefined
   const first = delay === undefined ? onDeployment(request, admit) : hedged(request, admit, delay)
   return first.pipe(
     Effect.catchIf(LiterLlmError.isTransient, (error) => Effect.map(next(request, error), Either.right)),
@@ -200,14 +200,25 @@ const unavailable = (blocked: Blocked, n: number) => {
   })
 }
 
-/** Routes one request: `run` says what a call does; `cost` sizes it for cost-based ordering. */
-export const route = <A>(core: Core, run: Runner<A>, cost: Order.CostInput | undefined): Effect.Effect<A, E> =>
+/** How to route one request. */
+export interface RouteOptions<A> {
+  /** What a call does on the deployment it was admitted to. */
+  readonly run: Runner<A>
+  /** The size of the request, for cost-based ordering. */
+  readonly cost: Order.CostInput | undefined
+  /** Whether the router's `hedge` applies (not to streams, whose first chunk is their answer). */
+  readonly hedge: boolean
+}
+
+/** Routes one request. */
+export const route = <A>(core: Core, { cost, hedge, run }: RouteOptions<A>): Effect.Effect<A, E> =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const deadline = core.config.deadline
     const request: Request<A> = {
       core,
       run,
+      hedge,
       walk: yield* Ref.make<Walk>({ order: [], pos: 0, tries: 0, attempts: [] }),
       deadlineAt: deadline === undefined ? Number.POSITIVE_INFINITY : now + deadline
     }
