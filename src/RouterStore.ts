@@ -149,7 +149,11 @@ export type Event =
  * @category models
  */
 export interface Service {
-  /** Reads the snapshot of `names`, lets `decide` choose, and applies the events it returns, as one step. */
+  /**
+   * Reads the snapshot of `names`, lets `decide` choose, and applies the events it returns, as one step. In memory
+   * that is one `Ref.modify`; a remote store reads the snapshot in one round trip and may send the events without
+   * waiting for them (or with the next `write`), since `decide` only ever adds admissions.
+   */
   readonly modify: <A>(
     names: ReadonlyArray<string>,
     decide: (snapshot: Snapshot) => readonly [A, ReadonlyArray<Event>]

@@ -137,24 +137,31 @@ const onDeployment = <A>(request: Request<A>, admit: Effect.Effect<Admission>) =
   })
 }
 
+/** The backup of a hedge had nobody to ask. Not an object, so it is compared as itself (`Effect.fail` hands an
+ * object on wrapped with the current span). */
+const NoBackup: unique symbol = Symbol.for("effect-liter-llm/Router/NoBackup")
+const none: Blocked = { reopen: undefined, full: 0 }
+
 /**
  * Hedging: when the first call has not answered after `delay` (or has already failed), the next candidate is asked
  * too; the first success wins and `Effect.race` interrupts the other, which counts as an interruption.
  */
 const hedged = <A>(request: Request<A>, admit: Effect.Effect<Admission>, delay: number) =>
   Effect.flatMap(Deferred.make<void>(), (failed) => {
-    // Fails the backup quietly when there is nobody to ask: the race then waits for the primary alone.
-    const none = new LiterLlmError.AllDeploymentsFailed({ attempts: [] })
     const primary = Effect.tapError(onDeployment(request, admit), () => Deferred.succeed(failed, undefined))
     const backup = Effect.raceFirst(Effect.sleep(Duration.millis(delay)), Deferred.await(failed)).pipe(
       Effect.zipRight(budgetLeft(request, 0)),
-      Effect.flatMap((ok) => (ok ? onDeployment(request, admitNext(request)) : Effect.fail(none))),
-      Effect.flatMap(Either.match({ onLeft: () => Effect.fail(none), onRight: (a) => Effect.succeed(Either.right(a)) }))
+      Effect.flatMap((ok) => (ok ? onDeployment(request, admitNext(request)) : Effect.succeed(Either.left(none)))),
+      // Nobody to ask: fail quietly, and the race waits for the primary alone.
+      Effect.flatMap(
+        Either.match({ onLeft: () => Effect.fail(NoBackup), onRight: (a) => Effect.succeed(Either.right(a)) })
+      )
     )
     return Effect.race(primary, backup).pipe(
       Effect.catchAllCause((cause) => {
-        const failures = Chunk.toReadonlyArray(Cause.failures(cause)).filter((e) => e !== none)
-        if (failures.length === 0) return Effect.failCause(cause)
+        const failures = Chunk.toReadonlyArray(Cause.failures(cause)).filter((e): e is E => e !== NoBackup)
+        if (failures.length === 0)
+          return Effect.failCause(Cause.map(cause, () => new LiterLlmError.AllDeploymentsFailed({ attempts: [] })))
         return Effect.fail(failures.find((e) => !LiterLlmError.isTransient(e)) ?? failures[0])
       })
     )
