@@ -127,24 +127,27 @@ export const settle = (
   start: number,
   verdict: (duration: number) => ReturnType<typeof judge>
 ): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    const at = yield* Clock.currentTimeMillis
+  Effect.flatMap(Clock.currentTimeMillis, (at) => {
     const duration = at - start
     const { error, outcome } = verdict(duration)
     const deployment = request.core.names[slot.index]
-    if (error !== undefined) {
-      const attempt = { deployment, error, duration: Duration.millis(duration) }
-      yield* Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt] }))
-    }
-    yield* request.core.store.write([
-      { _tag: "Settled", deployment, at, duration, probe: slot.probe, outcome, rules: request.core.config.rules }
-    ])
+    const event = {
+      _tag: "Settled",
+      deployment,
+      at,
+      duration,
+      probe: slot.probe,
+      outcome,
+      rules: request.core.config.rules
+    } as const
+    const write = request.core.store.write([event])
+    if (error === undefined) return write
+    const attempt = { deployment, error, duration: Duration.millis(duration) }
+    return Effect.zipRight(
+      Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt] })),
+      write
+    )
   })
-
-/** Settles a plain call from its exit. */
-export const settleExit =
-  (request: InFlight, slot: Slot, start: number) => (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>) =>
-    settle(request, slot, start, (duration) => judge(exit, duration))
 
 /** Runs a request-response operation: the call under its time limit, settled on exit. */
 export const call =
@@ -152,7 +155,7 @@ export const call =
   (request, slot, start, restore) => {
     const member = request.core.members[slot.index]
     const limited = within(op(member), limitOf(request, start, request.core.config.timeout), member.name, "answer")
-    return Effect.onExit(restore(limited), settleExit(request, slot, start))
+    return Effect.onExit(restore(limited), (exit) => settle(request, slot, start, (duration) => judge(exit, duration)))
   }
 
 const outcomeName = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): string => {
@@ -176,11 +179,9 @@ export const attempt = <A>(
       // `useSpan` hands over the span itself, so the outcome is set on it directly when the call ends.
       return Effect.useSpan("Router.attempt", { attributes, captureStackTrace: false }, (span) =>
         Effect.flatMap(Clock.currentTimeMillis, (start) =>
+          // The span's own start and end give the duration.
           Effect.onExit(request.run(request, slot, start, restore), (exit) =>
-            Effect.map(Clock.currentTimeMillis, (now) => {
-              span.attribute("outcome", outcomeName(exit))
-              span.attribute("duration.ms", now - start)
-            })
+            Effect.sync(() => span.attribute("outcome", outcomeName(exit)))
           )
         ).pipe(Effect.map(Either.right), Effect.withParentSpan(span))
       )

@@ -219,30 +219,36 @@ export interface RouteOptions<A> {
 
 /** Routes one request. */
 export const route = <A>(core: Core, { cost, hedge, run }: RouteOptions<A>): Effect.Effect<A, E> =>
-  Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    const deadline = core.config.deadline
-    const request: Request<A> = {
-      core,
-      run,
-      hedge,
-      walk: yield* Ref.make<Walk>({ order: [], pos: 0, tries: 0, attempts: [] }),
-      deadlineAt: deadline === undefined ? Number.POSITIVE_INFINITY : now + deadline
-    }
-    const start: Effect.Effect<A, E> = Effect.gen(function* () {
-      const input: Order.Input = {
-        now: yield* Clock.currentTimeMillis,
-        draw: core.config.needsDraw ? yield* Random.next : 0,
-        cost,
-        unhealthy: yield* Members.unhealthy(core.members)
+  Effect.flatMap(Ref.make<Walk>({ order: [], pos: 0, tries: 0, attempts: [] }), (walk) =>
+    Effect.flatMap(Clock.currentTimeMillis, (began) => {
+      const deadline = core.config.deadline
+      const request: Request<A> = {
+        core,
+        run,
+        hedge,
+        walk,
+        deadlineAt: deadline === undefined ? Number.POSITIVE_INFINITY : began + deadline
       }
-      return yield* tryFrom(request, choose(request, input), (blocked) => {
-        const wait = blocked.reopen
-        if (core.config.waitForAvailable && wait !== undefined && input.now + wait < request.deadlineAt) {
-          return Effect.zipRight(Effect.sleep(Duration.millis(wait)), start)
-        }
-        return Effect.fail(unavailable(blocked, core.members.length))
-      })
+      // Only what the strategy needs is gathered: a draw for weighted random, health where deployments report it.
+      const start = (now: number): Effect.Effect<A, E> =>
+        Effect.zipWith(
+          core.config.needsDraw ? Random.next : Effect.succeed(0),
+          Members.unhealthy(core.members),
+          (draw, unhealthy) => ({ now, draw, cost, unhealthy })
+        ).pipe(
+          Effect.flatMap((input) =>
+            tryFrom(request, choose(request, input), (blocked) => {
+              const wait = blocked.reopen
+              if (core.config.waitForAvailable && wait !== undefined && now + wait < request.deadlineAt) {
+                return Effect.zipRight(
+                  Effect.sleep(Duration.millis(wait)),
+                  Effect.flatMap(Clock.currentTimeMillis, start)
+                )
+              }
+              return Effect.fail(unavailable(blocked, core.members.length))
+            })
+          )
+        )
+      return start(began)
     })
-    return yield* start
-  })
+  )
