@@ -92,12 +92,19 @@ import * as Validate from "./internal/validate.js"
  * @category models
  */
 export interface CircuitOptions {
+  /** Consecutive transient failures that open the circuit (default 5). */
   readonly failures?: number | undefined
+  /** Also open when this fraction (0..1] of the calls in `window` failed… */
   readonly failureRate?: number | undefined
+  /** …once the window holds at least this many calls (default 10). */
   readonly minRequests?: number | undefined
+  /** The rolling window of `failureRate` (default 1 minute). */
   readonly window?: Duration.DurationInput | undefined
+  /** How long the first trip keeps the circuit open (default 10 seconds); at least the Retry-After. */
   readonly cooldown?: Duration.DurationInput | undefined
+  /** The longest cooldown, however many consecutive trips (default 5 minutes). */
   readonly maxCooldown?: Duration.DurationInput | undefined
+  /** The cooldown's growth per consecutive trip (default 2). */
   readonly backoff?: number | undefined
 }
 
