@@ -22,7 +22,8 @@
  *   (bad request, auth, context window) are the caller's and return at once, unchanged.
  * - Latency EMA (alpha 0.3): the seed let unmeasured deployments absorb a whole burst, let fast failures look like
  *   fast answers, and starved a deployment that was slow once. Here unmeasured deployments get one probe at a time,
- *   failures only ever raise the average, and a stale average is re-probed (after `reprobeAfter`) and reseeded.
+ *   failures only ever raise the average, a deployment whose last call failed ranks behind every one whose last call
+ *   succeeded (also when nothing was measured yet), and a stale average is re-probed (after `reprobeAfter`).
  * - Cost-based really compares the expected cost of this request (the seed's was fallback in disguise).
  * - Circuit breaker on by default (count or failure rate; cooldown max(cooldown, Retry-After), growing by `backoff`
  *   per consecutive trip up to `maxCooldown`; one half-open probe). When every circuit is open the router fails
@@ -37,24 +38,22 @@
  *   For streams, `deadline` bounds the wait for the first chunk, and that wait is the latency sample.
  * - `hedge` (chat and embed only): a second candidate is asked when the first is slow or has failed; the first
  *   success wins, the loser is interrupted and counted as an interruption, not a failure.
- * - Interruption: a request runs uninterruptibly from admission, with only its waits and deployment calls
+ * - Interruption: admission and the registration of its settling are one uninterruptible step, the call itself is
  *   interruptible; interrupting the caller interrupts the call, and the in-flight slot and any half-open probe are
  *   always given back.
  * - `listModels` is routed like any call (the first available deployment answers), so a health check of a router
  *   sees whether any of its deployments is up.
+ * - Bad input never reaches a deployment: options out of range fail the build with a `BadRequest` naming the option,
+ *   and each request is checked (`max_tokens`, `temperature`, …) before a deployment is picked.
  *
- * All state — counters, round-robin cursor, latency, circuits — lives in one record made when the layer is built: no
- * two routers share anything, and each request's choice and admission is a single atomic update of it. The record
- * is plain and mutable rather than held in a `Ref` (a deliberate exception to the project's Ref-for-state rule):
- * every update is a synchronous read-decide-write inside one fiber step, which JavaScript already makes atomic, and
- * it saves an effect and a copy per update on the hot path (see bench/results/router.md).
+ * State — counters, round-robin turn, latency, circuits — lives behind {@link RouterStore.RouterStore}: the one in
+ * the context when provided (shared with every router using it), else a memory store of this router's own. A request
+ * chooses and is admitted in one store step, and settles in `Effect.onExit` of its call. Each call is a
+ * `Router.attempt` span (deployment, outcome, duration) under the operation's span (`Router.chat`, …).
  *
  * Compared with `ExecutionPlan`: the order is the strategy's and follows live state rather than a fixed list; layers
  * are built once rather than per attempt; circuits and caps are checked at every step; the caller gets the whole
- * attempt history. The hot path is kept lean (precomputed orderings, monomorphic state records, one clock read per
- * call, admission and settling as plain updates inside steps the call takes anyway, one continuation that both
- * settles a call and recovers from its failure, no `Schedule` or `Stream` machinery unless configured): see
- * bench/router.bench.ts.
+ * attempt history.
  *
  * @since 0.1.0
  */
@@ -62,24 +61,26 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as Chat from "./Chat.js"
 import type * as Deployment from "./Deployment.js"
 import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
-import type * as Models from "./Models.js"
+import * as RouterStore from "./RouterStore.js"
 import type * as Strategy from "./Strategy.js"
-import * as Attempt from "./internal/router/attempt.js"
-import * as Build from "./internal/router/build.js"
-import type { Engine } from "./internal/router/engine.js"
-import * as Failover from "./internal/router/failover.js"
-import * as Hedge from "./internal/router/hedge.js"
-import * as Select from "./internal/router/select.js"
+import { call, type Core } from "./internal/router/attempt.js"
+import * as Members from "./internal/router/members.js"
+import * as RouterOptions from "./internal/router/options.js"
+import * as Order from "./internal/router/order.js"
 import * as Stats from "./internal/router/stats.js"
 import * as RouterStream from "./internal/router/stream.js"
+import { route } from "./internal/router/walk.js"
 import { estimatePromptTokens, estimateTokens, expectedCompletionTokens } from "./internal/tokens.js"
+import * as Validate from "./internal/validate.js"
 
 /**
  * The circuit-breaker policy. A deployment's circuit opens after `failures` consecutive transient failures (default
@@ -90,7 +91,22 @@ import { estimatePromptTokens, estimateTokens, expectedCompletionTokens } from "
  * @since 0.1.0
  * @category models
  */
-export interface CircuitOptions extends Build.CircuitOptions {}
+export interface CircuitOptions {
+  /** Consecutive transient failures that open the circuit (default 5). */
+  readonly failures?: number | undefined
+  /** Also open when this fraction (0..1] of the calls in `window` failed… */
+  readonly failureRate?: number | undefined
+  /** …once the window holds at least this many calls (default 10). */
+  readonly minRequests?: number | undefined
+  /** The rolling window of `failureRate` (default 1 minute). */
+  readonly window?: Duration.DurationInput | undefined
+  /** How long the first trip keeps the circuit open (default 10 seconds); at least the Retry-After. */
+  readonly cooldown?: Duration.DurationInput | undefined
+  /** The longest cooldown, however many consecutive trips (default 5 minutes). */
+  readonly maxCooldown?: Duration.DurationInput | undefined
+  /** The cooldown's growth per consecutive trip (default 2). */
+  readonly backoff?: number | undefined
+}
 
 /**
  * Router options.
@@ -160,58 +176,54 @@ export interface Service {
  */
 export class Router extends Context.Tag("effect-liter-llm/Router")<Router, Service>() {}
 
-const chatCost = (request: Chat.ChatCompletionRequest): Select.CostInput => ({
+const chatCost = (request: Chat.ChatCompletionRequest): Order.CostInput => ({
   promptTokens: estimatePromptTokens(request),
   completionTokens: expectedCompletionTokens(request),
   model: request.model
 })
 
-const embedCost = (request: Embedding.EmbeddingRequest): Select.CostInput => {
-  const input = request.input as unknown
-  const text = typeof input === "string" ? input : JSON.stringify(input)
-  return { promptTokens: estimateTokens(text), completionTokens: 0, model: request.model }
-}
+const embedCost = ({ input, model }: Embedding.EmbeddingRequest): Order.CostInput => ({
+  promptTokens: estimateTokens(typeof input === "string" ? input : JSON.stringify(input)),
+  completionTokens: 0,
+  model
+})
 
-const serviceOf = (engine: Engine): LlmService.Service => {
-  const needsCost = engine.config.needsCost
-  const delay = engine.config.hedgeDelay
-  // Built once per router: each request only brings its own `Run`.
-  const plain = Failover.loop(engine, (run, index, probe, recover) =>
-    Attempt.call(engine, run, index, probe, run.op, recover)
-  )
-  const hedged = delay === undefined ? plain : Failover.loop(engine, Hedge.hedged(engine, delay))
+// The call site of a router span is inside the router: capturing its stack would cost time and tell nothing.
+const spanOptions = { captureStackTrace: false } as const
+
+const serviceOf = (core: Core): LlmService.Service => {
+  const sized = <R>(size: (request: R) => Order.CostInput, request: R) =>
+    core.config.needsCost ? size(request) : undefined
   return LlmService.make({
     provider: "router",
     chat: (request) =>
-      Select.begin(
-        engine,
-        needsCost ? chatCost(request) : undefined,
-        (service) => service.chat(request),
-        hedged
-      ) as Effect.Effect<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>,
-    chatStream: (request) => RouterStream.chatStream(engine, request, needsCost ? chatCost(request) : undefined),
+      Validate.chat(request).pipe(
+        Effect.zipRight(
+          route(core, { run: call((m) => m.service.chat(request)), cost: sized(chatCost, request), hedge: true })
+        ),
+        Effect.withSpan("Router.chat", spanOptions)
+      ),
+    chatStream: (request) =>
+      Stream.unwrap(
+        Effect.as(Validate.chat(request), RouterStream.chatStream(core, request, sized(chatCost, request)))
+      ).pipe(Stream.withSpan("Router.chatStream", spanOptions)),
     embed: (request) =>
-      Select.begin(
-        engine,
-        needsCost ? embedCost(request) : undefined,
-        (service) => service.embed(request),
-        hedged
-      ) as Effect.Effect<Embedding.EmbeddingResponse, LiterLlmError.LiterLlmError>,
-    listModels: Effect.suspend(
-      () =>
-        Select.begin(engine, undefined, listModels, plain) as Effect.Effect<
-          Models.ModelList,
-          LiterLlmError.LiterLlmError
-        >
+      Validate.embedding(request).pipe(
+        Effect.zipRight(
+          route(core, { run: call((m) => m.service.embed(request)), cost: sized(embedCost, request), hedge: true })
+        ),
+        Effect.withSpan("Router.embed", spanOptions)
+      ),
+    listModels: route(core, { run: call((m) => m.service.listModels), cost: undefined, hedge: false }).pipe(
+      Effect.withSpan("Router.listModels", spanOptions)
     )
   })
 }
 
-const listModels = (service: LlmService.Service) => service.listModels
-
 /**
  * Builds a router in the current scope: validates the options (failing with `BadRequest`), builds every
- * deployment's layer once, and returns the service with its stats.
+ * deployment's layer once, and returns the service with its stats. State goes to the `RouterStore` in the context,
+ * else to a memory store of its own.
  *
  * @since 0.1.0
  * @category constructors
@@ -219,10 +231,22 @@ const listModels = (service: LlmService.Service) => service.listModels
 export const make = <D extends Deployment.Deployment<any, any>>(
   options: Options<D>
 ): Effect.Effect<Service, LiterLlmError.BadRequest | Deployment.Error<D>, Deployment.Context<D> | Scope.Scope> =>
-  Effect.map(Build.build(options), (engine) => ({
-    service: serviceOf(engine),
-    stats: Stats.snapshot(engine)
-  }))
+  Effect.gen(function* () {
+    const config = yield* RouterOptions.check(options)
+    const members = yield* Members.build(options.deployments, config.weights)
+    const store = yield* Effect.flatMap(
+      Effect.serviceOption(RouterStore.RouterStore),
+      Option.match({ onNone: () => RouterStore.makeMemory, onSome: Effect.succeed })
+    )
+    const core: Core = {
+      members,
+      names: members.map((m) => m.name),
+      config,
+      store,
+      order: Order.compile(options.strategy, members, config.rules.circuit !== undefined, config.rules.staleAfter)
+    }
+    return { service: serviceOf(core), stats: Stats.snapshot(core) }
+  })
 
 /**
  * A router as a layer providing `LlmService`; usable as a deployment of another router.

@@ -1,7 +1,7 @@
 /**
  * How a router orders its deployments for each request. A strategy is a plain description; the router turns it into
- * an ordering function over state it keeps in a `Ref` created when the router's layer is built — so two routers never
- * share a counter or a latency average, and nothing is global.
+ * a pure ordering of a snapshot of its `RouterStore` (its own memory store unless one is provided), so nothing is
+ * global and two routers share a counter or a latency average only when they share a store.
  *
  * Every strategy yields a full ordering, not a single pick: the first deployment gets the request, the next ones get
  * it on a transient failure (unless the router's `failover` is off).

@@ -37,6 +37,8 @@ export * as Strategy from "./Strategy.js"
 /** @since 0.1.0 */
 export * as Router from "./Router.js"
 /** @since 0.1.0 */
+export * as RouterStore from "./RouterStore.js"
+/** @since 0.1.0 */
 export * as RateLimit from "./RateLimit.js"
 /** @since 0.1.0 */
 export * as Anthropic from "./providers/Anthropic.js"

@@ -98,6 +98,22 @@ describe("Router latency-based", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.effect("a deployment failing in 0 ms before anything is measured never ranks fastest", () =>
+    Effect.gen(function* () {
+      const broken = yield* scripted("broken", [{ error: new LiterLlmError.ServiceUnavailable() }])
+      const a = yield* scripted("a", [{ latency: 20 }])
+      const b = yield* scripted("b", [{ latency: 30 }])
+      const router = yield* Router.make({
+        deployments: [broken.deployment, a.deployment, b.deployment],
+        strategy: Strategy.latencyBased(),
+        circuit: false
+      })
+      for (let i = 0; i < 30; i++) expect(replyOf(yield* timed(router.service.chat(request), 30))).not.toBe("broken")
+      expect(yield* broken.calls).toBeLessThanOrEqual(2)
+      expect(yield* a.calls).toBeGreaterThanOrEqual(28)
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("a deployment that was slow once is re-probed later and wins traffic back", () =>
     Effect.gen(function* () {
       const flaky = yield* scripted("flaky", [{ latency: 500 }, { latency: 5 }])

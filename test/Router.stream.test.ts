@@ -103,6 +103,21 @@ describe("Router streams", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.effect("hedging is for chat and embed: a slow stream is not raced against another deployment", () =>
+    Effect.gen(function* () {
+      const a = yield* fake("a", { latency: "1 second", reply: "from-a" })
+      const b = yield* fake("b", { reply: "from-b" })
+      const router = yield* Router.make({
+        deployments: [a.deployment, b.deployment],
+        strategy: Strategy.fallback(),
+        hedge: { delay: "100 millis" }
+      })
+      const result = yield* collect(router.service.chatStream(request), 1000)
+      expect(result._tag === "Right" && texts(result.right).join("")).toBe("from-a")
+      expect(yield* b.test.calls).toBe(0)
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("all attempts failing before the first chunk gives AllDeploymentsFailed", () =>
     Effect.gen(function* () {
       const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable() })

@@ -1,154 +1,189 @@
 /**
- * One call to one deployment, with its bookkeeping: the per-attempt timeout (never past the request's deadline),
- * the duration, and — whatever the exit, including interruption — one atomic update of counters, latency and circuit
- * that also frees the in-flight slot (a synchronous update of the router's cell, inside the call's continuation). Failures are appended to the request's attempt list for `AllDeploymentsFailed`.
+ * One call on one deployment. Admission and the registration of its settling happen in one uninterruptible step, and
+ * only the call itself is interruptible (as the caller's is): whatever the exit — success, failure, defect or
+ * interruption — the in-flight slot and any half-open probe are given back, in one settling event, and a failure is
+ * added to the request's attempt list. Each call is a span under the router's, with its deployment, outcome and
+ * duration.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import type { Engine, Op, Recover, Run } from "./engine.js"
-import * as State from "./state.js"
+import type * as RouterStore from "../../RouterStore.js"
+import type { Member } from "./members.js"
+import type { Config } from "./options.js"
+import type { Order } from "./order.js"
 
-/** How a failed call counts for the deployment. */
-const outcomeOfCause = (cause: Cause.Cause<LiterLlmError.LiterLlmError>): State.Outcome => {
-  const failure = Cause.failureOption(cause)
+/** A built router: what every request reads. */
+export interface Core {
+  readonly members: ReadonlyArray<Member>
+  readonly names: ReadonlyArray<string>
+  readonly config: Config
+  readonly store: RouterStore.Service
+  readonly order: Order
+}
+
+/** One request's walk through the candidates. */
+export interface Walk {
+  readonly order: ReadonlyArray<number>
+  /** Position in `order` of the deployment tried last. */
+  readonly pos: number
+  /** Calls started (first tries, retries, failovers, hedges): bounded by `maxAttempts`. */
+  readonly tries: number
+  readonly attempts: ReadonlyArray<LiterLlmError.Attempt>
+}
+
+/** A deployment the request was admitted to. */
+export interface Slot {
+  readonly index: number
+  readonly probe: boolean
+}
+
+/** Why nobody could take the request: when the first circuit reopens, and how many deployments are full. */
+export interface Blocked {
+  readonly reopen: number | undefined
+  readonly full: number
+}
+
+/** An admission: a slot, or why there is none. */
+export type Admission = Either.Either<Slot, Blocked>
+
+/** What a call does on the deployment it was admitted to, settling through `settle` whatever happens. */
+export type Runner<A> = (
+  request: InFlight,
+  slot: Slot,
+  start: number,
+  restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
+) => Effect.Effect<A, LiterLlmError.LiterLlmError>
+
+/** One request in flight through the router. */
+export interface InFlight {
+  readonly core: Core
+  readonly walk: Ref.Ref<Walk>
+  readonly deadlineAt: number
+}
+
+/** A request in flight and what each of its calls does. */
+export interface Request<A> extends InFlight {
+  readonly run: Runner<A>
+  readonly hedge: boolean
+}
+
+/** The time budget of a call starting at `start`: the attempt's limit, cut short by the request's deadline. */
+export const limitOf = (request: InFlight, start: number, perAttempt: number | undefined): number =>
+  Math.min(perAttempt ?? Number.POSITIVE_INFINITY, request.deadlineAt - start)
+
+/** `effect` failing with `Timeout` after `limit` millis (none when infinite). */
+export const within = <A>(
+  effect: Effect.Effect<A, LiterLlmError.LiterLlmError>,
+  limit: number,
+  name: string,
+  what: string
+): Effect.Effect<A, LiterLlmError.LiterLlmError> => {
+  if (limit === Number.POSITIVE_INFINITY) return effect
+  const millis = Math.max(0, limit)
+  return Effect.timeoutFail(effect, {
+    duration: Duration.millis(millis),
+    onTimeout: () =>
+      new LiterLlmError.Timeout({
+        provider: name,
+        message: `deployment "${name}" gave no ${what} within ${Duration.format(
+          Duration.millis(millis)
+        )}; the router moves on to the next deployment (raise timeout or deadline if this is expected)`
+      })
+  })
+}
+
+/** How an exit counts for the deployment, and the error to report among the attempts. */
+export const judge = (
+  exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>,
+  duration: number
+): { readonly outcome: RouterStore.Outcome; readonly error?: LiterLlmError.LiterLlmError } => {
+  if (Exit.isSuccess(exit)) return { outcome: { _tag: "Success", latency: duration } }
+  const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
-    return { _tag: "Failure", error: failure.value, transient: LiterLlmError.isTransient(failure.value) }
+    const error = failure.value
+    const retryAfter =
+      error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.toMillis(error.retryAfter) : undefined
+    return { outcome: { _tag: "Failure", transient: LiterLlmError.isTransient(error), retryAfter }, error }
   }
-  if (Cause.isInterruptedOnly(cause)) return { _tag: "Interrupted" }
-  return {
-    _tag: "Failure",
-    error: new LiterLlmError.InternalError({
-      message: "a deployment died with a defect",
-      cause: Cause.squash(cause)
-    }),
-    transient: false
-  }
-}
-
-/** How an exit counts for the deployment. */
-export const outcomeOf = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>, latency: number): State.Outcome =>
-  Exit.isSuccess(exit) ? { _tag: "Success", latency } : outcomeOfCause(exit.cause)
-
-/** The time budget of a call starting at `start`: the attempt timeout, cut short by the request's deadline. */
-export const limitOf = (run: Run, start: number, perAttempt: number | undefined): number =>
-  Math.min(perAttempt ?? Number.POSITIVE_INFINITY, run.deadlineAt - start)
-
-export const timedOut = (name: string, millis: number, what: string): LiterLlmError.Timeout =>
-  new LiterLlmError.Timeout({
-    provider: name,
-    message: `deployment "${name}" gave no ${what} within ${Duration.format(
-      Duration.millis(millis)
-    )}; the router moves on to the next deployment (raise timeout or deadline if this is expected)`
+  if (Cause.isInterruptedOnly(exit.cause)) return { outcome: { _tag: "Interrupted" } }
+  const error = new LiterLlmError.InternalError({
+    message: "a deployment died with a defect",
+    cause: Cause.squash(exit.cause)
   })
-
-/** Writes one finished call's outcome: the request's attempt list, then the deployment's state. */
-const commit = (
-  engine: Engine,
-  run: Run,
-  index: number,
-  probe: boolean,
-  now: number,
-  duration: number,
-  outcome: State.Outcome
-): void => {
-  if (outcome._tag === "Failure") {
-    const attempt = { deployment: engine.metas[index].name, error: outcome.error, duration: Duration.millis(duration) }
-    if (run.attempts === undefined) run.attempts = [attempt]
-    else run.attempts.push(attempt)
-  }
-  State.finish(engine.settings, engine.state, index, outcome, duration, now, probe, true)
+  return { outcome: { _tag: "Failure", transient: false, retryAfter: undefined }, error }
 }
 
-/**
- * Settles a finished call in the router state and the request's attempt list: counters, latency and circuit move
- * together and the in-flight slot is freed. Synchronous, so it must run inside a fiber step (see `Engine.state` in
- * engine.ts); the time is read in the same step.
- */
-export const record = (
-  engine: Engine,
-  run: Run,
-  index: number,
-  probe: boolean,
-  start: number,
-  outcomeFor: (duration: number) => State.Outcome
-): void => {
-  const now = run.clock.unsafeCurrentTimeMillis()
-  commit(engine, run, index, probe, now, now - start, outcomeFor(now - start))
-}
-
-/** {@link record} for a plain call: `cause` undefined is a success, whose duration is the latency sample. */
-const recordCall = (
-  engine: Engine,
-  run: Run,
-  index: number,
-  probe: boolean,
-  start: number,
-  cause: Cause.Cause<LiterLlmError.LiterLlmError> | undefined
-): void => {
-  const now = run.clock.unsafeCurrentTimeMillis()
-  const duration = now - start
-  commit(
-    engine,
-    run,
-    index,
-    probe,
-    now,
-    duration,
-    cause === undefined ? { _tag: "Success", latency: duration } : outcomeOfCause(cause)
-  )
-}
-
-/** {@link record} as an effect, for finalizers. */
+/** Writes how a call ended: the request's attempt list, then the store. */
 export const settle = (
-  engine: Engine,
-  run: Run,
-  index: number,
-  probe: boolean,
+  request: InFlight,
+  slot: Slot,
   start: number,
-  outcomeFor: (duration: number) => State.Outcome
-): Effect.Effect<void> => Effect.sync(() => record(engine, run, index, probe, start, outcomeFor))
+  verdict: (duration: number) => ReturnType<typeof judge>
+): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (at) => {
+    const duration = at - start
+    const { error, outcome } = verdict(duration)
+    const deployment = request.core.names[slot.index]
+    const event = {
+      _tag: "Settled",
+      deployment,
+      at,
+      duration,
+      probe: slot.probe,
+      outcome,
+      rules: request.core.config.rules
+    } as const
+    const write = request.core.store.write([event])
+    if (error === undefined) return write
+    const attempt = { deployment, error, duration: Duration.millis(duration) }
+    return Effect.zipRight(
+      Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt] })),
+      write
+    )
+  })
+
+/** Runs a request-response operation: the call under its time limit, settled on exit. */
+export const call =
+  <A>(op: (member: Member) => Effect.Effect<A, LiterLlmError.LiterLlmError>): Runner<A> =>
+  (request, slot, start, restore) => {
+    const member = request.core.members[slot.index]
+    const limited = within(op(member), limitOf(request, start, request.core.config.timeout), member.name, "answer")
+    return Effect.onExit(restore(limited), (exit) => settle(request, slot, start, (duration) => judge(exit, duration)))
+  }
+
+const outcomeName = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): string => {
+  if (Exit.isSuccess(exit)) return "success"
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) ? failure.value._tag : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "defect"
+}
 
 /**
- * Calls `op` on deployment `index`, which the request was already admitted to. A typed failure is handed to
- * `recover` when given, else returned.
+ * Admits with `admit` and runs the request there, as one span. Left when nobody could be admitted (nothing ran).
  */
-export const call = <X>(
-  engine: Engine,
-  run: Run,
-  index: number,
-  probe: boolean,
-  op: Op,
-  recover?: Recover<X>
-): Effect.Effect<X, LiterLlmError.LiterLlmError> => {
-  const start = run.at
-  const meta = engine.metas[index]
-  let effect = op(meta.service)
-  const limit = limitOf(run, start, engine.config.timeout)
-  if (limit !== Number.POSITIVE_INFINITY) {
-    const millis = Math.max(0, limit)
-    effect = Effect.timeoutFail(effect, {
-      duration: Duration.millis(millis),
-      onTimeout: () => timedOut(meta.name, millis, "answer")
+export const attempt = <A>(
+  request: Request<A>,
+  admit: Effect.Effect<Admission>
+): Effect.Effect<Either.Either<A, Blocked>, LiterLlmError.LiterLlmError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(admit, (admission): Effect.Effect<Either.Either<A, Blocked>, LiterLlmError.LiterLlmError> => {
+      if (Either.isLeft(admission)) return Effect.succeed(Either.left(admission.left))
+      const slot = admission.right
+      const attributes = { deployment: request.core.names[slot.index], probe: slot.probe }
+      // `useSpan` hands over the span itself, so the outcome is set on it directly when the call ends.
+      return Effect.useSpan("Router.attempt", { attributes, captureStackTrace: false }, (span) =>
+        Effect.flatMap(Clock.currentTimeMillis, (start) =>
+          // The span's own start and end give the duration.
+          Effect.onExit(request.run(request, slot, start, restore), (exit) =>
+            Effect.sync(() => span.attribute("outcome", outcomeName(exit)))
+          )
+        ).pipe(Effect.map(Either.right), Effect.withParentSpan(span))
+      )
     })
-  }
-  // The request runs uninterruptibly from admission on (see select.ts), so the slot taken at admission is always
-  // settled: only the call itself is interruptible, and one continuation runs whatever its exit — settling in place
-  // and, on a typed failure, moving straight on to recovery. That one `matchCauseEffect` stands in for what would
-  // otherwise be `exit` + `flatMap` + `catchAll` + a `Ref.update` per call.
-  return Effect.matchCauseEffect(Effect.interruptible(effect), {
-    onFailure: (cause) => {
-      recordCall(engine, run, index, probe, start, cause)
-      if (recover === undefined) return Effect.failCause(cause)
-      const failure = Cause.failureOption(cause)
-      return Option.isSome(failure) ? recover(run, index, failure.value) : Effect.failCause(cause)
-    },
-    onSuccess: (value) => {
-      recordCall(engine, run, index, probe, start, undefined)
-      return Effect.succeed(value as X)
-    }
-  })
-}
+  )

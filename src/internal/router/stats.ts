@@ -1,8 +1,9 @@
-/** A snapshot of the router's state for people: counters, latency, circuit and health per deployment. */
+/** A snapshot of the router for people: counters, latency, circuit and health per deployment. */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { HealthState } from "../health.js"
+import type { Core } from "./attempt.js"
 import * as Circuit from "./circuit.js"
-import type { Engine } from "./engine.js"
 
 export interface DeploymentStats {
   readonly name: string
@@ -25,33 +26,30 @@ export interface Stats {
   readonly failovers: number
 }
 
-export const snapshot = (engine: Engine): Effect.Effect<Stats> =>
+export const snapshot = (core: Core): Effect.Effect<Stats> =>
   Effect.gen(function* () {
-    const health = yield* Effect.forEach(engine.metas, (meta) =>
-      meta.health === undefined ? Effect.succeed(undefined) : Effect.map(meta.health.state, (h) => h.status)
+    const health = yield* Effect.forEach(core.members, (m) =>
+      m.health === undefined ? Effect.succeed(undefined) : Effect.map(m.health.state, (h) => h.status)
     )
-    const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-    // The state is mutated in place: it is copied below in one go, with no yield in between, so the snapshot is
-    // consistent.
-    const s = engine.state
-    const deployments = engine.metas.map((meta, i): DeploymentStats => {
-      const d = s.deployments[i]
-      const circuit = Circuit.display(d.circuit, now)
+    const now = yield* Clock.currentTimeMillis
+    const state = yield* core.store.snapshot(core.names)
+    const deployments = core.members.map((m, i): DeploymentStats => {
+      const d = state.deployments[i]
       return {
-        name: meta.name,
-        model: meta.model,
-        tags: meta.tags,
+        name: m.name,
+        model: m.model,
+        tags: m.tags,
         requests: d.requests,
         successes: d.successes,
         failures: d.failures,
         interruptions: d.interruptions,
         inFlight: d.inFlight,
-        latencyMillis: d.ema,
-        circuit,
+        latencyMillis: d.latency,
+        circuit: Circuit.display(d.circuit, now),
         reopensAt: d.circuit.state === "open" ? d.circuit.openUntil : undefined,
         trips: d.circuit.totalTrips,
         health: health[i]
       }
     })
-    return { deployments, failovers: s.failovers }
+    return { deployments, failovers: state.failovers }
   })

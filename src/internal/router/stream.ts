@@ -1,37 +1,36 @@
 /**
- * Streaming through the router. The first chunk is pulled inside the attempt, as an Effect, under the first-chunk
- * timeout: until it arrives nothing has reached the caller, so a failure or a stall fails over like any call. Once it
- * arrives the deployment owns the rest of the stream; a later failure ends the stream with a `Streaming` error (the
- * original as `cause`) — no other deployment is asked, so no chunk is ever repeated or mixed from two answers.
+ * Streaming through the router. The first chunk is pulled inside the attempt, under the first-chunk timeout: until
+ * it arrives nothing has reached the caller, so a failure or a stall fails over like any call. Once it arrives the
+ * deployment owns the rest of the stream; a later failure ends the stream with `Streaming` (the original error as
+ * `cause`) and no other deployment is asked, so no chunk is ever repeated or mixed from two answers.
  *
- * Each attempt's upstream lives in its own child scope: a failed attempt's scope is closed before the next deployment
- * is tried, and the winner's scope closes with the caller's stream, which is also when its in-flight slot is freed.
+ * Each attempt's upstream lives in its own child scope, whose finalizer settles the call: a failed attempt's scope is
+ * closed before the next deployment is tried, and the winner's closes with the caller's stream.
  */
 import * as Chunk from "effect/Chunk"
-import * as Duration from "effect/Duration"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import * as Attempt from "./attempt.js"
-import type { Engine, Run } from "./engine.js"
-import * as Failover from "./failover.js"
-import * as Select from "./select.js"
-import * as State from "./state.js"
+import { type Core, judge, limitOf, type Runner, settle, within } from "./attempt.js"
+import type { CostInput } from "./order.js"
+import { route } from "./walk.js"
 
-type Pull = Effect.Effect<Chunk.Chunk<Chat.ChatCompletionChunk>, Option.Option<LiterLlmError.LiterLlmError>>
+type Chunks = Chunk.Chunk<Chat.ChatCompletionChunk>
+type Pull = Effect.Effect<Chunks, Option.Option<LiterLlmError.LiterLlmError>>
+type Verdict = (duration: number) => ReturnType<typeof judge>
 
 /** The first non-empty chunk, or None if the stream ended without one. */
-const pullFirst = (
-  pull: Pull
-): Effect.Effect<Option.Option<Chunk.Chunk<Chat.ChatCompletionChunk>>, LiterLlmError.LiterLlmError> =>
+const pullFirst = (pull: Pull): Effect.Effect<Option.Option<Chunks>, LiterLlmError.LiterLlmError> =>
   Effect.matchEffect(pull, {
-    onFailure: Option.match({ onNone: () => Effect.succeed(Option.none()), onSome: Effect.fail }),
-    onSuccess: (chunk) => (Chunk.isEmpty(chunk) ? pullFirst(pull) : Effect.succeed(Option.some(chunk)))
+    onFailure: Option.match({ onNone: () => Effect.succeedNone, onSome: Effect.fail }),
+    onSuccess: (chunk) => (Chunk.isEmpty(chunk) ? pullFirst(pull) : Effect.succeedSome(chunk))
   })
 
 const broke = (name: string, error: LiterLlmError.LiterLlmError): LiterLlmError.Streaming =>
@@ -41,96 +40,65 @@ const broke = (name: string, error: LiterLlmError.LiterLlmError): LiterLlmError.
     message: `the stream from deployment "${name}" failed after its first chunk was delivered (${error._tag}: ${error.message}); the partial answer is incomplete and was not retried elsewhere, to avoid duplicated output`
   })
 
-/** The rest of the winner's stream; records how it ended for the finalizer. */
-const rest = (
-  name: string,
-  pull: Pull,
-  end: (outcome: State.Outcome) => void
-): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> =>
+/** The rest of the winner's stream; notes how it ended for the settling finalizer. */
+const rest = (name: string, pull: Pull, ended: Ref.Ref<Verdict>) =>
   Stream.repeatEffectChunkOption(
-    Effect.catchAll(pull, (failure) => {
-      if (Option.isNone(failure)) {
-        end({ _tag: "Success", latency: undefined })
-        return Effect.fail(failure)
-      }
-      end({ _tag: "Failure", error: failure.value, transient: LiterLlmError.isTransient(failure.value) })
-      return Effect.fail(Option.some<LiterLlmError.LiterLlmError>(broke(name, failure.value)))
-    })
+    Effect.catchAll(pull, (failure) =>
+      Option.match(failure, {
+        onNone: () =>
+          Effect.zipRight(
+            Ref.set(ended, () => ({ outcome: { _tag: "Success", latency: undefined } })),
+            Effect.fail(failure)
+          ),
+        onSome: (error) =>
+          Effect.zipRight(
+            Ref.set(ended, (duration) => judge(Exit.fail(error), duration)),
+            Effect.fail(Option.some(broke(name, error)))
+          )
+      })
+    )
   )
 
-const attempt =
+const firstChunk =
   (
-    engine: Engine,
-    request: Chat.ChatCompletionRequest,
+    body: Chat.ChatCompletionRequest,
     outer: Scope.Scope
-  ): Failover.Attempt<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>> =>
-  (run, index, probe, recover) =>
-    Effect.catchAll(firstChunk(engine, request, outer, run, index, probe), (error) => recover(run, index, error))
-
-const firstChunk = (
-  engine: Engine,
-  request: Chat.ChatCompletionRequest,
-  outer: Scope.Scope,
-  run: Run,
-  index: number,
-  probe: boolean
-) =>
-  Effect.gen(function* () {
-    const meta = engine.metas[index]
-    const start = run.at
-    const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
-    const pull = yield* Scope.extend(Stream.toPull(meta.service.chatStream(request)), scope)
-    let first = pullFirst(pull)
-    const limit = Attempt.limitOf(run, start, engine.config.firstChunkTimeout)
-    if (limit !== Number.POSITIVE_INFINITY) {
-      const millis = Math.max(0, limit)
-      first = Effect.timeoutFail(first, {
-        duration: Duration.millis(millis),
-        onTimeout: () => Attempt.timedOut(meta.name, millis, "first chunk")
-      })
-    }
-    // Only the wait for the first chunk is interruptible (see select.ts): the bookkeeping always runs.
-    const head = yield* Effect.onExit(Effect.interruptible(first), (exit) => {
-      if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
-        return Effect.sync(() => {
-          const now = run.clock.unsafeCurrentTimeMillis()
-          State.sampled(engine.settings, engine.state, index, now - start, now)
-        })
-      }
-      // Failed, interrupted or empty: this attempt is over, and its upstream is released before anything else.
-      return Effect.zipRight(
-        Attempt.settle(engine, run, index, probe, start, (duration) =>
-          Exit.isSuccess(exit) ? { _tag: "Success", latency: duration } : Attempt.outcomeOf(exit, duration)
-        ),
-        Scope.close(scope, Exit.void)
+  ): Runner<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>> =>
+  (request, slot, start, restore) =>
+    Effect.gen(function* () {
+      const member = request.core.members[slot.index]
+      const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
+      // Until the stream says otherwise, it was interrupted (the caller stopped reading, or was interrupted).
+      const ended = yield* Ref.make<Verdict>(() => ({ outcome: { _tag: "Interrupted" } }))
+      yield* Scope.addFinalizer(
+        scope,
+        Effect.flatMap(Ref.get(ended), (verdict) => settle(request, slot, start, verdict))
       )
+      const pull = yield* Scope.extend(Stream.toPull(member.service.chatStream(body)), scope)
+      const limit = limitOf(request, start, request.core.config.firstChunkTimeout)
+      const head = yield* restore(within(pullFirst(pull), limit, member.name, "first chunk")).pipe(
+        Effect.onExit((exit) => {
+          if (Exit.isSuccess(exit) && Option.isSome(exit.value)) {
+            // The wait for the first chunk is what a caller of a stream waits for: it is the latency sample.
+            return Effect.flatMap(Clock.currentTimeMillis, (at) =>
+              request.core.store.write([
+                { _tag: "Sampled", deployment: member.name, at, latency: at - start, rules: request.core.config.rules }
+              ])
+            )
+          }
+          // Failed, interrupted or empty: this attempt is over, and its upstream is released before anything else.
+          return Effect.zipRight(
+            Ref.set(ended, (duration) => judge(exit, duration)),
+            Scope.close(scope, Exit.void)
+          )
+        })
+      )
+      if (Option.isNone(head)) return Stream.empty
+      return Stream.concat(Stream.fromChunk(head.value), rest(member.name, pull, ended))
     })
-    if (Option.isNone(head)) return Stream.empty
-    // From here the stream owns the slot; how it ended is known only when its scope closes.
-    let ended: State.Outcome = { _tag: "Interrupted" }
-    yield* Scope.addFinalizer(
-      scope,
-      Attempt.settle(engine, run, index, probe, start, () => ended)
-    )
-    return Stream.concat(
-      Stream.fromChunk(head.value),
-      rest(meta.name, pull, (outcome) => {
-        ended = outcome
-      })
-    )
-  })
-
-/** Streams carry their request in the attempt itself, not in the `Run`. */
-const noOp = () => Effect.void
 
 /** `chatStream` through the router. */
-export const chatStream = (
-  engine: Engine,
-  request: Chat.ChatCompletionRequest,
-  cost: Select.CostInput | undefined
-): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> =>
+export const chatStream = (core: Core, body: Chat.ChatCompletionRequest, cost: CostInput | undefined) =>
   Stream.unwrapScoped(
-    Effect.flatMap(Effect.scope, (outer) =>
-      Select.begin(engine, cost, noOp, Failover.loop(engine, attempt(engine, request, outer)))
-    )
+    Effect.flatMap(Effect.scope, (outer) => route(core, { run: firstChunk(body, outer), cost, hedge: false }))
   )

@@ -1,0 +1,54 @@
+/**
+ * The deployments of a built router: each layer built once, in the router's scope, with what the strategies read
+ * from it (price, weight, priority, cap) and the `DeploymentHealth` it provides, if any.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Deployment from "../../Deployment.js"
+import * as LlmService from "../../LlmService.js"
+import * as Pricing from "../../Pricing.js"
+import { DeploymentHealth } from "../health.js"
+
+/** One deployment, built. */
+export interface Member {
+  readonly index: number
+  readonly name: string
+  readonly service: LlmService.Service
+  readonly model: string | undefined
+  readonly pricing: Pricing.ModelPricing | undefined
+  readonly weight: number
+  readonly priority: number
+  readonly tags: ReadonlyArray<string>
+  readonly maxConcurrency: number
+  readonly health: Context.Tag.Service<DeploymentHealth> | undefined
+}
+
+/** Builds every deployment's layer once, in list order, in the current scope. */
+export const build = <D extends Deployment.Deployment<any, any>>(
+  deployments: ReadonlyArray<D>,
+  weights: ReadonlyArray<number>
+) =>
+  Effect.forEach(deployments, (d, index) =>
+    Effect.map(Layer.build(d.layer), (context): Member => ({
+      index,
+      name: d.name,
+      service: Context.get(context, LlmService.LlmService),
+      model: d.model,
+      pricing: d.pricing ?? (d.model === undefined ? undefined : Option.getOrUndefined(Pricing.lookup(d.model))),
+      weight: weights[index],
+      priority: d.priority ?? 0,
+      tags: d.tags ?? [],
+      maxConcurrency: d.maxConcurrency ?? Number.POSITIVE_INFINITY,
+      health: Option.getOrUndefined(Context.getOption(context, DeploymentHealth))
+    }))
+  )
+
+/** Which deployments report themselves unhealthy right now; `undefined` when none has a health check. */
+export const unhealthy = (members: ReadonlyArray<Member>): Effect.Effect<ReadonlyArray<boolean> | undefined> =>
+  members.some((m) => m.health !== undefined)
+    ? Effect.forEach(members, (m) =>
+        m.health === undefined ? Effect.succeed(false) : Effect.map(m.health.state, (h) => h.status === "unhealthy")
+      )
+    : Effect.succeed(undefined)
