@@ -45,7 +45,7 @@ export interface Samples {
 }
 
 /**
- * Runs `count` rounds of both arms after a few untimed ones (the JIT's warm-up). The arm that goes first alternates
+ * Runs `count` rounds of both arms after up to 3 untimed ones (the JIT's warm-up). The arm that goes first alternates
  * from round to round, so neither always inherits the other's garbage.
  */
 export const compare = async (base: Arm, subject: Arm, count = rounds): Promise<Samples> => {

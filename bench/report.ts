@@ -93,5 +93,5 @@ export const table = (rows: ReadonlyArray<Row>, labels: Labels): string => {
 
 /** One line saying where and how the tables were measured. */
 export const setting = (what: string): string =>
-  `${what} ${rounds} rounds per row after 3 untimed, the arms alternating. ${cpus().length} × ` +
+  `${what} ${rounds} rounds per row after ${Math.min(3, rounds)} untimed, the arms alternating. ${cpus().length} × ` +
   `${cpus()[0]?.model.trim() ?? "cpu"}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}.\n`
