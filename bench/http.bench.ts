@@ -1,64 +1,25 @@
 /**
- * Chat calls through our OpenAI-compatible client against a loopback server, vs the same requests with plain
- * `fetch`, 64 in flight. The server runs in its own process (so it does not compete with the client for the event
- * loop) and answers a fixed, realistic `chat.completion` body. Our client does more than fetch: it validates and
- * serialises the request, maps errors, and decodes the answer with the response Schema.
- *
- * Writes bench/results/http.md.
+ * Chat calls through our OpenAI-compatible client to a loopback upstream (its own process), 64 in flight, vs the
+ * same requests with plain `fetch` + `JSON.parse`, in wall time. Our client does more than fetch: it validates and
+ * serialises the request, maps errors, and decodes the answer with the response Schema. Target (issue 4): at least
+ * 0.8× plain fetch's throughput, with Node's undici client; over `FetchHttpClient` for information.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
-import { spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
-import * as Http from "node:http"
-import { cpus } from "node:os"
-import { performance } from "node:perf_hooks"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 import type * as Chat from "../src/Chat.js"
-import * as OpenAiCompatible from "../src/providers/OpenAiCompatible.js"
-import { median, table } from "./util.js"
+import { compiled, Lib } from "./library.js"
+import { type Arm, compare, now } from "./measure.js"
+import { type Row, setting, table } from "./report.js"
+import { start } from "./upstream.js"
 
-const REQUESTS = 3000
+const { LlmService, OpenAiCompatible } = Lib
+
+const REQUESTS = 200
 const CONCURRENCY = 64
-const ROUNDS = 5
-
-const answer = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1_700_000_000,
-  model: "gpt-4o-mini",
-  choices: [
-    {
-      index: 0,
-      message: { role: "assistant", content: "The quick brown fox jumps over the lazy dog. ".repeat(4), refusal: null },
-      finish_reason: "stop",
-      logprobs: null
-    }
-  ],
-  usage: { prompt_tokens: 21, completion_tokens: 40, total_tokens: 61 },
-  system_fingerprint: "fp_bench"
-})
-
-const serve = () => {
-  const server = Http.createServer((req, res) => {
-    req.resume()
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) })
-      res.end(answer)
-    })
-  })
-  server.keepAliveTimeout = 60_000
-  server.listen(0, "127.0.0.1", () => {
-    process.stdout.write(`${(server.address() as { port: number }).port}\n`)
-  })
-}
 
 const request: Chat.ChatCompletionRequest = {
   model: "gpt-4o-mini",
@@ -70,108 +31,75 @@ const request: Chat.ChatCompletionRequest = {
   max_tokens: 64
 }
 
-const plainFetch = (baseUrl: string) => async () => {
-  let next = 0
+/** Runs `call` `REQUESTS` times, `CONCURRENCY` at a time; gives wall µs per request. */
+const timed = async (call: () => Promise<unknown>): Promise<number> => {
+  let left = REQUESTS
   const worker = async () => {
-    while (next++ < REQUESTS) {
+    while (left-- > 0) await call()
+  }
+  const begin = now("wall")
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  return (now("wall") - begin) / REQUESTS
+}
+
+const plainFetch =
+  (baseUrl: string): Arm =>
+  () =>
+    timed(async () => {
       const response = await fetch(`${baseUrl}/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
         body: JSON.stringify(request)
       })
-      if (response.status !== 200) throw new Error(`status ${response.status}`)
-      await response.json()
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
-}
+      if (response.status !== 200) throw new Error(`plain fetch: status ${response.status}`)
+      return response.json()
+    })
 
-const ours = async (baseUrl: string, client: Layer.Layer<HttpClient.HttpClient>) => {
-  // A managed runtime keeps the client's resources (undici's dispatcher) alive for the whole benchmark.
-  const runtime = ManagedRuntime.make(client)
-  const service = await runtime.runPromise(
-    OpenAiCompatible.make({ baseUrl, apiKey: Redacted.make("sk-bench"), provider: "bench" })
-  )
-  const indices = Array.from({ length: REQUESTS }, (_, i) => i)
-  return () =>
-    Effect.runPromise(Effect.forEach(indices, () => service.chat(request), { concurrency: CONCURRENCY, discard: true }))
-}
-
-/** The platform's fetch client alone (no library code), to show where the cost over plain fetch lies. */
-const platformFetch = (baseUrl: string) => {
-  const indices = Array.from({ length: REQUESTS }, (_, i) => i)
-  const call = Effect.flatMap(HttpClient.HttpClient, (client) =>
-    Effect.flatMap(
-      client.execute(HttpClientRequest.bodyUnsafeJson(HttpClientRequest.post(`${baseUrl}/chat/completions`), request)),
-      (response) => response.json
+/** Our client over `client`, kept alive across rounds (its connection pool stays warm, as in an application). */
+const ours = (baseUrl: string, client: Layer.Layer<HttpClient.HttpClient>) => {
+  const runtime = ManagedRuntime.make(
+    OpenAiCompatible.layer({ baseUrl, apiKey: Redacted.make("sk-bench"), provider: "bench" }).pipe(
+      Layer.provide(client)
     )
   )
-  return () =>
-    Effect.runPromise(
-      Effect.forEach(indices, () => call, { concurrency: CONCURRENCY, discard: true }).pipe(
-        Effect.provide(FetchHttpClient.layer)
-      )
-    )
+  const arm: Arm = () => timed(() => runtime.runPromise(LlmService.chat(request)))
+  return { arm, dispose: () => runtime.dispose() }
 }
 
 const main = async () => {
-  if (process.argv.includes("--server")) return serve()
-  const server = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--server"], {
-    stdio: ["ignore", "pipe", "inherit"]
-  })
+  const upstream = await start()
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      server.stdout.once("data", (data: Buffer) => resolve(Number(String(data).trim())))
-      server.once("exit", (code: number | null) => reject(new Error(`server exited with ${code}`)))
-    })
-    const baseUrl = `http://127.0.0.1:${port}/v1`
-    const contenders: Array<readonly [string, () => Promise<unknown>]> = [
-      ["plain fetch + JSON.parse", plainFetch(baseUrl)],
-      ["@effect/platform FetchHttpClient alone (execute + json)", platformFetch(baseUrl)],
-      ["OpenAiCompatible over FetchHttpClient", await ours(baseUrl, FetchHttpClient.layer)],
-      ["OpenAiCompatible over NodeHttpClient (undici)", await ours(baseUrl, NodeHttpClient.layerUndici)]
-    ]
-    for (const [, run] of contenders) await run()
-    const times = contenders.map(() => [] as Array<number>)
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < contenders.length; i++) {
-        ;(globalThis as { gc?: () => void }).gc?.()
-        const start = performance.now()
-        await contenders[i]![1]()
-        times[i]!.push(performance.now() - start)
+    const undici = ours(upstream.baseUrl, NodeHttpClient.layerUndici)
+    const fetchClient = ours(upstream.baseUrl, FetchHttpClient.layer)
+    const rows: Array<Row> = [
+      {
+        name: "OpenAiCompatible over NodeHttpClient (undici)",
+        samples: await compare(plainFetch(upstream.baseUrl), undici.arm),
+        target: { _tag: "Throughput", share: 0.8 }
+      },
+      {
+        name: "OpenAiCompatible over FetchHttpClient",
+        samples: await compare(plainFetch(upstream.baseUrl), fetchClient.arm),
+        target: { _tag: "None" }
       }
-    }
-    const rps = times.map((t) => (REQUESTS * 1000) / median(t))
-    const rows = contenders.map(([name], i) => [
-      name,
-      Math.round(rps[i]!),
-      (1000 * CONCURRENCY) / rps[i]!,
-      rps[i]! / rps[0]!
-    ])
-    const report = [
-      `# HTTP client benchmark`,
-      ``,
-      `${new Date().toISOString().slice(0, 10)} — ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}`,
-      ``,
-      `${REQUESTS} non-streaming chat calls per run, ${CONCURRENCY} in flight, to a loopback HTTP server in a separate`,
-      `process answering a fixed ${answer.length}-byte chat.completion. Median of ${ROUNDS} runs per contender, alternating.`,
-      `"ours" includes request building, error mapping and Schema decoding of the response.`,
-      ``,
-      `Reading: most of the gap between FetchHttpClient and plain fetch is in @effect/platform's fetch client itself`,
-      `(compare its row alone); OpenAiCompatible adds little on top. On Node, NodeHttpClient.layerUndici is the client`,
-      `to use for throughput. The machine is small and shared, so absolute numbers are low and noisy; compare ratios.`,
-      ``,
-      table(["client", "requests/s", "ms per request at 64 in flight", "× plain fetch"], rows),
-      ``
-    ].join("\n")
-    process.stdout.write(report)
-    writeFileSync(join(dirname(fileURLToPath(import.meta.url)), "results", "http.md"), report)
+    ]
+    await undici.dispose()
+    await fetchClient.dispose()
+    process.stdout.write(
+      setting(
+        `Non-streaming chat calls to a loopback upstream, ${CONCURRENCY} in flight; wall µs per request (a round's ` +
+          `time over its requests: the inverse of throughput) ` +
+          `(${compiled ? "library compiled by tsc" : "sources through tsx"}); a round is ${REQUESTS} requests.`
+      ) +
+        `\n` +
+        table(rows, { baseline: "plain fetch", subject: "ours", unit: "µs/request" })
+    )
   } finally {
-    server.kill()
+    upstream.stop()
   }
 }
 
 main().catch((error) => {
-  process.stderr.write(String(error) + "\n")
+  process.stderr.write(`${String(error)}\n`)
   process.exit(1)
 })
