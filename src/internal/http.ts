@@ -39,6 +39,7 @@ import * as LiterLlmError from "../LiterLlmError.js"
 import * as Body from "./body.js"
 import * as Secrets from "./secrets.js"
 import * as Sse from "./sse.js"
+import * as StreamError from "./streamError.js"
 import * as Validate from "./validate.js"
 
 /**
@@ -489,6 +490,20 @@ const send = (
   )
 
 /**
+ * A 200 answer that does not decode may be an error object sent with the wrong status (some OpenAI-compatible
+ * servers and proxies do): mapped like the same error inside a stream, rather than reported as a body we could not
+ * read. Looked at only after decoding failed, so an answer that decodes is never second-guessed.
+ */
+const errorInBody = (text: string, provider: string): Effect.Effect<never, LiterLlmError.LiterLlmError> | undefined =>
+  Either.match(parseJson(text, provider, "the response"), {
+    onLeft: () => undefined,
+    onRight: (json) => {
+      const mapped = StreamError.fromEvent(provider, "", json)
+      return mapped === undefined ? undefined : Effect.flatMap(mapped, Effect.fail)
+    }
+  })
+
+/**
  * Sends a request and decodes the JSON answer with `schema`, within the endpoint's timeout.
  *
  * @since 0.1.0
@@ -504,7 +519,11 @@ export const json = <A, I, R>(
   if (Either.isLeft(built)) return Effect.fail(endpoint.scrub(built.left))
   const effect = send(client, endpoint, built.right).pipe(
     Effect.flatMap((response) => readBody(endpoint, response, `${spec.method} ${spec.path}`)),
-    Effect.flatMap((text) => decodeJson(schema, text, endpoint.provider, `the response of ${spec.path}`))
+    Effect.flatMap((text) =>
+      decodeJson(schema, text, endpoint.provider, `the response of ${spec.path}`).pipe(
+        Effect.catchTag("Serialization", (error) => errorInBody(text, endpoint.provider) ?? Effect.fail(error))
+      )
+    )
   )
   const timed =
     endpoint.timeout === undefined

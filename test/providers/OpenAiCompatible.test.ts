@@ -362,6 +362,28 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
+  it.scoped("an error object answered with status 200 fails chat with the mapped error, not Serialization", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup({
+        scripts: [
+          { status: 200, body: { error: { message: "Rate limit reached for requests", code: 429 } } },
+          {
+            status: 200,
+            body: { error: { message: "maximum context length is 8192 tokens", code: "context_length_exceeded" } }
+          },
+          { status: 200, body: { choices: "nonsense" } }
+        ]
+      })
+      const limited = yield* Effect.flip(service.chat(request))
+      expect(limited._tag).toBe("RateLimited")
+      expect(limited.message).toContain("Rate limit reached")
+      const tooLong = yield* Effect.flip(service.chat(request))
+      expect(tooLong._tag).toBe("ContextWindowExceeded")
+      // a body that is neither an answer nor an error stays what it is: a body we could not read
+      expect((yield* Effect.flip(service.chat(request)))._tag).toBe("Serialization")
+    })
+  )
+
   it.scoped("an error object inside the stream fails it with the mapped error and the provider's message", () =>
     Effect.gen(function* () {
       const { service } = yield* setup({
