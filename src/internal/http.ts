@@ -34,6 +34,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as Body from "./body.js"
@@ -279,6 +280,13 @@ export const parseJson = (
 }
 
 /**
+ * Fields a schema does not name are kept, not dropped: providers add fields all the time (Perplexity's `citations`,
+ * Azure's content-filter results, `system_fingerprint`, …), and a caller who knows them should find them on the
+ * response at run time even though the types do not list them.
+ */
+const keepUnknownFields: SchemaAST.ParseOptions = { onExcessProperty: "preserve" }
+
+/**
  * Decodes a parsed JSON value with a schema, synchronously; a failure is `Serialization` naming the path.
  *
  * @since 0.1.0
@@ -287,7 +295,7 @@ export const parseJson = (
 export const decodeUnknownEither = <A, I>(
   schema: Schema.Schema<A, I, never>
 ): ((json: unknown, provider: string, what: string) => Either.Either<A, LiterLlmError.Serialization>) => {
-  const decode = ParseResult.decodeUnknownEither(schema)
+  const decode = ParseResult.decodeUnknownEither(schema, keepUnknownFields)
   return (json, provider, what) =>
     Either.mapLeft(decode(json), (issue) => serializationError(provider, what, new ParseResult.ParseError({ issue })))
 }
@@ -322,7 +330,9 @@ export const decodeJson = <A, I, R>(
   Either.match(parseJson(text, provider, what), {
     onLeft: Effect.fail,
     onRight: (json) =>
-      Effect.mapError(Schema.decodeUnknown(schema)(json), (error) => serializationError(provider, what, error))
+      Effect.mapError(Schema.decodeUnknown(schema, keepUnknownFields)(json), (error) =>
+        serializationError(provider, what, error)
+      )
   })
 
 /** The message of a transport failure plus the system error code beneath it (fetch says only "fetch failed"). */

@@ -252,9 +252,12 @@ describe("replay: xAI, Perplexity, and an OpenAI-compatible gateway", () => {
 
   it.scoped("Perplexity: citations beside the answer, usage on every chunk", () =>
     Effect.gen(function* () {
-      expect(message(yield* chat(Fixture.json(v("perplexity/perplexity-citations.json")))).content).toContain(
-        "[2][3][5][7]"
-      )
+      const whole = yield* chat(Fixture.json(v("perplexity/perplexity-citations.json")))
+      expect(message(whole).content).toContain("[2][3][5][7]")
+      // a field the schema does not name is kept on the response, not dropped
+      const citations = (whole as unknown as { readonly citations?: ReadonlyArray<string> }).citations
+      expect(citations?.length).toBeGreaterThan(0)
+      expect(citations?.every((url) => url.startsWith("http"))).toBe(true)
       const streamed = yield* stream(v("perplexity/perplexity-citations.chunks.txt"))
       expect(message(streamed).content).toBe("The current population of **[2][3]")
       expect(streamed.usage?.completion_tokens).toBe(336)
