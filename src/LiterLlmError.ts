@@ -529,6 +529,19 @@ interface ErrorBody {
   readonly message?: string | undefined
   readonly type?: string | undefined
   readonly code?: string | undefined
+  /** Google's `RetryInfo.retryDelay` among the error's `details`, in milliseconds. */
+  readonly retryDelay?: number | undefined
+}
+
+/** `RetryInfo.retryDelay` ("34.4s", a protobuf Duration) in milliseconds, if Google's error details carry one. */
+const retryDelayMillis = (details: unknown): number | undefined => {
+  if (!Array.isArray(details)) return undefined
+  for (const detail of details) {
+    const delay = Predicate.isRecord(detail) ? detail["retryDelay"] : undefined
+    const match = typeof delay === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(delay) : null
+    if (match !== null) return Math.round(Number(match[1]) * 1000)
+  }
+  return undefined
 }
 
 const asString = (u: unknown): string | undefined =>
@@ -554,7 +567,8 @@ const readErrorBody = (body: unknown): ErrorBody => {
   return {
     message: asString(source["message"]),
     type: asString(source["type"]) ?? asString(source["status"]),
-    code: asString(source["code"])
+    code: asString(source["code"]),
+    retryDelay: retryDelayMillis(source["details"])
   }
 }
 
@@ -612,7 +626,11 @@ export const fromResponse = (response: ResponseInput): Effect.Effect<LiterLlmErr
       case 403:
         return new Authentication({ ...base, message: `${from} — check the API key and its permissions` })
       case 429: {
-        const retryAfter = yield* parseRetryAfter(response.headers)
+        // The headers first; else Google's RetryInfo in the body (Gemini sends no Retry-After header).
+        const fromHeaders = yield* parseRetryAfter(response.headers)
+        const retryAfter =
+          fromHeaders ??
+          (body.retryDelay === undefined ? undefined : Duration.min(Duration.millis(body.retryDelay), maxRetryAfter))
         return new RateLimited({
           ...base,
           retryAfter,

@@ -175,6 +175,26 @@ describe("fromResponse: Retry-After", () => {
     })
   )
 
+  it.effect("without a header, Google's RetryInfo in the body (Gemini's 429); a header still wins", () =>
+    Effect.gen(function* () {
+      const body = JSON.stringify({
+        error: {
+          code: 429,
+          status: "RESOURCE_EXHAUSTED",
+          message: "Resource has been exhausted",
+          details: [
+            { "@type": "type.googleapis.com/google.rpc.QuotaFailure", violations: [] },
+            { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "34.4s" }
+          ]
+        }
+      })
+      const fromBody = yield* map(429, body, {})
+      expect(fromBody._tag === "RateLimited" && fromBody.retryAfter).toEqual(Duration.millis(34_400))
+      const fromHeader = yield* map(429, body, { "retry-after": "2" })
+      expect(fromHeader._tag === "RateLimited" && fromHeader.retryAfter).toEqual(Duration.seconds(2))
+    })
+  )
+
   it.effect("retry-after in seconds, any header casing, also from a Headers object", () =>
     Effect.gen(function* () {
       expect(yield* retryAfterOf({ "Retry-After": "7" })).toEqual(Duration.seconds(7))

@@ -37,17 +37,6 @@ const statusOfRpc: Readonly<Record<string, number>> = {
   DEADLINE_EXCEEDED: 504
 }
 
-/** `RetryInfo.retryDelay` ("34.4s", a protobuf Duration) in milliseconds, if the details carry one. */
-const retryDelayMillis = (details: unknown): number | undefined => {
-  if (!Array.isArray(details)) return undefined
-  for (const detail of details) {
-    const delay = Predicate.isRecord(detail) ? detail["retryDelay"] : undefined
-    const match = typeof delay === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(delay) : null
-    if (match !== null) return Math.round(Number(match[1]) * 1000)
-  }
-  return undefined
-}
-
 /**
  * The typed error of a Google error object met inside a stream. A `CANCELLED` answer is `Streaming`: Gemini gave up
  * on an answer already under way, which is neither the caller's fault nor a status the request got.
@@ -73,13 +62,8 @@ export const fromErrorObject = (error: unknown, text: string): Effect.Effect<Lit
       })
     )
   }
-  const delay = retryDelayMillis(fields["details"])
-  return LiterLlmError.fromResponse({
-    status,
-    headers: delay === undefined ? {} : { "retry-after-ms": String(delay) },
-    body: text,
-    provider
-  })
+  // fromResponse reads Google's RetryInfo from the body as the retry delay of a rate limit
+  return LiterLlmError.fromResponse({ status, body: text, provider })
 }
 
 const decodeResponse = Http.decodeUnknownEither(Wire.GenerateContentResponse)
