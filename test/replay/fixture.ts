@@ -14,48 +14,57 @@ export interface Fixture {
   readonly body: Uint8Array
 }
 
-const root = fileURLToPath(new URL("./fixtures/", import.meta.url))
 const encoder = new TextEncoder()
-
-/** The bytes of `fixtures/<path>`, unchanged. */
-export const read = (path: string): Uint8Array => new Uint8Array(readFileSync(`${root}${path}`))
-
-/** A JSON body served as is. */
-export const json = (path: string, status = 200): Fixture => ({
-  name: path,
-  status,
-  headers: { "content-type": "application/json" },
-  body: read(path)
-})
-
-/** An SSE body stored as it went over the wire (`*.sse`), served as is. */
-export const sse = (path: string, status = 200): Fixture => ({
-  name: path,
-  status,
-  headers: { "content-type": "text/event-stream" },
-  body: read(path)
-})
 
 /** Line ending used when framing one-payload-per-line files as SSE. */
 export type Eol = "\n" | "\r\n" | "\r"
 
-/**
- * A `*.chunks.txt` file (one JSON payload per line) framed as `data: <line><eol><eol>` per line and a final
- * `data: [DONE]`, as vercel/ai's tests serve it.
- */
-export const chunks = (path: string, eol: Eol = "\n", done = true): Fixture => {
-  const lines = new TextDecoder()
-    .decode(read(path))
-    .split("\n")
-    .filter((line) => line.trim().length > 0)
-  const framed = lines.map((line) => `data: ${line}${eol}${eol}`).join("") + (done ? `data: [DONE]${eol}${eol}` : "")
-  return {
-    name: `${path} (${JSON.stringify(eol)})`,
-    status: 200,
+/** The loaders of the fixture files in one folder (given as a `file:` URL ending in `/`). */
+export const loadersAt = (folder: URL) => {
+  const root = fileURLToPath(folder)
+
+  /** The bytes of `<folder>/<path>`, unchanged. */
+  const read = (path: string): Uint8Array => new Uint8Array(readFileSync(`${root}${path}`))
+
+  /** A JSON body served as is. */
+  const json = (path: string, status = 200): Fixture => ({
+    name: path,
+    status,
+    headers: { "content-type": "application/json" },
+    body: read(path)
+  })
+
+  /** An SSE body stored as it went over the wire (`*.sse`), served as is. */
+  const sse = (path: string, status = 200): Fixture => ({
+    name: path,
+    status,
     headers: { "content-type": "text/event-stream" },
-    body: encoder.encode(framed)
+    body: read(path)
+  })
+
+  /**
+   * A `*.chunks.txt` file (one JSON payload per line) framed as `data: <line><eol><eol>` per line and, with `done`, a
+   * final `data: [DONE]`, as vercel/ai's tests serve it.
+   */
+  const chunks = (path: string, eol: Eol = "\n", done = true): Fixture => {
+    const lines = new TextDecoder()
+      .decode(read(path))
+      .split("\n")
+      .filter((line) => line.trim().length > 0)
+    const framed = lines.map((line) => `data: ${line}${eol}${eol}`).join("") + (done ? `data: [DONE]${eol}${eol}` : "")
+    return {
+      name: `${path} (${JSON.stringify(eol)})`,
+      status: 200,
+      headers: { "content-type": "text/event-stream" },
+      body: encoder.encode(framed)
+    }
   }
+
+  return { read, json, sse, chunks }
 }
+
+/** The fixtures of `test/replay/fixtures/`. */
+export const { chunks, json, read, sse } = loadersAt(new URL("./fixtures/", import.meta.url))
 
 /** A fixture from literal text, for the harness's own tests and documented shapes no suite recorded. */
 export const literal = (
