@@ -139,8 +139,9 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
    * runs on every call, and each separate effect costs more than the update it carries.
    */
   const record = (span: Tracer.Span, operation: Operation, model: string, start: bigint, outcome: Outcome) =>
-    Effect.flatMap(Clock.currentTimeNanos, (now) =>
+    Effect.clockWith((clock) =>
       FiberRef.getWith(FiberRef.currentMetricLabels, (labels) => {
+        const now = clock.unsafeCurrentTimeNanos()
         outcome.annotate(span)
         const metrics = handlesFor(operation, model)
         metrics.requests.unsafeUpdate(1, labels)
@@ -257,13 +258,14 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
     outcomeOf: (exit: Exit.Exit<A, LiterLlmError.LiterLlmError>) => Outcome
   ) =>
     Effect.useSpan(`${operation} ${model}`, callSpanOptions, (span) =>
-      Effect.flatMap(Clock.currentTimeNanos, (start) =>
-        Effect.suspend(() => {
+      Effect.clockWith((clock) => {
+        const start = clock.unsafeCurrentTimeNanos()
+        return Effect.suspend(() => {
           annotateBase(span)
           annotate(span)
           return Effect.withParentSpan(call, span)
         }).pipe(Effect.onExit((exit) => record(span, operation, model, start, outcomeOf(exit))))
-      )
+      })
     )
 
   // Suspended: the span's name reads the request, which an untyped caller may have built wrong; a throw there is a
