@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Budget from "../src/Budget.js"
 import type * as Chat from "../src/Chat.js"
+import type * as Embedding from "../src/Embedding.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
@@ -236,6 +237,22 @@ describe("Budget", () => {
         Layer.build(Budget.layer({ globalLimit: -1 }).pipe(Layer.provide(LlmTest.layer()))).pipe(Effect.scoped)
       )
       expect(layerError.message).toContain("globalLimit")
+    })
+  )
+
+  it.effect("a request that is not an object fails with BadRequest from the effect, never a throw from chat", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const { wrap } = yield* budgetOf({ globalLimit: cost, prices })
+      const service = yield* wrap(test.service)
+      for (const bad of [null, undefined, 42]) {
+        const chat = Effect.suspend(() => service.chat(bad as unknown as Chat.ChatCompletionRequest))
+        const error = yield* Effect.flip(chat)
+        expect(error._tag).toBe("BadRequest")
+        const embed = Effect.suspend(() => service.embed(bad as unknown as Embedding.EmbeddingRequest))
+        expect((yield* Effect.flip(embed))._tag).toBe("BadRequest")
+      }
+      expect(yield* test.calls).toBe(0)
     })
   )
 

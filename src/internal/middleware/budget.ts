@@ -16,21 +16,27 @@ import * as Validate from "../validate.js"
 import { estimateEmbeddingTokens, priceBook } from "./cost.js"
 import * as StreamSettle from "./stream.js"
 
-interface Ledger {
-  readonly spent: Readonly<Record<string, number>>
-  readonly reserved: Readonly<Record<string, number>>
-  /** Reservations not yet settled, per scope: at zero the scope's reserved sum goes back to exactly 0. */
-  readonly inFlight: Readonly<Record<string, number>>
+/** One scope's account: settled spend, what calls in flight hold, and how many they are. */
+interface Account {
+  readonly spent: number
+  readonly reserved: number
+  /** Reservations not yet settled: at zero the reserved sum goes back to exactly 0. */
+  readonly inFlight: number
 }
 
-const empty: Ledger = { spent: {}, reserved: {}, inFlight: {} }
+/**
+ * Accounts by scope key. A `Map` copied per change rather than records spread per change: scope keys such as
+ * `model:gpt-4o` make a record a dictionary, slow to copy, and a call touches two scopes of a handful.
+ */
+type Ledger = ReadonlyMap<string, Account>
+
+const none: Account = { spent: 0, reserved: 0, inFlight: 0 }
 
 /** The first scope whose limit this estimate would pass. */
 const overOf = (ledger: Ledger, scopes: ReadonlyArray<Budget.Scope>, estimate: number): Budget.Over | undefined => {
   for (const { key, limit } of scopes) {
     if (limit === undefined) continue
-    const spent = ledger.spent[key] ?? 0
-    const reserved = ledger.reserved[key] ?? 0
+    const { reserved, spent } = ledger.get(key) ?? none
     if (spent >= limit || spent + reserved + estimate > limit) return { scope: key, limit, spent, reserved }
   }
   return undefined
@@ -44,43 +50,46 @@ const reserveIn = (
 ): [Budget.Admission, Ledger] => {
   const over = overOf(ledger, scopes, estimate)
   if (over !== undefined && enforce) return [{ _tag: "Refused", over }, ledger]
-  const reserved = { ...ledger.reserved }
-  const inFlight = { ...ledger.inFlight }
+  const next = new Map(ledger)
+  const keys: Array<string> = []
   for (const { key } of scopes) {
-    reserved[key] = (reserved[key] ?? 0) + estimate
-    inFlight[key] = (inFlight[key] ?? 0) + 1
+    const account = next.get(key) ?? none
+    next.set(key, { spent: account.spent, reserved: account.reserved + estimate, inFlight: account.inFlight + 1 })
+    keys.push(key)
   }
-  const reservation = { scopes: scopes.map((scope) => scope.key), estimate }
-  return [
-    { _tag: "Reserved", reservation, over },
-    { spent: ledger.spent, reserved, inFlight }
-  ]
+  return [{ _tag: "Reserved", reservation: { scopes: keys, estimate }, over }, next]
 }
 
 const settleIn = (ledger: Ledger, reservation: Budget.Reservation, cost: number): Ledger => {
-  const spent = { ...ledger.spent }
-  const reserved = { ...ledger.reserved }
-  const inFlight = { ...ledger.inFlight }
+  const next = new Map(ledger)
   for (const key of reservation.scopes) {
-    if (cost !== 0) spent[key] = (spent[key] ?? 0) + cost
-    const left = (inFlight[key] ?? 1) - 1
-    if (left <= 0) {
-      delete inFlight[key]
-      delete reserved[key]
-    } else {
-      inFlight[key] = left
-      reserved[key] = Math.max(0, (reserved[key] ?? 0) - reservation.estimate)
-    }
+    const account = next.get(key) ?? none
+    const left = account.inFlight - 1
+    next.set(key, {
+      spent: account.spent + cost,
+      reserved: left <= 0 ? 0 : Math.max(0, account.reserved - reservation.estimate),
+      inFlight: Math.max(0, left)
+    })
   }
-  return { spent, reserved, inFlight }
+  return next
+}
+
+const spentOf = (ledger: Ledger): Record<string, number> => {
+  const spent: Record<string, number> = {}
+  for (const [key, account] of ledger) if (account.spent !== 0) spent[key] = account.spent
+  return spent
 }
 
 /** A ledger in memory, on a `Ref`: each reservation is checked and taken in one `Ref.modify`. */
-export const memoryStore: Effect.Effect<Budget.StoreService> = Effect.map(Ref.make(empty), (ledger) => ({
+export const memoryStore: Effect.Effect<Budget.StoreService> = Effect.map(Ref.make<Ledger>(new Map()), (ledger) => ({
   reserve: (scopes, estimate, enforce) => Ref.modify(ledger, (l) => reserveIn(l, scopes, estimate, enforce)),
   settle: (reservation, cost) => Ref.update(ledger, (l) => settleIn(l, reservation, cost)),
-  spent: Effect.map(Ref.get(ledger), (l) => l.spent),
-  reset: Ref.update(ledger, (l) => ({ ...l, spent: {} }))
+  spent: Effect.map(Ref.get(ledger), spentOf),
+  reset: Ref.update(ledger, (l) => {
+    const next = new Map<string, Account>()
+    for (const [key, account] of l) if (account.inFlight > 0) next.set(key, { ...account, spent: 0 })
+    return next
+  })
 }))
 
 const usd = (n: number): string => `$${n.toFixed(n >= 1 ? 2 : 6)}`
@@ -116,31 +125,34 @@ export const make = (options: Budget.Options, store: Budget.StoreService) => (be
       return Effect.as(Effect.logWarning(warning), admission.reservation)
     })
 
-  /** The price of `model`; one without a price is budgeted at 0, and a debug log says so where one will look. */
-  const priced = (model: string): Effect.Effect<Option.Option<Pricing.ModelPricing>> => {
-    const pricing = book.pricing(model)
-    if (Option.isSome(pricing)) return Effect.succeed(pricing)
-    const why = `no price is known for model "${model}"; the budget counts its calls as free (set Budget prices)`
-    return Effect.as(Effect.logDebug(why), pricing)
-  }
   const costOf = (pricing: Option.Option<Pricing.ModelPricing>, tokens: Pricing.TokenCounts) =>
     Option.match(pricing, { onNone: () => 0, onSome: (p) => Pricing.costOf(p, tokens) })
 
-  /** Checks the request (before any estimate reads it), then reserves its estimated cost. */
-  const admit = (
-    model: string,
-    check: Effect.Effect<void, LiterLlmError.BadRequest>,
-    tokens: () => Pricing.TokenCounts
+  /**
+   * Checks the request (before any estimate reads it), then reserves its estimated cost. A model without a price is
+   * budgeted at 0, and a debug log says so where one will look. Plain code up to the store's one step: this runs on
+   * every call.
+   */
+  const admit = <Q extends { readonly model: string }>(
+    request: Q,
+    problemOf: (request: Q) => LiterLlmError.BadRequest | undefined,
+    tokens: (request: Q) => Pricing.TokenCounts
   ) =>
-    check.pipe(
-      Effect.zipRight(priced(model)),
-      Effect.flatMap((pricing) => reserve(model, costOf(pricing, tokens())))
-    )
-  const admitChat = (request: Chat.ChatCompletionRequest) =>
-    admit(request.model, Validate.chat(request), () => ({
-      promptTokens: estimatePromptTokens(request),
-      completionTokens: expectedCompletionTokens(request)
-    }))
+    Effect.suspend((): Effect.Effect<Budget.Reservation, LiterLlmError.BadRequest | LiterLlmError.BudgetExceeded> => {
+      const problem = problemOf(request)
+      if (problem !== undefined) return Effect.fail(problem)
+      const model = request.model
+      const pricing = book.pricing(model)
+      const reservation = reserve(model, costOf(pricing, tokens(request)))
+      if (Option.isSome(pricing)) return reservation
+      const why = `no price is known for model "${model}"; the budget counts its calls as free (set Budget prices)`
+      return Effect.zipRight(Effect.logDebug(why), reservation)
+    })
+  const chatTokens = (request: Chat.ChatCompletionRequest): Pricing.TokenCounts => ({
+    promptTokens: estimatePromptTokens(request),
+    completionTokens: expectedCompletionTokens(request)
+  })
+  const admitChat = (request: Chat.ChatCompletionRequest) => admit(request, Validate.chatProblem, chatTokens)
 
   /** Charged at the requested model's price, else at the answering model's, else free. */
   const chatCost = (request: Chat.ChatCompletionRequest, model: string | undefined, usage: Chat.Usage) =>
@@ -174,7 +186,7 @@ export const make = (options: Budget.Options, store: Budget.StoreService) => (be
       ),
     embed: (request) =>
       Effect.acquireUseRelease(
-        admit(request.model, Validate.embedding(request), () => ({
+        admit(request, Validate.embeddingProblem, (request) => ({
           promptTokens: estimateEmbeddingTokens(request),
           completionTokens: 0
         })),

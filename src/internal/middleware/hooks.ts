@@ -27,16 +27,23 @@ const rejected = (stage: string) => (cause: Cause.Cause<unknown>) => {
   )
 }
 
-/** Runs `calls` one after the other (each suspended, so a hook that throws is a defect); the first failure stops. */
+/**
+ * Runs `call` for each hook, one after the other (each suspended, so a hook that throws is a defect); the first
+ * failure stops. A chain of `zipRight`s rather than `Effect.forEach`: hooks are usually one or two, and this runs on
+ * every call.
+ */
 const inOrder = <H>(
   stage: string,
   hooks: ReadonlyArray<H>,
   call: (hook: H) => Effect.Effect<unknown, LiterLlmError.HookRejected>
-): Effect.Effect<void, LiterLlmError.HookRejected> =>
-  Effect.catchAllCause(
-    Effect.forEach(hooks, (hook) => Effect.suspend(() => call(hook)), { discard: true }),
-    rejected(stage)
-  )
+): Effect.Effect<void, LiterLlmError.HookRejected> => {
+  let run: Effect.Effect<unknown, LiterLlmError.HookRejected> | undefined
+  for (const hook of hooks) {
+    const next = Effect.suspend(() => call(hook))
+    run = run === undefined ? next : Effect.zipRight(run, next)
+  }
+  return run === undefined ? Effect.void : Effect.asVoid(Effect.catchAllCause(run, rejected(stage)))
+}
 
 /** Wraps `below` so its chat calls and streams run `hooks`; embeddings and `listModels` pass through. */
 export const make =
@@ -57,15 +64,16 @@ export const make =
         Effect.fail(error)
       )
 
-    const chat = (request: Chat.ChatCompletionRequest) =>
-      Effect.zipRight(
-        onRequest(request),
-        // Suspended: a refused request never reaches the service below, not even to build its call.
-        Effect.suspend(() => below.chat(request)).pipe(
-          Effect.catchAll((error) => onError(request, error)),
-          Effect.tap((response) => onResponse(request, response))
-        )
+    // Stages without hooks add nothing to a call.
+    const chat = (request: Chat.ChatCompletionRequest) => {
+      // Suspended: a refused request never reaches the service below, not even to build its call.
+      let call: Effect.Effect<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError> = Effect.suspend(() =>
+        below.chat(request)
       )
+      if (onErrors.length > 0) call = Effect.catchAll(call, (error) => onError(request, error))
+      if (onResponses.length > 0) call = Effect.tap(call, (response) => onResponse(request, response))
+      return onRequests.length === 0 ? call : Effect.zipRight(onRequest(request), call)
+    }
 
     const chatStream = (request: Chat.ChatCompletionRequest) => {
       const upstream = below

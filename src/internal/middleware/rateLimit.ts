@@ -9,6 +9,7 @@ import type * as Exit from "effect/Exit"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
 import type * as RateLimit from "../../RateLimit.js"
@@ -163,46 +164,45 @@ export const make = (options: RateLimit.Options, store: RateLimit.StoreService) 
     )
 
   // A failed call gives its tokens back (its request slot stays: it was sent); a success that reported no usage
-  // keeps its estimate.
+  // keeps its estimate. Without a token limit the tokens count for nothing, and nothing is corrected.
   const settle = (ticket: RateLimit.Ticket, exit: Exit.Exit<{ readonly usage?: Usage | null | undefined }, unknown>) =>
-    exit._tag === "Failure"
-      ? store.settle(ticket, 0)
-      : exit.value.usage == null
-        ? Effect.void
-        : store.settle(ticket, exit.value.usage.total_tokens)
+    limits.tokens === undefined
+      ? Effect.void
+      : exit._tag === "Failure"
+        ? store.settle(ticket, 0)
+        : exit.value.usage == null
+          ? Effect.void
+          : store.settle(ticket, exit.value.usage.total_tokens)
+
+  /** Checks the request (before the estimate reads it), then takes a slot; plain code up to the store's one step. */
+  const admit = <Q extends { readonly model: string }>(
+    request: Q,
+    problemOf: (request: Q) => LiterLlmError.BadRequest | undefined,
+    estimate: (request: Q) => number
+  ): Effect.Effect<RateLimit.Ticket, LiterLlmError.BadRequest | LiterLlmError.RateLimited> =>
+    Effect.suspend((): Effect.Effect<RateLimit.Ticket, LiterLlmError.BadRequest | LiterLlmError.RateLimited> => {
+      const problem = problemOf(request)
+      return problem === undefined ? acquire(request.model, estimate(request)) : Effect.fail(problem)
+    })
+  const chatEstimate = (request: Chat.ChatCompletionRequest) =>
+    estimatePromptTokens(request) + expectedCompletionTokens(request)
 
   const service: LlmService.Service = {
     ...below,
     chat: (request) =>
-      Effect.acquireUseRelease(
-        Effect.zipRight(
-          Validate.chat(request),
-          Effect.suspend(() =>
-            acquire(request.model, estimatePromptTokens(request) + expectedCompletionTokens(request))
-          )
-        ),
-        () => below.chat(request),
-        settle
-      ),
+      Effect.acquireUseRelease(admit(request, Validate.chatProblem, chatEstimate), () => below.chat(request), settle),
     embed: (request) =>
       Effect.acquireUseRelease(
-        Effect.zipRight(
-          Validate.embedding(request),
-          Effect.suspend(() => acquire(request.model, estimateEmbeddingTokens(request)))
-        ),
+        admit(request, Validate.embeddingProblem, estimateEmbeddingTokens),
         () => below.embed(request),
         settle
       ),
     chatStream: (request) =>
       StreamSettle.settle(
-        Effect.zipRight(
-          Validate.chat(request),
-          Effect.suspend(() =>
-            acquire(request.model, estimatePromptTokens(request) + expectedCompletionTokens(request))
-          )
-        ),
+        admit(request, Validate.chatProblem, chatEstimate),
         () => below.chatStream(request),
         (ticket, outcome) => {
+          if (limits.tokens === undefined) return Effect.void
           const tokens = StreamSettle.usageOf(outcome)?.total_tokens ?? (outcome._tag === "Completed" ? undefined : 0)
           return tokens === undefined ? Effect.void : store.settle(ticket, tokens)
         }

@@ -77,12 +77,19 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
     base["gen_ai.provider.name"] = options.provider
     base["gen_ai.system"] = options.provider
   }
+  const baseEntries = Object.entries(base)
   // No stack capture: a middleware's call site is always this module, and a stack per call costs more than the rest.
   const spanOptions = (attributes: Record<string, unknown>): Tracer.SpanOptions => ({
     kind: "client",
     captureStackTrace: false,
     attributes: { ...base, ...attributes }
   })
+  // For calls: the same options, made once. Their attributes are set on the span itself (no record built and copied
+  // per call), inside the span's effect, so a request an untyped caller built wrong still ends the span.
+  const callSpanOptions: Tracer.SpanOptions = { kind: "client", captureStackTrace: false }
+  const annotateBase = (span: Tracer.Span) => {
+    for (const [key, value] of baseEntries) span.attribute(key, value)
+  }
 
   /**
    * The metrics of one operation and model, their labels in the key. Tagging per update would build and look up a
@@ -126,44 +133,53 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
     return made
   }
 
-  /** Records the end of a call on its span, in the metrics and in the cost sinks of `Telemetry.trackCost`. */
+  /**
+   * Records the end of a call on its span, in the metrics and in the cost sinks of `Telemetry.trackCost`. One clock
+   * read and one step for all metric updates (with the fiber's metric labels, as `Metric.update` would use): this
+   * runs on every call, and each separate effect costs more than the update it carries.
+   */
   const record = (span: Tracer.Span, operation: Operation, model: string, start: bigint, outcome: Outcome) =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeNanos
-      outcome.annotate(span)
-      const metrics = handlesFor(operation, model)
-      yield* Metric.update(metrics.requests, 1)
-      const type = Exit.isFailure(outcome.exit) ? errorType(outcome.exit.cause) : undefined
-      if (type !== undefined) {
-        span.attribute("error.type", type)
-        yield* Metric.update(metrics.errors(type), 1)
-      }
-      // An interrupted call counts as a request, but neither as an error nor in the durations.
-      const interrupted = Exit.isFailure(outcome.exit) && type === undefined
-      if (!interrupted) yield* Metric.update(metrics.duration, Number(now - start) / 1e9)
-      const tokens = outcome.tokens
-      if (tokens === undefined) return
-      Attributes.tokens(span, tokens, outcome.estimated)
-      yield* Metric.update(metrics.inputTokens, tokens.input)
-      yield* Metric.update(metrics.outputTokens, tokens.output)
-      const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens, prices.pricing)
-      if (costUsd !== undefined) {
-        span.attribute("gen_ai.usage.cost", costUsd)
-        yield* Metric.update(metrics.cost, costUsd)
-      }
-      const call: Telemetry.CallCost = {
-        operation,
-        model,
-        deployment,
-        inputTokens: tokens.input,
-        outputTokens: tokens.output,
-        cachedTokens: tokens.cached,
-        costUsd,
-        estimated: outcome.estimated
-      }
-      const sinks = yield* FiberRef.get(costSinks)
-      yield* Effect.forEach(sinks, (sink) => Ref.update(sink, (calls) => [...calls, call]), { discard: true })
-    })
+    Effect.clockWith((clock) =>
+      FiberRef.getWith(FiberRef.currentMetricLabels, (labels) => {
+        const now = clock.unsafeCurrentTimeNanos()
+        outcome.annotate(span)
+        const metrics = handlesFor(operation, model)
+        metrics.requests.unsafeUpdate(1, labels)
+        const type = Exit.isFailure(outcome.exit) ? errorType(outcome.exit.cause) : undefined
+        if (type !== undefined) {
+          span.attribute("error.type", type)
+          metrics.errors(type).unsafeUpdate(1, labels)
+        }
+        // An interrupted call counts as a request, but neither as an error nor in the durations.
+        const interrupted = Exit.isFailure(outcome.exit) && type === undefined
+        if (!interrupted) metrics.duration.unsafeUpdate(Number(now - start) / 1e9, labels)
+        const tokens = outcome.tokens
+        if (tokens === undefined) return Effect.void
+        Attributes.tokens(span, tokens, outcome.estimated)
+        metrics.inputTokens.unsafeUpdate(tokens.input, labels)
+        metrics.outputTokens.unsafeUpdate(tokens.output, labels)
+        const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens, prices.pricing)
+        if (costUsd !== undefined) {
+          span.attribute("gen_ai.usage.cost", costUsd)
+          metrics.cost.unsafeUpdate(costUsd, labels)
+        }
+        const call: Telemetry.CallCost = {
+          operation,
+          model,
+          deployment,
+          inputTokens: tokens.input,
+          outputTokens: tokens.output,
+          cachedTokens: tokens.cached,
+          costUsd,
+          estimated: outcome.estimated
+        }
+        return FiberRef.getWith(costSinks, (sinks) =>
+          sinks.length === 0
+            ? Effect.void
+            : Effect.forEach(sinks, (sink) => Ref.update(sink, (calls) => [...calls, call]), { discard: true })
+        )
+      })
+    )
 
   const chatOutcome = (exit: Exit.Exit<Chat.ChatCompletionResponse, LiterLlmError.LiterLlmError>): Outcome =>
     Exit.match(exit, {
@@ -229,31 +245,37 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
     }
   }
 
-  /** Runs `call` in a client span that is the parent of whatever runs below, and records its end on the span. */
+  /**
+   * Runs `call` in a client span that is the parent of whatever runs below, and records its end on the span. The
+   * request's attributes are set inside the span's effect: reading a request an untyped caller built wrong may throw,
+   * and the throw is then a defect of this call, recorded on a span that still ends.
+   */
   const traced = <A>(
     operation: Operation,
     model: string,
-    attributes: Record<string, unknown>,
+    annotate: (span: Tracer.Span) => void,
     call: Effect.Effect<A, LiterLlmError.LiterLlmError>,
     outcomeOf: (exit: Exit.Exit<A, LiterLlmError.LiterLlmError>) => Outcome
   ) =>
-    Effect.useSpan(`${operation} ${model}`, spanOptions(attributes), (span) =>
-      Effect.flatMap(Clock.currentTimeNanos, (start) =>
-        call.pipe(
-          Effect.withParentSpan(span),
-          Effect.onExit((exit) => record(span, operation, model, start, outcomeOf(exit)))
-        )
-      )
+    Effect.useSpan(`${operation} ${model}`, callSpanOptions, (span) =>
+      Effect.clockWith((clock) => {
+        const start = clock.unsafeCurrentTimeNanos()
+        return Effect.suspend(() => {
+          annotateBase(span)
+          annotate(span)
+          return Effect.withParentSpan(call, span)
+        }).pipe(Effect.onExit((exit) => record(span, operation, model, start, outcomeOf(exit))))
+      })
     )
 
-  // Suspended: the attributes read the request, which an untyped caller may have built wrong; a throw there is a
+  // Suspended: the span's name reads the request, which an untyped caller may have built wrong; a throw there is a
   // defect of this call, never an exception out of `chat`.
   const chat = (request: Chat.ChatCompletionRequest) =>
     Effect.suspend(() =>
       traced(
         "chat",
         request.model,
-        collect((target) => Attributes.chatRequest(target, request, recordContent)),
+        (span) => Attributes.chatRequest(span, request, recordContent),
         below.chat(request),
         chatOutcome
       )
@@ -264,7 +286,7 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
       traced(
         "embeddings",
         request.model,
-        collect((target) => Attributes.embedRequest(target, request, recordContent)),
+        (span) => Attributes.embedRequest(span, request, recordContent),
         below.embed(request),
         embedOutcome
       )
