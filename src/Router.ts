@@ -65,6 +65,7 @@ import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as Chat from "./Chat.js"
 import type * as Deployment from "./Deployment.js"
 import type * as Embedding from "./Embedding.js"
@@ -191,31 +192,43 @@ const embedCost = ({ input, model }: Embedding.EmbeddingRequest): Order.CostInpu
 // The call site of a router span is inside the router: capturing its stack would cost time and tell nothing.
 const spanOptions = { captureStackTrace: false } as const
 
+/**
+ * A request-response operation as the `name` span: `Effect.useSpan` rather than `withSpan`, since nothing runs in it
+ * but the router's own bookkeeping and its attempts, which name it as their parent — so the caller's fiber needs no
+ * second change of its current span around every call (each attempt makes its own, for the deployment's spans).
+ */
+const operation = <A>(
+  name: string,
+  check: Effect.Effect<void, LiterLlmError.BadRequest>,
+  routed: (parent: Tracer.Span) => Effect.Effect<A, LiterLlmError.LiterLlmError>
+): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
+  Effect.useSpan(name, spanOptions, (span) => Effect.zipRight(check, routed(span)))
+
 const serviceOf = (core: Core): LlmService.Service => {
   const sized = <R>(size: (request: R) => Order.CostInput, request: R) =>
     core.config.needsCost ? size(request) : undefined
   return LlmService.make({
     provider: "router",
-    chat: (request) =>
-      Validate.chat(request).pipe(
-        Effect.zipRight(
-          route(core, { run: call((m) => m.service.chat(request)), cost: sized(chatCost, request), hedge: true })
-        ),
-        Effect.withSpan("Router.chat", spanOptions)
-      ),
+    chat: (request) => {
+      const run = call((m) => m.service.chat(request))
+      const cost = sized(chatCost, request)
+      return operation("Router.chat", Validate.chat(request), (parent) =>
+        route(core, { run, cost, hedge: true, parent })
+      )
+    },
     chatStream: (request) =>
       Stream.unwrap(
         Effect.as(Validate.chat(request), RouterStream.chatStream(core, request, sized(chatCost, request)))
       ).pipe(Stream.withSpan("Router.chatStream", spanOptions)),
-    embed: (request) =>
-      Validate.embedding(request).pipe(
-        Effect.zipRight(
-          route(core, { run: call((m) => m.service.embed(request)), cost: sized(embedCost, request), hedge: true })
-        ),
-        Effect.withSpan("Router.embed", spanOptions)
-      ),
-    listModels: route(core, { run: call((m) => m.service.listModels), cost: undefined, hedge: false }).pipe(
-      Effect.withSpan("Router.listModels", spanOptions)
+    embed: (request) => {
+      const run = call((m) => m.service.embed(request))
+      const cost = sized(embedCost, request)
+      return operation("Router.embed", Validate.embedding(request), (parent) =>
+        route(core, { run, cost, hedge: true, parent })
+      )
+    },
+    listModels: operation("Router.listModels", Effect.void, (parent) =>
+      route(core, { run: call((m) => m.service.listModels), cost: undefined, hedge: false, parent })
     )
   })
 }
@@ -243,7 +256,8 @@ export const make = <D extends Deployment.Deployment<any, any>>(
       names: members.map((m) => m.name),
       config,
       store,
-      order: Order.compile(options.strategy, members, config.rules.circuit !== undefined, config.rules.staleAfter)
+      order: Order.compile(options.strategy, members, config.rules.circuit !== undefined, config.rules.staleAfter),
+      healthChecked: Members.anyHealth(members)
     }
     return { service: serviceOf(core), stats: Stats.snapshot(core) }
   })

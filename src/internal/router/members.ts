@@ -23,6 +23,8 @@ export interface Member {
   readonly tags: ReadonlyArray<string>
   readonly maxConcurrency: number
   readonly health: Context.Tag.Service<DeploymentHealth> | undefined
+  /** The attributes of its attempt spans: as a regular call, and as a circuit's probe. */
+  readonly spanAttributes: readonly [Readonly<Record<string, unknown>>, Readonly<Record<string, unknown>>]
 }
 
 /** Builds every deployment's layer once, in list order, in the current scope. */
@@ -41,14 +43,19 @@ export const build = <D extends Deployment.Deployment<any, any>>(
       priority: d.priority ?? 0,
       tags: d.tags ?? [],
       maxConcurrency: d.maxConcurrency ?? Number.POSITIVE_INFINITY,
-      health: Option.getOrUndefined(Context.getOption(context, DeploymentHealth))
+      health: Option.getOrUndefined(Context.getOption(context, DeploymentHealth)),
+      spanAttributes: [
+        { deployment: d.name, probe: false },
+        { deployment: d.name, probe: true }
+      ]
     }))
   )
 
-/** Which deployments report themselves unhealthy right now; `undefined` when none has a health check. */
-export const unhealthy = (members: ReadonlyArray<Member>): Effect.Effect<ReadonlyArray<boolean> | undefined> =>
-  members.some((m) => m.health !== undefined)
-    ? Effect.forEach(members, (m) =>
-        m.health === undefined ? Effect.succeed(false) : Effect.map(m.health.state, (h) => h.status === "unhealthy")
-      )
-    : Effect.succeed(undefined)
+/** Which deployments report themselves unhealthy right now (ask only when {@link anyHealth}). */
+export const unhealthy = (members: ReadonlyArray<Member>): Effect.Effect<ReadonlyArray<boolean>> =>
+  Effect.forEach(members, (m) =>
+    m.health === undefined ? Effect.succeed(false) : Effect.map(m.health.state, (h) => h.status === "unhealthy")
+  )
+
+/** Whether any deployment has a health check. */
+export const anyHealth = (members: ReadonlyArray<Member>): boolean => members.some((m) => m.health !== undefined)
