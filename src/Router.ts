@@ -196,13 +196,19 @@ const spanOptions = { captureStackTrace: false } as const
  * A request-response operation as the `name` span: `Effect.useSpan` rather than `withSpan`, since nothing runs in it
  * but the router's own bookkeeping and its attempts, which name it as their parent — so the caller's fiber needs no
  * second change of its current span around every call (each attempt makes its own, for the deployment's spans).
+ * The request is checked inside the span, so a rejected one is traced too.
  */
 const operation = <A>(
   name: string,
-  check: Effect.Effect<void, LiterLlmError.BadRequest>,
+  problem: () => LiterLlmError.BadRequest | undefined,
   routed: (parent: Tracer.Span) => Effect.Effect<A, LiterLlmError.LiterLlmError>
 ): Effect.Effect<A, LiterLlmError.LiterLlmError> =>
-  Effect.useSpan(name, spanOptions, (span) => Effect.zipRight(check, routed(span)))
+  Effect.useSpan(name, spanOptions, (span) => {
+    const bad = problem()
+    return bad === undefined ? routed(span) : Effect.fail(bad)
+  })
+
+const fine = () => undefined
 
 const serviceOf = (core: Core): LlmService.Service => {
   const sized = <R>(size: (request: R) => Order.CostInput, request: R) =>
@@ -211,9 +217,10 @@ const serviceOf = (core: Core): LlmService.Service => {
     provider: "router",
     chat: (request) => {
       const run = call((m) => m.service.chat(request))
-      const cost = sized(chatCost, request)
-      return operation("Router.chat", Validate.chat(request), (parent) =>
-        route(core, { run, cost, hedge: true, parent })
+      return operation(
+        "Router.chat",
+        () => Validate.chatProblem(request),
+        (parent) => route(core, { run, cost: sized(chatCost, request), hedge: true, parent })
       )
     },
     chatStream: (request) =>
@@ -222,12 +229,13 @@ const serviceOf = (core: Core): LlmService.Service => {
       ).pipe(Stream.withSpan("Router.chatStream", spanOptions)),
     embed: (request) => {
       const run = call((m) => m.service.embed(request))
-      const cost = sized(embedCost, request)
-      return operation("Router.embed", Validate.embedding(request), (parent) =>
-        route(core, { run, cost, hedge: true, parent })
+      return operation(
+        "Router.embed",
+        () => Validate.embeddingProblem(request),
+        (parent) => route(core, { run, cost: sized(embedCost, request), hedge: true, parent })
       )
     },
-    listModels: operation("Router.listModels", Effect.void, (parent) =>
+    listModels: operation("Router.listModels", fine, (parent) =>
       route(core, { run: call((m) => m.service.listModels), cost: undefined, hedge: false, parent })
     )
   })

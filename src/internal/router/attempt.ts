@@ -59,6 +59,8 @@ export type Admission = Either.Either<Slot, Blocked>
 /** One request in flight through the router. */
 export interface InFlight {
   readonly core: Core
+  /** The `Clock` of the request's fiber, read where a time is needed rather than through an effect per read. */
+  readonly clock: Clock.Clock
   readonly walk: Ref.Ref<Walk>
   readonly deadlineAt: number
   /** The operation's span, parent of every attempt's; `undefined`: the current span is (streams). */
@@ -136,30 +138,30 @@ export const judge = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>, lat
 }
 
 /**
- * Writes how a call ended: the store, and a failure to the request's attempt list. `verdict` gets the call's
- * duration (a success's latency sample).
+ * Writes how a call that started at `start` ended at `at`: the store, and a failure to the request's attempt list.
+ * `verdict` gets the call's duration (a success's latency sample).
  */
 export const settle = (
   request: InFlight,
   slot: Slot,
   start: number,
+  at: number,
   verdict: (duration: number) => Verdict
-): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (at) => {
-    const duration = at - start
-    const { error, outcome } = verdict(duration)
-    const { config, names, store } = request.core
-    const deployment = names[slot.index]
-    const write = store.write([
-      { _tag: "Settled", deployment, at, duration, probe: slot.probe, outcome, rules: config.rules }
-    ])
-    if (error === undefined) return write
-    const attempt = { deployment, error, duration: Duration.millis(duration) }
-    return Effect.zipRight(
-      Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt] })),
-      write
-    )
-  })
+): Effect.Effect<void> => {
+  const duration = at - start
+  const { error, outcome } = verdict(duration)
+  const { config, names, store } = request.core
+  const deployment = names[slot.index]
+  const write = store.write([
+    { _tag: "Settled", deployment, at, duration, probe: slot.probe, outcome, rules: config.rules }
+  ])
+  if (error === undefined) return write
+  const attempt = { deployment, error, duration: Duration.millis(duration) }
+  return Effect.zipRight(
+    Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt] })),
+    write
+  )
+}
 
 const outcomeName = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): string => {
   if (Exit.isSuccess(exit)) return "success"
@@ -171,10 +173,10 @@ const outcomeName = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): str
 export const mark = (call: Call, exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): void =>
   call.span.attribute("outcome", outcomeName(exit))
 
-/** A request-response call ended: its outcome on the span, then settled. */
-const ended = (call: Call, exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): Effect.Effect<void> => {
-  mark(call, exit)
-  return settle(call.request, call.slot, call.start, (duration) => judge(exit, duration))
+/** A request-response call has just ended: its outcome on the span, then settled. */
+const ended = ({ request, slot, start, span }: Call, exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>) => {
+  span.attribute("outcome", outcomeName(exit))
+  return settle(request, slot, start, request.clock.unsafeCurrentTimeMillis(), (duration) => judge(exit, duration))
 }
 
 /**
@@ -213,8 +215,9 @@ export const attempt = <A>(
         captureStackTrace: false
       }
       return Effect.useSpan("Router.attempt", options, (span) =>
-        Effect.flatMap(Clock.currentTimeMillis, (start) =>
-          Effect.map(request.run({ request, slot, start, span, restore }), Either.right)
+        Effect.map(
+          request.run({ request, slot, start: request.clock.unsafeCurrentTimeMillis(), span, restore }),
+          Either.right
         )
       )
     })

@@ -73,7 +73,9 @@ const firstChunk =
       const ended = yield* Ref.make<Ending>(() => ({ outcome: { _tag: "Interrupted" } }))
       yield* Scope.addFinalizer(
         scope,
-        Effect.flatMap(Ref.get(ended), (verdict) => settle(request, slot, start, verdict))
+        Effect.flatMap(Ref.get(ended), (verdict) =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => settle(request, slot, start, at, verdict))
+        )
       )
       const pull = yield* Scope.extend(Stream.toPull(member.service.chatStream(body)), scope)
       const limit = limitOf(request, start, request.core.config.firstChunkTimeout)

@@ -23,6 +23,7 @@ import {
   attempt,
   type Blocked,
   type Core,
+  type InFlight,
   type Request,
   type Runner,
   type Slot,
@@ -34,6 +35,9 @@ import * as Order from "./order.js"
 type E = LiterLlmError.LiterLlmError
 
 const circuitOn = (core: Core) => core.config.rules.circuit !== undefined
+
+/** The time now, by the request's clock (call it where the time is needed, inside a running effect). */
+const nowOf = (request: InFlight) => request.clock.unsafeCurrentTimeMillis()
 
 const admitted = (core: Core, slot: Slot, failover: boolean, turn: boolean): RouterStore.Event => ({
   _tag: "Admitted",
@@ -87,16 +91,14 @@ const admitNext = <A>(request: Request<A>): Effect.Effect<Admission> => {
       const slot = { index: walk.order[found.pos], probe: found.probe }
       return [{ slot, pos: found.pos }, [admitted(core, slot, true, false)]] as const
     })
-  return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-    Effect.flatMap(Ref.get(request.walk), (walk) =>
-      Effect.flatMap(admit(now, walk), (next): Effect.Effect<Admission> => {
-        if (next === undefined) return Effect.succeed(Either.left(none))
-        return Effect.as(
-          Ref.update(request.walk, (w) => ({ ...w, pos: next.pos, tries: w.tries + 1 })),
-          Either.right(next.slot)
-        )
-      })
-    )
+  return Effect.flatMap(Ref.get(request.walk), (walk) =>
+    Effect.flatMap(admit(nowOf(request), walk), (next): Effect.Effect<Admission> => {
+      if (next === undefined) return Effect.succeed(Either.left(none))
+      return Effect.as(
+        Ref.update(request.walk, (w) => ({ ...w, pos: next.pos, tries: w.tries + 1 })),
+        Either.right(next.slot)
+      )
+    })
   )
 }
 
@@ -112,10 +114,9 @@ const readmit = <A>(request: Request<A>, slot: Slot): Effect.Effect<Admission> =
 
 /** Whether another call may start now: under `maxAttempts`, and `wait` millis from now before the deadline. */
 const budgetLeft = <A>(request: Request<A>, wait: number) =>
-  Effect.zipWith(
-    Clock.currentTimeMillis,
+  Effect.map(
     Ref.get(request.walk),
-    (now, walk) => walk.tries < request.core.config.maxAttempts && now + wait < request.deadlineAt
+    (walk) => walk.tries < request.core.config.maxAttempts && nowOf(request) + wait < request.deadlineAt
   )
 
 const retryAfterOf = (error: E): Duration.Duration =>
@@ -232,15 +233,19 @@ const fresh: Walk = { order: [], pos: 0, tries: 0, attempts: [] }
 
 /** Routes one request. */
 export const route = <A>(core: Core, { cost, hedge, parent, run }: RouteOptions<A>): Effect.Effect<A, E> =>
-  Effect.flatMap(Ref.make(fresh), (walk) =>
-    Effect.flatMap(Clock.currentTimeMillis, (began) => {
+  Clock.clockWith((clock) =>
+    Effect.flatMap(Ref.make(fresh), (walk) => {
       const { config, members } = core
+      const began = clock.unsafeCurrentTimeMillis()
       const deadlineAt = config.deadline === undefined ? Number.POSITIVE_INFINITY : began + config.deadline
-      const request: Request<A> = { core, run, hedge, walk, deadlineAt, parent }
+      const request: Request<A> = { core, clock, run, hedge, walk, deadlineAt, parent }
       const blocked = (now: number) => (blocked: Blocked) => {
         const wait = blocked.reopen
         if (config.waitForAvailable && wait !== undefined && now + wait < deadlineAt) {
-          return Effect.zipRight(Effect.sleep(Duration.millis(wait)), Effect.flatMap(Clock.currentTimeMillis, start))
+          return Effect.zipRight(
+            Effect.sleep(Duration.millis(wait)),
+            Effect.suspend(() => start(nowOf(request)))
+          )
         }
         return Effect.fail(unavailable(blocked, members.length))
       }
