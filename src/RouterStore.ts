@@ -206,8 +206,11 @@ const applyAll = (memory: Memory, events: ReadonlyArray<Event>): Memory => {
   const byName = new Map(memory.byName)
   let { failovers, turn } = memory
   for (const event of events) {
+    // Only a transient failure reads the slowest average, so only then is it looked for.
     let slowest = 0
-    if (event._tag === "Settled") for (const d of byName.values()) slowest = Math.max(slowest, d.latency ?? 0)
+    if (event._tag === "Settled" && event.outcome._tag === "Failure" && event.outcome.transient) {
+      for (const d of byName.values()) slowest = Math.max(slowest, d.latency ?? 0)
+    }
     byName.set(event.deployment, evolve(byName.get(event.deployment) ?? initial, event, slowest))
     if (event._tag === "Admitted" && event.failover) failovers++
     if (event._tag === "Admitted" && event.turn) turn++
