@@ -63,8 +63,6 @@ export interface InFlight {
   readonly clock: Clock.Clock
   readonly walk: Ref.Ref<Walk>
   readonly deadlineAt: number
-  /** The operation's span, parent of every attempt's; `undefined`: the current span is (streams). */
-  readonly parent: Tracer.AnySpan | undefined
 }
 
 /** Where one call runs: the request, its slot, when it started, its span, and the mask's `restore`. */
@@ -179,26 +177,21 @@ const ended = ({ request, slot, start, span }: Call, exit: Exit.Exit<unknown, Li
   return settle(request, slot, start, request.clock.unsafeCurrentTimeMillis(), (duration) => judge(exit, duration))
 }
 
-/**
- * Runs a request-response operation: the call under its time limit, as a child of the attempt's span, settled on
- * exit.
- */
+/** Runs a request-response operation: the call under its time limit, settled on exit. */
 export const call =
   <A>(op: (member: Member) => Effect.Effect<A, LiterLlmError.LiterLlmError>): Runner<A> =>
   (call) => {
-    const { request, restore, slot, span, start } = call
+    const { request, restore, slot, start } = call
     const member = request.core.members[slot.index]
     const limited = within(op(member), limitOf(request, start, request.core.config.timeout), member.name, "answer")
-    // `attempt` runs this inside its mask, so the settling after `Effect.exit` cannot be interrupted: `onExit`'s
-    // own mask would be a second one.
-    return Effect.flatMap(Effect.exit(restore(Effect.withParentSpan(limited, span))), (exit) =>
-      Effect.zipRight(ended(call, exit), exit)
-    )
+    return Effect.onExit(restore(limited), (exit) => ended(call, exit))
   }
 
 /**
  * Admits with `admit` and runs the request there, as one `Router.attempt` span (deployment, probe, outcome; its own
- * start and end give the duration). Left when nobody could be admitted (nothing ran).
+ * start and end give the duration) under the operation's span — which stays the current span, so the deployment's
+ * own spans are its children too: one change of the current span per request rather than one per attempt. Left when
+ * nobody could be admitted (nothing ran).
  */
 export const attempt = <A>(
   request: Request<A>,
@@ -208,13 +201,8 @@ export const attempt = <A>(
     Effect.flatMap(admit, (admission): Effect.Effect<Either.Either<A, Blocked>, LiterLlmError.LiterLlmError> => {
       if (Either.isLeft(admission)) return Effect.succeed(Either.left(admission.left))
       const slot = admission.right
-      const options = {
-        attributes: request.core.members[slot.index].spanAttributes[slot.probe ? 1 : 0],
-        parent: request.parent,
-        // The call site is inside the router: capturing its stack would cost time and tell nothing.
-        captureStackTrace: false
-      }
-      return Effect.useSpan("Router.attempt", options, (span) =>
+      const member = request.core.members[slot.index]
+      return Effect.useSpan("Router.attempt", slot.probe ? member.probeSpan : member.span, (span) =>
         Effect.map(
           request.run({ request, slot, start: request.clock.unsafeCurrentTimeMillis(), span, restore }),
           Either.right

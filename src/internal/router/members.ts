@@ -23,9 +23,21 @@ export interface Member {
   readonly tags: ReadonlyArray<string>
   readonly maxConcurrency: number
   readonly health: Context.Tag.Service<DeploymentHealth> | undefined
-  /** The attributes of its attempt spans: as a regular call, and as a circuit's probe. */
-  readonly spanAttributes: readonly [Readonly<Record<string, unknown>>, Readonly<Record<string, unknown>>]
+  /** The options of its attempt spans, as a regular call and as a circuit's probe. */
+  readonly span: SpanOptions
+  readonly probeSpan: SpanOptions
 }
+
+/** The options of an attempt span; the call site is inside the router, so its stack would tell nothing. */
+export interface SpanOptions {
+  readonly attributes: Readonly<Record<string, unknown>>
+  readonly captureStackTrace: false
+}
+
+const spanOptions = (deployment: string, probe: boolean): SpanOptions => ({
+  attributes: { deployment, probe },
+  captureStackTrace: false
+})
 
 /** Builds every deployment's layer once, in list order, in the current scope. */
 export const build = <D extends Deployment.Deployment<any, any>>(
@@ -44,10 +56,8 @@ export const build = <D extends Deployment.Deployment<any, any>>(
       tags: d.tags ?? [],
       maxConcurrency: d.maxConcurrency ?? Number.POSITIVE_INFINITY,
       health: Option.getOrUndefined(Context.getOption(context, DeploymentHealth)),
-      spanAttributes: [
-        { deployment: d.name, probe: false },
-        { deployment: d.name, probe: true }
-      ]
+      span: spanOptions(d.name, false),
+      probeSpan: spanOptions(d.name, true)
     }))
   )
 

@@ -65,7 +65,7 @@ const firstChunk =
     outer: Scope.Scope
   ): Runner<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>> =>
   (call) => {
-    const { request, restore, slot, span, start } = call
+    const { request, restore, slot, start } = call
     const opened = Effect.gen(function* () {
       const member = request.core.members[slot.index]
       const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
@@ -99,15 +99,12 @@ const firstChunk =
       if (Option.isNone(head)) return Stream.empty
       return Stream.concat(Stream.fromChunk(head.value), rest(member.name, pull, ended))
     })
-    // The upstream's spans are children of the attempt's; the attempt's outcome is how the wait for the first chunk
-    // ended.
-    return Effect.onExit(Effect.withParentSpan(opened, span), (exit) => Effect.sync(() => mark(call, exit)))
+    // The attempt's outcome is how the wait for the first chunk ended.
+    return Effect.onExit(opened, (exit) => Effect.sync(() => mark(call, exit)))
   }
 
 /** `chatStream` through the router. */
 export const chatStream = (core: Core, body: Chat.ChatCompletionRequest, cost: CostInput | undefined) =>
   Stream.unwrapScoped(
-    Effect.flatMap(Effect.scope, (outer) =>
-      route(core, { run: firstChunk(body, outer), cost, hedge: false, parent: undefined })
-    )
+    Effect.flatMap(Effect.scope, (outer) => route(core, { run: firstChunk(body, outer), cost, hedge: false }))
   )

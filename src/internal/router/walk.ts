@@ -15,7 +15,6 @@ import * as Either from "effect/Either"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import type * as Tracer from "effect/Tracer"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as RouterStore from "../../RouterStore.js"
 import {
@@ -225,20 +224,18 @@ export interface RouteOptions<A> {
   readonly cost: Order.CostInput | undefined
   /** Whether the router's `hedge` applies (not to streams, whose first chunk is their answer). */
   readonly hedge: boolean
-  /** The operation's span, parent of the attempts' (`undefined`: the current span). */
-  readonly parent: Tracer.AnySpan | undefined
 }
 
 const fresh: Walk = { order: [], pos: 0, tries: 0, attempts: [] }
 
 /** Routes one request. */
-export const route = <A>(core: Core, { cost, hedge, parent, run }: RouteOptions<A>): Effect.Effect<A, E> =>
+export const route = <A>(core: Core, { cost, hedge, run }: RouteOptions<A>): Effect.Effect<A, E> =>
   Clock.clockWith((clock) =>
     Effect.flatMap(Ref.make(fresh), (walk) => {
       const { config, members } = core
       const began = clock.unsafeCurrentTimeMillis()
       const deadlineAt = config.deadline === undefined ? Number.POSITIVE_INFINITY : began + config.deadline
-      const request: Request<A> = { core, clock, run, hedge, walk, deadlineAt, parent }
+      const request: Request<A> = { core, clock, run, hedge, walk, deadlineAt }
       const blocked = (now: number) => (blocked: Blocked) => {
         const wait = blocked.reopen
         if (config.waitForAvailable && wait !== undefined && now + wait < deadlineAt) {
