@@ -198,10 +198,12 @@ const tryFrom = <A>(
 }
 
 const next = <A>(request: Request<A>, error: E): Effect.Effect<A, E> => {
-  if (!request.core.config.failover) return Effect.fail(error)
-  return Effect.flatMap(budgetLeft(request, 0), (ok) =>
-    ok ? tryFrom(request, admitNext(request), () => giveUp(request, error)) : giveUp(request, error)
-  )
+  const { failover, maxAttempts } = request.core.config
+  if (!failover) return Effect.fail(error)
+  const onward = tryFrom(request, admitNext(request), () => giveUp(request, error))
+  // Without a cap on calls or a deadline there is always budget left: no need to look.
+  if (maxAttempts === Number.POSITIVE_INFINITY && request.deadlineAt === Number.POSITIVE_INFINITY) return onward
+  return Effect.flatMap(budgetLeft(request, 0), (ok) => (ok ? onward : giveUp(request, error)))
 }
 
 const unavailable = (blocked: Blocked, n: number) => {
