@@ -49,7 +49,9 @@
  * State — counters, round-robin turn, latency, circuits — lives behind {@link RouterStore.RouterStore}: the one in
  * the context when provided (shared with every router using it), else a memory store of this router's own. A request
  * chooses and is admitted in one store step, and settles in `Effect.onExit` of its call. Each call is a
- * `Router.attempt` span (deployment, outcome, duration) under the operation's span (`Router.chat`, …).
+ * `Router.attempt` span (deployment, probe, outcome, duration) under the operation's span (`Router.chat`, …), which
+ * stays the current span: the deployments' own spans are its children too, beside the attempt they belong to (one
+ * change of the current span per request, not one per attempt).
  *
  * Compared with `ExecutionPlan`: the order is the strategy's and follows live state rather than a fixed list; layers
  * are built once rather than per attempt; circuits and caps are checked at every step; the caller gets the whole
@@ -64,23 +66,17 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import type * as Chat from "./Chat.js"
 import type * as Deployment from "./Deployment.js"
-import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import * as RouterStore from "./RouterStore.js"
 import type * as Strategy from "./Strategy.js"
-import { call, type Core } from "./internal/router/attempt.js"
+import type { Core } from "./internal/router/attempt.js"
 import * as Members from "./internal/router/members.js"
 import * as RouterOptions from "./internal/router/options.js"
 import * as Order from "./internal/router/order.js"
+import { serviceOf } from "./internal/router/service.js"
 import * as Stats from "./internal/router/stats.js"
-import * as RouterStream from "./internal/router/stream.js"
-import { route } from "./internal/router/walk.js"
-import { estimatePromptTokens, estimateTokens, expectedCompletionTokens } from "./internal/tokens.js"
-import * as Validate from "./internal/validate.js"
 
 /**
  * The circuit-breaker policy. A deployment's circuit opens after `failures` consecutive transient failures (default
@@ -176,50 +172,6 @@ export interface Service {
  */
 export class Router extends Context.Tag("effect-liter-llm/Router")<Router, Service>() {}
 
-const chatCost = (request: Chat.ChatCompletionRequest): Order.CostInput => ({
-  promptTokens: estimatePromptTokens(request),
-  completionTokens: expectedCompletionTokens(request),
-  model: request.model
-})
-
-const embedCost = ({ input, model }: Embedding.EmbeddingRequest): Order.CostInput => ({
-  promptTokens: estimateTokens(typeof input === "string" ? input : JSON.stringify(input)),
-  completionTokens: 0,
-  model
-})
-
-// The call site of a router span is inside the router: capturing its stack would cost time and tell nothing.
-const spanOptions = { captureStackTrace: false } as const
-
-const serviceOf = (core: Core): LlmService.Service => {
-  const sized = <R>(size: (request: R) => Order.CostInput, request: R) =>
-    core.config.needsCost ? size(request) : undefined
-  return LlmService.make({
-    provider: "router",
-    chat: (request) =>
-      Validate.chat(request).pipe(
-        Effect.zipRight(
-          route(core, { run: call((m) => m.service.chat(request)), cost: sized(chatCost, request), hedge: true })
-        ),
-        Effect.withSpan("Router.chat", spanOptions)
-      ),
-    chatStream: (request) =>
-      Stream.unwrap(
-        Effect.as(Validate.chat(request), RouterStream.chatStream(core, request, sized(chatCost, request)))
-      ).pipe(Stream.withSpan("Router.chatStream", spanOptions)),
-    embed: (request) =>
-      Validate.embedding(request).pipe(
-        Effect.zipRight(
-          route(core, { run: call((m) => m.service.embed(request)), cost: sized(embedCost, request), hedge: true })
-        ),
-        Effect.withSpan("Router.embed", spanOptions)
-      ),
-    listModels: route(core, { run: call((m) => m.service.listModels), cost: undefined, hedge: false }).pipe(
-      Effect.withSpan("Router.listModels", spanOptions)
-    )
-  })
-}
-
 /**
  * Builds a router in the current scope: validates the options (failing with `BadRequest`), builds every
  * deployment's layer once, and returns the service with its stats. State goes to the `RouterStore` in the context,
@@ -243,7 +195,8 @@ export const make = <D extends Deployment.Deployment<any, any>>(
       names: members.map((m) => m.name),
       config,
       store,
-      order: Order.compile(options.strategy, members, config.rules.circuit !== undefined, config.rules.staleAfter)
+      order: Order.compile(options.strategy, members, config.rules.circuit !== undefined, config.rules.staleAfter),
+      healthChecked: Members.anyHealth(members)
     }
     return { service: serviceOf(core), stats: Stats.snapshot(core) }
   })

@@ -189,30 +189,48 @@ export const initial: DeploymentState = Evolve.initial
  */
 export const evolve: (state: DeploymentState, event: Event, slowest: number) => DeploymentState = Evolve.evolve
 
+/**
+ * The memory store's state. Deployments get a position when first named, and their states sit in an array at those
+ * positions: applying an event copies that short array, where a map keyed by name would be copied whole (every
+ * request applies two events).
+ */
 interface Memory {
   readonly turn: number
   readonly failovers: number
-  readonly byName: ReadonlyMap<string, DeploymentState>
+  /** Grows only: a name keeps its position for the life of the store. */
+  readonly positions: ReadonlyMap<string, number>
+  readonly states: ReadonlyArray<DeploymentState>
 }
 
-const view = (memory: Memory, names: ReadonlyArray<string>): Snapshot => ({
-  turn: memory.turn,
-  failovers: memory.failovers,
-  deployments: names.map((name) => memory.byName.get(name) ?? initial)
+const view = ({ failovers, positions, states, turn }: Memory, names: ReadonlyArray<string>): Snapshot => ({
+  turn,
+  failovers,
+  deployments: names.map((name) => {
+    const at = positions.get(name)
+    return at === undefined ? initial : states[at]
+  })
 })
 
 const applyAll = (memory: Memory, events: ReadonlyArray<Event>): Memory => {
   if (events.length === 0) return memory
-  const byName = new Map(memory.byName)
-  let { failovers, turn } = memory
+  let { failovers, positions, turn } = memory
+  const states = memory.states.slice()
   for (const event of events) {
+    let at = positions.get(event.deployment)
+    if (at === undefined) {
+      at = states.push(initial) - 1
+      positions = new Map(positions).set(event.deployment, at)
+    }
+    // Only a transient failure reads the slowest average, so only then is it looked for.
     let slowest = 0
-    if (event._tag === "Settled") for (const d of byName.values()) slowest = Math.max(slowest, d.latency ?? 0)
-    byName.set(event.deployment, evolve(byName.get(event.deployment) ?? initial, event, slowest))
+    if (event._tag === "Settled" && event.outcome._tag === "Failure" && event.outcome.transient) {
+      for (const d of states) slowest = Math.max(slowest, d.latency ?? 0)
+    }
+    states[at] = evolve(states[at], event, slowest)
     if (event._tag === "Admitted" && event.failover) failovers++
     if (event._tag === "Admitted" && event.turn) turn++
   }
-  return { turn, failovers, byName }
+  return { turn, failovers, positions, states }
 }
 
 /**
@@ -222,7 +240,7 @@ const applyAll = (memory: Memory, events: ReadonlyArray<Event>): Memory => {
  * @category constructors
  */
 export const makeMemory: Effect.Effect<Service> = Effect.map(
-  Ref.make<Memory>({ turn: 0, failovers: 0, byName: new Map() }),
+  Ref.make<Memory>({ turn: 0, failovers: 0, positions: new Map(), states: [] }),
   (ref) =>
     RouterStore.of({
       modify: (names, decide) =>

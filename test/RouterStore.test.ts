@@ -1,14 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
+import * as Deployment from "../src/Deployment.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
+import * as LlmService from "../src/LlmService.js"
 import * as Router from "../src/Router.js"
 import * as RouterStore from "../src/RouterStore.js"
 import * as Strategy from "../src/Strategy.js"
-import { replyOf, request, scripted } from "./Router.kit.js"
+import { replyOf, request, response, scripted } from "./Router.kit.js"
 
 const rules: RouterStore.Rules = { circuit: undefined, alpha: 0.3, staleAfter: Number.POSITIVE_INFINITY }
 
@@ -116,6 +119,57 @@ describe("RouterStore", () => {
           ["up", "success", 0]
         ])
         for (const s of attempts) expect(Option.getOrUndefined(s.parent)?.spanId).toBe(operation.spanId)
+        expect(spans.every((s) => s.status._tag === "Ended")).toBe(true)
+      }).pipe(Effect.scoped)
+  )
+
+  it.effect(
+    "a deployment's own spans are children of the operation's span, and the caller's span is current afterwards",
+    () =>
+      Effect.gen(function* () {
+        const spans: Array<Tracer.Span> = []
+        const base = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (name, parent, context, links, startTime, kind, options) => {
+            const span = base.span(name, parent, context, links, startTime, kind, options)
+            spans.push(span)
+            return span
+          },
+          context: base.context
+        })
+        // Each deployment's call makes a span of its own, as an HTTP client or a Telemetry layer would.
+        const traced = (name: string, answer: Effect.Effect<unknown, LiterLlmError.LiterLlmError>) =>
+          Deployment.make({
+            name,
+            layer: Layer.succeed(
+              LlmService.LlmService,
+              LlmService.make({
+                chat: () => Effect.as(answer, response(name)).pipe(Effect.withSpan(`upstream ${name}`))
+              })
+            )
+          })
+        const router = yield* Router.make({
+          deployments: [traced("down", Effect.fail(new LiterLlmError.ServiceUnavailable())), traced("up", Effect.void)],
+          strategy: Strategy.fallback()
+        })
+        const [reply, current] = yield* Effect.zip(router.service.chat(request), Effect.currentSpan).pipe(
+          Effect.withSpan("caller"),
+          Effect.withTracer(recording)
+        )
+        expect(replyOf(reply)).toBe("up")
+        expect(current.name).toBe("caller")
+        const [operation] = spans.filter((s) => s.name === "Router.chat")
+        expect(
+          spans
+            .filter((s) => s.name !== "caller")
+            .map((s) => [s.name, Option.getOrUndefined(s.parent)?.spanId === operation.spanId])
+        ).toEqual([
+          ["Router.chat", false],
+          ["Router.attempt", true],
+          ["upstream down", true],
+          ["Router.attempt", true],
+          ["upstream up", true]
+        ])
         expect(spans.every((s) => s.status._tag === "Ended")).toBe(true)
       }).pipe(Effect.scoped)
   )

@@ -13,6 +13,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import type * as Tracer from "effect/Tracer"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as RouterStore from "../../RouterStore.js"
 import type { Member } from "./members.js"
@@ -26,6 +27,8 @@ export interface Core {
   readonly config: Config
   readonly store: RouterStore.Service
   readonly order: Order
+  /** Some deployment has a health check (unhealthy ones are tried last). */
+  readonly healthChecked: boolean
 }
 
 /** One request's walk through the candidates. */
@@ -53,20 +56,26 @@ export interface Blocked {
 /** An admission: a slot, or why there is none. */
 export type Admission = Either.Either<Slot, Blocked>
 
-/** What a call does on the deployment it was admitted to, settling through `settle` whatever happens. */
-export type Runner<A> = (
-  request: InFlight,
-  slot: Slot,
-  start: number,
-  restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
-) => Effect.Effect<A, LiterLlmError.LiterLlmError>
-
 /** One request in flight through the router. */
 export interface InFlight {
   readonly core: Core
+  /** The `Clock` of the request's fiber, read where a time is needed rather than through an effect per read. */
+  readonly clock: Clock.Clock
   readonly walk: Ref.Ref<Walk>
   readonly deadlineAt: number
 }
+
+/** Where one call runs: the request, its slot, when it started, its span, and the mask's `restore`. */
+export interface Call {
+  readonly request: InFlight
+  readonly slot: Slot
+  readonly start: number
+  readonly span: Tracer.Span
+  readonly restore: <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
+}
+
+/** What a call does on the deployment it was admitted to; it settles the call through {@link ended} or `settle`. */
+export type Runner<A> = (call: Call) => Effect.Effect<A, LiterLlmError.LiterLlmError>
 
 /** A request in flight and what each of its calls does. */
 export interface Request<A> extends InFlight {
@@ -99,12 +108,18 @@ export const within = <A>(
   })
 }
 
-/** How an exit counts for the deployment, and the error to report among the attempts. */
-export const judge = (
-  exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>,
-  duration: number
-): { readonly outcome: RouterStore.Outcome; readonly error?: LiterLlmError.LiterLlmError } => {
-  if (Exit.isSuccess(exit)) return { outcome: { _tag: "Success", latency: duration } }
+/** How a call ended, for the store and the request's attempt list. */
+export type Verdict = {
+  readonly outcome: RouterStore.Outcome
+  readonly error?: LiterLlmError.LiterLlmError
+}
+
+const success: Verdict = { outcome: { _tag: "Success", latency: undefined } }
+const interrupted: Verdict = { outcome: { _tag: "Interrupted" } }
+
+/** How an exit counts for the deployment (`latency`: the sample a success gives), and the error to report. */
+export const judge = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>, latency: number | undefined): Verdict => {
+  if (Exit.isSuccess(exit)) return latency === undefined ? success : { outcome: { _tag: "Success", latency } }
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
     const error = failure.value
@@ -112,7 +127,7 @@ export const judge = (
       error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.toMillis(error.retryAfter) : undefined
     return { outcome: { _tag: "Failure", transient: LiterLlmError.isTransient(error), retryAfter }, error }
   }
-  if (Cause.isInterruptedOnly(exit.cause)) return { outcome: { _tag: "Interrupted" } }
+  if (Cause.isInterruptedOnly(exit.cause)) return interrupted
   const error = new LiterLlmError.InternalError({
     message: "a deployment died with a defect",
     cause: Cause.squash(exit.cause)
@@ -120,43 +135,31 @@ export const judge = (
   return { outcome: { _tag: "Failure", transient: false, retryAfter: undefined }, error }
 }
 
-/** Writes how a call ended: the request's attempt list, then the store. */
+/**
+ * Writes how a call that started at `start` ended at `at`: the store, and a failure to the request's attempt list.
+ * `verdict` gets the call's duration (a success's latency sample).
+ */
 export const settle = (
   request: InFlight,
   slot: Slot,
   start: number,
-  verdict: (duration: number) => ReturnType<typeof judge>
-): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (at) => {
-    const duration = at - start
-    const { error, outcome } = verdict(duration)
-    const deployment = request.core.names[slot.index]
-    const event = {
-      _tag: "Settled",
-      deployment,
-      at,
-      duration,
-      probe: slot.probe,
-      outcome,
-      rules: request.core.config.rules
-    } as const
-    const write = request.core.store.write([event])
-    if (error === undefined) return write
-    const attempt = { deployment, error, duration: Duration.millis(duration) }
-    return Effect.zipRight(
-      Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt] })),
-      write
-    )
-  })
-
-/** Runs a request-response operation: the call under its time limit, settled on exit. */
-export const call =
-  <A>(op: (member: Member) => Effect.Effect<A, LiterLlmError.LiterLlmError>): Runner<A> =>
-  (request, slot, start, restore) => {
-    const member = request.core.members[slot.index]
-    const limited = within(op(member), limitOf(request, start, request.core.config.timeout), member.name, "answer")
-    return Effect.onExit(restore(limited), (exit) => settle(request, slot, start, (duration) => judge(exit, duration)))
-  }
+  at: number,
+  verdict: (duration: number) => Verdict
+): Effect.Effect<void> => {
+  const duration = at - start
+  const { error, outcome } = verdict(duration)
+  const { config, names, store } = request.core
+  const deployment = names[slot.index]
+  const write = store.write([
+    { _tag: "Settled", deployment, at, duration, probe: slot.probe, outcome, rules: config.rules }
+  ])
+  if (error === undefined) return write
+  const attempt = { deployment, error, duration: Duration.millis(duration) }
+  return Effect.zipRight(
+    Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt] })),
+    write
+  )
+}
 
 const outcomeName = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): string => {
   if (Exit.isSuccess(exit)) return "success"
@@ -164,8 +167,31 @@ const outcomeName = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): str
   return Option.isSome(failure) ? failure.value._tag : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "defect"
 }
 
+/** Marks the call's span with its outcome (the span ends with the attempt). */
+export const mark = (call: Call, exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>): void =>
+  call.span.attribute("outcome", outcomeName(exit))
+
+/** A request-response call has just ended: its outcome on the span, then settled. */
+const ended = ({ request, slot, start, span }: Call, exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>) => {
+  span.attribute("outcome", outcomeName(exit))
+  return settle(request, slot, start, request.clock.unsafeCurrentTimeMillis(), (duration) => judge(exit, duration))
+}
+
+/** Runs a request-response operation: the call under its time limit, settled on exit. */
+export const call =
+  <A>(op: (member: Member) => Effect.Effect<A, LiterLlmError.LiterLlmError>): Runner<A> =>
+  (call) => {
+    const { request, restore, slot, start } = call
+    const member = request.core.members[slot.index]
+    const limited = within(op(member), limitOf(request, start, request.core.config.timeout), member.name, "answer")
+    return Effect.onExit(restore(limited), (exit) => ended(call, exit))
+  }
+
 /**
- * Admits with `admit` and runs the request there, as one span. Left when nobody could be admitted (nothing ran).
+ * Admits with `admit` and runs the request there, as one `Router.attempt` span (deployment, probe, outcome; its own
+ * start and end give the duration) under the operation's span — which stays the current span, so the deployment's
+ * own spans are its children too: one change of the current span per request rather than one per attempt. Left when
+ * nobody could be admitted (nothing ran).
  */
 export const attempt = <A>(
   request: Request<A>,
@@ -175,15 +201,12 @@ export const attempt = <A>(
     Effect.flatMap(admit, (admission): Effect.Effect<Either.Either<A, Blocked>, LiterLlmError.LiterLlmError> => {
       if (Either.isLeft(admission)) return Effect.succeed(Either.left(admission.left))
       const slot = admission.right
-      const attributes = { deployment: request.core.names[slot.index], probe: slot.probe }
-      // `useSpan` hands over the span itself, so the outcome is set on it directly when the call ends.
-      return Effect.useSpan("Router.attempt", { attributes, captureStackTrace: false }, (span) =>
-        Effect.flatMap(Clock.currentTimeMillis, (start) =>
-          // The span's own start and end give the duration.
-          Effect.onExit(request.run(request, slot, start, restore), (exit) =>
-            Effect.sync(() => span.attribute("outcome", outcomeName(exit)))
-          )
-        ).pipe(Effect.map(Either.right), Effect.withParentSpan(span))
+      const member = request.core.members[slot.index]
+      return Effect.useSpan("Router.attempt", slot.probe ? member.probeSpan : member.span, (span) =>
+        Effect.map(
+          request.run({ request, slot, start: request.clock.unsafeCurrentTimeMillis(), span, restore }),
+          Either.right
+        )
       )
     })
   )

@@ -23,7 +23,21 @@ export interface Member {
   readonly tags: ReadonlyArray<string>
   readonly maxConcurrency: number
   readonly health: Context.Tag.Service<DeploymentHealth> | undefined
+  /** The options of its attempt spans, as a regular call and as a circuit's probe. */
+  readonly span: SpanOptions
+  readonly probeSpan: SpanOptions
 }
+
+/** The options of an attempt span; the call site is inside the router, so its stack would tell nothing. */
+export interface SpanOptions {
+  readonly attributes: Readonly<Record<string, unknown>>
+  readonly captureStackTrace: false
+}
+
+const spanOptions = (deployment: string, probe: boolean): SpanOptions => ({
+  attributes: { deployment, probe },
+  captureStackTrace: false
+})
 
 /** Builds every deployment's layer once, in list order, in the current scope. */
 export const build = <D extends Deployment.Deployment<any, any>>(
@@ -41,14 +55,17 @@ export const build = <D extends Deployment.Deployment<any, any>>(
       priority: d.priority ?? 0,
       tags: d.tags ?? [],
       maxConcurrency: d.maxConcurrency ?? Number.POSITIVE_INFINITY,
-      health: Option.getOrUndefined(Context.getOption(context, DeploymentHealth))
+      health: Option.getOrUndefined(Context.getOption(context, DeploymentHealth)),
+      span: spanOptions(d.name, false),
+      probeSpan: spanOptions(d.name, true)
     }))
   )
 
-/** Which deployments report themselves unhealthy right now; `undefined` when none has a health check. */
-export const unhealthy = (members: ReadonlyArray<Member>): Effect.Effect<ReadonlyArray<boolean> | undefined> =>
-  members.some((m) => m.health !== undefined)
-    ? Effect.forEach(members, (m) =>
-        m.health === undefined ? Effect.succeed(false) : Effect.map(m.health.state, (h) => h.status === "unhealthy")
-      )
-    : Effect.succeed(undefined)
+/** Which deployments report themselves unhealthy right now (ask only when {@link anyHealth}). */
+export const unhealthy = (members: ReadonlyArray<Member>): Effect.Effect<ReadonlyArray<boolean>> =>
+  Effect.forEach(members, (m) =>
+    m.health === undefined ? Effect.succeed(false) : Effect.map(m.health.state, (h) => h.status === "unhealthy")
+  )
+
+/** Whether any deployment has a health check. */
+export const anyHealth = (members: ReadonlyArray<Member>): boolean => members.some((m) => m.health !== undefined)

@@ -70,13 +70,17 @@ export const earliestReopen = (snapshot: RouterStore.Snapshot, now: number): num
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
 /** Sorts indexes by keys, lowest first; `Array.prototype.sort` is stable, so ties keep list order. */
-const byKeys = (indexes: Array<number>, key: (i: number) => ReadonlyArray<number>) =>
-  indexes.sort((a, b) => {
-    const ka = key(a)
-    const kb = key(b)
+const byKeys = (indexes: Array<number>, key: (i: number) => ReadonlyArray<number>) => {
+  // Each index's keys once, not once per comparison.
+  const keys: Array<ReadonlyArray<number>> = []
+  for (const i of indexes) keys[i] = key(i)
+  return indexes.sort((a, b) => {
+    const ka = keys[a]
+    const kb = keys[b]
     for (let k = 0; k < ka.length; k++) if (ka[k] !== kb[k]) return ka[k] < kb[k] ? -1 : 1
     return 0
   })
+}
 
 /** The expected cost of a request at a deployment: its own price, else its model's, else the request model's. */
 const expectedCost = (member: Member, cost: CostInput | undefined): number => {

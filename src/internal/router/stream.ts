@@ -18,13 +18,13 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
-import { type Core, judge, limitOf, type Runner, settle, within } from "./attempt.js"
+import { type Core, judge, limitOf, mark, type Runner, settle, type Verdict, within } from "./attempt.js"
 import type { CostInput } from "./order.js"
 import { route } from "./walk.js"
 
 type Chunks = Chunk.Chunk<Chat.ChatCompletionChunk>
 type Pull = Effect.Effect<Chunks, Option.Option<LiterLlmError.LiterLlmError>>
-type Verdict = (duration: number) => ReturnType<typeof judge>
+type Ending = (duration: number) => Verdict
 
 /** The first non-empty chunk, or None if the stream ended without one. */
 const pullFirst = (pull: Pull): Effect.Effect<Option.Option<Chunks>, LiterLlmError.LiterLlmError> =>
@@ -41,7 +41,7 @@ const broke = (name: string, error: LiterLlmError.LiterLlmError): LiterLlmError.
   })
 
 /** The rest of the winner's stream; notes how it ended for the settling finalizer. */
-const rest = (name: string, pull: Pull, ended: Ref.Ref<Verdict>) =>
+const rest = (name: string, pull: Pull, ended: Ref.Ref<Ending>) =>
   Stream.repeatEffectChunkOption(
     Effect.catchAll(pull, (failure) =>
       Option.match(failure, {
@@ -64,15 +64,18 @@ const firstChunk =
     body: Chat.ChatCompletionRequest,
     outer: Scope.Scope
   ): Runner<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>> =>
-  (request, slot, start, restore) =>
-    Effect.gen(function* () {
+  (call) => {
+    const { request, restore, slot, start } = call
+    const opened = Effect.gen(function* () {
       const member = request.core.members[slot.index]
       const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
       // Until the stream says otherwise, it was interrupted (the caller stopped reading, or was interrupted).
-      const ended = yield* Ref.make<Verdict>(() => ({ outcome: { _tag: "Interrupted" } }))
+      const ended = yield* Ref.make<Ending>(() => ({ outcome: { _tag: "Interrupted" } }))
       yield* Scope.addFinalizer(
         scope,
-        Effect.flatMap(Ref.get(ended), (verdict) => settle(request, slot, start, verdict))
+        Effect.flatMap(Ref.get(ended), (verdict) =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => settle(request, slot, start, at, verdict))
+        )
       )
       const pull = yield* Scope.extend(Stream.toPull(member.service.chatStream(body)), scope)
       const limit = limitOf(request, start, request.core.config.firstChunkTimeout)
@@ -96,6 +99,9 @@ const firstChunk =
       if (Option.isNone(head)) return Stream.empty
       return Stream.concat(Stream.fromChunk(head.value), rest(member.name, pull, ended))
     })
+    // The attempt's outcome is how the wait for the first chunk ended.
+    return Effect.onExit(opened, (exit) => Effect.sync(() => mark(call, exit)))
+  }
 
 /** `chatStream` through the router. */
 export const chatStream = (core: Core, body: Chat.ChatCompletionRequest, cost: CostInput | undefined) =>

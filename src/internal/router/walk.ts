@@ -22,6 +22,7 @@ import {
   attempt,
   type Blocked,
   type Core,
+  type InFlight,
   type Request,
   type Runner,
   type Slot,
@@ -34,6 +35,9 @@ type E = LiterLlmError.LiterLlmError
 
 const circuitOn = (core: Core) => core.config.rules.circuit !== undefined
 
+/** The time now, by the request's clock (call it where the time is needed, inside a running effect). */
+const nowOf = (request: InFlight) => request.clock.unsafeCurrentTimeMillis()
+
 const admitted = (core: Core, slot: Slot, failover: boolean, turn: boolean): RouterStore.Event => ({
   _tag: "Admitted",
   deployment: core.names[slot.index],
@@ -41,6 +45,9 @@ const admitted = (core: Core, slot: Slot, failover: boolean, turn: boolean): Rou
   failover,
   turn
 })
+
+/** Nobody left to ask (the walk has run through its order). */
+const none: Blocked = { reopen: undefined, full: 0 }
 
 interface Chosen {
   readonly slot: Slot
@@ -51,9 +58,11 @@ interface Chosen {
 /** Orders the candidates and admits the request to the first admissible one, in one store step. */
 const choose = <A>(request: Request<A>, input: Order.Input): Effect.Effect<Admission> => {
   const { core } = request
-  return core.store
-    .modify(core.names, (snapshot): readonly [Either.Either<Chosen, Blocked>, ReadonlyArray<RouterStore.Event>] => {
-      const order = Order.demoteUnhealthy(core.order(snapshot, input), input.unhealthy)
+  const decided = core.store.modify(
+    core.names,
+    (snapshot): readonly [Either.Either<Chosen, Blocked>, ReadonlyArray<RouterStore.Event>] => {
+      const ordered = core.order(snapshot, input)
+      const order = input.unhealthy === undefined ? ordered : Order.demoteUnhealthy(ordered, input.unhealthy)
       const first = Order.firstAdmissible(core.members, snapshot, order, 0, circuitOn(core), input.now)
       if (first === undefined) {
         const full = core.members.filter((m, i) => snapshot.deployments[i].inFlight >= m.maxConcurrency).length
@@ -62,33 +71,35 @@ const choose = <A>(request: Request<A>, input: Order.Input): Effect.Effect<Admis
       }
       const slot = { index: order[first.pos], probe: first.probe }
       return [Either.right({ slot, order, pos: first.pos }), [admitted(core, slot, false, true)]]
-    })
-    .pipe(
-      Effect.tap((chosen) =>
-        Either.isRight(chosen)
-          ? Ref.set(request.walk, { order: chosen.right.order, pos: chosen.right.pos, tries: 1, attempts: [] })
-          : Effect.void
-      ),
-      Effect.map(Either.map((chosen) => chosen.slot))
-    )
+    }
+  )
+  return Effect.flatMap(decided, (chosen): Effect.Effect<Admission> => {
+    if (Either.isLeft(chosen)) return Effect.succeed(Either.left(chosen.left))
+    const { order, pos, slot } = chosen.right
+    return Effect.as(Ref.set(request.walk, { order, pos, tries: 1, attempts: [] }), Either.right(slot))
+  })
 }
 
 /** Admits the request to the next admissible candidate after the one tried last, counting a failover. */
-const admitNext = <A>(request: Request<A>): Effect.Effect<Admission> =>
-  Effect.gen(function* () {
-    const { core } = request
-    const now = yield* Clock.currentTimeMillis
-    const walk = yield* Ref.get(request.walk)
-    const next = yield* core.store.modify(core.names, (snapshot) => {
+const admitNext = <A>(request: Request<A>): Effect.Effect<Admission> => {
+  const { core } = request
+  const admit = (now: number, walk: Walk) =>
+    core.store.modify(core.names, (snapshot) => {
       const found = Order.firstAdmissible(core.members, snapshot, walk.order, walk.pos + 1, circuitOn(core), now)
       if (found === undefined) return [undefined, []] as const
       const slot = { index: walk.order[found.pos], probe: found.probe }
       return [{ slot, pos: found.pos }, [admitted(core, slot, true, false)]] as const
     })
-    if (next === undefined) return Either.left({ reopen: undefined, full: 0 })
-    yield* Ref.update(request.walk, (w) => ({ ...w, pos: next.pos, tries: w.tries + 1 }))
-    return Either.right(next.slot)
-  })
+  return Effect.flatMap(Ref.get(request.walk), (walk) =>
+    Effect.flatMap(admit(nowOf(request), walk), (next): Effect.Effect<Admission> => {
+      if (next === undefined) return Effect.succeed(Either.left(none))
+      return Effect.as(
+        Ref.update(request.walk, (w) => ({ ...w, pos: next.pos, tries: w.tries + 1 })),
+        Either.right(next.slot)
+      )
+    })
+  )
+}
 
 /** A retry on the same deployment: the caller's own schedule, so it is not subject to admission again. */
 const readmit = <A>(request: Request<A>, slot: Slot): Effect.Effect<Admission> =>
@@ -102,10 +113,9 @@ const readmit = <A>(request: Request<A>, slot: Slot): Effect.Effect<Admission> =
 
 /** Whether another call may start now: under `maxAttempts`, and `wait` millis from now before the deadline. */
 const budgetLeft = <A>(request: Request<A>, wait: number) =>
-  Effect.zipWith(
-    Clock.currentTimeMillis,
+  Effect.map(
     Ref.get(request.walk),
-    (now, walk) => walk.tries < request.core.config.maxAttempts && now + wait < request.deadlineAt
+    (walk) => walk.tries < request.core.config.maxAttempts && nowOf(request) + wait < request.deadlineAt
   )
 
 const retryAfterOf = (error: E): Duration.Duration =>
@@ -140,7 +150,6 @@ const onDeployment = <A>(request: Request<A>, admit: Effect.Effect<Admission>) =
 /** The backup of a hedge had nobody to ask. Not an object, so it is compared as itself (`Effect.fail` hands an
  * object on wrapped with the current span). */
 const NoBackup: unique symbol = Symbol.for("effect-liter-llm/Router/NoBackup")
-const none: Blocked = { reopen: undefined, full: 0 }
 
 /**
  * Hedging: when the first call has not answered after `delay` (or has already failed), the next candidate is asked
@@ -184,15 +193,17 @@ const tryFrom = <A>(
   const first = delay === undefined ? onDeployment(request, admit) : hedged(request, admit, delay)
   return first.pipe(
     Effect.catchIf(LiterLlmError.isTransient, (error) => Effect.map(next(request, error), Either.right)),
-    Effect.flatMap(Either.match({ onLeft: onBlocked, onRight: Effect.succeed }))
+    Effect.flatMap((result) => (Either.isLeft(result) ? onBlocked(result.left) : Effect.succeed(result.right)))
   )
 }
 
 const next = <A>(request: Request<A>, error: E): Effect.Effect<A, E> => {
-  if (!request.core.config.failover) return Effect.fail(error)
-  return Effect.flatMap(budgetLeft(request, 0), (ok) =>
-    ok ? tryFrom(request, admitNext(request), () => giveUp(request, error)) : giveUp(request, error)
-  )
+  const { failover, maxAttempts } = request.core.config
+  if (!failover) return Effect.fail(error)
+  const onward = tryFrom(request, admitNext(request), () => giveUp(request, error))
+  // Without a cap on calls or a deadline there is always budget left: no need to look.
+  if (maxAttempts === Number.POSITIVE_INFINITY && request.deadlineAt === Number.POSITIVE_INFINITY) return onward
+  return Effect.flatMap(budgetLeft(request, 0), (ok) => (ok ? onward : giveUp(request, error)))
 }
 
 const unavailable = (blocked: Blocked, n: number) => {
@@ -217,38 +228,39 @@ export interface RouteOptions<A> {
   readonly hedge: boolean
 }
 
+const fresh: Walk = { order: [], pos: 0, tries: 0, attempts: [] }
+
 /** Routes one request. */
 export const route = <A>(core: Core, { cost, hedge, run }: RouteOptions<A>): Effect.Effect<A, E> =>
-  Effect.flatMap(Ref.make<Walk>({ order: [], pos: 0, tries: 0, attempts: [] }), (walk) =>
-    Effect.flatMap(Clock.currentTimeMillis, (began) => {
-      const deadline = core.config.deadline
-      const request: Request<A> = {
-        core,
-        run,
-        hedge,
-        walk,
-        deadlineAt: deadline === undefined ? Number.POSITIVE_INFINITY : began + deadline
-      }
-      // Only what the strategy needs is gathered: a draw for weighted random, health where deployments report it.
-      const start = (now: number): Effect.Effect<A, E> =>
-        Effect.zipWith(
-          core.config.needsDraw ? Random.next : Effect.succeed(0),
-          Members.unhealthy(core.members),
-          (draw, unhealthy) => ({ now, draw, cost, unhealthy })
-        ).pipe(
-          Effect.flatMap((input) =>
-            tryFrom(request, choose(request, input), (blocked) => {
-              const wait = blocked.reopen
-              if (core.config.waitForAvailable && wait !== undefined && now + wait < request.deadlineAt) {
-                return Effect.zipRight(
-                  Effect.sleep(Duration.millis(wait)),
-                  Effect.flatMap(Clock.currentTimeMillis, start)
-                )
-              }
-              return Effect.fail(unavailable(blocked, core.members.length))
-            })
+  Clock.clockWith((clock) =>
+    Effect.flatMap(Ref.make(fresh), (walk) => {
+      const { config, members } = core
+      const began = clock.unsafeCurrentTimeMillis()
+      const deadlineAt = config.deadline === undefined ? Number.POSITIVE_INFINITY : began + config.deadline
+      const request: Request<A> = { core, clock, run, hedge, walk, deadlineAt }
+      const blocked = (now: number) => (blocked: Blocked) => {
+        const wait = blocked.reopen
+        if (config.waitForAvailable && wait !== undefined && now + wait < deadlineAt) {
+          return Effect.zipRight(
+            Effect.sleep(Duration.millis(wait)),
+            Effect.suspend(() => start(nowOf(request)))
           )
+        }
+        return Effect.fail(unavailable(blocked, members.length))
+      }
+      const walkFrom = (input: Order.Input) => tryFrom(request, choose(request, input), blocked(input.now))
+      // Only what the strategy needs is gathered: a draw for weighted random, health where deployments report it.
+      function start(now: number): Effect.Effect<A, E> {
+        if (!config.needsDraw && !core.healthChecked) return walkFrom({ now, draw: 0, cost, unhealthy: undefined })
+        return Effect.flatMap(
+          Effect.zipWith(
+            config.needsDraw ? Random.next : Effect.succeed(0),
+            core.healthChecked ? Members.unhealthy(members) : Effect.succeed(undefined),
+            (draw, unhealthy) => ({ now, draw, cost, unhealthy })
+          ),
+          walkFrom
         )
+      }
       return start(began)
     })
   )
