@@ -30,21 +30,23 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as RcMap from "effect/RcMap"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import type * as Chat from "./Chat.js"
 import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
+import * as Broadcast from "./internal/cache/broadcast.js"
 import * as Flight from "./internal/cache/flight.js"
 import * as Key from "./internal/cache/key.js"
 import * as Lru from "./internal/cache/lru.js"
@@ -154,7 +156,23 @@ const Ttl = Schema.Unknown.pipe(
 const OptionsSchema = Schema.Struct({ capacity: Schema.optional(Validate.PositiveInt), ttl: Schema.optional(Ttl) })
 
 const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
-const markHit = Effect.annotateCurrentSpan("liter_llm.cache.hit", true)
+
+// Looked up before annotating: with no span, `annotateCurrentSpan` fails and recovers internally, and building that
+// failure (a stack trace) costs more than the rest of a hit.
+const markHit = Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
+  Option.isSome(span) && span.value._tag === "Span"
+    ? Effect.annotateCurrentSpan("liter_llm.cache.hit", true)
+    : Effect.void
+)
+
+/** What the chat and embed operations share: the request type, the answer, how it is stored and shown as a hit. */
+interface Kind<Req, A> {
+  readonly operation: "chat" | "embed"
+  readonly call: (request: Req) => Effect.Effect<A, LiterLlmError.LiterLlmError>
+  readonly entry: (answer: A) => Entry
+  readonly answer: (entry: Entry) => A | undefined
+  readonly asHit: (answer: A) => A
+}
 
 /**
  * Wraps the service below in a cache. Fails with `BadRequest` naming an option out of range. Scoped: calls in
@@ -174,94 +192,113 @@ export const make =
 
       const tolerate =
         <A>(what: string, fallback: A) =>
-        (effect: Effect.Effect<A, unknown>) => {
-          const skip = (cause: unknown) =>
-            Effect.as(
-              Effect.logWarning(`the LLM cache store failed to ${what}; serving without it. Check the store.`, cause),
-              fallback
-            )
-          return effect.pipe(Effect.catchAll(skip), Effect.catchAllDefect(skip))
-        }
+        (effect: Effect.Effect<A, unknown>) =>
+          Effect.catchAllCause(effect, (cause) =>
+            Cause.isInterruptedOnly(cause)
+              ? Effect.interrupt
+              : Effect.as(
+                  Effect.logWarning(
+                    `the LLM cache store failed to ${what}; serving without it. Check the store.`,
+                    cause
+                  ),
+                  fallback
+                )
+          )
       const read = (key: string) =>
         tolerate("read an entry", Option.none<Entry>())(Effect.suspend(() => store.get(key)))
       const write = (key: string, entry: Entry) =>
         tolerate<void>("write an entry", undefined)(Effect.suspend(() => store.set(key, entry, ttl)))
 
       /** A call answered from the store, or shared with the callers of the same request. */
-      const cached = <Req extends Chat.ChatCompletionRequest | Embedding.EmbeddingRequest, A>(
-        operation: "chat" | "embed",
-        flights: Flight.Flights<A>,
-        call: (request: Req) => Effect.Effect<A, LiterLlmError.LiterLlmError>,
-        entry: { readonly of: (answer: A) => Entry; readonly answer: (entry: Entry) => A | undefined },
-        asHit: (answer: A) => A
-      ) =>
-        Effect.fnUntraced(function* (request: Req) {
-          const key = yield* Key.keyOf(operation, request)
-          const flight = new Flight.Flight(
-            key,
-            Flight.sharing(Effect.tap(call(request), (answer) => write(key, entry.of(answer))))
-          )
-          // A caller of a request in flight joins it without a look in the store.
-          if (!(yield* RcMap.has(flights, flight))) {
-            const found = Option.flatMapNullable(yield* read(key), entry.answer)
-            if (Option.isSome(found)) return yield* Effect.as(markHit, asHit(found.value))
-          }
-          const shared = yield* Effect.scoped(RcMap.get(flights, flight))
-          return (yield* Flight.claim(shared)) ? shared.value : yield* Effect.as(markHit, asHit(shared.value))
-        })
+      const cached = <Req extends Chat.ChatCompletionRequest | Embedding.EmbeddingRequest, A>(kind: Kind<Req, A>) =>
+        Effect.map(
+          Flight.make<A, LiterLlmError.LiterLlmError>(),
+          (flights) => (request: Req) =>
+            Effect.flatMap(Key.keyOf(kind.operation, request), (key) =>
+              // Counting a caller in and waiting are one step: an interruption between them would leave it counted.
+              Effect.uninterruptibleMask((restore) => {
+                const hit = (answer: A) => Effect.as(markHit, kind.asHit(answer))
+                const share = (run: Flight.Run<A, LiterLlmError.LiterLlmError, undefined>) =>
+                  Effect.flatMap(Flight.wait(flights, key, run, restore), ([answer, mine]) =>
+                    mine ? Effect.succeed(answer) : hit(answer)
+                  )
+                const call = Effect.tap(kind.call(request), (answer) => write(key, kind.entry(answer)))
+                const lead = Effect.flatMap(Flight.enter(flights, key), (joined) =>
+                  joined !== undefined
+                    ? share(joined)
+                    : Effect.flatMap(Flight.launch(flights, key, call, undefined), share)
+                )
+                // A caller of a request in flight joins it without a look in the store.
+                return Effect.flatMap(Flight.join(flights, key), (joined) =>
+                  joined !== undefined
+                    ? share(joined)
+                    : Effect.flatMap(restore(read(key)), (found) => {
+                        const answer = Option.isSome(found) ? kind.answer(found.value) : undefined
+                        return answer !== undefined ? hit(answer) : lead
+                      })
+                )
+              })
+            )
+        )
 
-      const streams = yield* Flight.flights<Flight.Broadcast>()
+      const streams = yield* Flight.make<void, never, Broadcast.Broadcast>()
       const replay = (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) =>
         Stream.fromIterable(
           chunks.map((chunk, i) => (i === 0 || chunk.usage != null ? { ...chunk, usage: zeroUsage } : chunk))
         )
+      /** A reader counted in a stream flight: leaves it with the stream's scope, carries its usage if first. */
+      const reader = (key: string, run: Flight.Run<void, never, Broadcast.Broadcast>) =>
+        Effect.as(
+          Effect.addFinalizer(() => Flight.leave(streams, key, run)),
+          Stream.mapEffect(Broadcast.subscribe(run.handle), (chunk) =>
+            chunk.usage == null
+              ? Effect.succeed(chunk)
+              : Effect.flatMap(Flight.claim(streams, key, run), (mine) =>
+                  mine ? Effect.succeed(chunk) : Effect.as(markHit, { ...chunk, usage: zeroUsage })
+                )
+          )
+        )
       const chatStream = (request: Chat.ChatCompletionRequest) =>
         Stream.unwrapScoped(
-          Effect.gen(function* () {
-            const key = yield* Key.keyOf("chatStream", request)
-            const flight = new Flight.Flight(
-              key,
-              Flight.broadcast(below.chatStream(request), (chunks) => write(key, { _tag: "ChatStream", chunks }))
-            )
-            if (!(yield* RcMap.has(streams, flight))) {
-              const found = yield* read(key)
-              if (Option.isSome(found) && found.value._tag === "ChatStream")
-                return yield* Effect.as(markHit, replay(found.value.chunks))
-            }
-            const shared = yield* RcMap.get(streams, flight)
-            return Stream.mapEffect(Flight.subscribe(shared.value), (chunk) =>
-              chunk.usage == null
-                ? Effect.succeed(chunk)
-                : Effect.flatMap(Flight.claim(shared), (mine) =>
-                    mine ? Effect.succeed(chunk) : Effect.as(markHit, { ...chunk, usage: zeroUsage })
-                  )
-            )
-          })
+          Effect.flatMap(Key.keyOf("chatStream", request), (key) =>
+            Effect.uninterruptibleMask((restore) => {
+              const start = Effect.flatMap(
+                Broadcast.make(below.chatStream(request), (chunks) => write(key, { _tag: "ChatStream", chunks })),
+                ([broadcast, pump]) => Flight.launch(streams, key, pump, broadcast)
+              )
+              const lead = Effect.flatMap(Flight.enter(streams, key), (joined) =>
+                Effect.flatMap(joined !== undefined ? Effect.succeed(joined) : start, (run) => reader(key, run))
+              )
+              return Effect.flatMap(Flight.join(streams, key), (joined) =>
+                joined !== undefined
+                  ? reader(key, joined)
+                  : Effect.flatMap(restore(read(key)), (found) =>
+                      Option.isSome(found) && found.value._tag === "ChatStream"
+                        ? Effect.as(markHit, replay(found.value.chunks))
+                        : lead
+                    )
+              )
+            })
+          )
         )
 
       return LlmService.LlmService.of({
         ...below,
-        chat: cached(
-          "chat",
-          yield* Flight.flights<Chat.ChatCompletionResponse>(),
-          below.chat,
-          {
-            of: (response) => ({ _tag: "Chat", response }),
-            answer: (e) => (e._tag === "Chat" ? e.response : undefined)
-          },
-          (response) => ({ ...response, usage: zeroUsage })
-        ),
+        chat: yield* cached<Chat.ChatCompletionRequest, Chat.ChatCompletionResponse>({
+          operation: "chat",
+          call: below.chat,
+          entry: (response) => ({ _tag: "Chat", response }),
+          answer: (e) => (e._tag === "Chat" ? e.response : undefined),
+          asHit: (response) => ({ ...response, usage: zeroUsage })
+        }),
         chatStream,
-        embed: cached(
-          "embed",
-          yield* Flight.flights<Embedding.EmbeddingResponse>(),
-          below.embed,
-          {
-            of: (response) => ({ _tag: "Embedding", response }),
-            answer: (e) => (e._tag === "Embedding" ? e.response : undefined)
-          },
-          (response) => ({ ...response, usage: { prompt_tokens: 0, total_tokens: 0 } })
-        )
+        embed: yield* cached<Embedding.EmbeddingRequest, Embedding.EmbeddingResponse>({
+          operation: "embed",
+          call: below.embed,
+          entry: (response) => ({ _tag: "Embedding", response }),
+          answer: (e) => (e._tag === "Embedding" ? e.response : undefined),
+          asHit: (response) => ({ ...response, usage: { prompt_tokens: 0, total_tokens: 0 } })
+        })
       })
     })
 

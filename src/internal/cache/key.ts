@@ -23,17 +23,27 @@ const ignored: ReadonlySet<string> = new Set(["user", "metadata", "store", "stre
  * JSON with object keys sorted and `null`/`undefined` members dropped (the wire treats an absent field and `null`
  * alike); `ignored` only at the top. It must stay byte for byte the same across versions: a shared store keeps keys
  * made from it. Throws on a `bigint` (JSON has none) and overflows the stack on a cycle.
+ *
+ * Built by plain concatenation in loops: this runs on every cached call, and intermediate arrays (one per object and
+ * per member) cost more than the digest itself.
  */
 export const canonical = (value: unknown, top = false): string => {
-  if (Array.isArray(value)) return `[${Array.from(value, (item) => canonical(item)).join(",")}]`
   if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null"
+  if (Array.isArray(value)) {
+    let out = "["
+    // indexed, not iterated: a hole reads as `undefined` and is written as `null`, like JSON.stringify does
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonical(value[i])
+    return out + "]"
+  }
   const record = value as Record<string, unknown>
-  const members = Object.keys(record)
-    .sort()
-    .flatMap((key) =>
-      record[key] == null || (top && ignored.has(key)) ? [] : [`${JSON.stringify(key)}:${canonical(record[key])}`]
-    )
-  return `{${members.join(",")}}`
+  const keys = Object.keys(record).sort()
+  let out = "{"
+  for (const key of keys) {
+    const member = record[key]
+    if (member == null || (top && ignored.has(key))) continue
+    out += (out.length === 1 ? "" : ",") + JSON.stringify(key) + ":" + canonical(member)
+  }
+  return out + "}"
 }
 
 /** The store key of a request for an operation: `llm-cache:v1:<operation>:<SHA-256, base64url>`. */
@@ -42,10 +52,8 @@ export const keyOf = (
   request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
 ): Effect.Effect<string, LiterLlmError.Serialization> =>
   Effect.try({
-    try: () => {
-      const digest = sha256(new TextEncoder().encode(canonical(request, true)))
-      return `llm-cache:v1:${operation}:${Encoding.encodeBase64Url(digest)}`
-    },
+    try: () =>
+      `llm-cache:v1:${operation}:${Encoding.encodeBase64Url(sha256(new TextEncoder().encode(canonical(request, true))))}`,
     catch: (cause) =>
       new LiterLlmError.Serialization({
         message:
