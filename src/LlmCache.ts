@@ -30,8 +30,6 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -40,14 +38,11 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import type * as Chat from "./Chat.js"
 import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
-import * as Broadcast from "./internal/cache/broadcast.js"
-import * as Flight from "./internal/cache/flight.js"
+import * as Calls from "./internal/cache/calls.js"
 import * as Key from "./internal/cache/key.js"
 import * as Lru from "./internal/cache/lru.js"
 import * as Validate from "./internal/validate.js"
@@ -95,17 +90,23 @@ const StoreOptions = Schema.Struct({ capacity: Schema.optional(Validate.Positive
 export const memoryStore = (
   options: { readonly capacity?: number | undefined } = {}
 ): Effect.Effect<Store, LiterLlmError.BadRequest> =>
-  Effect.zipRight(
-    Validate.options("LlmCache", StoreOptions, options),
-    Effect.map(Ref.make(Lru.empty<Entry>(options.capacity ?? 256)), (memory): Store => ({
-      get: (key) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.modify(memory, (lru) => Lru.get(lru, key, now))),
-      set: (key, entry, ttl) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Ref.update(memory, (lru) => Lru.set(lru, key, entry, now + Duration.toMillis(ttl)))
-        )
-    }))
-  )
+  Effect.zipRight(Validate.options("LlmCache", StoreOptions, options), memory(options.capacity ?? 256))
+
+// The clock is read in `clockWith` rather than through `Clock.currentTimeMillis`: one step instead of three, on every
+// cached call.
+const memory = (capacity: number): Effect.Effect<Calls.Infallible> =>
+  Effect.map(Ref.make(Lru.empty<Entry>(capacity)), (state) => ({
+    get: (key) =>
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        return Ref.modify(state, (lru) => Lru.get(lru, key, now))
+      }),
+    set: (key, entry, ttl) =>
+      Effect.clockWith((clock) => {
+        const expiresAt = clock.unsafeCurrentTimeMillis() + Duration.toMillis(ttl)
+        return Ref.update(state, (lru) => Lru.set(lru, key, entry, expiresAt))
+      })
+  }))
 
 /**
  * A fresh {@link memoryStore} as the {@link CacheStore}, for caches that should share one.
@@ -157,23 +158,6 @@ const OptionsSchema = Schema.Struct({ capacity: Schema.optional(Validate.Positiv
 
 const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
 
-// Looked up before annotating: with no span, `annotateCurrentSpan` fails and recovers internally, and building that
-// failure (a stack trace) costs more than the rest of a hit.
-const markHit = Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
-  Option.isSome(span) && span.value._tag === "Span"
-    ? Effect.annotateCurrentSpan("liter_llm.cache.hit", true)
-    : Effect.void
-)
-
-/** What the chat and embed operations share: the request type, the answer, how it is stored and shown as a hit. */
-interface Kind<Req, A> {
-  readonly operation: "chat" | "embed"
-  readonly call: (request: Req) => Effect.Effect<A, LiterLlmError.LiterLlmError>
-  readonly entry: (answer: A) => Entry
-  readonly answer: (entry: Entry) => A | undefined
-  readonly asHit: (answer: A) => A
-}
-
 /**
  * Wraps the service below in a cache. Fails with `BadRequest` naming an option out of range. Scoped: calls in
  * flight are interrupted when the scope closes.
@@ -188,111 +172,20 @@ export const make =
       yield* Validate.options("LlmCache", OptionsSchema, options)
       const ttl = Duration.decode(options.ttl ?? "5 minutes")
       const provided = yield* Effect.serviceOption(CacheStore)
-      const store = Option.isSome(provided) ? provided.value : yield* memoryStore(options)
-
-      const tolerate =
-        <A>(what: string, fallback: A) =>
-        (effect: Effect.Effect<A, unknown>) =>
-          Effect.catchAllCause(effect, (cause) =>
-            Cause.isInterruptedOnly(cause)
-              ? Effect.interrupt
-              : Effect.as(
-                  Effect.logWarning(
-                    `the LLM cache store failed to ${what}; serving without it. Check the store.`,
-                    cause
-                  ),
-                  fallback
-                )
-          )
-      const read = (key: string) =>
-        tolerate("read an entry", Option.none<Entry>())(Effect.suspend(() => store.get(key)))
-      const write = (key: string, entry: Entry) =>
-        tolerate<void>("write an entry", undefined)(Effect.suspend(() => store.set(key, entry, ttl)))
-
-      /** A call answered from the store, or shared with the callers of the same request. */
-      const cached = <Req extends Chat.ChatCompletionRequest | Embedding.EmbeddingRequest, A>(kind: Kind<Req, A>) =>
-        Effect.map(
-          Flight.make<A, LiterLlmError.LiterLlmError>(),
-          (flights) => (request: Req) =>
-            Effect.flatMap(Key.keyOf(kind.operation, request), (key) =>
-              // Counting a caller in and waiting are one step: an interruption between them would leave it counted.
-              Effect.uninterruptibleMask((restore) => {
-                const hit = (answer: A) => Effect.as(markHit, kind.asHit(answer))
-                const share = (run: Flight.Run<A, LiterLlmError.LiterLlmError, undefined>) =>
-                  Effect.flatMap(Flight.wait(flights, key, run, restore), ([answer, mine]) =>
-                    mine ? Effect.succeed(answer) : hit(answer)
-                  )
-                const call = Effect.tap(kind.call(request), (answer) => write(key, kind.entry(answer)))
-                const lead = Effect.flatMap(Flight.enter(flights, key), (joined) =>
-                  joined !== undefined
-                    ? share(joined)
-                    : Effect.flatMap(Flight.launch(flights, key, call, undefined), share)
-                )
-                // A caller of a request in flight joins it without a look in the store.
-                return Effect.flatMap(Flight.join(flights, key), (joined) =>
-                  joined !== undefined
-                    ? share(joined)
-                    : Effect.flatMap(restore(read(key)), (found) => {
-                        const answer = Option.isSome(found) ? kind.answer(found.value) : undefined
-                        return answer !== undefined ? hit(answer) : lead
-                      })
-                )
-              })
-            )
-        )
-
-      const streams = yield* Flight.make<void, never, Broadcast.Broadcast>()
-      const replay = (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) =>
-        Stream.fromIterable(
-          chunks.map((chunk, i) => (i === 0 || chunk.usage != null ? { ...chunk, usage: zeroUsage } : chunk))
-        )
-      /** A reader counted in a stream flight: leaves it with the stream's scope, carries its usage if first. */
-      const reader = (key: string, run: Flight.Run<void, never, Broadcast.Broadcast>) =>
-        Effect.as(
-          Effect.addFinalizer(() => Flight.leave(streams, key, run)),
-          Stream.mapEffect(Broadcast.subscribe(run.handle), (chunk) =>
-            chunk.usage == null
-              ? Effect.succeed(chunk)
-              : Effect.flatMap(Flight.claim(streams, key, run), (mine) =>
-                  mine ? Effect.succeed(chunk) : Effect.as(markHit, { ...chunk, usage: zeroUsage })
-                )
-          )
-        )
-      const chatStream = (request: Chat.ChatCompletionRequest) =>
-        Stream.unwrapScoped(
-          Effect.flatMap(Key.keyOf("chatStream", request), (key) =>
-            Effect.uninterruptibleMask((restore) => {
-              const start = Effect.flatMap(
-                Broadcast.make(below.chatStream(request), (chunks) => write(key, { _tag: "ChatStream", chunks })),
-                ([broadcast, pump]) => Flight.launch(streams, key, pump, broadcast)
-              )
-              const lead = Effect.flatMap(Flight.enter(streams, key), (joined) =>
-                Effect.flatMap(joined !== undefined ? Effect.succeed(joined) : start, (run) => reader(key, run))
-              )
-              return Effect.flatMap(Flight.join(streams, key), (joined) =>
-                joined !== undefined
-                  ? reader(key, joined)
-                  : Effect.flatMap(restore(read(key)), (found) =>
-                      Option.isSome(found) && found.value._tag === "ChatStream"
-                        ? Effect.as(markHit, replay(found.value.chunks))
-                        : lead
-                    )
-              )
-            })
-          )
-        )
-
+      const storage = Option.isSome(provided)
+        ? Calls.guarded(provided.value, ttl)
+        : Calls.direct(yield* memory(options.capacity ?? 256), ttl)
       return LlmService.LlmService.of({
         ...below,
-        chat: yield* cached<Chat.ChatCompletionRequest, Chat.ChatCompletionResponse>({
+        chat: yield* Calls.whole<Chat.ChatCompletionRequest, Chat.ChatCompletionResponse>(storage, {
           operation: "chat",
           call: below.chat,
           entry: (response) => ({ _tag: "Chat", response }),
           answer: (e) => (e._tag === "Chat" ? e.response : undefined),
           asHit: (response) => ({ ...response, usage: zeroUsage })
         }),
-        chatStream,
-        embed: yield* cached<Embedding.EmbeddingRequest, Embedding.EmbeddingResponse>({
+        chatStream: yield* Calls.stream(storage, below.chatStream),
+        embed: yield* Calls.whole<Embedding.EmbeddingRequest, Embedding.EmbeddingResponse>(storage, {
           operation: "embed",
           call: below.embed,
           entry: (response) => ({ _tag: "Embedding", response }),

@@ -6,10 +6,11 @@
  * `Ref.modify`. (Effect's `RcMap` has the same semantics, but its lookup builds a scope, a `Deferred`, a semaphore
  * section and a copy of the context per key, which together cost several times the rest of a cache miss.) A leader
  * enters its flight before it starts the fiber, so a second leader can never start one too; callers then wait on the
- * fiber itself.
+ * fiber itself. The steps take what comes next as arguments rather than returning a value to branch on: a cache miss
+ * is a few dozen effect steps, and each one saved counts.
  *
  * The provider bills a shared call once, so exactly one of its sharers carries its usage: the first to claim it
- * ({@link finish}, {@link claim}); the cache answers the others as hits.
+ * ({@link wait}, {@link claim}); the cache answers the others as hits.
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -17,6 +18,7 @@ import * as Fiber from "effect/Fiber"
 import * as HashMap from "effect/HashMap"
 import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Scope from "effect/Scope"
 
 /** A started flight: the fiber running the call, and what its callers share besides (a stream's broadcast). */
@@ -32,10 +34,13 @@ interface Flight<A, E, H> {
   readonly claimed: boolean
 }
 
-/** The flights in progress, by key. */
-export type Flights<A, E, H = undefined> = Ref.Ref<HashMap.HashMap<string, Flight<A, E, H>>>
-
 type Register<A, E, H> = HashMap.HashMap<string, Flight<A, E, H>>
+
+/** The flights in progress, by key. */
+export type Flights<A, E, H = undefined> = Ref.Ref<Register<A, E, H>>
+
+/** The `restore` of the `uninterruptibleMask` a caller is counted in under. */
+export type Restore = <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
 
 /** An empty register; when the scope closes, every flight still running is interrupted. */
 export const make = <A, E, H = undefined>(): Effect.Effect<Flights<A, E, H>, never, Scope.Scope> =>
@@ -49,9 +54,6 @@ export const make = <A, E, H = undefined>(): Effect.Effect<Flights<A, E, H>, nev
     )
   )
 
-const counted = <A, E, H>(open: Register<A, E, H>, key: string, flight: Flight<A, E, H>) =>
-  HashMap.set(open, key, { ...flight, callers: flight.callers + 1 })
-
 /**
  * The run of a flight whose caller is counted in. A flight is seen without its run only when its leader was
  * rescheduled between entering it and launching it (a fiber may yield between any two steps), so this rarely waits.
@@ -64,66 +66,80 @@ const started = <A, E, H>(flights: Flights<A, E, H>, key: string): Effect.Effect
     return run !== undefined ? Effect.succeed(run) : Effect.zipRight(Effect.yieldNow(), started(flights, key))
   })
 
-/** Counts the caller in the flight of `key` and gives its run; `undefined` when none is in flight. */
-export const join = <A, E, H>(flights: Flights<A, E, H>, key: string): Effect.Effect<Run<A, E, H> | undefined> =>
-  Effect.flatMap(
-    Ref.modify(flights, (open): readonly [Flight<A, E, H> | undefined, Register<A, E, H>] => {
-      const found = HashMap.get(open, key)
-      return found._tag === "None" ? [undefined, open] : [found.value, counted(open, key, found.value)]
-    }),
-    (flight) =>
-      flight === undefined
-        ? Effect.succeed(undefined)
-        : flight.run !== undefined
-          ? Effect.succeed(flight.run)
-          : started(flights, key)
+const counted = <A, E, H>(open: Register<A, E, H>, key: string, flight: Flight<A, E, H>) =>
+  HashMap.set(open, key, { ...flight, callers: flight.callers + 1 })
+
+const joined = <A, E, H, B, E2, R>(
+  flights: Flights<A, E, H>,
+  key: string,
+  flight: Flight<A, E, H>,
+  onJoined: (run: Run<A, E, H>) => Effect.Effect<B, E2, R>
+) => (flight.run !== undefined ? onJoined(flight.run) : Effect.flatMap(started(flights, key), onJoined))
+
+/** Counts the caller in the flight of `key` and goes on with its run, or with `onAbsent` when none is in flight. */
+export const join = <A, E, H, B, E2, R>(
+  flights: Flights<A, E, H>,
+  key: string,
+  onAbsent: () => Effect.Effect<B, E2, R>,
+  onJoined: (run: Run<A, E, H>) => Effect.Effect<B, E2, R>
+): Effect.Effect<B, E2, R> =>
+  // A look first: most calls find nothing in flight, and a look writes nothing.
+  Effect.flatMap(Ref.get(flights), (seen) =>
+    !HashMap.has(seen, key)
+      ? onAbsent()
+      : Effect.flatMap(
+          Ref.modify(flights, (open): readonly [Flight<A, E, H> | undefined, Register<A, E, H>] => {
+            const found = HashMap.get(open, key)
+            return found._tag === "None" ? [undefined, open] : [found.value, counted(open, key, found.value)]
+          }),
+          (flight) => (flight === undefined ? onAbsent() : joined(flights, key, flight, onJoined))
+        )
   )
 
 /**
- * Joins the flight of `key` as {@link join} does, or, when there is none, enters a new one as its leader (giving
- * `undefined`): the leader must then {@link launch} it.
+ * Counts the caller in the flight of `key` and goes on with its run, or, when there is none, enters a new one as its
+ * leader and goes on with `onLeader`, which must {@link launch} it.
  */
-export const enter = <A, E, H>(flights: Flights<A, E, H>, key: string): Effect.Effect<Run<A, E, H> | undefined> =>
+export const enter = <A, E, H, B, E2, R>(
+  flights: Flights<A, E, H>,
+  key: string,
+  onLeader: () => Effect.Effect<B, E2, R>,
+  onJoined: (run: Run<A, E, H>) => Effect.Effect<B, E2, R>
+): Effect.Effect<B, E2, R> =>
   Effect.flatMap(
     Ref.modify(flights, (open): readonly [Flight<A, E, H> | undefined, Register<A, E, H>] => {
       const found = HashMap.get(open, key)
       if (found._tag === "Some") return [found.value, counted(open, key, found.value)]
       return [undefined, HashMap.set(open, key, { run: undefined, callers: 1, claimed: false })]
     }),
-    (flight) =>
-      flight === undefined
-        ? Effect.succeed(undefined)
-        : flight.run !== undefined
-          ? Effect.succeed(flight.run)
-          : started(flights, key)
+    (flight) => (flight === undefined ? onLeader() : joined(flights, key, flight, onJoined))
   )
 
 /**
- * Starts `effect` on a fiber of its own and records it as the run of the flight the caller {@link enter}ed. The fiber
- * starts at once, on the caller's context, as Effect's `FiberMap.run` starts its fibers (an instant call then costs
- * no trip through the scheduler), and is always interruptible, so that its last caller can stop it.
+ * Starts `effect` on a fiber of its own, records it as the run of the flight the caller {@link enter}ed, and goes on
+ * with that run. The fiber starts at once, on the caller's context and fiber refs, as Effect's `FiberMap.run` starts
+ * its fibers (an instant call then costs no trip through the scheduler), and is always interruptible, so that its
+ * last caller can stop it.
  */
-export const launch = <A, E, H>(
+export const launch = <A, E, H, B, E2, R>(
   flights: Flights<A, E, H>,
   key: string,
   effect: Effect.Effect<A, E>,
-  handle: H
-): Effect.Effect<Run<A, E, H>> =>
-  Effect.runtime<never>().pipe(
-    Effect.flatMap((runtime) =>
-      Effect.sync((): Run<A, E, H> => ({ fiber: Runtime.runFork(runtime)(Effect.interruptible(effect)), handle }))
-    ),
-    Effect.flatMap((run) =>
-      Effect.flatMap(
-        Ref.modify(flights, (open): readonly [boolean, Register<A, E, H>] => {
-          const found = HashMap.get(open, key)
-          if (found._tag === "None") return [false, open] // the register was closed with the layer
-          return [true, HashMap.set(open, key, { ...found.value, run })]
-        }),
-        (recorded) => (recorded ? Effect.succeed(run) : Effect.as(Fiber.interrupt(run.fiber), run))
-      )
+  handle: H,
+  onLaunched: (run: Run<A, E, H>) => Effect.Effect<B, E2, R>
+): Effect.Effect<B, E2, R> =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) => {
+    const fiber = Runtime.runFork(Runtime.enableRuntimeFlag(runtime, RuntimeFlags.Interruption))(effect)
+    const run: Run<A, E, H> = { fiber, handle }
+    return Effect.flatMap(
+      Ref.modify(flights, (open): readonly [boolean, Register<A, E, H>] => {
+        const found = HashMap.get(open, key)
+        if (found._tag === "None") return [false, open] // the register was closed with the layer
+        return [true, HashMap.set(open, key, { ...found.value, run })]
+      }),
+      (recorded) => (recorded ? onLaunched(run) : Effect.zipRight(Fiber.interrupt(run.fiber), onLaunched(run)))
     )
-  )
+  })
 
 const depart = <A, E, H>(open: Register<A, E, H>, key: string, flight: Flight<A, E, H>, claimed: boolean) =>
   flight.callers <= 1
@@ -161,20 +177,22 @@ const finish = <A, E, H>(flights: Flights<A, E, H>, key: string, run: Run<A, E, 
   })
 
 /**
- * Waits for the flight of `run`, as one of its counted callers: an interrupted caller leaves (stopping the call if it
- * was the last); one that gets the answer is told whether it carries the usage. Give it the `restore` of the
+ * Waits for the flight of `run`, as one of its counted callers, and goes on with its answer and whether this caller
+ * carries its usage. An interrupted caller leaves (stopping the call if it was the last). Give it the `restore` of the
  * `uninterruptibleMask` that counted the caller in, so that no interruption falls between counting and waiting.
  */
-export const wait = <A, E, H>(
+export const wait = <A, E, H, B, E2, R>(
   flights: Flights<A, E, H>,
   key: string,
   run: Run<A, E, H>,
-  restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
-): Effect.Effect<readonly [A, boolean], E> =>
-  Effect.flatMap(
-    Effect.onInterrupt(restore(Fiber.await(run.fiber)), () => leave(flights, key, run)),
-    (exit) =>
+  restore: Restore,
+  onAnswer: (answer: A, mine: boolean) => Effect.Effect<B, E2, R>
+): Effect.Effect<B, E | E2, R> =>
+  // Awaiting a fiber never fails: a failure here is this caller's interruption, seen once `restore` is left.
+  Effect.matchCauseEffect(restore(Fiber.await(run.fiber)), {
+    onFailure: (cause) => Effect.zipRight(leave(flights, key, run), Effect.failCause(cause)),
+    onSuccess: (exit): Effect.Effect<B, E | E2, R> =>
       Exit.isSuccess(exit)
-        ? Effect.map(finish(flights, key, run), (mine) => [exit.value, mine] as const)
+        ? Effect.flatMap(finish(flights, key, run), (mine) => onAnswer(exit.value, mine))
         : Effect.zipRight(leave(flights, key, run), Effect.failCause(exit.cause))
-  )
+  })

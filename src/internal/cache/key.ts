@@ -7,7 +7,6 @@
  * miss an `adjust` and hang, depending on the machine's load, in our tests and in our users'.
  */
 import * as Effect from "effect/Effect"
-import * as Encoding from "effect/Encoding"
 import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
@@ -46,18 +45,52 @@ export const canonical = (value: unknown, top = false): string => {
   return out + "}"
 }
 
-/** The store key of a request for an operation: `llm-cache:v1:<operation>:<SHA-256, base64url>`. */
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+/**
+ * Unpadded base64url, the same text as `Encoding.encodeBase64Url`, which goes through base64 and three regular
+ * expression replacements: as long as hashing the request, for 32 bytes.
+ */
+export const base64Url = (bytes: Uint8Array): string => {
+  let out = ""
+  let i = 0
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
+    out += alphabet[n >>> 18]! + alphabet[(n >>> 12) & 63]! + alphabet[(n >>> 6) & 63]! + alphabet[n & 63]!
+  }
+  if (i < bytes.length) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8)
+    out += alphabet[n >>> 18]! + alphabet[(n >>> 12) & 63]!
+    if (i + 1 < bytes.length) out += alphabet[(n >>> 6) & 63]!
+  }
+  return out
+}
+
+/**
+ * The store key of a request for an operation, `llm-cache:v1:<operation>:<SHA-256, base64url>`, or the error saying
+ * why the request has none; synchronous, for callers that branch on it inside an effect of their own.
+ */
+export const make = (
+  operation: Operation,
+  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+): string | LiterLlmError.Serialization => {
+  try {
+    return `llm-cache:v1:${operation}:${base64Url(sha256(new TextEncoder().encode(canonical(request, true))))}`
+  } catch (cause) {
+    return new LiterLlmError.Serialization({
+      message:
+        `the ${operation} request cannot be encoded as JSON (${String(cause)}); ` + "remove BigInt values and cycles",
+      cause
+    })
+  }
+}
+
+/** {@link make} as an effect. */
 export const keyOf = (
   operation: Operation,
   request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
 ): Effect.Effect<string, LiterLlmError.Serialization> =>
-  Effect.try({
-    try: () =>
-      `llm-cache:v1:${operation}:${Encoding.encodeBase64Url(sha256(new TextEncoder().encode(canonical(request, true))))}`,
-    catch: (cause) =>
-      new LiterLlmError.Serialization({
-        message:
-          `the ${operation} request cannot be encoded as JSON (${String(cause)}); ` + "remove BigInt values and cycles",
-        cause
-      })
+  Effect.suspend(() => {
+    const key = make(operation, request)
+    return typeof key === "string" ? Effect.succeed(key) : Effect.fail(key)
   })
