@@ -6,7 +6,11 @@
  * keys. The least recently used entry holds the smallest stamp still in `byUse`; `oldest` is a lower bound for it,
  * only ever moving up, so finding it skips each stale stamp once (constant time on average). Two hash maps cost far
  * less per operation than keeping the stamps in a sorted tree.
+ *
+ * The maps are changed in `HashMap.mutate` (a write and an eviction then copy the path to the root once, not twice)
+ * and keyed with each key's hash computed once per operation.
  */
+import * as Hash from "effect/Hash"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 
@@ -39,40 +43,60 @@ const make = <A>(
 
 export const empty = <A>(capacity: number): Lru<A> => make(capacity, HashMap.empty(), HashMap.empty(), 0, 0)
 
-/** `key` holding `value` as the most recently used, its previous stamp (if any) dropped. */
-const stamp = <A>(lru: Lru<A>, key: string, value: A, expiresAt: number, previous: Slot<A> | undefined): Lru<A> => {
-  const byUse = previous === undefined ? lru.byUse : HashMap.remove(lru.byUse, previous.used)
-  return make(
-    lru.capacity,
-    HashMap.set(lru.slots, key, { value, expiresAt, used: lru.next }),
-    HashMap.set(byUse, lru.next, key),
-    lru.next + 1,
-    lru.oldest
-  )
-}
-
-const evictOldest = <A>(lru: Lru<A>): Lru<A> => {
-  let used = lru.oldest
-  while (used < lru.next && !HashMap.has(lru.byUse, used)) used++
-  const key = HashMap.get(lru.byUse, used)
-  if (Option.isNone(key)) return lru
-  return make(lru.capacity, HashMap.remove(lru.slots, key.value), HashMap.remove(lru.byUse, used), lru.next, used + 1)
-}
+const none = () => Option.none()
 
 /** The live value under `key`, which becomes the most recently used; an expired one is dropped. */
 export const get = <A>(lru: Lru<A>, key: string, now: number): readonly [Option.Option<A>, Lru<A>] => {
-  const found = HashMap.get(lru.slots, key)
+  const hash = Hash.string(key)
+  const found = HashMap.getHash(lru.slots, key, hash)
   if (Option.isNone(found)) return [Option.none(), lru]
   const slot = found.value
   if (slot.expiresAt <= now) {
-    const slots = HashMap.remove(lru.slots, key)
+    const slots = HashMap.modifyHash(lru.slots, key, hash, none)
     return [Option.none(), make(lru.capacity, slots, HashMap.remove(lru.byUse, slot.used), lru.next, lru.oldest)]
   }
-  return [Option.some(slot.value), stamp(lru, key, slot.value, slot.expiresAt, slot)]
+  const touched = Option.some({ value: slot.value, expiresAt: slot.expiresAt, used: lru.next })
+  const byUse = HashMap.mutate(lru.byUse, (m) => {
+    HashMap.remove(m, slot.used)
+    HashMap.set(m, lru.next, key)
+  })
+  return [
+    Option.some(slot.value),
+    make(
+      lru.capacity,
+      HashMap.modifyHash(lru.slots, key, hash, () => touched),
+      byUse,
+      lru.next + 1,
+      lru.oldest
+    )
+  ]
 }
 
 /** Writes `value` under `key` as the most recently used, evicting the least recently used past the capacity. */
 export const set = <A>(lru: Lru<A>, key: string, value: A, expiresAt: number): Lru<A> => {
-  const next = stamp(lru, key, value, expiresAt, Option.getOrUndefined(HashMap.get(lru.slots, key)))
-  return HashMap.size(next.slots) <= next.capacity ? next : evictOldest(next)
+  const hash = Hash.string(key)
+  const previous = Option.getOrUndefined(HashMap.getHash(lru.slots, key, hash))
+  const written = Option.some({ value, expiresAt, used: lru.next })
+  // Past the capacity (a new key in a full store): the entry with the smallest live stamp goes.
+  let oldest = lru.oldest
+  let evicted: string | undefined
+  if (previous === undefined && HashMap.size(lru.slots) >= lru.capacity) {
+    for (; oldest < lru.next; oldest++) {
+      const stamped = HashMap.get(lru.byUse, oldest)
+      if (Option.isSome(stamped)) {
+        evicted = stamped.value
+        break
+      }
+    }
+  }
+  const slots = HashMap.mutate(lru.slots, (m) => {
+    HashMap.modifyHash(m, key, hash, () => written)
+    if (evicted !== undefined) HashMap.remove(m, evicted)
+  })
+  const byUse = HashMap.mutate(lru.byUse, (m) => {
+    if (previous !== undefined) HashMap.remove(m, previous.used)
+    if (evicted !== undefined) HashMap.remove(m, oldest)
+    HashMap.set(m, lru.next, key)
+  })
+  return make(lru.capacity, slots, byUse, lru.next + 1, evicted === undefined ? oldest : oldest + 1)
 }
