@@ -1,88 +1,198 @@
 /**
- * Single flight on Effect's `RcMap`: concurrent callers of one key share one upstream call, which runs on a fiber
- * of its own (the map's lookup), so a caller that leaves or is interrupted disturbs nobody; once every caller has left
- * before its end, the map closes the flight's scope and the call is interrupted.
+ * Single flight: concurrent callers of one key share one upstream call, which runs on a fiber of its own, so a caller
+ * that leaves or is interrupted disturbs nobody; the last caller to leave before the call's end interrupts it.
  *
- * The provider bills a shared call once, so exactly one of its sharers carries its usage: the first to take it
- * ({@link claim}); the cache answers the others as hits.
+ * The flights in progress are an immutable map in a `Ref`, and every step (join, enter, launch, claim, leave) is one
+ * `Ref.modify`. (Effect's `RcMap` has the same semantics, but its lookup builds a scope, a `Deferred`, a semaphore
+ * section and a copy of the context per key, which together cost several times the rest of a cache miss.) A leader
+ * enters its flight before it starts the fiber, so a second leader can never start one too; callers then wait on the
+ * fiber itself. The steps take what comes next as arguments rather than returning a value to branch on: a cache miss
+ * is a few dozen effect steps, and each one saved counts.
+ *
+ * The provider bills a shared call once, so exactly one of its sharers carries its usage: the first to claim it
+ * ({@link wait}, {@link claim}); the cache answers the others as hits.
  */
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
-import * as Hash from "effect/Hash"
-import * as PubSub from "effect/PubSub"
-import * as RcMap from "effect/RcMap"
+import * as Fiber from "effect/Fiber"
+import * as HashMap from "effect/HashMap"
 import * as Ref from "effect/Ref"
+import * as Runtime from "effect/Runtime"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import * as Take from "effect/Take"
-import type * as Chat from "../../Chat.js"
-import type * as LiterLlmError from "../../LiterLlmError.js"
 
-/** A call in flight, known by its key alone (so the map finds it); `run` is the call of whoever starts it. */
-export class Flight<A> implements Equal.Equal {
-  constructor(
-    readonly key: string,
-    readonly run: Effect.Effect<A, LiterLlmError.LiterLlmError, Scope.Scope>
-  ) {}
-  [Equal.symbol](that: Equal.Equal): boolean {
-    return that instanceof Flight && that.key === this.key
-  }
-  [Hash.symbol](): number {
-    return Hash.cached(this, Hash.string(this.key))
-  }
+/** A started flight: the fiber running the call, and what its callers share besides (a stream's broadcast). */
+export interface Run<A, E, H> {
+  readonly fiber: Fiber.Fiber<A, E>
+  readonly handle: H
 }
 
-/** What a flight gives each of its callers: the answer, and whether its usage has been taken. */
-export interface Shared<A> {
-  readonly value: A
-  readonly claimed: Ref.Ref<boolean>
+/** A flight: its run (`undefined` while its leader starts it), its callers counted in, whether its usage is taken. */
+interface Flight<A, E, H> {
+  readonly run: Run<A, E, H> | undefined
+  readonly callers: number
+  readonly claimed: boolean
 }
 
-/** The calls in flight, by key. */
-export type Flights<A> = RcMap.RcMap<Flight<Shared<A>>, Shared<A>, LiterLlmError.LiterLlmError>
+type Register<A, E, H> = HashMap.HashMap<string, Flight<A, E, H>>
 
-/** An empty map of flights, closed (interrupting what still runs) with the scope. */
-export const flights = <A>(): Effect.Effect<Flights<A>, never, Scope.Scope> =>
-  RcMap.make({ lookup: (flight: Flight<Shared<A>>) => flight.run })
+/** The flights in progress, by key. */
+export type Flights<A, E, H = undefined> = Ref.Ref<Register<A, E, H>>
 
-/** A call whose answer can be shared. */
-export const sharing = <A, E, R>(call: Effect.Effect<A, E, R>): Effect.Effect<Shared<A>, E, R> =>
-  Effect.zipWith(call, Ref.make(false), (value, claimed) => ({ value, claimed }))
+/** The `restore` of the `uninterruptibleMask` a caller is counted in under. */
+export type Restore = <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
 
-/** Whether this caller is the first to take the shared usage (and so carries it). */
-export const claim = <A>(shared: Shared<A>): Effect.Effect<boolean> =>
-  Effect.map(Ref.getAndSet(shared.claimed, true), (taken) => !taken)
-
-/** A stream in flight: every chunk it delivered and its end, replayed to each reader from the first. */
-export type Broadcast = PubSub.PubSub<Take.Take<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>>
+/** An empty register; when the scope closes, every flight still running is interrupted. */
+export const make = <A, E, H = undefined>(): Effect.Effect<Flights<A, E, H>, never, Scope.Scope> =>
+  Effect.tap(Ref.make<Register<A, E, H>>(HashMap.empty()), (flights) =>
+    Effect.addFinalizer(() =>
+      Effect.flatMap(Ref.getAndSet(flights, HashMap.empty()), (open) =>
+        Fiber.interruptAll(
+          Array.from(HashMap.values(open), (flight) => flight.run?.fiber).filter((f) => f !== undefined)
+        )
+      )
+    )
+  )
 
 /**
- * Reads `upstream` into a {@link Broadcast} on a fiber of the flight's scope. `completed` gets every chunk once the
- * upstream has ended well, before any reader sees that end (so a reader who has read to the end will hit).
+ * The run of a flight whose caller is counted in. A flight is seen without its run only when its leader was
+ * rescheduled between entering it and launching it (a fiber may yield between any two steps), so this rarely waits.
  */
-export const broadcast = (
-  upstream: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>,
-  completed: (chunks: ReadonlyArray<Chat.ChatCompletionChunk>) => Effect.Effect<void>
-): Effect.Effect<Shared<Broadcast>, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const pubsub: Broadcast = yield* PubSub.unbounded<Take.Take<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>>(
-      { replay: Number.POSITIVE_INFINITY }
-    )
-    const recorded = yield* Ref.make(Chunk.empty<Chat.ChatCompletionChunk>())
-    yield* upstream.pipe(
-      Stream.runForEachChunk((chunk) =>
-        Effect.zipRight(Ref.update(recorded, Chunk.appendAll(chunk)), PubSub.publish(pubsub, Take.chunk(chunk)))
-      ),
-      Effect.zipRight(Effect.flatMap(Ref.get(recorded), (chunks) => completed(Chunk.toReadonlyArray(chunks)))),
-      Effect.exit,
-      Effect.flatMap((exit) => PubSub.publish(pubsub, Exit.isSuccess(exit) ? Take.end : Take.failCause(exit.cause))),
-      Effect.forkScoped
-    )
-    return yield* sharing(Effect.succeed(pubsub))
+const started = <A, E, H>(flights: Flights<A, E, H>, key: string): Effect.Effect<Run<A, E, H>> =>
+  Effect.flatMap(Ref.get(flights), (open) => {
+    const found = HashMap.get(open, key)
+    if (found._tag === "None") return Effect.interrupt // the register was closed with the layer
+    const run = found.value.run
+    return run !== undefined ? Effect.succeed(run) : Effect.zipRight(Effect.yieldNow(), started(flights, key))
   })
 
-/** One reader's view of a broadcast: every chunk from the first, then its end or failure. */
-export const subscribe = (broadcast: Broadcast): Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> =>
-  Stream.flattenTake(Stream.fromPubSub(broadcast))
+const counted = <A, E, H>(open: Register<A, E, H>, key: string, flight: Flight<A, E, H>) =>
+  HashMap.set(open, key, { ...flight, callers: flight.callers + 1 })
+
+const joined = <A, E, H, B, E2, R>(
+  flights: Flights<A, E, H>,
+  key: string,
+  flight: Flight<A, E, H>,
+  onJoined: (run: Run<A, E, H>) => Effect.Effect<B, E2, R>
+) => (flight.run !== undefined ? onJoined(flight.run) : Effect.flatMap(started(flights, key), onJoined))
+
+/** Counts the caller in the flight of `key` and goes on with its run, or with `onAbsent` when none is in flight. */
+export const join = <A, E, H, B, E2, R>(
+  flights: Flights<A, E, H>,
+  key: string,
+  onAbsent: () => Effect.Effect<B, E2, R>,
+  onJoined: (run: Run<A, E, H>) => Effect.Effect<B, E2, R>
+): Effect.Effect<B, E2, R> =>
+  // A look first: most calls find nothing in flight, and a look writes nothing.
+  Effect.flatMap(Ref.get(flights), (seen) =>
+    !HashMap.has(seen, key)
+      ? onAbsent()
+      : Effect.flatMap(
+          Ref.modify(flights, (open): readonly [Flight<A, E, H> | undefined, Register<A, E, H>] => {
+            const found = HashMap.get(open, key)
+            return found._tag === "None" ? [undefined, open] : [found.value, counted(open, key, found.value)]
+          }),
+          (flight) => (flight === undefined ? onAbsent() : joined(flights, key, flight, onJoined))
+        )
+  )
+
+/**
+ * Counts the caller in the flight of `key` and goes on with its run, or, when there is none, enters a new one as its
+ * leader and goes on with `onLeader`, which must {@link launch} it.
+ */
+export const enter = <A, E, H, B, E2, R>(
+  flights: Flights<A, E, H>,
+  key: string,
+  onLeader: () => Effect.Effect<B, E2, R>,
+  onJoined: (run: Run<A, E, H>) => Effect.Effect<B, E2, R>
+): Effect.Effect<B, E2, R> =>
+  Effect.flatMap(
+    Ref.modify(flights, (open): readonly [Flight<A, E, H> | undefined, Register<A, E, H>] => {
+      const found = HashMap.get(open, key)
+      if (found._tag === "Some") return [found.value, counted(open, key, found.value)]
+      return [undefined, HashMap.set(open, key, { run: undefined, callers: 1, claimed: false })]
+    }),
+    (flight) => (flight === undefined ? onLeader() : joined(flights, key, flight, onJoined))
+  )
+
+/**
+ * Starts `effect` on a fiber of its own, records it as the run of the flight the caller {@link enter}ed, and goes on
+ * with that run. The fiber starts at once, on the caller's context and fiber refs, as Effect's `FiberMap.run` starts
+ * its fibers (an instant call then costs no trip through the scheduler), and is always interruptible, so that its
+ * last caller can stop it.
+ */
+export const launch = <A, E, H, B, E2, R>(
+  flights: Flights<A, E, H>,
+  key: string,
+  effect: Effect.Effect<A, E>,
+  handle: H,
+  onLaunched: (run: Run<A, E, H>) => Effect.Effect<B, E2, R>
+): Effect.Effect<B, E2, R> =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) => {
+    const fiber = Runtime.runFork(Runtime.enableRuntimeFlag(runtime, RuntimeFlags.Interruption))(effect)
+    const run: Run<A, E, H> = { fiber, handle }
+    return Effect.flatMap(
+      Ref.modify(flights, (open): readonly [boolean, Register<A, E, H>] => {
+        const found = HashMap.get(open, key)
+        if (found._tag === "None") return [false, open] // the register was closed with the layer
+        return [true, HashMap.set(open, key, { ...found.value, run })]
+      }),
+      (recorded) => (recorded ? onLaunched(run) : Effect.zipRight(Fiber.interrupt(run.fiber), onLaunched(run)))
+    )
+  })
+
+const depart = <A, E, H>(open: Register<A, E, H>, key: string, flight: Flight<A, E, H>, claimed: boolean) =>
+  flight.callers <= 1
+    ? HashMap.remove(open, key)
+    : HashMap.set(open, key, { ...flight, callers: flight.callers - 1, claimed })
+
+/**
+ * The caller leaves the flight of `run`; the last one to leave removes it and interrupts its fiber (a no-op once it
+ * has ended). A flight of the same key started since (after the register was closed) is not touched.
+ */
+export const leave = <A, E, H>(flights: Flights<A, E, H>, key: string, run: Run<A, E, H>): Effect.Effect<void> =>
+  Effect.flatMap(
+    Ref.modify(flights, (open): readonly [boolean, Register<A, E, H>] => {
+      const found = HashMap.get(open, key)
+      if (found._tag === "None" || found.value.run !== run) return [false, open]
+      return [found.value.callers <= 1, depart(open, key, found.value, found.value.claimed)]
+    }),
+    (last) => (last ? Fiber.interrupt(run.fiber) : Effect.void)
+  )
+
+/** Whether this caller is the first to take the usage of the flight of `run` (and so carries it). */
+export const claim = <A, E, H>(flights: Flights<A, E, H>, key: string, run: Run<A, E, H>): Effect.Effect<boolean> =>
+  Ref.modify(flights, (open) => {
+    const found = HashMap.get(open, key)
+    if (found._tag === "None" || found.value.run !== run || found.value.claimed) return [false, open]
+    return [true, HashMap.set(open, key, { ...found.value, claimed: true })]
+  })
+
+/** {@link leave} and {@link claim} at once, for a caller whose flight ended well: whether it carries the usage. */
+const finish = <A, E, H>(flights: Flights<A, E, H>, key: string, run: Run<A, E, H>): Effect.Effect<boolean> =>
+  Ref.modify(flights, (open) => {
+    const found = HashMap.get(open, key)
+    if (found._tag === "None" || found.value.run !== run) return [false, open]
+    return [!found.value.claimed, depart(open, key, found.value, true)]
+  })
+
+/**
+ * Waits for the flight of `run`, as one of its counted callers, and goes on with its answer and whether this caller
+ * carries its usage. An interrupted caller leaves (stopping the call if it was the last). Give it the `restore` of the
+ * `uninterruptibleMask` that counted the caller in, so that no interruption falls between counting and waiting.
+ */
+export const wait = <A, E, H, B, E2, R>(
+  flights: Flights<A, E, H>,
+  key: string,
+  run: Run<A, E, H>,
+  restore: Restore,
+  onAnswer: (answer: A, mine: boolean) => Effect.Effect<B, E2, R>
+): Effect.Effect<B, E | E2, R> =>
+  // Awaiting a fiber never fails: a failure here is this caller's interruption, seen once `restore` is left.
+  Effect.matchCauseEffect(restore(Fiber.await(run.fiber)), {
+    onFailure: (cause) => Effect.zipRight(leave(flights, key, run), Effect.failCause(cause)),
+    onSuccess: (exit): Effect.Effect<B, E | E2, R> =>
+      Exit.isSuccess(exit)
+        ? Effect.flatMap(finish(flights, key, run), (mine) => onAnswer(exit.value, mine))
+        : Effect.zipRight(leave(flights, key, run), Effect.failCause(exit.cause))
+  })

@@ -7,7 +7,6 @@
  * miss an `adjust` and hang, depending on the machine's load, in our tests and in our users'.
  */
 import * as Effect from "effect/Effect"
-import * as Encoding from "effect/Encoding"
 import type * as Chat from "../../Chat.js"
 import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
@@ -23,33 +22,75 @@ const ignored: ReadonlySet<string> = new Set(["user", "metadata", "store", "stre
  * JSON with object keys sorted and `null`/`undefined` members dropped (the wire treats an absent field and `null`
  * alike); `ignored` only at the top. It must stay byte for byte the same across versions: a shared store keeps keys
  * made from it. Throws on a `bigint` (JSON has none) and overflows the stack on a cycle.
+ *
+ * Built by plain concatenation in loops: this runs on every cached call, and intermediate arrays (one per object and
+ * per member) cost more than the digest itself.
  */
 export const canonical = (value: unknown, top = false): string => {
-  if (Array.isArray(value)) return `[${Array.from(value, (item) => canonical(item)).join(",")}]`
   if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null"
+  if (Array.isArray(value)) {
+    let out = "["
+    // indexed, not iterated: a hole reads as `undefined` and is written as `null`, like JSON.stringify does
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonical(value[i])
+    return out + "]"
+  }
   const record = value as Record<string, unknown>
-  const members = Object.keys(record)
-    .sort()
-    .flatMap((key) =>
-      record[key] == null || (top && ignored.has(key)) ? [] : [`${JSON.stringify(key)}:${canonical(record[key])}`]
-    )
-  return `{${members.join(",")}}`
+  const keys = Object.keys(record).sort()
+  let out = "{"
+  for (const key of keys) {
+    const member = record[key]
+    if (member == null || (top && ignored.has(key))) continue
+    out += (out.length === 1 ? "" : ",") + JSON.stringify(key) + ":" + canonical(member)
+  }
+  return out + "}"
 }
 
-/** The store key of a request for an operation: `llm-cache:v1:<operation>:<SHA-256, base64url>`. */
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+/**
+ * Unpadded base64url, the same text as `Encoding.encodeBase64Url`, which goes through base64 and three regular
+ * expression replacements: as long as hashing the request, for 32 bytes.
+ */
+export const base64Url = (bytes: Uint8Array): string => {
+  let out = ""
+  let i = 0
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
+    out += alphabet[n >>> 18]! + alphabet[(n >>> 12) & 63]! + alphabet[(n >>> 6) & 63]! + alphabet[n & 63]!
+  }
+  if (i < bytes.length) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8)
+    out += alphabet[n >>> 18]! + alphabet[(n >>> 12) & 63]!
+    if (i + 1 < bytes.length) out += alphabet[(n >>> 6) & 63]!
+  }
+  return out
+}
+
+/**
+ * The store key of a request for an operation, `llm-cache:v1:<operation>:<SHA-256, base64url>`, or the error saying
+ * why the request has none; synchronous, for callers that branch on it inside an effect of their own.
+ */
+export const make = (
+  operation: Operation,
+  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+): string | LiterLlmError.Serialization => {
+  try {
+    return `llm-cache:v1:${operation}:${base64Url(sha256(new TextEncoder().encode(canonical(request, true))))}`
+  } catch (cause) {
+    return new LiterLlmError.Serialization({
+      message:
+        `the ${operation} request cannot be encoded as JSON (${String(cause)}); ` + "remove BigInt values and cycles",
+      cause
+    })
+  }
+}
+
+/** {@link make} as an effect. */
 export const keyOf = (
   operation: Operation,
   request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
 ): Effect.Effect<string, LiterLlmError.Serialization> =>
-  Effect.try({
-    try: () => {
-      const digest = sha256(new TextEncoder().encode(canonical(request, true)))
-      return `llm-cache:v1:${operation}:${Encoding.encodeBase64Url(digest)}`
-    },
-    catch: (cause) =>
-      new LiterLlmError.Serialization({
-        message:
-          `the ${operation} request cannot be encoded as JSON (${String(cause)}); ` + "remove BigInt values and cycles",
-        cause
-      })
+  Effect.suspend(() => {
+    const key = make(operation, request)
+    return typeof key === "string" ? Effect.succeed(key) : Effect.fail(key)
   })
