@@ -33,6 +33,7 @@
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -42,6 +43,7 @@ import type * as Chat from "./Chat.js"
 import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
+import { Bypass } from "./internal/cache/bypass.js"
 import * as Calls from "./internal/cache/calls.js"
 import * as Key from "./internal/cache/key.js"
 import * as Lru from "./internal/cache/lru.js"
@@ -175,25 +177,48 @@ export const make =
       const storage = Option.isSome(provided)
         ? Calls.guarded(provided.value, ttl)
         : Calls.direct(yield* memory(options.capacity ?? 256), ttl)
+      const chat = yield* Calls.whole<Chat.ChatCompletionRequest, Chat.ChatCompletionResponse>(storage, {
+        operation: "chat",
+        call: below.chat,
+        entry: (response) => ({ _tag: "Chat", response }),
+        answer: (e) => (e._tag === "Chat" ? e.response : undefined),
+        asHit: (response) => ({ ...response, usage: zeroUsage })
+      })
+      const chatStream = yield* Calls.stream(storage, below.chatStream)
+      const embed = yield* Calls.whole<Embedding.EmbeddingRequest, Embedding.EmbeddingResponse>(storage, {
+        operation: "embed",
+        call: below.embed,
+        entry: (response) => ({ _tag: "Embedding", response }),
+        answer: (e) => (e._tag === "Embedding" ? e.response : undefined),
+        asHit: (response) => ({ ...response, usage: { prompt_tokens: 0, total_tokens: 0 } })
+      })
       return LlmService.LlmService.of({
         ...below,
-        chat: yield* Calls.whole<Chat.ChatCompletionRequest, Chat.ChatCompletionResponse>(storage, {
-          operation: "chat",
-          call: below.chat,
-          entry: (response) => ({ _tag: "Chat", response }),
-          answer: (e) => (e._tag === "Chat" ? e.response : undefined),
-          asHit: (response) => ({ ...response, usage: zeroUsage })
-        }),
-        chatStream: yield* Calls.stream(storage, below.chatStream),
-        embed: yield* Calls.whole<Embedding.EmbeddingRequest, Embedding.EmbeddingResponse>(storage, {
-          operation: "embed",
-          call: below.embed,
-          entry: (response) => ({ _tag: "Embedding", response }),
-          answer: (e) => (e._tag === "Embedding" ? e.response : undefined),
-          asHit: (response) => ({ ...response, usage: { prompt_tokens: 0, total_tokens: 0 } })
-        })
+        chat: (request) => Effect.flatMap(Bypass, (skip) => (skip ? below.chat(request) : chat(request))),
+        chatStream: (request) =>
+          Stream.unwrap(Effect.map(Bypass, (skip) => (skip ? below.chatStream(request) : chatStream(request)))),
+        embed: (request) => Effect.flatMap(Bypass, (skip) => (skip ? below.embed(request) : embed(request)))
       })
     })
+
+/**
+ * The flag that makes the calls inside an effect skip the cache (see {@link bypass}); `false` unless provided. For a
+ * stream: `Stream.provideService(stream, LlmCache.Bypass, true)`.
+ *
+ * @since 0.1.0
+ * @category bypass
+ */
+export { Bypass }
+
+/**
+ * Runs an effect with its LLM calls skipping every cache: neither read nor written, answered by the service below
+ * (a "no-cache" request, or a probe that must reach the deployment).
+ *
+ * @since 0.1.0
+ * @category bypass
+ */
+export const bypass = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.provideService(effect, Bypass, true)
 
 /**
  * The cache as a layer over the `LlmService` below, storing in the provided {@link CacheStore} or in memory.

@@ -47,8 +47,8 @@
  * `Budget.layer`, `Hooks.layer`, `Telemetry.layer` — each fed the one inside it with `Layer.provideMerge`, nothing
  * else; a piece behaves here exactly as it does alone. Whatever the wrapped layer provides besides the service (a
  * router's `Router.Router`) stays provided, with `Budget.Budget` when `budget` is set and `HealthCheck.Health` when
- * `healthCheck` is set; the type says so. (The health check probes the service it wraps: with a cache on, a
- * service without `listModels` is probed with a one-token chat that the cache may answer.)
+ * `healthCheck` is set; the type says so. (The health check's probes run under `LlmCache.bypass`, so
+ * the cache below it never answers them: they reach the service.)
  *
  * @since 0.1.0
  */

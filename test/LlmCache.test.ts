@@ -50,6 +50,27 @@ const captureWarnings = Effect.sync(() => {
   return { lines, logger }
 })
 
+describe("LlmCache.bypass", () => {
+  it.scoped("calls inside bypass are neither answered from nor written to the cache; streams too", () =>
+    Effect.gen(function* () {
+      const { service, test } = yield* cachedTest({ reply: "fresh" })
+      yield* service.chat(request)
+      yield* LlmCache.bypass(service.chat(request))
+      expect(yield* test.calls).toBe(2)
+      // what the bypassed call answered was not stored over the first entry either: a plain call is a hit
+      const hit = yield* service.chat(request)
+      expect(hit.usage).toEqual(zeroUsage)
+      expect(yield* test.calls).toBe(2)
+      const streamed = yield* Stream.runCollect(
+        service.chatStream(request).pipe(Stream.provideService(LlmCache.Bypass, true))
+      )
+      yield* Stream.runCollect(service.chatStream(request).pipe(Stream.provideService(LlmCache.Bypass, true)))
+      expect(Chunk.size(streamed)).toBeGreaterThan(0)
+      expect(yield* test.calls).toBe(4)
+    })
+  )
+})
+
 describe("LlmCache", () => {
   it.scoped("answers a repeated request from the cache", () =>
     Effect.gen(function* () {

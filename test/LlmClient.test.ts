@@ -249,6 +249,35 @@ describe("LlmClient", () => {
     })
   )
 
+  it.effect(
+    "health probes bypass the cache: a service without listModels whose chat turns sick is found unhealthy",
+    () =>
+      Effect.gen(function* () {
+        const fake = yield* LlmTest.make({ usage })
+        const down = yield* Ref.make(false)
+        // no listModels: the probe is a one-token chat, the same request every time, which a cache would answer
+        const service = LlmService.make({
+          chat: (req) =>
+            Effect.flatMap(Ref.get(down), (isDown) =>
+              isDown ? Effect.fail(new LiterLlmError.ServiceUnavailable()) : fake.service.chat(req)
+            )
+        })
+        const client = LlmClient.layer({
+          layer: Layer.succeed(LlmService.LlmService, service),
+          cache: true,
+          healthCheck: { interval: "10 seconds", unhealthyThreshold: 1, probeModel: "m" }
+        })
+        yield* Effect.gen(function* () {
+          yield* TestClock.adjust(0)
+          expect((yield* HealthCheck.status).status).toBe("healthy")
+          yield* Ref.set(down, true)
+          yield* TestClock.adjust("10 seconds")
+          expect((yield* HealthCheck.status).status).toBe("unhealthy")
+        }).pipe(Effect.provide(client))
+        expect(yield* fake.calls).toBe(1)
+      })
+  )
+
   it.effect("telemetry is outermost: rejected calls get a span, cache hits are marked and cost nothing", () =>
     Effect.gen(function* () {
       const exporter = new InMemorySpanExporter()

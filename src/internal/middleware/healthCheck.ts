@@ -14,6 +14,7 @@ import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as Chat from "../../Chat.js"
 import type * as HealthCheck from "../../HealthCheck.js"
+import { Bypass } from "../cache/bypass.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
 import type { DeploymentHealth, HealthState } from "../health.js"
@@ -82,7 +83,9 @@ export const make = (
           )
     )
     // Only transient failures and timeouts count against the service: a bad key says nothing about availability.
+    // A probe must reach the service itself, never an answer a cache below or above kept.
     const probe = attempt.pipe(
+      Effect.provideService(Bypass, true),
       Effect.timeoutOption(timeout),
       Effect.map(Option.getOrElse((): Probe => "unhealthy")),
       Effect.catchAll((error) => Effect.succeed<Probe>(LiterLlmError.isTransient(error) ? "unhealthy" : "neutral")),
