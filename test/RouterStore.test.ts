@@ -12,6 +12,7 @@ import * as Router from "../src/Router.js"
 import * as RouterStore from "../src/RouterStore.js"
 import * as Strategy from "../src/Strategy.js"
 import { replyOf, request, response, scripted } from "./Router.kit.js"
+import { recordingTracer } from "./support/tracing.js"
 
 const rules: RouterStore.Rules = { circuit: undefined, alpha: 0.3, staleAfter: Number.POSITIVE_INFINITY }
 
@@ -85,15 +86,7 @@ describe("RouterStore", () => {
     () =>
       Effect.gen(function* () {
         const spans: Array<Tracer.Span> = []
-        const base = yield* Effect.tracer
-        const recording = Tracer.make({
-          span: (name, parent, context, links, startTime, kind, options) => {
-            const span = base.span(name, parent, context, links, startTime, kind, options)
-            spans.push(span)
-            return span
-          },
-          context: base.context
-        })
+        const recording = yield* recordingTracer(spans)
         const down = yield* scripted("down", [{ error: new LiterLlmError.ServiceUnavailable(), latency: 5 }])
         const up = yield* scripted("up", [{}])
         const router = yield* Router.make({
@@ -128,15 +121,7 @@ describe("RouterStore", () => {
     () =>
       Effect.gen(function* () {
         const spans: Array<Tracer.Span> = []
-        const base = yield* Effect.tracer
-        const recording = Tracer.make({
-          span: (name, parent, context, links, startTime, kind, options) => {
-            const span = base.span(name, parent, context, links, startTime, kind, options)
-            spans.push(span)
-            return span
-          },
-          context: base.context
-        })
+        const recording = yield* recordingTracer(spans)
         // Each deployment's call makes a span of its own, as an HTTP client or a Telemetry layer would.
         const traced = (name: string, answer: Effect.Effect<unknown, LiterLlmError.LiterLlmError>) =>
           Deployment.make({
