@@ -24,6 +24,8 @@ export interface Config {
   readonly waitForAvailable: boolean
   readonly firstChunkTimeout: number | undefined
   readonly hedgeDelay: number | undefined
+  /** How long a circuit stays open after `QuotaExceeded`, in millis. */
+  readonly quotaCooldown: number
   readonly rules: RouterStore.Rules
   readonly weights: ReadonlyArray<number>
   /** The strategy draws from `Random` (weighted random). */
@@ -59,6 +61,7 @@ const Checked = Schema.Struct({
   deadline: opt(Positive),
   firstChunkTimeout: opt(Positive),
   hedgeDelay: opt(NonNegativeMillis),
+  quotaCooldown: opt(NonNegativeMillis),
   alpha: opt(Fraction("expected a number in (0, 1], e.g. 0.3")),
   reprobeAfter: opt(NonNegativeMillis),
   weights: Schema.Array(Weight),
@@ -111,6 +114,7 @@ export const check = (
       deadline: millisOf(options.deadline),
       firstChunkTimeout: millisOf(options.firstChunkTimeout),
       hedgeDelay: millisOf(options.hedge?.delay),
+      quotaCooldown: millisOf(options.quotaCooldown),
       alpha: latency?.alpha,
       reprobeAfter: latency === undefined ? undefined : Duration.toMillis(latency.reprobeAfter),
       weights,
@@ -140,6 +144,7 @@ export const check = (
       waitForAvailable: options.waitForAvailable ?? false,
       firstChunkTimeout: normalized.firstChunkTimeout,
       hedgeDelay: failover ? normalized.hedgeDelay : undefined,
+      quotaCooldown: normalized.quotaCooldown ?? 3_600_000,
       weights,
       needsDraw: strategy._tag === "WeightedRandom",
       needsCost: strategy._tag === "CostBased",
