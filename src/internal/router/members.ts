@@ -10,6 +10,7 @@ import type * as Deployment from "../../Deployment.js"
 import * as LlmService from "../../LlmService.js"
 import * as Pricing from "../../Pricing.js"
 import { DeploymentHealth } from "../health.js"
+import * as Params from "./params.js"
 
 /** One deployment, built. */
 export interface Member {
@@ -48,7 +49,7 @@ export const build = <D extends Deployment.Deployment<any, any>>(
     Effect.map(Layer.build(d.layer), (context): Member => ({
       index,
       name: d.name,
-      service: Context.get(context, LlmService.LlmService),
+      service: Params.wrap(d)(Context.get(context, LlmService.LlmService)),
       model: d.model,
       pricing: d.pricing ?? (d.model === undefined ? undefined : Option.getOrUndefined(Pricing.lookup(d.model))),
       weight: weights[index],

@@ -13,6 +13,7 @@ import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as Router from "../../Router.js"
 import type * as RouterStore from "../../RouterStore.js"
 import * as Validate from "../validate.js"
+import * as Params from "./params.js"
 
 /** Options as the request path reads them. */
 export interface Config {
@@ -98,6 +99,7 @@ export const check = (
     for (const d of deployments) {
       if (names.has(d.name)) return yield* bad(`two deployments are named "${d.name}"; give each a unique name`)
       names.add(d.name)
+      yield* Params.check(d)
     }
     const explicit = strategy._tag === "WeightedRandom" ? strategy.weights : undefined
     if (explicit !== undefined && explicit.length !== deployments.length) {
