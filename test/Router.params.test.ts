@@ -166,6 +166,22 @@ describe("Router: per-deployment headers", () => {
     })
   )
 
+  it.scoped("through a nested router: the inner deployment's header wins, the outer's others still arrive", () =>
+    Effect.gen(function* () {
+      const inner = yield* openAi("inner", { headers: { "x-tier": "inner" } })
+      const outer = Deployment.make({
+        name: "outer",
+        layer: Router.layer({ deployments: [inner.deployment], strategy: Strategy.fallback() }),
+        headers: { "X-Tier": "outer", "x-org": "acme" }
+      })
+      const router = yield* Router.make({ deployments: [outer], strategy: Strategy.fallback() })
+      yield* router.service.chat(request)
+      const [sent] = yield* inner.upstream.requests
+      expect(sent.headers["x-tier"]).toBe("inner")
+      expect(sent.headers["x-org"]).toBe("acme")
+    })
+  )
+
   it.scoped("never replace the endpoint's credentials, whoever provides them", () =>
     Effect.gen(function* () {
       const upstream = yield* FakeUpstream.make()
