@@ -1,6 +1,7 @@
 /**
  * The typed errors of effect-liter-llm: one tagged class per failure a caller may want to handle, the
- * `LiterLlmError` union, the `isTransient` guard the router and retries rely on, and `fromResponse`, which turns
+ * `LiterLlmError` union, the guards the router and retries rely on — `isTransient` (worth retrying, here or
+ * elsewhere) and `shouldFailover` (worth trying elsewhere: also a used-up quota) — and `fromResponse`, which turns
  * an HTTP error response from any provider into the right variant.
  *
  * Every error carries a `message` that says what happened and what to do about it. Errors never carry secrets:
@@ -13,6 +14,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
+import * as ErrorBody from "./internal/errorBody.js"
 
 /**
  * Fields every HTTP-born error may carry.
@@ -75,6 +77,26 @@ export class RateLimited extends Data.TaggedError("RateLimited")<RateLimitedFiel
         `${who(args.provider)} is rate limiting requests; retry ${
           args.retryAfter === undefined ? "later" : `after ${Duration.format(args.retryAfter)}`
         } or spread load over more deployments`
+      )
+    )
+  }
+}
+
+/**
+ * The account behind the key has used up its quota or credit (OpenAI's 429 `insufficient_quota`, Anthropic's
+ * `billing_error` or "credit balance is too low", Gemini's quota exhaustion without a retry delay, HTTP 402). Unlike
+ * {@link RateLimited} it does not clear in seconds: not transient, so never retried on the same deployment, but a
+ * router fails over (see {@link shouldFailover}) and rests that deployment for its `quotaCooldown`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class QuotaExceeded extends Data.TaggedError("QuotaExceeded")<HttpFields> {
+  constructor(args: Args<HttpFields> = {}) {
+    super(
+      withDefault(
+        args,
+        `${who(args.provider)} says the account's quota or credit is used up; add credit or raise the quota, or route to another account`
       )
     )
   }
@@ -401,6 +423,7 @@ export class NoDeploymentAvailable extends Data.TaggedError("NoDeploymentAvailab
 export type LiterLlmError =
   | Authentication
   | RateLimited
+  | QuotaExceeded
   | BadRequest
   | ContextWindowExceeded
   | ContentPolicy
@@ -422,6 +445,7 @@ export type LiterLlmError =
 const allTags: ReadonlySet<string> = new Set<LiterLlmError["_tag"]>([
   "Authentication",
   "RateLimited",
+  "QuotaExceeded",
   "BadRequest",
   "ContextWindowExceeded",
   "ContentPolicy",
@@ -468,6 +492,16 @@ export const isLiterLlmError = (u: unknown): u is LiterLlmError =>
  * @category guards
  */
 export const isTransient = (error: LiterLlmError): boolean => transientTags.has(error._tag)
+
+/**
+ * Whether a router should try another deployment after this error: every transient error, and `QuotaExceeded` —
+ * this deployment's account is out of quota, another's need not be. Never retried on the same deployment.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const shouldFailover = (error: LiterLlmError): boolean =>
+  transientTags.has(error._tag) || error._tag === "QuotaExceeded"
 
 /**
  * The longest `Retry-After` honoured. Providers sometimes answer with hours (a daily quota); a router should not
@@ -525,74 +559,6 @@ export const parseRetryAfter = (headers: HeadersInput | undefined): Effect.Effec
     return capRetryAfter(at - now)
   })
 
-interface ErrorBody {
-  readonly message?: string | undefined
-  readonly type?: string | undefined
-  readonly code?: string | undefined
-  /** Google's `RetryInfo.retryDelay` among the error's `details`, in milliseconds. */
-  readonly retryDelay?: number | undefined
-}
-
-/** `RetryInfo.retryDelay` ("34.4s", a protobuf Duration) in milliseconds, if Google's error details carry one. */
-const retryDelayMillis = (details: unknown): number | undefined => {
-  if (!Array.isArray(details)) return undefined
-  for (const detail of details) {
-    const delay = Predicate.isRecord(detail) ? detail["retryDelay"] : undefined
-    const match = typeof delay === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(delay) : null
-    if (match !== null) return Math.round(Number(match[1]) * 1000)
-  }
-  return undefined
-}
-
-const asString = (u: unknown): string | undefined =>
-  typeof u === "string" ? u : typeof u === "number" ? String(u) : undefined
-
-/** Reads OpenAI's `{"error":{…}}`, Anthropic's `{"type":"error","error":{…}}`, `{"error":"text"}` or `{"message"}`. */
-const readErrorBody = (body: unknown): ErrorBody => {
-  let value = body
-  if (typeof value === "string") {
-    const text = value.trim()
-    if (text === "") return {}
-    try {
-      value = JSON.parse(text)
-    } catch {
-      return { message: text.length > 500 ? `${text.slice(0, 500)}…` : text }
-    }
-  }
-  if (Array.isArray(value)) value = value[0] // Gemini sometimes wraps the error in an array
-  if (!Predicate.isRecord(value)) return {}
-  const inner = value["error"]
-  if (typeof inner === "string") return { message: inner }
-  const source = Predicate.isRecord(inner) ? inner : value
-  return {
-    message: asString(source["message"]),
-    type: asString(source["type"]) ?? asString(source["status"]),
-    code: asString(source["code"]),
-    retryDelay: retryDelayMillis(source["details"])
-  }
-}
-
-const contextWindowPatterns = [
-  /maximum context length/i,
-  /prompt is too long/i,
-  /context window/i,
-  /context length/i,
-  /too many tokens/i,
-  /input is too long/i,
-  /exceeds the (maximum|max) (number of )?tokens/i
-]
-
-const isContextWindow = (e: ErrorBody): boolean =>
-  e.code === "context_length_exceeded" ||
-  e.type === "context_length_exceeded" ||
-  (e.message !== undefined && contextWindowPatterns.some((p) => p.test(e.message!)))
-
-const isContentPolicy = (e: ErrorBody): boolean =>
-  e.code === "content_policy_violation" ||
-  e.code === "content_filter" ||
-  e.type === "content_policy_violation" ||
-  e.type === "content_filter"
-
 /**
  * Input of {@link fromResponse}: an HTTP error response, as received.
  *
@@ -617,17 +583,24 @@ export interface ResponseInput {
 export const fromResponse = (response: ResponseInput): Effect.Effect<LiterLlmError> =>
   Effect.gen(function* () {
     const { provider, status } = response
-    const body = readErrorBody(response.body)
+    const body = ErrorBody.read(response.body)
     const detail = body.message === undefined ? "" : `: ${body.message}`
     const from = `${provider ?? "provider"} answered HTTP ${status}${detail}`
     const base = { status, provider }
+    // A Retry-After comes with a rate limit, not a used-up quota: it is read first (Gemini's hint is in the body).
+    const fromHeaders = status === 429 ? yield* parseRetryAfter(response.headers) : undefined
+    if (ErrorBody.isQuota(status, body, fromHeaders !== undefined)) {
+      return new QuotaExceeded({
+        ...base,
+        message: `${from} — the account's quota or credit is used up; add credit or raise the quota (other deployments may still serve)`
+      })
+    }
     switch (status) {
       case 401:
       case 403:
         return new Authentication({ ...base, message: `${from} — check the API key and its permissions` })
       case 429: {
         // The headers first; else Google's RetryInfo in the body (Gemini sends no Retry-After header).
-        const fromHeaders = yield* parseRetryAfter(response.headers)
         const retryAfter =
           fromHeaders ??
           (body.retryDelay === undefined ? undefined : Duration.min(Duration.millis(body.retryDelay), maxRetryAfter))
@@ -639,13 +612,13 @@ export const fromResponse = (response: ResponseInput): Effect.Effect<LiterLlmErr
       }
       case 400:
       case 422:
-        if (isContextWindow(body)) {
+        if (ErrorBody.isContextWindow(body)) {
           return new ContextWindowExceeded({
             ...base,
             message: `${from} — the input does not fit the model's context window; shorten it or lower max_tokens`
           })
         }
-        if (isContentPolicy(body)) {
+        if (ErrorBody.isContentPolicy(body)) {
           return new ContentPolicy({ ...base, message: `${from} — refused by the content policy; change the prompt` })
         }
         return new BadRequest({ ...base, message: `${from} — fix the request` })

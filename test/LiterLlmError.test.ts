@@ -260,12 +260,54 @@ const everyVariant: ReadonlyArray<readonly [LiterLlmError.LiterLlmError, boolean
   [new LiterLlmError.HookRejected(), false],
   [new LiterLlmError.InternalError(), false],
   [new LiterLlmError.AllDeploymentsFailed({ attempts: [] }), true],
-  [new LiterLlmError.NoDeploymentAvailable(), true]
+  [new LiterLlmError.NoDeploymentAvailable(), true],
+  [new LiterLlmError.QuotaExceeded(), false]
 ]
 
+describe("fromResponse: a used-up quota", () => {
+  it.effect.each([
+    [
+      "OpenAI 429 insufficient_quota",
+      429,
+      openAiError("You exceeded your current quota.", "insufficient_quota", "insufficient_quota")
+    ],
+    ["Anthropic billing_error", 402, anthropicError("billing_error", "Billing error")],
+    ["Anthropic's low credit balance", 400, anthropicError("invalid_request_error", "Your credit balance is too low.")],
+    ["any 402", 402, JSON.stringify({ error: { message: "Insufficient Balance" } })],
+    [
+      "Gemini's QuotaFailure without RetryInfo",
+      429,
+      {
+        error: {
+          code: 429,
+          status: "RESOURCE_EXHAUSTED",
+          details: [{ "@type": "type.googleapis.com/google.rpc.QuotaFailure" }]
+        }
+      }
+    ]
+  ] as const)("%s → QuotaExceeded", ([, status, body]) =>
+    Effect.gen(function* () {
+      const error = yield* map(status, body)
+      expect(error._tag).toBe("QuotaExceeded")
+      expect(error).toMatchObject({ status, provider: "acme" })
+      expect(LiterLlmError.shouldFailover(error)).toBe(true)
+      expect(LiterLlmError.isTransient(error)).toBe(false)
+    })
+  )
+
+  it.effect("a 429 that says when to come back is a rate limit, whatever its message", () =>
+    Effect.gen(function* () {
+      const said = openAiError("You exceeded your current quota for this minute.")
+      const error = yield* map(429, said, { "retry-after": "5" })
+      expect(error._tag).toBe("RateLimited")
+      expect((yield* map(429, said))._tag).toBe("QuotaExceeded")
+    })
+  )
+})
+
 describe("variants", () => {
-  it("the table covers all 19 variants once", () => {
-    expect(new Set(everyVariant.map(([e]) => e._tag)).size).toBe(19)
+  it("the table covers all 20 variants once", () => {
+    expect(new Set(everyVariant.map(([e]) => e._tag)).size).toBe(20)
   })
 
   it.each(everyVariant.map(([e, transient]) => [e._tag, e, transient] as const))(

@@ -11,6 +11,8 @@
  * - the per-request timeout is `Timeout` (for streams: until the response headers, then between two events);
  * - a body that is not JSON or not the expected shape is `Serialization` naming the offending path;
  * - a bad configured header is `InvalidHeader`, found when the endpoint is built.
+ * - the `ExtraHeaders` in context (a router deployment's `headers`) go on every request over the configured headers
+ *   (a deployment may replace `anthropic-beta`, say) but under `accept` and a request's own, never over credentials.
  * - a successful body past `maxBodySize` (default 64 MiB) is `Serialization`, found while reading: the read stops and
  *   the connection closes, and since the same request would get the same body it is not transient (no failover);
  *   an error body is read up to {@link maxErrorBodyBytes} only, and one server-sent event up to `maxEventSize`.
@@ -38,6 +40,7 @@ import type * as SchemaAST from "effect/SchemaAST"
 import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as Body from "./body.js"
+import * as ExtraHeaders from "./extraHeaders.js"
 import * as Secrets from "./secrets.js"
 import * as Sse from "./sse.js"
 import * as StreamError from "./streamError.js"
@@ -416,7 +419,8 @@ export interface RequestSpec {
 export const makeRequest = (
   endpoint: Endpoint,
   spec: RequestSpec,
-  accept: string
+  accept: string,
+  extra: ExtraHeaders.Headers = {}
 ): Either.Either<HttpClientRequest.HttpClientRequest, LiterLlmError.Serialization> => {
   let text: string | undefined
   if (spec.body !== undefined) {
@@ -437,6 +441,10 @@ export const makeRequest = (
     headers: endpoint.headers,
     urlParams: spec.urlParams === undefined ? endpoint.urlParams : { ...endpoint.urlParams, ...spec.urlParams }
   })
+  for (const name in extra) {
+    // a deployment's extra headers never replace the endpoint's credentials
+    if (!endpoint.secretHeaders.includes(name)) request = HttpClientRequest.setHeader(request, name, extra[name])
+  }
   request = HttpClientRequest.setHeader(request, "accept", accept)
   if (spec.headers !== undefined) request = HttpClientRequest.setHeaders(request, spec.headers)
   if (text !== undefined) request = HttpClientRequest.bodyText(request, text, "application/json")
@@ -529,8 +537,17 @@ export const json = <A, I, R>(
   endpoint: Endpoint,
   spec: RequestSpec,
   schema: Schema.Schema<A, I, R>
+): Effect.Effect<A, LiterLlmError.LiterLlmError, R> =>
+  Effect.flatMap(ExtraHeaders.ExtraHeaders, (extra) => sendJson(client, endpoint, spec, schema, extra))
+
+const sendJson = <A, I, R>(
+  client: HttpClient.HttpClient,
+  endpoint: Endpoint,
+  spec: RequestSpec,
+  schema: Schema.Schema<A, I, R>,
+  extra: ExtraHeaders.Headers
 ): Effect.Effect<A, LiterLlmError.LiterLlmError, R> => {
-  const built = makeRequest(endpoint, spec, "application/json")
+  const built = makeRequest(endpoint, spec, "application/json", extra)
   if (Either.isLeft(built)) return Effect.fail(endpoint.scrub(built.left))
   const effect = send(client, endpoint, built.right).pipe(
     Effect.flatMap((response) => readBody(endpoint, response, `${spec.method} ${spec.path}`)),
@@ -578,9 +595,18 @@ export const sse = (
   spec: RequestSpec,
   options: SseOptions = {}
 ): Stream.Stream<Sse.Event, LiterLlmError.LiterLlmError> =>
+  Stream.unwrap(Effect.map(ExtraHeaders.ExtraHeaders, (extra) => eventStream(client, endpoint, spec, options, extra)))
+
+const eventStream = (
+  client: HttpClient.HttpClient,
+  endpoint: Endpoint,
+  spec: RequestSpec,
+  options: SseOptions,
+  extra: ExtraHeaders.Headers
+): Stream.Stream<Sse.Event, LiterLlmError.LiterLlmError> =>
   Stream.suspend(() => {
     let delivered = false
-    const built = makeRequest(endpoint, spec, "text/event-stream")
+    const built = makeRequest(endpoint, spec, "text/event-stream", extra)
     if (Either.isLeft(built)) return Stream.fail(endpoint.scrub(built.left))
     const request = built.right
     const response =

@@ -6,7 +6,7 @@
  *
  * The HTTP status of the stream was 200, so the status used for the mapping comes from the error itself: a numeric
  * `code`/`status` (OpenRouter sends HTTP codes there), else its `type`/`code` words (`rate_limit_exceeded`,
- * `context_length_exceeded`, `overloaded_error` …), else 500.
+ * `context_length_exceeded`, `overloaded_error`, `billing_error` …), else 500.
  */
 import type * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
@@ -14,6 +14,8 @@ import * as LiterLlmError from "../LiterLlmError.js"
 
 /** Words of an error's `type`/`code`/`status`, first match wins; anything else is a server error. */
 const byWord: ReadonlyArray<readonly [RegExp, number]> = [
+  // Anthropic's `billing_error`, and the credit wordings of OpenAI-compatible servers: HTTP 402, a used-up quota.
+  [/billing|insufficient.?(credit|balance)|payment.?required/i, 402],
   [/rate.?limit|too.?many.?requests|resource.?exhausted|quota/i, 429],
   [/context.?length|content.?(filter|policy)|invalid.?(request|argument)|bad.?request/i, 400],
   [/authentication|unauthenticated|unauthori[sz]ed|invalid.?api.?key/i, 401],

@@ -37,7 +37,18 @@ export const beforeStart = (
       return new LiterLlmError.Authentication({ provider, message: `${said} — check the API key and its permissions` })
     case "not_found_error":
       return new LiterLlmError.NotFound({ provider, status: 404, message: `${said} — check the model name` })
+    case "billing_error":
+      return new LiterLlmError.QuotaExceeded({ provider, status: 402, message: `${said} — add credit to the account` })
     case "invalid_request_error":
+      // Anthropic reports an exhausted credit balance as an invalid request (HTTP 400) with this wording.
+      if (detail != null && /credit balance is too low/i.test(detail)) {
+        return new LiterLlmError.QuotaExceeded({
+          provider,
+          status: 400,
+          message: `${said} — add credit to the account`
+        })
+      }
+      return new LiterLlmError.BadRequest({ provider, status: 400, message: `${said} — fix the request` })
     case "request_too_large":
       return new LiterLlmError.BadRequest({ provider, status: 400, message: `${said} — fix the request` })
     default:

@@ -154,6 +154,17 @@ export const judge = (exit: Exit.Exit<unknown, LiterLlmError.LiterLlmError>, lat
 }
 
 /**
+ * A used-up quota is not transient for the caller (nothing is retried on that deployment), but for the circuit it is
+ * a failure with a long Retry-After: the circuit opens at once, for at least `quotaCooldown` whatever the cooldown
+ * policy says, and the next probe after it finds out whether the quota is back. Said in the outcome's existing
+ * fields, so every store applies it without knowing about quotas.
+ */
+const quotaAware = (verdict: Verdict, quotaCooldown: number): Verdict =>
+  verdict.error?._tag === "QuotaExceeded"
+    ? { outcome: { _tag: "Failure", transient: true, retryAfter: quotaCooldown }, error: verdict.error }
+    : verdict
+
+/**
  * Writes how a call that started at `start` ended at `at`: the store, and a failure to the request's attempt list.
  * `verdict` gets the call's duration (a success's latency sample).
  */
@@ -165,8 +176,8 @@ export const settle = (
   verdict: (duration: number) => Verdict
 ): Effect.Effect<void> => {
   const duration = at - start
-  const { error, outcome } = verdict(duration)
   const { config, names, store } = request.core
+  const { error, outcome } = quotaAware(verdict(duration), config.quotaCooldown)
   const deployment = names[slot.index]
   const write = store.write([
     { _tag: "Settled", deployment, at, duration, probe: slot.probe, outcome, rules: config.rules }

@@ -9,8 +9,10 @@
  *   its transient failure trips it again with a longer cooldown, its interruption frees the probe slot.
  *
  * A `RateLimited` with a `retryAfter` trips the circuit at once: the provider has said when to come back, and sending
- * more before then only earns more 429s. Non-transient errors (bad request, auth) prove the deployment is answering,
- * so they count as a sign of life, not a failure.
+ * more before then only earns more 429s. A `QuotaExceeded` arrives here the same way, with the router's
+ * `quotaCooldown` as its Retry-After (see `attempt.ts`), so it too opens the circuit at once, for at least that long.
+ * Non-transient errors (bad request, auth) prove the deployment is answering, so they count as a sign of life, not a
+ * failure.
  */
 import type { CircuitPolicy as Policy, CircuitState as Circuit } from "../../RouterStore.js"
 

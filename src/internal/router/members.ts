@@ -14,6 +14,7 @@ import type * as Deployment from "../../Deployment.js"
 import * as LlmService from "../../LlmService.js"
 import * as Pricing from "../../Pricing.js"
 import { DeploymentHealth } from "../health.js"
+import * as Params from "./params.js"
 
 /** One deployment, built. */
 export interface Member {
@@ -64,8 +65,8 @@ export const build = <D extends Deployment.Deployment<any, any>>(
       index,
       name: d.name,
       service: grouped
-        ? sending(upstream!, Context.get(context, LlmService.LlmService))
-        : Context.get(context, LlmService.LlmService),
+        ? sending(upstream!, Params.wrap(d)(Context.get(context, LlmService.LlmService)))
+        : Params.wrap(d)(Context.get(context, LlmService.LlmService)),
       group: d.group,
       model: upstream,
       pricing: d.pricing ?? (upstream === undefined ? undefined : Option.getOrUndefined(Pricing.lookup(upstream))),

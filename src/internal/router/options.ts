@@ -13,6 +13,7 @@ import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as Router from "../../Router.js"
 import type * as RouterStore from "../../RouterStore.js"
 import * as Validate from "../validate.js"
+import * as Params from "./params.js"
 
 /**
  * The circuit-breaker policy (public as `Router.CircuitOptions`). A deployment's circuit opens after `failures`
@@ -47,6 +48,8 @@ export interface Config {
   readonly waitForAvailable: boolean
   readonly firstChunkTimeout: number | undefined
   readonly hedgeDelay: number | undefined
+  /** How long a circuit stays open after `QuotaExceeded`, in millis. */
+  readonly quotaCooldown: number
   readonly rules: RouterStore.Rules
   readonly weights: ReadonlyArray<number>
   /** The strategy draws from `Random` (weighted random). */
@@ -82,6 +85,7 @@ const Checked = Schema.Struct({
   deadline: opt(Positive),
   firstChunkTimeout: opt(Positive),
   hedgeDelay: opt(NonNegativeMillis),
+  quotaCooldown: opt(NonNegativeMillis),
   alpha: opt(Fraction("expected a number in (0, 1], e.g. 0.3")),
   reprobeAfter: opt(NonNegativeMillis),
   weights: Schema.Array(Weight),
@@ -118,6 +122,7 @@ export const check = (
     for (const d of deployments) {
       if (names.has(d.name)) return yield* bad(`two deployments are named "${d.name}"; give each a unique name`)
       names.add(d.name)
+      yield* Params.check(d)
     }
     const explicit = strategy._tag === "WeightedRandom" ? strategy.weights : undefined
     if (explicit !== undefined && explicit.length !== deployments.length) {
@@ -134,6 +139,7 @@ export const check = (
       deadline: millisOf(options.deadline),
       firstChunkTimeout: millisOf(options.firstChunkTimeout),
       hedgeDelay: millisOf(options.hedge?.delay),
+      quotaCooldown: millisOf(options.quotaCooldown),
       alpha: latency?.alpha,
       reprobeAfter: latency === undefined ? undefined : Duration.toMillis(latency.reprobeAfter),
       weights,
@@ -163,6 +169,7 @@ export const check = (
       waitForAvailable: options.waitForAvailable ?? false,
       firstChunkTimeout: normalized.firstChunkTimeout,
       hedgeDelay: failover ? normalized.hedgeDelay : undefined,
+      quotaCooldown: normalized.quotaCooldown ?? 3_600_000,
       weights,
       needsDraw: strategy._tag === "WeightedRandom",
       needsCost: strategy._tag === "CostBased",

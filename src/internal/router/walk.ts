@@ -1,7 +1,8 @@
 /**
  * A request's walk through the candidates: choose and admit in one store step, run the call (retried on its
- * deployment by the user's schedule, hedged when asked), and on a transient error move to the next admissible
- * candidate — `Effect.catchIf(attempt, isTransient, next)`. A non-transient error leaves at once, unchanged.
+ * deployment by the user's schedule, hedged when asked), and on a transient error (or a used-up quota, which is
+ * never retried on its deployment) move to the next admissible candidate — `Effect.catchIf(attempt, shouldFailover,
+ * next)`. Any other error leaves at once, unchanged.
  * Retries, failovers and hedges together never start more than `maxAttempts` calls, and nothing starts after the
  * deadline; giving up reports every attempt as `AllDeploymentsFailed`.
  *
@@ -102,7 +103,7 @@ const hedged = <A>(request: Request<A>, admit: Effect.Effect<Admission>, delay: 
         const failures = Chunk.toReadonlyArray(Cause.failures(cause)).filter((e): e is E => e !== NoBackup)
         if (failures.length === 0)
           return Effect.failCause(Cause.map(cause, () => new LiterLlmError.AllDeploymentsFailed({ attempts: [] })))
-        return Effect.fail(failures.find((e) => !LiterLlmError.isTransient(e)) ?? failures[0])
+        return Effect.fail(failures.find((e) => !LiterLlmError.shouldFailover(e)) ?? failures[0])
       })
     )
   })
@@ -126,11 +127,11 @@ const tryFrom = <A>(
   const delay = request.hedge ? request.core.config.hedgeDelay : undefined
   const first = delay === undefined ? onDeployment(request, admit) : hedged(request, admit, delay)
   const moves = request.core.groups.redirecting
-    ? (error: E) => LiterLlmError.isTransient(error) || redirects(error)
-    : LiterLlmError.isTransient
+    ? (error: E) => LiterLlmError.shouldFailover(error) || redirects(error)
+    : LiterLlmError.shouldFailover
   return first.pipe(
     Effect.catchIf(moves, (error) =>
-      Effect.map(LiterLlmError.isTransient(error) ? next(request, error) : redirect(request, error), Either.right)
+      Effect.map(LiterLlmError.shouldFailover(error) ? next(request, error) : redirect(request, error), Either.right)
     ),
     Effect.flatMap((result) => (Either.isLeft(result) ? onBlocked(result.left) : Effect.succeed(result.right)))
   )
