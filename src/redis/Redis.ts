@@ -27,7 +27,9 @@ import * as Schema from "effect/Schema"
 import * as LiterLlmError from "../LiterLlmError.js"
 import { PositiveDuration } from "../internal/middleware/options.js"
 import * as Validate from "../internal/validate.js"
+import * as RouterStore from "../RouterStore.js"
 import * as internal from "./internal/connection.js"
+import * as RedisRouterStore from "./internal/routerStore.js"
 
 /**
  * Options of {@link layer}.
@@ -132,15 +134,20 @@ export const makeConnection = (options: Options) =>
  * The stores on one connection. The one place the layer is composed: a store for another component is one more
  * line here.
  */
-const stores = (connection: ConnectionService) => Effect.succeed(Context.make(Connection, connection))
+const stores = (connection: ConnectionService) =>
+  Effect.gen(function* () {
+    return Context.make(Connection, connection).pipe(
+      Context.add(RouterStore.RouterStore, (yield* RedisRouterStore.make(connection)).service)
+    )
+  })
 
 /**
- * Shared state on Redis: provides the {@link Connection}. Fails with `BadRequest` naming the option when `url` is not
+ * Shared state on Redis: provides the {@link Connection} and, on it, `RouterStore.RouterStore`. Fails with `BadRequest` naming the option when `url` is not
  * a `Redacted` redis URL (without showing it), `prefix` is not a string or `timeout` is not a positive duration; a
  * Redis that does not answer does not fail it.
  *
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Connection, LiterLlmError.BadRequest> =>
+export const layer = (options: Options): Layer.Layer<Connection | RouterStore.RouterStore, LiterLlmError.BadRequest> =>
   Layer.scopedContext(Effect.flatMap(makeConnection(options), stores))
