@@ -27,8 +27,12 @@ import * as Schema from "effect/Schema"
 import * as LiterLlmError from "../LiterLlmError.js"
 import { PositiveDuration } from "../internal/middleware/options.js"
 import * as Validate from "../internal/validate.js"
+import * as Budget from "../Budget.js"
+import * as RateLimit from "../RateLimit.js"
 import * as RouterStore from "../RouterStore.js"
+import * as BudgetStore from "./internal/budget.js"
 import * as internal from "./internal/connection.js"
+import * as RateLimitStore from "./internal/rateLimit.js"
 import * as RedisRouterStore from "./internal/routerStore.js"
 
 /**
@@ -137,17 +141,22 @@ export const makeConnection = (options: Options) =>
 const stores = (connection: ConnectionService) =>
   Effect.gen(function* () {
     return Context.make(Connection, connection).pipe(
+      Context.add(RateLimit.Store, yield* RateLimitStore.make(connection)),
+      Context.add(Budget.Store, yield* BudgetStore.make(connection)),
       Context.add(RouterStore.RouterStore, (yield* RedisRouterStore.make(connection)).service)
     )
   })
 
 /**
- * Shared state on Redis: provides the {@link Connection} and, on it, `RouterStore.RouterStore`. Fails with `BadRequest` naming the option when `url` is not
+ * Shared state on Redis: provides the {@link Connection} and, on it, `RateLimit.Store`, `Budget.Store` and
+ * `RouterStore.RouterStore`. Fails with `BadRequest` naming the option when `url` is not
  * a `Redacted` redis URL (without showing it), `prefix` is not a string or `timeout` is not a positive duration; a
  * Redis that does not answer does not fail it.
  *
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Connection | RouterStore.RouterStore, LiterLlmError.BadRequest> =>
+export const layer = (
+  options: Options
+): Layer.Layer<Connection | RateLimit.Store | Budget.Store | RouterStore.RouterStore, LiterLlmError.BadRequest> =>
   Layer.scopedContext(Effect.flatMap(makeConnection(options), stores))
