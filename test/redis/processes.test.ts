@@ -46,13 +46,20 @@ const spawnWorker = Effect.gen(function* () {
       )
   )
   const waiting = new Map<number, Deferred.Deferred<unknown, string>>()
+  const ready = yield* Deferred.make<void>()
   Readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-    const message = JSON.parse(line) as { id: number; result?: unknown; error?: string }
-    const deferred = waiting.get(message.id)
+    const message = JSON.parse(line) as { id?: number; ready?: boolean; result?: unknown; error?: string }
+    if (message.ready === true) return Deferred.unsafeDone(ready, Exit.void)
+    const deferred = waiting.get(message.id ?? -1)
     if (deferred === undefined) return
-    waiting.delete(message.id)
+    waiting.delete(message.id!)
     Deferred.unsafeDone(deferred, message.error === undefined ? Exit.succeed(message.result) : Exit.fail(message.error))
   })
+  // Loading the library through tsx takes seconds, and far more when the machine is busy.
+  yield* Deferred.await(ready).pipe(
+    Effect.timeoutFail({ duration: Duration.minutes(2), onTimeout: () => "the worker did not start within 2 minutes" }),
+    Effect.orDie
+  )
   const ids = yield* Ref.make(0)
   const send = (command: Record<string, unknown>) =>
     Effect.gen(function* () {
@@ -228,10 +235,10 @@ layer(rig, { timeout: Duration.minutes(2), excludeTestServices: true })("two rou
 
   it.effect("tpm shared and corrected at settle: calls estimated large but answered small keep being admitted", () =>
     Effect.gen(function* () {
-      const { a, b, setup } = yield* Rig
+      const { a, b, behave, setup } = yield* Rig
       // Each call is estimated at over 500 tokens (max_tokens 500) and uses 12: without the correction, two calls
-      // would fill the window of 1200.
-      yield* setup({ deployments: ["one"], strategy: "fallback", rateLimit: { tpm: 1200 } })
+      // would nearly fill the window of 1500.
+      yield* setup({ deployments: ["one"], strategy: "fallback", rateLimit: { tpm: 1500 } })
       const [fromA, fromB] = yield* Effect.all(
         [
           a.send({ op: "chat", n: 10, concurrency: 1, maxTokens: 500 }),
@@ -240,7 +247,9 @@ layer(rig, { timeout: Duration.minutes(2), excludeTestServices: true })("two rou
         { concurrency: 2 }
       )
       expect(replies(fromA, "one") + replies(fromB, "one")).toBe(20)
-      // 240 tokens used: room for one more call estimated at 500+, whoever asks.
+      // 240 tokens used: room for two more calls estimated at 500+, whoever asks. Slow answers keep both
+      // reservations in place while the whole burst is decided.
+      yield* behave({ one: { latency: "1 second" } })
       const [burstA, burstB] = yield* Effect.all(
         [
           a.send({ op: "chat", n: 10, concurrency: 10, maxTokens: 500 }),
@@ -248,8 +257,8 @@ layer(rig, { timeout: Duration.minutes(2), excludeTestServices: true })("two rou
         ],
         { concurrency: 2 }
       )
-      expect(replies(burstA, "one") + replies(burstB, "one")).toBeLessThanOrEqual(1)
-      expect(replies(burstA, "one") + replies(burstB, "one")).toBeGreaterThanOrEqual(1)
+      expect(replies(burstA, "one") + replies(burstB, "one")).toBe(2)
+      expect(errors(burstA, "RateLimited") + errors(burstB, "RateLimited")).toBe(18)
     })
   )
 
@@ -283,27 +292,6 @@ layer(rig, { timeout: Duration.minutes(2), excludeTestServices: true })("two rou
       )
       expect(replies(softA, "one") + replies(softB, "one")).toBe(40)
       expect((yield* b.send({ op: "spend" })).global).toBeCloseTo(40 * 0.06, 9)
-    })
-  )
-
-  it.effect("a response cached by one process is a hit in the other, until its TTL", () =>
-    Effect.gen(function* () {
-      const { a, b, calls, setup } = yield* Rig
-      yield* setup({ deployments: ["one"], strategy: "fallback", cache: { ttl: "1 second" } })
-      const written = Date.now()
-      expect(replies(yield* a.send({ op: "chat", n: 1, concurrency: 1 }), "one")).toBe(1)
-      expect(replies(yield* b.send({ op: "chat", n: 1, concurrency: 1 }), "one")).toBe(1)
-      expect(yield* calls("one")).toBe(1)
-      // Then B asks every 50 ms: the first miss comes once the second is over, not before.
-      yield* within(
-        "the entry expires",
-        Effect.zipRight(
-          b.send({ op: "chat", n: 1, concurrency: 1 }),
-          Effect.map(calls("one"), (n) => n === 2)
-        ),
-        60
-      )
-      expect(Date.now() - written).toBeGreaterThanOrEqual(1000)
     })
   )
 })

@@ -137,6 +137,7 @@ const handle = async (
 const main = async () => {
   let runtime: Runtime | undefined
   const lines = Readline.createInterface({ input: process.stdin })
+  process.stdout.write(JSON.stringify({ ready: true }) + "\n")
   for await (const line of lines) {
     if (line.trim() === "") continue
     const command = JSON.parse(line) as Record<string, any>
