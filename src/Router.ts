@@ -183,7 +183,8 @@ export interface RoutedStream extends RouterStream.Routed {}
 export interface DeploymentStats extends Stats.DeploymentStats {}
 
 /**
- * A snapshot of the router: per deployment, in list order, plus how many times a request moved to another deployment.
+ * A snapshot of the router: per deployment, in list order, plus how many times a request moved to another deployment,
+ * and the state of its store (`store`: memory, or Redis connected / unavailable).
  *
  * @since 0.1.0
  * @category models

@@ -143,6 +143,23 @@ export type Event =
     }
 
 /**
+ * Where a store keeps its state and whether it can reach it: `memory` (this process only), or a shared store that is
+ * `connected`, or `unavailable` and serving from its local copy until it can resync. `since` is when the state last
+ * changed (epoch millis), `outages` how many times it became unavailable.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type StoreStatus =
+  | { readonly kind: "memory" }
+  | {
+      readonly kind: "redis"
+      readonly state: "connected" | "unavailable"
+      readonly since: number
+      readonly outages: number
+    }
+
+/**
  * A router state store.
  *
  * @since 0.1.0
@@ -162,6 +179,8 @@ export interface Service {
   readonly write: (events: ReadonlyArray<Event>) => Effect.Effect<void>
   /** Reads the snapshot of `names`. */
   readonly snapshot: (names: ReadonlyArray<string>) => Effect.Effect<Snapshot>
+  /** Where the state lives and whether it is reachable (a store without it counts as memory). */
+  readonly status?: Effect.Effect<StoreStatus> | undefined
 }
 
 /**
@@ -233,6 +252,8 @@ const applyAll = (memory: Memory, events: ReadonlyArray<Event>): Memory => {
   return { turn, failovers, positions, states }
 }
 
+const memoryStatus: Effect.Effect<StoreStatus> = Effect.succeed({ kind: "memory" })
+
 /**
  * A store in one `Ref`: state for this process only.
  *
@@ -249,7 +270,8 @@ export const makeMemory: Effect.Effect<Service> = Effect.map(
           return [result, applyAll(memory, events)]
         }),
       write: (events) => Ref.update(ref, (memory) => applyAll(memory, events)),
-      snapshot: (names) => Effect.map(Ref.get(ref), (memory) => view(memory, names))
+      snapshot: (names) => Effect.map(Ref.get(ref), (memory) => view(memory, names)),
+      status: memoryStatus
     })
 )
 

@@ -81,6 +81,20 @@ describe("RouterStore", () => {
     }).pipe(Effect.provide(RouterStore.layerMemory), Effect.scoped)
   )
 
+  it.effect("the stats name the store: memory by default, or what a store's status reports", () =>
+    Effect.gen(function* () {
+      const up = yield* scripted("up", [{}])
+      const own = yield* Router.make({ deployments: [up.deployment], strategy: Strategy.fallback() })
+      expect((yield* own.stats).store).toEqual({ kind: "memory" })
+      const memory = yield* RouterStore.makeMemory
+      const status: RouterStore.StoreStatus = { kind: "redis", state: "unavailable", since: 5, outages: 2 }
+      const shared = yield* Router.make({ deployments: [up.deployment], strategy: Strategy.fallback() }).pipe(
+        Effect.provideService(RouterStore.RouterStore, { ...memory, status: Effect.succeed(status) })
+      )
+      expect((yield* shared.stats).store).toEqual(status)
+    }).pipe(Effect.scoped)
+  )
+
   it.effect(
     "each call is a Router.attempt span under the operation's span, with deployment, outcome and its duration",
     () =>

@@ -31,9 +31,11 @@ import * as Budget from "../Budget.js"
 import * as LlmCache from "../LlmCache.js"
 import * as RateLimit from "../RateLimit.js"
 import * as CacheStore from "./internal/cache.js"
+import * as RouterStore from "../RouterStore.js"
 import * as BudgetStore from "./internal/budget.js"
 import * as internal from "./internal/connection.js"
 import * as RateLimitStore from "./internal/rateLimit.js"
+import * as RedisRouterStore from "./internal/routerStore.js"
 
 /**
  * Options of {@link layer}.
@@ -143,13 +145,14 @@ const stores = (connection: ConnectionService) =>
     return Context.make(Connection, connection).pipe(
       Context.add(RateLimit.Store, yield* RateLimitStore.make(connection)),
       Context.add(Budget.Store, yield* BudgetStore.make(connection)),
-      Context.add(LlmCache.CacheStore, yield* CacheStore.make(connection))
+      Context.add(LlmCache.CacheStore, yield* CacheStore.make(connection)),
+      Context.add(RouterStore.RouterStore, (yield* RedisRouterStore.make(connection)).service)
     )
   })
 
 /**
- * Shared state on Redis: provides the {@link Connection} and, on it, `RateLimit.Store`, `Budget.Store`
- * and `LlmCache.CacheStore`. Fails with `BadRequest` naming the option when `url` is not
+ * Shared state on Redis: provides the {@link Connection} and, on it, `RateLimit.Store`, `Budget.Store`,
+ * `LlmCache.CacheStore` and `RouterStore.RouterStore`. Fails with `BadRequest` naming the option when `url` is not
  * a `Redacted` redis URL (without showing it), `prefix` is not a string or `timeout` is not a positive duration; a
  * Redis that does not answer does not fail it.
  *
@@ -158,5 +161,7 @@ const stores = (connection: ConnectionService) =>
  */
 export const layer = (
   options: Options
-): Layer.Layer<Connection | RateLimit.Store | Budget.Store | LlmCache.CacheStore, LiterLlmError.BadRequest> =>
-  Layer.scopedContext(Effect.flatMap(makeConnection(options), stores))
+): Layer.Layer<
+  Connection | RateLimit.Store | Budget.Store | LlmCache.CacheStore | RouterStore.RouterStore,
+  LiterLlmError.BadRequest
+> => Layer.scopedContext(Effect.flatMap(makeConnection(options), stores))

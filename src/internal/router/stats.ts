@@ -1,6 +1,7 @@
 /** A snapshot of the router for people: counters, latency, circuit and health per deployment. */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type { StoreStatus } from "../../RouterStore.js"
 import type { HealthState } from "../health.js"
 import type { Core } from "./attempt.js"
 import * as Circuit from "./circuit.js"
@@ -24,7 +25,11 @@ export interface DeploymentStats {
 export interface Stats {
   readonly deployments: ReadonlyArray<DeploymentStats>
   readonly failovers: number
+  /** The router's store: memory, or a shared one and whether it is reachable. */
+  readonly store: StoreStatus
 }
+
+const memory: StoreStatus = { kind: "memory" }
 
 export const snapshot = (core: Core): Effect.Effect<Stats> =>
   Effect.gen(function* () {
@@ -33,6 +38,7 @@ export const snapshot = (core: Core): Effect.Effect<Stats> =>
     )
     const now = yield* Clock.currentTimeMillis
     const state = yield* core.store.snapshot(core.names)
+    const store = core.store.status === undefined ? memory : yield* core.store.status
     const deployments = core.members.map((m, i): DeploymentStats => {
       const d = state.deployments[i]
       return {
@@ -51,5 +57,5 @@ export const snapshot = (core: Core): Effect.Effect<Stats> =>
         health: health[i]
       }
     })
-    return { deployments, failovers: state.failovers }
+    return { deployments, failovers: state.failovers, store }
   })

@@ -1,0 +1,304 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Redacted from "effect/Redacted"
+import * as Deployment from "../../src/Deployment.js"
+import * as LiterLlmError from "../../src/LiterLlmError.js"
+import * as LlmTest from "../../src/LlmTest.js"
+import * as Router from "../../src/Router.js"
+import * as RouterStore from "../../src/RouterStore.js"
+import * as Strategy from "../../src/Strategy.js"
+import * as Circuit from "../../src/internal/router/circuit.js"
+import * as Connection from "../../src/redis/internal/connection.js"
+import * as RedisRouterStore from "../../src/redis/internal/routerStore.js"
+import * as State from "../../src/redis/internal/routerState.js"
+import { Redis } from "../../src/redis/index.js"
+import * as RedisServer from "../support/redisServer.js"
+
+const policy: RouterStore.CircuitPolicy = {
+  consecutiveFailures: 1,
+  failureRate: undefined,
+  minRequests: 10,
+  window: 60_000,
+  cooldown: 10_000,
+  maxCooldown: 60_000,
+  factor: 2
+}
+const rules: RouterStore.Rules = { circuit: policy, alpha: 0.5, staleAfter: Number.POSITIVE_INFINITY }
+
+const admitted = (deployment: string, probe = false): RouterStore.Event => ({
+  _tag: "Admitted",
+  deployment,
+  probe,
+  failover: false,
+  turn: true
+})
+const settled = (deployment: string, at: number, outcome: RouterStore.Outcome, probe = false): RouterStore.Event => ({
+  _tag: "Settled",
+  deployment,
+  at,
+  duration: 1,
+  probe,
+  outcome,
+  rules
+})
+const state = (status: RouterStore.StoreStatus) => (status.kind === "redis" ? status.state : "memory")
+const success = (latency: number): RouterStore.Outcome => ({ _tag: "Success", latency })
+const failure: RouterStore.Outcome = { _tag: "Failure", transient: true, retryAfter: undefined }
+
+const settings = { ...RedisRouterStore.defaults, refresh: 60_000 }
+
+/**
+ * A connection and a store on `server`; the store's background sync is slow, so tests sync by hand. The timeout is
+ * generous where a test is not about timeouts: the test machine is shared, and 50 ms is sometimes not enough.
+ */
+const storeOn = (server: RedisServer.RedisServer, prefix = "t:", timeout = 1000) =>
+  Effect.gen(function* () {
+    const connection = yield* Connection.make({ url: server.url, prefix, timeout: Duration.millis(timeout) })
+    const built = yield* RedisRouterStore.make(connection, settings)
+    return { ...built, connection }
+  })
+
+/** Syncs until nothing is pending and Redis answers (bounded: 100 tries, 30 ms apart). */
+const drain = (store: RedisRouterStore.Built) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 100; i++) {
+      yield* store.sync
+      if ((yield* store.pending) === 0 && state(yield* store.service.status!) === "connected") return
+      yield* Effect.sleep(Duration.millis(30))
+    }
+    return yield* Effect.dieMessage("the store did not drain within 100 syncs")
+  })
+
+const one = (store: RouterStore.Service, name: string) => Effect.map(store.snapshot([name]), (s) => s.deployments[0])
+
+/** Decides like the router for one deployment: admits it (as its probe when half-open) unless blocked. */
+const admit = (name: string) => (snapshot: RouterStore.Snapshot) => {
+  const a = Circuit.admission(snapshot.deployments[0].circuit, Date.now())
+  return [a, a === "blocked" ? [] : [admitted(name, a === "probe")]] as const
+}
+
+/** A live clock `shift` millis off the real one, as a host with a skewed clock would have. */
+const skewed = (shift: number): Clock.Clock => {
+  const live = Clock.make()
+  const millis = () => live.unsafeCurrentTimeMillis() + shift
+  const nanos = () => live.unsafeCurrentTimeNanos() + BigInt(shift) * 1_000_000n
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: millis,
+    currentTimeMillis: Effect.sync(millis),
+    unsafeCurrentTimeNanos: nanos,
+    currentTimeNanos: Effect.sync(nanos),
+    sleep: (duration) => live.sleep(duration)
+  }
+}
+
+describe("Redis RouterStore", () => {
+  it.scopedLive("two stores share counters and latency: each sees the other's events after a sync", () =>
+    Effect.gen(function* () {
+      const server = yield* RedisServer.start()
+      const a = yield* storeOn(server)
+      const b = yield* storeOn(server)
+      const now = Date.now()
+      yield* a.service.write([admitted("d"), settled("d", now, success(100))])
+      yield* b.service.write([admitted("d"), settled("d", now, success(300))])
+      // Both sync; whichever writes second finds the other's version and applies its events again on top.
+      yield* Effect.all([a.sync, b.sync], { concurrency: 2 })
+      yield* Effect.all([drain(a), drain(b)])
+      yield* Effect.all([a.sync, b.sync])
+      const [da, db] = [yield* one(a.service, "d"), yield* one(b.service, "d")]
+      expect([da.requests, da.successes, da.inFlight]).toEqual([2, 2, 0])
+      // Instants differ by the two offsets' measuring error (a round trip at most); everything else is equal.
+      const counts = (d: RouterStore.DeploymentState) => [d.requests, d.successes, d.failures, d.latency, d.failing]
+      expect(counts(db)).toEqual(counts(da))
+      expect(Math.abs(db.sampledAt - da.sampledAt)).toBeLessThan(100)
+      expect(da.latency).toBe(200) // 100 then 300 or 300 then 100, alpha 0.5
+      expect((yield* a.service.snapshot(["d"])).turn).toBe(2)
+    })
+  )
+
+  it.scopedLive("many concurrent writers lose no update (compare-and-set on each key's version)", () =>
+    Effect.gen(function* () {
+      const server = yield* RedisServer.start()
+      const stores = yield* Effect.all([storeOn(server), storeOn(server), storeOn(server)])
+      yield* Effect.forEach(
+        stores,
+        (s) =>
+          Effect.forEach(
+            Array.from({ length: 20 }),
+            () => Effect.zipRight(s.service.write([admitted("d"), settled("d", Date.now(), success(10))]), s.sync),
+            { discard: true }
+          ),
+        { concurrency: "unbounded", discard: true }
+      )
+      yield* Effect.forEach(stores, drain, { discard: true })
+      yield* Effect.forEach(stores, (s) => s.sync, { discard: true })
+      for (const s of stores) expect((yield* one(s.service, "d")).requests).toBe(60)
+    })
+  )
+
+  it.scopedLive(
+    "the half-open probe is held by one process at a time, and its success closes the circuit for both",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* RedisServer.start()
+        const a = yield* storeOn(server)
+        const b = yield* storeOn(server)
+        // Trips at once with a cooldown that has already passed: the next request is the probe.
+        const longAgo = Date.now() - 60_000
+        yield* a.service.write([admitted("d"), settled("d", longAgo, failure)])
+        yield* a.sync
+        yield* b.sync
+        expect((yield* one(b.service, "d")).circuit.state).toBe("open")
+        // Two requests of A at once and one of B: exactly one probe between them.
+        const decisions = yield* Effect.all(
+          [
+            a.service.modify(["d"], admit("d")),
+            a.service.modify(["d"], admit("d")),
+            b.service.modify(["d"], admit("d"))
+          ],
+          { concurrency: "unbounded" }
+        )
+        expect(decisions.filter((d) => d === "probe")).toHaveLength(1)
+        expect(decisions.filter((d) => d === "blocked")).toHaveLength(2)
+        const prober = decisions.indexOf("probe") < 2 ? a : b
+        yield* prober.service.write([settled("d", Date.now(), success(20), true)])
+        yield* prober.sync
+        yield* a.sync
+        yield* b.sync
+        for (const s of [a, b]) {
+          const d = yield* one(s.service, "d")
+          expect([d.circuit.state, d.circuit.probing]).toEqual(["closed", false])
+        }
+        const lease = yield* a.connection.run((redis) => redis.exists("t:router:p:d"))
+        expect(lease).toBe(0)
+      })
+  )
+
+  it.scopedLive("a cooldown is stored on Redis time: hosts with skewed clocks agree when it ends", () =>
+    Effect.gen(function* () {
+      const server = yield* RedisServer.start()
+      // A's clock runs an hour behind; B's is right.
+      const a = yield* storeOn(server).pipe(Effect.withClock(skewed(-3_600_000)))
+      const b = yield* storeOn(server)
+      const aNow = yield* Effect.withClock(Clock.currentTimeMillis, skewed(-3_600_000))
+      yield* a.service.write([admitted("d"), settled("d", aNow, failure)])
+      yield* Effect.withClock(a.sync, skewed(-3_600_000))
+      yield* b.sync
+      const reopens = (yield* one(b.service, "d")).circuit.openUntil - Date.now()
+      // Up to the two offsets' measuring errors (half a round trip each, on a busy machine).
+      expect(Math.abs(reopens - 10_000)).toBeLessThan(250)
+    })
+  )
+
+  it.scopedLive("Redis killed: the store serves from its copy, shows unavailable, and resyncs when it is back", () =>
+    Effect.gen(function* () {
+      const server = yield* RedisServer.start()
+      const a = yield* storeOn(server, "t:", 50)
+      yield* a.service.write([admitted("d"), settled("d", Date.now(), success(10))])
+      yield* a.sync
+      yield* server.kill
+      yield* a.service.write([admitted("d"), settled("d", Date.now(), success(10))])
+      yield* a.sync
+      expect((yield* one(a.service, "d")).requests).toBe(2)
+      const down = yield* a.service.status!
+      expect(down).toMatchObject({ kind: "redis", state: "unavailable", outages: 1 })
+      yield* server.restart
+      // The restarted server is empty: the events not yet written reach it; the lost history does not come back.
+      for (let i = 0; i < 100 && state(yield* a.service.status!) === "unavailable"; i++) {
+        yield* Effect.sleep(Duration.millis(30))
+        yield* a.sync
+      }
+      expect(state(yield* a.service.status!)).toBe("connected")
+      const b = yield* storeOn(server)
+      expect((yield* one(b.service, "d")).requests).toBe(1)
+    })
+  )
+
+  it.scopedLive("a batch whose reply timed out but that Redis ran later is not applied twice", () =>
+    Effect.gen(function* () {
+      const server = yield* RedisServer.start()
+      const a = yield* storeOn(server, "t:", 50)
+      yield* a.sync
+      yield* server.pause
+      yield* a.service.write([admitted("d")])
+      yield* a.sync // written to the socket, no answer within the timeout
+      yield* server.resume // the paused server now runs it
+      for (let i = 0; i < 100 && state(yield* a.service.status!) === "unavailable"; i++) {
+        yield* Effect.sleep(Duration.millis(30))
+        yield* a.sync
+      }
+      yield* a.sync
+      const b = yield* storeOn(server)
+      expect((yield* one(b.service, "d")).requests).toBe(1)
+      expect((yield* one(a.service, "d")).requests).toBe(1)
+    })
+  )
+
+  it.scopedLive("every key is under the prefix with a TTL; a malformed stored state counts as new and is logged", () =>
+    Effect.gen(function* () {
+      const server = yield* RedisServer.start()
+      const lines: Array<string> = []
+      const logger = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ message }) => lines.push(String(message)))
+      )
+      const a = yield* storeOn(server, "app1:")
+      yield* a.service.write([admitted("d"), settled("d", Date.now() - 60_000, failure)])
+      yield* a.sync
+      expect(yield* a.service.modify(["d"], admit("d"))).toBe("probe")
+      const keys = yield* a.connection.run((redis) => redis.keys("*"))
+      expect(keys.length).toBeGreaterThanOrEqual(4)
+      for (const key of keys) {
+        expect(key.startsWith("app1:router:")).toBe(true)
+        expect(yield* a.connection.run((redis) => redis.pttl(key))).toBeGreaterThan(0)
+      }
+      yield* a.connection.run((redis) => redis.hset("app1:router:d:e", "v", "3", "s", '{"requests":"many"}'))
+      const b = yield* storeOn(server, "app1:").pipe(Effect.provide(logger))
+      expect(yield* one(b.service, "e").pipe(Effect.provide(logger))).toEqual(RouterStore.initial)
+      expect(lines.filter((l) => l.includes('deployment "e" is malformed'))).toHaveLength(1)
+      // And it is overwritten by the next write.
+      yield* b.service.write([admitted("e")])
+      yield* b.sync
+      expect(State.decode((yield* a.connection.run((redis) => redis.hget("app1:router:d:e", "s")))!)?.requests).toBe(1)
+    })
+  )
+
+  it.scopedLive(
+    "Redis.layer provides the store: a circuit one router opens is honoured by another, and stats say redis",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* RedisServer.start()
+        const options = { url: server.url, prefix: "r:", timeout: "1 second" as const }
+        const routerOn = Effect.gen(function* () {
+          const context = yield* Layer.build(Redis.layer(options))
+          return yield* Router.make({
+            deployments: [
+              Deployment.make({ name: "down", layer: LlmTest.layer({ fail: new LiterLlmError.ServiceUnavailable() }) }),
+              Deployment.make({ name: "up", layer: LlmTest.layer({ reply: "up" }) })
+            ],
+            strategy: Strategy.fallback(),
+            circuit: { failures: 1, cooldown: "1 minute" }
+          }).pipe(Effect.provide(context))
+        })
+        const one = yield* routerOn
+        const two = yield* routerOn
+        const request = { model: "m", messages: [{ role: "user" as const, content: "hi" }] }
+        yield* one.service.chat(request)
+        // The other router learns of the open circuit within its refresh (100 ms); give it a bounded while.
+        let state = "closed"
+        for (let i = 0; i < 50 && state !== "open"; i++) {
+          yield* Effect.sleep(Duration.millis(20))
+          state = (yield* two.stats).deployments[0].circuit
+        }
+        expect(state).toBe("open")
+        yield* two.service.chat(request)
+        expect((yield* two.stats).deployments.map((d) => d.requests)).toEqual([1, 2])
+        expect((yield* two.stats).store).toMatchObject({ kind: "redis", state: "connected", outages: 0 })
+        expect(JSON.stringify(yield* two.stats)).not.toContain(Redacted.value(server.url))
+      })
+  )
+})
