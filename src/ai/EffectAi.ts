@@ -28,7 +28,7 @@
  * | `BadRequest` · `ContextWindowExceeded` · `ContentPolicy` answered by the upstream | `HttpResponseError` with its status |
  * | the same refused before sending (`Validate.chat`), `InvalidHeader` | `MalformedInput` |
  * | `NoDeploymentAvailable` · `AllDeploymentsFailed` | `HttpResponseError` 503 · the last attempt's status (else 503) |
- * | `Serialization`, `Streaming` without an error status | `MalformedOutput` |
+ * | `Serialization` · `Streaming` (a stream that broke after it began is never retryable) | `MalformedOutput` |
  * | `EndpointNotSupported` · `BudgetExceeded` · `HookRejected` · `InternalError` | `UnknownError` |
  *
  * `HttpResponseError`s carry the delay as `retry-after-ms` and `retry-after` headers (the shortest one any attempt

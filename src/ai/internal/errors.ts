@@ -7,7 +7,7 @@
  * `EffectAi` module docs). Its delay travels as the `retry-after-ms` and `retry-after` headers, and its body is an
  * OpenAI-style error body naming the library's error tag, so `LiterLlmError.fromResponse` reads the same variant back.
  * A connection failure becomes `HttpRequestError` (`Transport`); a request refused before it was sent becomes
- * `MalformedInput`; an answer that could not be read becomes `MalformedOutput`; what is neither becomes
+ * `MalformedInput`; an answer that could not be read, or a stream that broke, becomes `MalformedOutput`; what is neither becomes
  * `UnknownError`. Those four carry the original error as `cause`.
  *
  * The headers are the library's summary, not the upstream's headers: the router may have talked to several
@@ -115,9 +115,8 @@ export const toAiError = (error: LiterLlmError.LiterLlmError, site: Site): AiErr
       return new AiError.MalformedInput(details)
     case "Serialization":
     case "Streaming":
-      return error.status === undefined || error.status < 400
-        ? new AiError.MalformedOutput(details)
-        : responseError(error, error.status, site)
+      // even with a status: part of a stream may have reached the caller, so this must never read as retryable
+      return new AiError.MalformedOutput(details)
     case "EndpointNotSupported":
     case "BudgetExceeded":
     case "HookRejected":
