@@ -42,7 +42,6 @@ import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as IdGenerator from "@effect/ai/IdGenerator"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -50,7 +49,6 @@ import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as LiterLlmError from "../LiterLlmError.js"
@@ -153,44 +151,20 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           Effect.gen(function* () {
             const built = yield* request(providerOptions, streamSite)
             const prefix = yield* idPrefix
-            const state = yield* Ref.make(Chunks.initial)
             const streamed = llm.chatStream({
               ...built,
               stream_options: { ...built.stream_options, include_usage: true }
             })
-            const body = streamed.pipe(
-              Stream.mapError((e) => Errors.toAiError(e, streamSite)),
-              Stream.mapChunksEffect((chunk) =>
-                Ref.modify(state, (current) => {
-                  let next = current
-                  const parts: Array<Chunks.Part> = []
-                  for (const item of chunk) {
-                    const [after, added] = Chunks.step(next, item, prefix)
-                    next = after
-                    parts.push(...added)
-                  }
-                  return [Chunk.unsafeFromArray(parts), next] as const
-                })
-              )
+            const parts = yield* Chunks.toParts(
+              Stream.mapError(streamed, (e) => Errors.toAiError(e, streamSite)),
+              prefix,
+              streamSite.method
             )
-            // tool calls, then the finish part, each in a chunk of its own (see internal/stream.ts)
-            const calls = Stream.unwrap(
-              Effect.flatMap(Ref.get(state), (current) =>
-                Either.match(Chunks.end(current), {
-                  onLeft: malformed(streamSite.method),
-                  onRight: ([closed, parts]) =>
-                    Effect.as(Ref.set(state, closed), Stream.fromChunk(Chunk.fromIterable(parts)))
-                })
-              )
+            return Stream.tap(parts, (part) =>
+              part.type === "finish"
+                ? Request.annotateResponse(providerOptions, { finishReason: part.reason }, part.usage)
+                : Effect.void
             )
-            const finish = Stream.fromEffect(
-              Effect.tap(Effect.map(Ref.get(state), Chunks.finish), (part) =>
-                part.type === "finish"
-                  ? Request.annotateResponse(providerOptions, { finishReason: part.reason }, part.usage)
-                  : Effect.void
-              )
-            )
-            return Stream.concat(Stream.concat(body, calls), finish)
           })
         )
     })

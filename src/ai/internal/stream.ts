@@ -9,9 +9,15 @@
  * chunks, because @effect/ai runs a toolkit's handlers per chunk and puts their results right after that chunk:
  * with the finish part in a chunk of its own, it also comes after the tool results.
  */
+import type * as AiError from "@effect/ai/AiError"
 import type * as Response from "@effect/ai/Response"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
 import type * as Chat from "../../Chat.js"
+import { malformedOutput } from "./errors.js"
 import { finishReason, metadataPart, toolParams, usage } from "./response.js"
 
 interface Call {
@@ -129,7 +135,7 @@ export const end = (state: State): Either.Either<[State, Array<Part>], string> =
 /**
  * The finish part: the last finish reason and the last usage the stream carried.
  */
-export const finish = (state: State): Part => ({
+export const finish = (state: State): Response.FinishPartEncoded => ({
   type: "finish",
   reason: finishReason(
     state.finishReason,
@@ -137,3 +143,37 @@ export const finish = (state: State): Part => ({
   ),
   usage: usage(state.usage)
 })
+
+/**
+ * The parts of a stream of chunks: the fold over its chunks (chunk boundaries kept), then `end`'s parts, then the
+ * finish part, each of the last two in a stream chunk of its own. The fold's state lives in a `Ref` made per call.
+ */
+export const toParts = (
+  chunks: Stream.Stream<Chat.ChatCompletionChunk, AiError.AiError>,
+  idPrefix: string,
+  method: string
+): Effect.Effect<Stream.Stream<Part, AiError.AiError>> =>
+  Effect.map(Ref.make(initial), (state) => {
+    const body = Stream.mapChunksEffect(chunks, (chunk) =>
+      Ref.modify(state, (current) => {
+        let next = current
+        const parts: Array<Part> = []
+        for (const item of chunk) {
+          const [after, added] = step(next, item, idPrefix)
+          next = after
+          parts.push(...added)
+        }
+        return [Chunk.unsafeFromArray(parts), next] as const
+      })
+    )
+    const calls = Stream.unwrap(
+      Effect.flatMap(Ref.get(state), (current) =>
+        Either.match(end(current), {
+          onLeft: (description) => Effect.fail(malformedOutput(method, description)),
+          onRight: ([closed, parts]) => Effect.as(Ref.set(state, closed), Stream.fromChunk(Chunk.fromIterable(parts)))
+        })
+      )
+    )
+    const last = Stream.fromEffect(Effect.map(Ref.get(state), finish))
+    return Stream.concat(Stream.concat(body, calls), last)
+  })
