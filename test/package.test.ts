@@ -22,13 +22,14 @@ const slow = 300_000
 
 /**
  * What the scratch project installs beside the tarball, linked from the repository's own install so nothing is
- * downloaded: the peers, the optional peer FakeUpstream needs, the library's one dependency (npm would otherwise ask
- * the registry for it), and Node's types, as any TypeScript project on Node has.
+ * downloaded: the peers, the optional peers FakeUpstream and effect-liter-llm/ai need, the library's one dependency
+ * (npm would otherwise ask the registry for it), and Node's types, as any TypeScript project on Node has.
  */
 const besides = [
   "effect",
   "@effect/platform",
   "@effect/platform-node",
+  "@effect/ai",
   "@noble/hashes",
   "@pydantic/genai-prices",
   "@types/node",
@@ -208,6 +209,7 @@ describe("the packed package", () => {
           expect(result.names[entries.indexOf(".")]).toEqual(publicModules)
           expect(result.names[entries.indexOf("./FakeUpstream")]).toEqual(expect.arrayContaining(["layer", "make"]))
           expect(result.names[entries.indexOf("./redis")]).toEqual(["Redis"])
+          expect(result.names[entries.indexOf("./ai")]).toEqual(["EffectAi"])
           expect(result.internal).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
           expect(result.reply).toBe("hello from the package")
         })
@@ -246,6 +248,8 @@ describe("the packed package", () => {
           expect(
             graph.builtins.map(({ importer, specifier }) => `${importer.split("/node_modules/").at(-1)}: ${specifier}`)
           ).toEqual([])
+          // nor an optional peer: @effect/ai is loaded by effect-liter-llm/ai only
+          expect(graph.files.filter((file) => file.includes("/node_modules/@effect/ai"))).toEqual([])
         })
       ),
     slow
