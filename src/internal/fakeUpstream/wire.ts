@@ -32,6 +32,10 @@ export interface Reply {
   readonly toolCalls: ReadonlyArray<ToolCall>
   readonly promptTokens: number
   readonly completionTokens: number
+  /** Prompt tokens read from the provider's cache; reported only when a script sets it (Responses: always, 0). */
+  readonly cachedTokens?: number | undefined
+  /** Hidden reasoning tokens among the completion tokens; reported like `cachedTokens`. */
+  readonly reasoningTokens?: number | undefined
 }
 
 /**
@@ -53,7 +57,11 @@ const toolCallId = (reply: Reply, call: ToolCall, index: number) => call.id ?? `
 const usage = (reply: Reply) => ({
   prompt_tokens: reply.promptTokens,
   completion_tokens: reply.completionTokens,
-  total_tokens: reply.promptTokens + reply.completionTokens
+  total_tokens: reply.promptTokens + reply.completionTokens,
+  ...(reply.cachedTokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: reply.cachedTokens } }),
+  ...(reply.reasoningTokens === undefined
+    ? {}
+    : { completion_tokens_details: { reasoning_tokens: reply.reasoningTokens } })
 })
 
 // ---------------------------------------------------------------------------------------------------------------
