@@ -223,6 +223,111 @@ describe("deployment: @effect/ai-openai (Responses API) over FakeUpstream", () =
   )
 })
 
+describe("deployment: prompt, stream faults and settings", () => {
+  it.scoped(
+    "developer messages are system, images go as input_image, assistant text is kept; bad input sends nothing",
+    () =>
+      Effect.gen(function* () {
+        const upstream = yield* FakeUpstream.make()
+        const service = yield* serviceOf(openAi(upstream))
+        const png = "data:image/png;base64,iVBORw0KGgo="
+        yield* service.chat({
+          model: "m",
+          messages: [
+            { role: "developer", content: [{ type: "text", text: "Rules." }] },
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "What is this?" },
+                { type: "image_url", image_url: { url: png } }
+              ]
+            },
+            { role: "assistant", content: "A logo." },
+            { role: "user", content: "Sure?" }
+          ]
+        })
+        const input = field((yield* upstream.requests)[0]!.body, "input") as ReadonlyArray<Record<string, unknown>>
+        expect(input[0]).toEqual({ role: "system", content: "Rules." })
+        expect(input[1]!.content).toEqual([
+          { type: "input_text", text: "What is this?" },
+          expect.objectContaining({ type: "input_image", image_url: png })
+        ])
+        expect(input[2]).toEqual(
+          expect.objectContaining({ role: "assistant", content: [{ type: "output_text", text: "A logo." }] })
+        )
+        const negative = yield* Effect.flip(service.chat({ ...request, max_tokens: -1 }))
+        expect(negative.message).toContain("max_tokens")
+        const fileId = yield* Effect.flip(
+          service.chat({
+            model: "m",
+            messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-1" } }] }]
+          })
+        )
+        expect(fileId.message).toContain("file_data")
+        expect((yield* upstream.requests).length).toBe(1)
+      })
+  )
+
+  it.scoped(
+    "an error event in the stream fails it with the status its code names; interrupting a stream closes the connection",
+    () =>
+      Effect.gen(function* () {
+        const upstream = yield* FakeUpstream.make({
+          scripts: [
+            {
+              events: [
+                'event: error\ndata: {"type":"error","sequence_number":0,"code":"rate_limit_exceeded","message":"slow down","param":null}\n\n'
+              ]
+            },
+            { reply: "a b c d", chunks: 4, stallAfter: 5 }
+          ]
+        })
+        const service = yield* serviceOf(openAi(upstream))
+        const failed = yield* Effect.flip(Stream.runDrain(service.chatStream(request)))
+        expect(failed._tag).toBe("RateLimited")
+        expect(failed.message).toContain("slow down")
+        const first = yield* collect(Stream.take(service.chatStream(request), 1))
+        expect(first[0]!.choices[0]!.delta.content).toBe("a ")
+        yield* upstream.awaitDisconnects(1)
+        expect(yield* upstream.disconnects).toBe(1)
+      })
+  )
+
+  it.scoped(
+    "a layer without a provider name refuses settings; options.provider or a settings function passes them",
+    () =>
+      Effect.gen(function* () {
+        const upstream = yield* FakeUpstream.make()
+        const bare = (options?: Parameters<typeof deployment>[1]) =>
+          serviceOf(
+            deployment(OpenAiLanguageModel.layer({ model: "gpt-4o-mini" }), options).pipe(
+              Layer.provide(OpenAiClient.layer({ apiUrl: upstream.baseUrl })),
+              Layer.provide(FetchHttpClient.layer)
+            )
+          )
+        const unnamed = yield* bare()
+        const refused = yield* Effect.flip(unnamed.chat({ ...request, temperature: 0.5 }))
+        expect([
+          refused._tag,
+          refused.message.includes("temperature cannot be passed"),
+          refused.message.includes("effect-ai")
+        ]).toEqual(["BadRequest", true, true])
+        expect(yield* Effect.flip(unnamed.embed({ model: "m", input: "x" }))).toEqual(
+          expect.objectContaining({ _tag: "EndpointNotSupported", provider: "effect-ai", endpoint: "embed" })
+        )
+        yield* (yield* bare({ provider: "openai" })).chat({ ...request, temperature: 0.5 })
+        const custom = yield* bare({
+          settings: (req) => OpenAiLanguageModel.withConfigOverride({ temperature: (req.temperature ?? 0) / 2 })
+        })
+        yield* custom.chat({ ...request, temperature: 0.5 })
+        const refusedAnyway = yield* Effect.flip(custom.chat({ ...request, logit_bias: { "1": 2 } }))
+        expect(refusedAnyway.message).toContain("logit_bias")
+        const sent = yield* upstream.requests
+        expect(sent.map((r) => field(r.body, "temperature"))).toEqual([0.5, 0.25])
+      })
+  )
+})
+
 describe("deployment inside a router", () => {
   it.scoped(
     "the @effect/ai deployment answers 503, the router fails over to the next one; a 400 is not failed over",
@@ -257,13 +362,18 @@ describe("deployment: @effect/ai-anthropic over FakeUpstream's /v1/messages", ()
     Effect.gen(function* () {
       const upstream = yield* FakeUpstream.make({
         scripts: [
-          { reply: "Checking.", toolCalls: [{ id: "toolu_1", name: "weather", arguments: '{"city":"Rome"}' }] }
+          {
+            reply: "Checking.",
+            toolCalls: [{ id: "toolu_1", name: "weather", arguments: '{"city":"Rome"}' }],
+            usage: { promptTokens: 20, completionTokens: 5, cachedTokens: 8 }
+          }
         ],
         script: { reply: "Ciao from Rome", chunks: 2 }
       })
       const service = yield* serviceOf(anthropic(upstream))
       const first = yield* service.chat({ ...request, tools: [weather], max_tokens: 300, stop: "END" })
       expect(first.choices[0]!.message.content).toBe("Checking.")
+      expect(first.usage?.prompt_tokens_details?.cached_tokens).toBe(8)
       expect(first.choices[0]!.finish_reason).toBe("tool_calls")
       expect(first.choices[0]!.message.tool_calls).toEqual([
         { id: "toolu_1", type: "function", function: { name: "weather", arguments: '{"city":"Rome"}' } }

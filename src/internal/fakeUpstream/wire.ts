@@ -163,6 +163,9 @@ export const embedding = (text: string, dimensions: number): Array<number> => {
 // Anthropic
 // ---------------------------------------------------------------------------------------------------------------
 
+const anthropicCache = (reply: Reply) =>
+  reply.cachedTokens === undefined ? {} : { cache_read_input_tokens: reply.cachedTokens }
+
 const anthropicStop = (reply: Reply) => (reply.toolCalls.length > 0 ? "tool_use" : "end_turn")
 
 const anthropicToolInput = (call: ToolCall): unknown => {
@@ -197,7 +200,7 @@ export const anthropicMessage = (reply: Reply) => ({
   ],
   stop_reason: anthropicStop(reply),
   stop_sequence: null,
-  usage: { input_tokens: reply.promptTokens, output_tokens: reply.completionTokens }
+  usage: { input_tokens: reply.promptTokens, output_tokens: reply.completionTokens, ...anthropicCache(reply) }
 })
 
 /**
@@ -221,7 +224,7 @@ export const anthropicEvents = (reply: Reply): ReadonlyArray<{ readonly event: s
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: reply.promptTokens, output_tokens: 1 }
+          usage: { input_tokens: reply.promptTokens, output_tokens: 1, ...anthropicCache(reply) }
         }
       }
     },
