@@ -96,7 +96,8 @@ describe("FakeUpstream: OpenAI Responses API", () => {
       expect(types.filter((t) => t === "response.output_text.delta")).toHaveLength(3)
       const args = events.flatMap((e) => (e.type === "response.function_call_arguments.delta" ? [e.delta] : []))
       expect(args.join("")).toBe('{"city":"Paris"}')
-      expect(types).toContain("response.function_call_arguments.done")
+      const argsDone = raw.find((e) => e.event === "response.function_call_arguments.done")
+      expect(JSON.parse(argsDone!.data)).toMatchObject({ name: "weather", arguments: '{"city":"Paris"}' })
       const done = events.filter((e) => e.type === "response.output_item.done").map((e) => e.item.type)
       expect(done).toEqual(["message", "function_call"])
       const completed = events[events.length - 1]!

@@ -5,6 +5,9 @@
  * word, so a field missing here would not fail a test, it would silently lose a part of the answer. The FakeUpstream
  * tests decode every body and event with those schemas for that reason.
  *
+ * Required fields follow the OpenAPI document of the API (which asks for more than the client reads, e.g. `logprobs`
+ * on text parts, `name` on `function_call_arguments.done`).
+ *
  * A reply becomes at most one `message` output item (the text) followed by one `function_call` item per tool call.
  * Requests echo back the way the real API does (`tools`, `tool_choice`, `temperature`, …) because the response object
  * requires them.
@@ -31,7 +34,7 @@ const callId = (reply: Reply, call: ToolCall, index: number) => call.id ?? `call
 
 const usage = (reply: Reply) => ({
   input_tokens: reply.promptTokens,
-  input_tokens_details: { cached_tokens: reply.cachedTokens ?? 0 },
+  input_tokens_details: { cached_tokens: reply.cachedTokens ?? 0, cache_write_tokens: 0 },
   output_tokens: reply.completionTokens,
   output_tokens_details: { reasoning_tokens: reply.reasoningTokens ?? 0 },
   total_tokens: reply.promptTokens + reply.completionTokens
@@ -112,12 +115,18 @@ export const events = (
     const item_id = messageId(reply)
     const at = { item_id, output_index: outputIndex, content_index: 0 }
     push("response.output_item.added", { output_index: outputIndex, item: messageItem(reply, "in_progress") })
-    push("response.content_part.added", { ...at, part: { type: "output_text", text: "", annotations: [] } })
+    push("response.content_part.added", {
+      ...at,
+      part: { type: "output_text", text: "", annotations: [], logprobs: [] }
+    })
     for (const piece of reply.pieces) {
       if (piece !== "") push("response.output_text.delta", { ...at, delta: piece, logprobs: [] })
     }
     push("response.output_text.done", { ...at, text: text(reply), logprobs: [] })
-    push("response.content_part.done", { ...at, part: { type: "output_text", text: text(reply), annotations: [] } })
+    push("response.content_part.done", {
+      ...at,
+      part: { type: "output_text", text: text(reply), annotations: [], logprobs: [] }
+    })
     push("response.output_item.done", { output_index: outputIndex, item: messageItem(reply, "completed") })
     outputIndex++
   }
@@ -128,7 +137,7 @@ export const events = (
     for (const part of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
       if (part !== "") push("response.function_call_arguments.delta", { ...at, delta: part })
     }
-    push("response.function_call_arguments.done", { ...at, arguments: call.arguments })
+    push("response.function_call_arguments.done", { ...at, name: call.name, arguments: call.arguments })
     push("response.output_item.done", { output_index: outputIndex, item: callItem(reply, call, index, "completed") })
     outputIndex++
   })
