@@ -114,12 +114,18 @@ describe("deployment: @effect/ai-openai (Responses API) over FakeUpstream", () =
         ]
       })
       expect(second.choices[0]!.message.content).toBe("Sunny in Paris.")
+      yield* service.chat({ ...ask, tool_choice: { type: "function", function: { name: "weather" } } })
+      const custom = yield* Effect.flip(
+        service.chat({ ...request, tools: [{ type: "custom", custom: { name: "grep" } }] })
+      )
+      expect(custom.message).toContain("grep")
       const [sentFirst, sentSecond] = yield* upstream.requests
       const tools = field(sentFirst!.body, "tools") as ReadonlyArray<Record<string, unknown>>
       expect(tools.map((t) => [t.type, t.name, t.description, t.parameters, t.strict])).toEqual([
         ["function", "weather", "Current weather in a city", weather.function.parameters, false]
       ])
       expect(field(sentFirst!.body, "tool_choice")).toBe("required")
+      expect(field((yield* upstream.requests)[2]!.body, "tool_choice")).toEqual({ type: "function", name: "weather" })
       const input = field(sentSecond!.body, "input") as ReadonlyArray<Record<string, unknown>>
       expect(input.slice(2)).toEqual([
         expect.objectContaining({
@@ -315,7 +321,9 @@ describe("deployment: prompt, stream faults and settings", () => {
         expect(yield* Effect.flip(unnamed.embed({ model: "m", input: "x" }))).toEqual(
           expect.objectContaining({ _tag: "EndpointNotSupported", provider: "effect-ai", endpoint: "embed" })
         )
-        yield* (yield* bare({ provider: "openai" })).chat({ ...request, temperature: 0.5 })
+        const named = yield* bare({ provider: "openai" })
+        yield* named.chat({ ...request, temperature: 0.5 })
+        yield* Stream.runDrain(named.chatStream({ ...request, temperature: 0.7 }))
         const custom = yield* bare({
           settings: (req) => OpenAiLanguageModel.withConfigOverride({ temperature: (req.temperature ?? 0) / 2 })
         })
@@ -323,7 +331,11 @@ describe("deployment: prompt, stream faults and settings", () => {
         const refusedAnyway = yield* Effect.flip(custom.chat({ ...request, logit_bias: { "1": 2 } }))
         expect(refusedAnyway.message).toContain("logit_bias")
         const sent = yield* upstream.requests
-        expect(sent.map((r) => field(r.body, "temperature"))).toEqual([0.5, 0.25])
+        expect(sent.map((r) => [field(r.body, "temperature"), field(r.body, "stream") ?? false])).toEqual([
+          [0.5, false],
+          [0.7, true],
+          [0.25, false]
+        ])
       })
   )
 })
