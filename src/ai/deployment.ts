@@ -34,6 +34,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../Chat.js"
@@ -59,7 +60,7 @@ export interface Options {
   readonly provider?: string | undefined
   /**
    * Passes a request's generation settings to the model yourself, e.g.
-   * `(req) => OpenAiLanguageModel.withConfigOverride({ temperature: req.temperature ?? undefined })`. Replaces the
+   * `(req) => OpenAiLanguageModel.withConfigOverride({ temperature: req.temperature ?? 1 })`. Replaces the
    * built-in mapping; fields it does not read are not checked.
    */
   readonly settings?:
@@ -68,6 +69,8 @@ export interface Options {
   /** Ignore request fields the model cannot honour instead of failing with `BadRequest` (default `false`). */
   readonly dropUnsupported?: boolean | undefined
 }
+
+type Progress = "waiting" | "delivered" | "finished"
 
 const ObjectSchema = Schema.Struct({}, Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 
@@ -96,12 +99,12 @@ const make = (options: Options) =>
         }
       })
 
-    const fromAiError = (
-      error: AiError.AiError | LiterLlmError.LiterLlmError
-    ): Effect.Effect<never, LiterLlmError.LiterLlmError> =>
-      AiError.isAiError(error)
-        ? Effect.flatMap(ReverseError.fromAiError(provider, error), Effect.fail)
-        : Effect.fail(error)
+    const fromAiError =
+      (during: "whole" | "stream") =>
+      (error: AiError.AiError | LiterLlmError.LiterLlmError): Effect.Effect<never, LiterLlmError.LiterLlmError> =>
+        AiError.isAiError(error)
+          ? Effect.flatMap(ReverseError.fromAiError(provider, error, during), Effect.fail)
+          : Effect.fail(error)
 
     const generate = (
       request: Chat.ChatCompletionRequest,
@@ -138,7 +141,7 @@ const make = (options: Options) =>
     const chat = (request: Chat.ChatCompletionRequest) =>
       Effect.gen(function* () {
         const { apply, call } = yield* prepare(request)
-        const parts = yield* apply(generate(request, call)).pipe(Effect.catchAll(fromAiError))
+        const parts = yield* apply(generate(request, call)).pipe(Effect.catchAll(fromAiError("whole")))
         return ReverseResponse.toResponse(yield* fallbackIdentity(request), parts)
       })
 
@@ -166,18 +169,57 @@ const make = (options: Options) =>
                 .pipe(Stream.provideContext(context))
             )
           )
-          return (parts as Stream.Stream<Response.AnyPart, AiError.AiError>).pipe(
-            Stream.catchAll((error) => Stream.fromEffect(fromAiError(error))),
+          const progress = yield* Ref.make<Progress>("waiting")
+          const chunks = (parts as Stream.Stream<Response.AnyPart, AiError.AiError>).pipe(
+            Stream.catchAll((error) => Stream.fromEffect(fromAiError("stream")(error))),
             Stream.mapEffect((part) =>
               part.type === "error"
                 ? Effect.flatMap(ReverseError.fromErrorPart(provider, (part as Response.ErrorPart).error), Effect.fail)
                 : Effect.succeed(part)
             ),
             Stream.mapAccum(ReverseResponse.initial(identity), ReverseResponse.step),
-            Stream.flattenIterables
+            Stream.flattenIterables,
+            Stream.tap((chunk) =>
+              Ref.update(progress, (now) =>
+                now === "finished" || chunk.choices.some((choice) => choice.finish_reason !== null)
+                  ? "finished"
+                  : "delivered"
+              )
+            )
+          )
+          return Stream.concat(chunks, Stream.drain(Stream.fromEffect(Effect.flatMap(Ref.get(progress), ended)))).pipe(
+            Stream.catchAll((error) =>
+              Stream.fromEffect(Effect.flatMap(Ref.get(progress), (now) => Effect.fail(brokenAfter(now, error))))
+            )
           )
         })
       )
+
+    // As the HTTP providers do: a stream that stops short, or fails transiently once chunks were delivered, is
+    // `Streaming` (not retryable), since part of the answer already reached the caller.
+    const ended = (now: Progress): Effect.Effect<void, LiterLlmError.LiterLlmError> =>
+      now === "finished"
+        ? Effect.void
+        : Effect.fail(
+            now === "delivered"
+              ? new LiterLlmError.Streaming({
+                  provider,
+                  message: `the stream of the @effect/ai model of provider "${provider}" ended before its finish; the partial answer is incomplete`
+                })
+              : new LiterLlmError.Network({
+                  provider,
+                  message: `the @effect/ai model of provider "${provider}" ended its stream before sending anything; retry`
+                })
+          )
+
+    const brokenAfter = (now: Progress, error: LiterLlmError.LiterLlmError): LiterLlmError.LiterLlmError =>
+      now === "waiting" || !LiterLlmError.isTransient(error)
+        ? error
+        : new LiterLlmError.Streaming({
+            provider,
+            cause: error,
+            message: `the stream of the @effect/ai model of provider "${provider}" broke after it started (${error._tag}: ${error.message}); the partial answer is incomplete`
+          })
 
     return LlmService.make(withRequestChecks({ provider, chat, chatStream }))
   })

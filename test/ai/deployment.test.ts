@@ -14,6 +14,7 @@ import { deployment } from "../../src/ai/deployment.js"
 import * as Chat from "../../src/Chat.js"
 import * as Deployment from "../../src/Deployment.js"
 import * as FakeUpstream from "../../src/FakeUpstream.js"
+import * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmService from "../../src/LlmService.js"
 import * as LlmTest from "../../src/LlmTest.js"
 import * as Router from "../../src/Router.js"
@@ -297,6 +298,39 @@ describe("deployment: prompt, stream faults and settings", () => {
         yield* upstream.awaitDisconnects(1)
         expect(yield* upstream.disconnects).toBe(1)
       })
+  )
+
+  it.scoped("a stream cut after its first chunk, or ending without its finish, fails with Streaming", () =>
+    Effect.gen(function* () {
+      // events: created, in_progress, item added, part added, 1 delta, text done, part done, item done, completed
+      const upstream = yield* FakeUpstream.make({
+        scripts: [
+          { reply: "partial", chunks: 1, dropAfter: 5 },
+          { reply: "partial", chunks: 1, malformed: 8 },
+          { reply: "partial", chunks: 1, dropAfter: 2 }
+        ]
+      })
+      const service = yield* serviceOf(openAi(upstream))
+      const run = Effect.gen(function* () {
+        const seen: Array<Chat.ChatCompletionChunk> = []
+        const error = yield* Effect.flip(
+          Stream.runForEach(service.chatStream(request), (chunk) => Effect.sync(() => seen.push(chunk)))
+        )
+        return { seen, error }
+      })
+      const cut = yield* run
+      expect(cut.seen.map((c) => c.choices[0]?.delta.content)).toEqual(["partial"])
+      expect(cut.error._tag).toBe("Streaming")
+      const unfinished = yield* run
+      expect(unfinished.seen).toHaveLength(1)
+      expect([unfinished.error._tag, unfinished.error.message.includes("ended before its finish")]).toEqual([
+        "Streaming",
+        true
+      ])
+      const early = yield* run
+      expect(early.seen).toEqual([])
+      expect(LiterLlmError.isTransient(early.error)).toBe(true)
+    })
   )
 
   it.scoped(

@@ -6,7 +6,7 @@
  * | @effect/ai | here |
  * |---|---|
  * | HttpResponseError, a status | by status (DESIGN's table) |
- * | HttpResponseError, Decode / EmptyBody | Serialization (with the status) |
+ * | HttpResponseError, Decode / EmptyBody | Serialization (with the status); in a stream Network, see below |
  * | HttpRequestError, Transport | Network |
  * | HttpRequestError, Encode | Serialization |
  * | HttpRequestError, InvalidUrl | BadRequest (the layer's URL is wrong) |
@@ -14,7 +14,10 @@
  * | MalformedOutput | Serialization (the provider's answer did not decode) |
  * | UnknownError | ServerError (the provider failed in a way it did not classify) |
  *
- * An error part inside a stream (a provider's `error` event) is read like the OpenAI-compatible providers read theirs.
+ * In a stream the clients skip events they cannot decode, so a `Decode` failure there means the body could not be
+ * read at all — a lost connection — and is `Network` (the deployment turns it into `Streaming` once chunks were
+ * delivered). An error part inside a stream (a provider's `error` event) is read like the OpenAI-compatible providers
+ * read theirs.
  *
  * @since 0.2.0
  */
@@ -32,12 +35,27 @@ const describe = (error: { readonly description?: string | undefined; readonly m
  * @since 0.2.0
  * @category conversion
  */
-export const fromAiError = (provider: string, error: AiError.AiError): Effect.Effect<LiterLlmError.LiterLlmError> => {
+export const fromAiError = (
+  provider: string,
+  error: AiError.AiError,
+  during: "whole" | "stream"
+): Effect.Effect<LiterLlmError.LiterLlmError> => {
   switch (error._tag) {
     case "HttpResponseError": {
       const status = error.response.status
       if (error.reason === "StatusCode") {
         return LiterLlmError.fromResponse({ status, headers: error.response.headers, body: error.body, provider })
+      }
+      if (during === "stream") {
+        // The clients skip SSE events they cannot decode, so a body that fails to decode mid-stream is a body that
+        // could not be read: the connection went away.
+        return Effect.succeed(
+          new LiterLlmError.Network({
+            provider,
+            message: `the stream of the @effect/ai model of provider "${provider}" could not be read to its end (${error.reason}); the connection was lost`,
+            cause: error
+          })
+        )
       }
       return Effect.succeed(
         new LiterLlmError.Serialization({
