@@ -2,15 +2,18 @@ import * as AnthropicClient from "@effect/ai-anthropic/AnthropicClient"
 import * as AnthropicLanguageModel from "@effect/ai-anthropic/AnthropicLanguageModel"
 import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
 import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
+import * as Response from "@effect/ai/Response"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { deployment } from "../../src/ai/deployment.js"
+import * as ReverseResponse from "../../src/ai/internal/reverseResponse.js"
 import * as Chat from "../../src/Chat.js"
 import * as Deployment from "../../src/Deployment.js"
 import * as FakeUpstream from "../../src/FakeUpstream.js"
@@ -436,4 +439,67 @@ describe("deployment: @effect/ai-anthropic over FakeUpstream's /v1/messages", ()
       expect(assembled.usage?.prompt_tokens).toBeGreaterThan(0)
     })
   )
+})
+
+describe("@effect/ai parts to chat completions (pure)", () => {
+  const fallback = { id: "fallback", model: "asked-for", created: 1 }
+  const usage = new Response.Usage({
+    inputTokens: 3,
+    outputTokens: 4,
+    totalTokens: 7,
+    reasoningTokens: 2,
+    cachedInputTokens: undefined
+  })
+  const metadata = Response.makePart("response-metadata", {
+    id: Option.some("r-1"),
+    modelId: Option.some("model-1"),
+    timestamp: Option.none()
+  })
+
+  it("stream parts: role on the first chunk, reasoning and text deltas, a call without deltas sent whole, usage last", () => {
+    const parts: ReadonlyArray<Response.AnyPart> = [
+      metadata,
+      Response.makePart("reasoning-delta", { id: "r", delta: "hmm" }),
+      Response.makePart("text-delta", { id: "t", delta: "Hi" }),
+      Response.makePart("tool-call", { id: "c1", name: "f", params: { a: 1 }, providerExecuted: false }),
+      Response.makePart("finish", { reason: "unknown", usage })
+    ]
+    let state = ReverseResponse.initial(fallback)
+    const chunks: Array<Chat.ChatCompletionChunk> = []
+    for (const part of parts) {
+      const [next, out] = ReverseResponse.step(state, part)
+      state = next
+      chunks.push(...out)
+    }
+    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: "assistant", reasoning_content: "hmm" })
+    expect(chunks.every((c) => c.id === "r-1" && c.model === "model-1")).toBe(true)
+    const whole = Chat.assembleChunks(chunks)
+    expect(whole.choices[0]!.message).toMatchObject({
+      content: "Hi",
+      reasoning_content: "hmm",
+      tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: '{"a":1}' } }]
+    })
+    expect(whole.choices[0]!.finish_reason).toBe("tool_calls")
+    expect(chunks.at(-1)!.usage).toEqual({
+      prompt_tokens: 3,
+      completion_tokens: 4,
+      total_tokens: 7,
+      completion_tokens_details: { reasoning_tokens: 2 }
+    })
+  })
+
+  it("whole parts: finish reasons map to OpenAI's, no finish part means stop without usage", () => {
+    const answer = (reason: Response.FinishReason) =>
+      ReverseResponse.toResponse(fallback, [
+        Response.makePart("text", { text: "x" }),
+        Response.makePart("finish", { reason, usage })
+      ]).choices[0]!.finish_reason
+    expect(["stop", "length", "content-filter", "tool-calls", "pause", "other"].map((r) => answer(r as never))).toEqual(
+      ["stop", "length", "content_filter", "tool_calls", "pause", "stop"]
+    )
+    const bare = ReverseResponse.toResponse(fallback, [metadata, Response.makePart("reasoning", { text: "r" })])
+    expect(bare).toMatchObject({ id: "r-1", model: "model-1", created: 1 })
+    expect(bare.choices[0]).toMatchObject({ message: { content: null, reasoning_content: "r" }, finish_reason: "stop" })
+    expect(bare.usage).toBeUndefined()
+  })
 })
