@@ -1,7 +1,8 @@
 /**
  * A real, scriptable LLM server on loopback, for tests, demos and users' own integration tests. It speaks the
- * OpenAI-compatible wire format (`/v1/chat/completions` with or without SSE, `/v1/embeddings`, `/v1/models`) and
- * Anthropic's (`/v1/messages` with or without SSE events), and records every request it receives.
+ * OpenAI-compatible wire format (`/v1/chat/completions` with or without SSE, `/v1/embeddings`, `/v1/models`),
+ * OpenAI's Responses API (`/v1/responses` with or without SSE events, as @effect/ai-openai's language model calls it)
+ * and Anthropic's (`/v1/messages` with or without SSE events), and records every request it receives.
  *
  * ```ts
  * it.scoped("retries a 429", () =>
@@ -42,7 +43,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Http from "node:http"
-import * as Wire from "./internal/fakeUpstream/wire.js"
+import * as Answer from "./internal/fakeUpstream/answer.js"
+import type * as Wire from "./internal/fakeUpstream/wire.js"
 
 /**
  * A tool call the fake model makes: `arguments` is JSON text.
@@ -74,7 +76,14 @@ export interface Script {
   /** The `model` answered (default: the request's). */
   readonly model?: string | undefined
   /** Token counts answered (default: estimated from the request and the reply). */
-  readonly usage?: { readonly promptTokens?: number | undefined; readonly completionTokens?: number | undefined }
+  readonly usage?: {
+    readonly promptTokens?: number | undefined
+    readonly completionTokens?: number | undefined
+    /** Prompt tokens served from the provider's cache (reported only when set; on the Responses API always, 0). */
+    readonly cachedTokens?: number | undefined
+    /** Reasoning tokens among the completion tokens (reported like `cachedTokens`). */
+    readonly reasoningTokens?: number | undefined
+  }
   /** Embedding size (default 8). */
   readonly dimensions?: number | undefined
   /** Wait before the response headers. */
@@ -168,18 +177,6 @@ interface State {
   readonly disconnects: number
 }
 
-type Route = "chat" | "embeddings" | "models" | "messages" | "unknown"
-
-const routeOf = (method: string, path: string): Route => {
-  if (method === "POST" && path.endsWith("/chat/completions")) return "chat"
-  if (method === "POST" && path.endsWith("/embeddings")) return "embeddings"
-  if (method === "GET" && path.endsWith("/models")) return "models"
-  if (method === "POST" && path.endsWith("/messages")) return "messages"
-  return "unknown"
-}
-
-const brokenJson = '{"id": "broken", "choices": [ {"index": 0, '
-
 const writeText = (res: Http.ServerResponse, text: string): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     res.write(text, () => resume(Effect.void))
@@ -200,9 +197,6 @@ const record = (headers: Http.IncomingHttpHeaders): Record<string, string> => {
   }
   return out
 }
-
-const field = (body: unknown, name: string): unknown =>
-  typeof body === "object" && body !== null ? (body as Record<string, unknown>)[name] : undefined
 
 /**
  * Starts a fake upstream on 127.0.0.1 (a free port) for the life of the scope.
@@ -227,26 +221,6 @@ export const make = (options: Options = {}): Effect.Effect<Service, HttpServerEr
         })
       )
 
-    const replyOf = (request: RecordedRequest, script: Script) =>
-      Effect.map(Clock.currentTimeMillis, (now): Wire.Reply => {
-        const text = script.reply ?? "ok"
-        const pieces = Wire.split(text, Math.min(script.chunks ?? 3, Math.max(1, text.length)))
-        const toolCalls = script.toolCalls ?? []
-        const prompt = JSON.stringify(field(request.body, "messages") ?? field(request.body, "input") ?? "")
-        const completionChars =
-          text.length + toolCalls.reduce((n, call) => n + call.name.length + call.arguments.length, 0)
-        const model = field(request.body, "model")
-        return {
-          id: `fake-${request.index}`,
-          created: Math.floor(now / 1000),
-          model: script.model ?? (typeof model === "string" ? model : "fake-model"),
-          pieces,
-          toolCalls,
-          promptTokens: script.usage?.promptTokens ?? Math.max(1, Math.ceil(prompt.length / 4)),
-          completionTokens: script.usage?.completionTokens ?? Math.max(1, Math.ceil(completionChars / 4))
-        }
-      })
-
     const respond = (
       res: Http.ServerResponse,
       request: RecordedRequest,
@@ -264,80 +238,26 @@ export const make = (options: Options = {}): Effect.Effect<Service, HttpServerEr
         yield* sleepFor(script.latency)
         if (script.hang === true) return yield* Effect.never
         const path = request.url.split("?")[0]!
-        const route = routeOf(request.method, path)
+        const route = Answer.routeOf(request.method, path)
         const status = script.status ?? (route === "unknown" ? 404 : 200)
-        const anthropic = route === "messages"
-        const streaming = field(request.body, "stream") === true && (route === "chat" || anthropic)
+        const ok = status >= 200 && status < 300
+        const streaming = Answer.field(request.body, "stream") === true && Answer.streams(route)
+        const reply = () => Effect.map(Clock.currentTimeMillis, (now) => Answer.replyOf(request, script, now))
 
-        if (!streaming || status < 200 || status >= 300) {
+        if (!streaming || !ok) {
           if (script.dropAfter !== undefined) return yield* drop
-          let body: unknown = script.body
-          if (body === undefined && (status < 200 || status >= 300)) {
-            const message =
-              route === "unknown" ? `no route for ${request.method} ${path}` : `fake upstream scripted HTTP ${status}`
-            body = anthropic ? Wire.anthropicError(status, message) : Wire.openAiError(status, message)
-          }
-          if (body === undefined) {
-            const reply = yield* replyOf(request, script)
-            switch (route) {
-              case "chat":
-                body = Wire.openAiCompletion(reply)
-                break
-              case "messages":
-                body = Wire.anthropicMessage(reply)
-                break
-              case "models":
-                body = {
-                  object: "list",
-                  data: [{ id: reply.model, object: "model", created: reply.created, owned_by: "fake-upstream" }]
-                }
-                break
-              default: {
-                const input = field(request.body, "input")
-                const texts = Array.isArray(input) ? input.map((x) => JSON.stringify(x)) : [String(input ?? "")]
-                body = {
-                  object: "list",
-                  model: reply.model,
-                  data: texts.map((text, index) => ({
-                    object: "embedding",
-                    index,
-                    embedding: Wire.embedding(text, script.dimensions ?? 8)
-                  })),
-                  usage: { prompt_tokens: reply.promptTokens, total_tokens: reply.promptTokens }
-                }
-              }
-            }
-          }
+          const body =
+            script.body !== undefined
+              ? script.body
+              : ok
+                ? Answer.successBody(route, request, script, yield* reply())
+                : Answer.errorBody(route, request, path, status)
           res.writeHead(status, { "content-type": "application/json", ...script.headers })
-          return yield* endText(res, script.malformed === true ? brokenJson : JSON.stringify(body))
+          return yield* endText(res, script.malformed === true ? Answer.malformedBody : JSON.stringify(body))
         }
 
         // A stream: SSE events, written one by one so that delays and drops land between chunks.
-        let events: ReadonlyArray<string>
-        if (script.events !== undefined) {
-          events = script.events
-        } else {
-          const reply = yield* replyOf(request, script)
-          if (anthropic) {
-            events = Wire.anthropicEvents(reply).map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`)
-          } else {
-            const includeUsage = field(field(request.body, "stream_options"), "include_usage") === true
-            events = [
-              ...Wire.openAiChunks(reply, includeUsage).map((c) => `data: ${JSON.stringify(c)}\n\n`),
-              "data: [DONE]\n\n"
-            ]
-          }
-          const bad = script.malformed === true ? 0 : typeof script.malformed === "number" ? script.malformed : -1
-          if (bad >= 0 && bad < events.length) {
-            events = events.map((e, i) =>
-              i === bad
-                ? anthropic
-                  ? `event: content_block_delta\ndata: ${brokenJson}\n\n`
-                  : `data: ${brokenJson}\n\n`
-                : e
-            )
-          }
-        }
+        const events = script.events ?? Answer.streamEvents(route, request, script, yield* reply())
         res.writeHead(status, {
           "content-type": "text/event-stream",
           "cache-control": "no-cache",

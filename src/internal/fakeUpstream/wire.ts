@@ -32,6 +32,10 @@ export interface Reply {
   readonly toolCalls: ReadonlyArray<ToolCall>
   readonly promptTokens: number
   readonly completionTokens: number
+  /** Prompt tokens read from the provider's cache; reported only when a script sets it (Responses: always, 0). */
+  readonly cachedTokens?: number | undefined
+  /** Hidden reasoning tokens among the completion tokens; reported like `cachedTokens`. */
+  readonly reasoningTokens?: number | undefined
 }
 
 /**
@@ -53,7 +57,11 @@ const toolCallId = (reply: Reply, call: ToolCall, index: number) => call.id ?? `
 const usage = (reply: Reply) => ({
   prompt_tokens: reply.promptTokens,
   completion_tokens: reply.completionTokens,
-  total_tokens: reply.promptTokens + reply.completionTokens
+  total_tokens: reply.promptTokens + reply.completionTokens,
+  ...(reply.cachedTokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: reply.cachedTokens } }),
+  ...(reply.reasoningTokens === undefined
+    ? {}
+    : { completion_tokens_details: { reasoning_tokens: reply.reasoningTokens } })
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -155,6 +163,9 @@ export const embedding = (text: string, dimensions: number): Array<number> => {
 // Anthropic
 // ---------------------------------------------------------------------------------------------------------------
 
+const anthropicCache = (reply: Reply) =>
+  reply.cachedTokens === undefined ? {} : { cache_read_input_tokens: reply.cachedTokens }
+
 const anthropicStop = (reply: Reply) => (reply.toolCalls.length > 0 ? "tool_use" : "end_turn")
 
 const anthropicToolInput = (call: ToolCall): unknown => {
@@ -189,7 +200,7 @@ export const anthropicMessage = (reply: Reply) => ({
   ],
   stop_reason: anthropicStop(reply),
   stop_sequence: null,
-  usage: { input_tokens: reply.promptTokens, output_tokens: reply.completionTokens }
+  usage: { input_tokens: reply.promptTokens, output_tokens: reply.completionTokens, ...anthropicCache(reply) }
 })
 
 /**
@@ -213,7 +224,7 @@ export const anthropicEvents = (reply: Reply): ReadonlyArray<{ readonly event: s
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: reply.promptTokens, output_tokens: 1 }
+          usage: { input_tokens: reply.promptTokens, output_tokens: 1, ...anthropicCache(reply) }
         }
       }
     },
