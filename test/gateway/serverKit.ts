@@ -26,7 +26,7 @@ export interface Setup {
   readonly server?: Server.Options | undefined
   readonly router?: Partial<Router.Options<Deployment.Deployment<any, any>>> | undefined
   /** Access control; default: open. */
-  readonly access?: Layer.Layer<Access.Access, never, never> | undefined
+  readonly access?: Layer.Layer<Access.Access, never, LlmService.LlmService> | undefined
   readonly maxRetries?: number | undefined
 }
 
