@@ -1,6 +1,12 @@
 /**
  * A deployment is one place a request can go: a named `Layer` that provides `LlmService`, plus what the router needs
- * to choose between places — the model it serves, its price, a weight, a priority, tags and a concurrency cap.
+ * to choose between places — the group it serves, the model it sends upstream, its price, a weight, a priority, tags
+ * and a concurrency cap — and what it changes in a request before sending it (`params`, `caps`, `dropParams`,
+ * `headers`).
+ *
+ * `group` is the public model name: a router whose deployments have groups sends a request to the deployments of the
+ * group its `model` names, and each of them replaces `model` by its own (`model`, else the group name), so callers
+ * ask for "gpt-4o" while one deployment sends "gpt-4o-2024-11-20" to Azure and another "openai/gpt-4o" to a proxy.
  *
  * A deployment is a description, not a running service: the router builds each deployment's layer exactly once, in
  * the router's own scope, so state inside the layer (a connection pool, a cache, a health checker) lives exactly as
@@ -24,7 +30,15 @@ export interface Deployment<out E = never, out R = never> {
   readonly name: string
   /** The service behind the deployment; built once when the router is built. */
   readonly layer: Layer.Layer<LlmService.LlmService, E, R>
-  /** The model this deployment serves; used to look up its price when `pricing` is absent. */
+  /**
+   * The public model name this deployment serves: in a router with groups, requests whose `model` is this name come
+   * here (every deployment of such a router needs one). Default: none (a router without groups).
+   */
+  readonly group?: string | undefined
+  /**
+   * The model this deployment serves; used to look up its price when `pricing` is absent. In a router with groups it
+   * is also what goes upstream as the request's `model` (default: the group name).
+   */
   readonly model?: string | undefined
   /** Its own prices (USD per million tokens); wins over a lookup of `model`. */
   readonly pricing?: Pricing.ModelPricing | undefined
@@ -32,10 +46,18 @@ export interface Deployment<out E = never, out R = never> {
   readonly weight?: number | undefined
   /** Order for `Strategy.fallback`: lower goes first (default 0); ties keep list order. */
   readonly priority?: number | undefined
-  /** Free-form labels, reported in stats. */
+  /** Labels, reported in stats; a request routed with `tags` (see `Router.withRouting`) goes only where all are. */
   readonly tags?: ReadonlyArray<string> | undefined
   /** At most this many requests in flight at once; a full deployment is skipped, not queued. */
   readonly maxConcurrency?: number | undefined
+  /** Request fields this deployment forces, whatever the caller sent (e.g. `{ max_tokens: 1024 }`). */
+  readonly params?: Readonly<Record<string, unknown>> | undefined
+  /** Numeric request fields lowered to at most this value (e.g. `{ max_tokens: 4096 }`); a smaller value is kept. */
+  readonly caps?: Readonly<Record<string, number>> | undefined
+  /** Request fields removed before sending, because this provider rejects them (e.g. `["parallel_tool_calls"]`). */
+  readonly dropParams?: ReadonlyArray<string> | undefined
+  /** Extra HTTP headers sent with this deployment's requests. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
 /**

@@ -45,6 +45,13 @@
  *   sees whether any of its deployments is up.
  * - Bad input never reaches a deployment: options out of range fail the build with a `BadRequest` naming the option,
  *   and each request is checked (`max_tokens`, `temperature`, …) before a deployment is picked.
+ * - Model groups: deployments with a `group` serve that public model name; a request goes to its model's group, and
+ *   on to `fallbacks` groups once its own has nobody left (at once to `contextWindowFallbacks` /
+ *   `contentPolicyFallbacks` on those errors), each group once, within one `maxAttempts` and `deadline`.
+ * - Per-request routing ({@link withRouting}) travels in a `Context.Reference`, read per call: library code deep in
+ *   an app can be steered without threading options, through any middleware.
+ * - {@link Router.chatWithRoute} tells which deployment answered, after which attempts, at what cost; the same facts
+ *   are attributes of the `Router.chat` span (`ell.route.deployment`, `.group`, `.attempts`, `.cost`).
  *
  * State — counters, round-robin turn, latency, circuits — lives behind {@link RouterStore.RouterStore}: the one in
  * the context when provided (shared with every router using it), else a memory store of this router's own. A request
@@ -66,16 +73,22 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type * as Chat from "./Chat.js"
 import type * as Deployment from "./Deployment.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
 import * as RouterStore from "./RouterStore.js"
 import type * as Strategy from "./Strategy.js"
 import type { Core } from "./internal/router/attempt.js"
+import * as Groups from "./internal/router/groups.js"
 import * as Members from "./internal/router/members.js"
 import * as RouterOptions from "./internal/router/options.js"
 import * as Order from "./internal/router/order.js"
-import { serviceOf } from "./internal/router/service.js"
+import type * as RouteFacts from "./internal/router/route.js"
+import * as Steering from "./internal/router/routing.js"
+import { Routing } from "./internal/router/routing.js"
+import { operationsOf } from "./internal/router/service.js"
 import * as Stats from "./internal/router/stats.js"
 
 /**
@@ -133,6 +146,71 @@ export interface Options<D extends Deployment.Deployment<any, any>> {
   readonly firstChunkTimeout?: Duration.DurationInput | undefined
   /** For `chat` and `embed`: also ask the next candidate if the first has not answered after `delay`. */
   readonly hedge?: { readonly delay: Duration.DurationInput } | undefined
+  /** Groups to try, in order, once a group has nobody left: `{ "gpt-4o": ["claude-sonnet"] }`. */
+  readonly fallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+  /** Groups to move to at once when a deployment says the prompt is too long (`ContextWindowExceeded`). */
+  readonly contextWindowFallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+  /** Groups to move to at once when a deployment refuses the content (`ContentPolicy`). */
+  readonly contentPolicyFallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+  /** Tags used instead of a request's `tags` (see {@link withRouting}) where no deployment of a group has them. */
+  readonly defaultTags?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Routing settings for the calls inside an effect (see {@link withRouting}).
+ *
+ * @since 0.2.0
+ * @category routing
+ */
+export interface RoutingSettings extends Steering.Settings {}
+
+/**
+ * The reference carrying the routing settings; for a stream, `Stream.provideService(stream, Router.Routing, settings)`.
+ *
+ * @since 0.2.0
+ * @category routing
+ */
+export { Routing }
+
+/**
+ * Routes the calls inside `effect` with `settings`: `only` / `exclude` deployments by name, try `order` first, only
+ * deployments with all `tags`, and this request's own `maxAttempts` and `timeout`. Nested settings win field by
+ * field. A name the router does not have, or tags no deployment carries, fail the call with `BadRequest`.
+ *
+ * @since 0.2.0
+ * @category routing
+ */
+export const withRouting =
+  (settings: RoutingSettings) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Routing, (outer) => Effect.provideService(effect, Routing, Steering.merge(outer, settings)))
+
+/**
+ * One call of a routed request: its deployment, its error's tag (none for the call that answered), its duration.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RouteAttempt extends RouteFacts.RouteAttempt {}
+
+/**
+ * How a request was served: the deployment, its group, every attempt, and the cost at that deployment's prices.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Route extends RouteFacts.Route {}
+
+/**
+ * A stream whose first chunk has arrived (it comes first in `stream`), and its route (no cost: that is known only at
+ * the end, from the last chunk's usage).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RoutedStream {
+  readonly route: Route
+  readonly stream: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>
 }
 
 /**
@@ -162,6 +240,17 @@ export interface RouterStats extends Stats.Stats {
 export interface Service {
   readonly service: LlmService.Service
   readonly stats: Effect.Effect<RouterStats>
+  /** `chat`, with how the request was served. */
+  readonly chatWithRoute: (
+    request: Chat.ChatCompletionRequest
+  ) => Effect.Effect<
+    { readonly response: Chat.ChatCompletionResponse; readonly route: Route },
+    LiterLlmError.LiterLlmError
+  >
+  /** `chatStream`, resolved once the first chunk has arrived; the upstream lives in the current scope. */
+  readonly chatStreamWithRoute: (
+    request: Chat.ChatCompletionRequest
+  ) => Effect.Effect<RoutedStream, LiterLlmError.LiterLlmError, Scope.Scope>
 }
 
 /**
@@ -185,7 +274,8 @@ export const make = <D extends Deployment.Deployment<any, any>>(
 ): Effect.Effect<Service, LiterLlmError.BadRequest | Deployment.Error<D>, Deployment.Context<D> | Scope.Scope> =>
   Effect.gen(function* () {
     const config = yield* RouterOptions.check(options)
-    const members = yield* Members.build(options.deployments, config.weights)
+    const groups = yield* Groups.build(options)
+    const members = yield* Members.build(options.deployments, config.weights, groups.grouped)
     const store = yield* Effect.flatMap(
       Effect.serviceOption(RouterStore.RouterStore),
       Option.match({ onNone: () => RouterStore.makeMemory, onSome: Effect.succeed })
@@ -196,9 +286,10 @@ export const make = <D extends Deployment.Deployment<any, any>>(
       config,
       store,
       order: Order.compile(options.strategy, members, config.rules.circuit !== undefined, config.rules.staleAfter),
-      healthChecked: Members.anyHealth(members)
+      healthChecked: Members.anyHealth(members),
+      groups
     }
-    return { service: serviceOf(core), stats: Stats.snapshot(core) }
+    return { ...operationsOf(core), stats: Stats.snapshot(core) }
   })
 
 /**
@@ -237,3 +328,21 @@ export const layerWithStats = <D extends Deployment.Deployment<any, any>>(
  * @category accessors
  */
 export const stats: Effect.Effect<RouterStats, never, Router> = Effect.flatMap(Router, (router) => router.stats)
+
+/**
+ * `chat` through the router provided by {@link layerWithStats}, with how the request was served.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const chatWithRoute = (request: Chat.ChatCompletionRequest) =>
+  Effect.flatMap(Router, (router) => router.chatWithRoute(request))
+
+/**
+ * `chatStream` through the router provided by {@link layerWithStats}, once its first chunk has arrived.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const chatStreamWithRoute = (request: Chat.ChatCompletionRequest) =>
+  Effect.flatMap(Router, (router) => router.chatStreamWithRoute(request))

@@ -16,6 +16,7 @@ import * as Ref from "effect/Ref"
 import type * as Tracer from "effect/Tracer"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as RouterStore from "../../RouterStore.js"
+import type { Groups } from "./groups.js"
 import type { Member } from "./members.js"
 import type { Config } from "./options.js"
 import type { Order } from "./order.js"
@@ -29,6 +30,14 @@ export interface Core {
   readonly order: Order
   /** Some deployment has a health check (unhealthy ones are tried last). */
   readonly healthChecked: boolean
+  readonly groups: Groups
+}
+
+/** One call as the request's route reports it: a failure's tag, or none for the call that answered. */
+export interface CallRecord {
+  readonly index: number
+  readonly error: string | undefined
+  readonly duration: number
 }
 
 /** One request's walk through the candidates. */
@@ -39,6 +48,12 @@ export interface Walk {
   /** Calls started (first tries, retries, failovers, hedges): bounded by `maxAttempts`. */
   readonly tries: number
   readonly attempts: ReadonlyArray<LiterLlmError.Attempt>
+  /** Every call that ended (and the one that answered), in order: the route's facts. */
+  readonly calls: ReadonlyArray<CallRecord>
+  /** The group being walked, the groups still to visit, and those visited. */
+  readonly group: number
+  readonly pending: ReadonlyArray<number>
+  readonly visited: ReadonlyArray<number>
 }
 
 /** A deployment the request was admitted to. */
@@ -63,6 +78,9 @@ export interface InFlight {
   readonly clock: Clock.Clock
   readonly walk: Ref.Ref<Walk>
   readonly deadlineAt: number
+  /** The request's own `maxAttempts` and `timeout` (its routing settings, else the router's). */
+  readonly maxAttempts: number
+  readonly timeout: number | undefined
 }
 
 /** Where one call runs: the request, its slot, when it started, its span, and the mask's `restore`. */
@@ -153,10 +171,18 @@ export const settle = (
   const write = store.write([
     { _tag: "Settled", deployment, at, duration, probe: slot.probe, outcome, rules: config.rules }
   ])
-  if (error === undefined) return write
+  if (error === undefined) {
+    if (outcome._tag !== "Interrupted") return write
+    const record = { index: slot.index, error: "Interrupted", duration }
+    return Effect.zipRight(
+      Ref.update(request.walk, (w) => ({ ...w, calls: [...w.calls, record] })),
+      write
+    )
+  }
   const attempt = { deployment, error, duration: Duration.millis(duration) }
+  const record = { index: slot.index, error: error._tag, duration }
   return Effect.zipRight(
-    Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt] })),
+    Ref.update(request.walk, (w) => ({ ...w, attempts: [...w.attempts, attempt], calls: [...w.calls, record] })),
     write
   )
 }
@@ -183,7 +209,7 @@ export const call =
   (call) => {
     const { request, restore, slot, start } = call
     const member = request.core.members[slot.index]
-    const limited = within(op(member), limitOf(request, start, request.core.config.timeout), member.name, "answer")
+    const limited = within(op(member), limitOf(request, start, request.timeout), member.name, "answer")
     return Effect.onExit(restore(limited), (exit) => ended(call, exit))
   }
 
@@ -202,11 +228,20 @@ export const attempt = <A>(
       if (Either.isLeft(admission)) return Effect.succeed(Either.left(admission.left))
       const slot = admission.right
       const member = request.core.members[slot.index]
-      return Effect.useSpan("Router.attempt", slot.probe ? member.probeSpan : member.span, (span) =>
-        Effect.map(
-          request.run({ request, slot, start: request.clock.unsafeCurrentTimeMillis(), span, restore }),
-          Either.right
-        )
-      )
+      return Effect.useSpan("Router.attempt", slot.probe ? member.probeSpan : member.span, (span) => {
+        const start = request.clock.unsafeCurrentTimeMillis()
+        return Effect.flatMap(request.run({ request, slot, start, span, restore }), (a) => {
+          // The call that answered (for a stream: whose first chunk arrived), with how long that took.
+          const record = {
+            index: slot.index,
+            error: undefined,
+            duration: request.clock.unsafeCurrentTimeMillis() - start
+          }
+          return Effect.as(
+            Ref.update(request.walk, (w) => ({ ...w, calls: [...w.calls, record] })),
+            Either.right(a)
+          )
+        })
+      })
     })
   )

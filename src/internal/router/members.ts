@@ -1,6 +1,10 @@
 /**
  * The deployments of a built router: each layer built once, in the router's scope, with what the strategies read
  * from it (price, weight, priority, cap) and the `DeploymentHealth` it provides, if any.
+ *
+ * In a router with groups, a deployment's service sends its own model upstream: the request's `model` (the group,
+ * a public name) is replaced by the deployment's `model`, else kept as the group name. Without groups the request
+ * goes through untouched, as it always has.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -16,6 +20,7 @@ export interface Member {
   readonly index: number
   readonly name: string
   readonly service: LlmService.Service
+  readonly group: string | undefined
   readonly model: string | undefined
   readonly pricing: Pricing.ModelPricing | undefined
   readonly weight: number
@@ -39,18 +44,31 @@ const spanOptions = (deployment: string, probe: boolean): SpanOptions => ({
   captureStackTrace: false
 })
 
+/** The service sending `model` upstream in place of the request's. */
+const sending = (model: string, service: LlmService.Service): LlmService.Service => ({
+  ...service,
+  chat: (request) => service.chat({ ...request, model }),
+  chatStream: (request) => service.chatStream({ ...request, model }),
+  embed: (request) => service.embed({ ...request, model })
+})
+
 /** Builds every deployment's layer once, in list order, in the current scope. */
 export const build = <D extends Deployment.Deployment<any, any>>(
   deployments: ReadonlyArray<D>,
-  weights: ReadonlyArray<number>
+  weights: ReadonlyArray<number>,
+  grouped: boolean
 ) =>
-  Effect.forEach(deployments, (d, index) =>
-    Effect.map(Layer.build(d.layer), (context): Member => ({
+  Effect.forEach(deployments, (d, index) => {
+    const upstream = grouped ? (d.model ?? d.group) : d.model
+    return Effect.map(Layer.build(d.layer), (context): Member => ({
       index,
       name: d.name,
-      service: Context.get(context, LlmService.LlmService),
-      model: d.model,
-      pricing: d.pricing ?? (d.model === undefined ? undefined : Option.getOrUndefined(Pricing.lookup(d.model))),
+      service: grouped
+        ? sending(upstream!, Context.get(context, LlmService.LlmService))
+        : Context.get(context, LlmService.LlmService),
+      group: d.group,
+      model: upstream,
+      pricing: d.pricing ?? (upstream === undefined ? undefined : Option.getOrUndefined(Pricing.lookup(upstream))),
       weight: weights[index],
       priority: d.priority ?? 0,
       tags: d.tags ?? [],
@@ -59,7 +77,7 @@ export const build = <D extends Deployment.Deployment<any, any>>(
       span: spanOptions(d.name, false),
       probeSpan: spanOptions(d.name, true)
     }))
-  )
+  })
 
 /** Which deployments report themselves unhealthy right now (ask only when {@link anyHealth}). */
 export const unhealthy = (members: ReadonlyArray<Member>): Effect.Effect<ReadonlyArray<boolean>> =>

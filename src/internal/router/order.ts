@@ -2,6 +2,12 @@
  * Strategies as pure functions from a snapshot of the store to the order in which to try the deployments, and the
  * admission rule (circuit, concurrency cap) checked while walking that order. Whatever does not depend on the state
  * (fallback's priority order, weight order) is computed once, when the router is built.
+ *
+ * A request restricted to some deployments (its model group, its routing settings) is ordered among those only.
+ * Sorting strategies sort everything and keep the candidates; round robin and weighted random choose among the
+ * candidates themselves, or a request would land on a deployment it may not use. Round robin over a subset turns by
+ * the subset's own admitted requests (the store's turn counts every request of the router, so two groups taking
+ * turns would each see only every other value of it).
  */
 import * as Option from "effect/Option"
 import * as Pricing from "../../Pricing.js"
@@ -25,6 +31,8 @@ export interface Input {
   readonly cost: CostInput | undefined
   /** Deployments whose health check reports them unhealthy: tried last, as a last resort. */
   readonly unhealthy: ReadonlyArray<boolean> | undefined
+  /** The request's candidates (its group, narrowed by its routing settings), in list order; undefined: all. */
+  readonly within: ReadonlyArray<number> | undefined
 }
 
 export type Order = (snapshot: RouterStore.Snapshot, input: Input) => ReadonlyArray<number>
@@ -91,7 +99,47 @@ const expectedCost = (member: Member, cost: CostInput | undefined): number => {
   return (cost.promptTokens * pricing.inputPerMillion + cost.completionTokens * pricing.outputPerMillion) / 1_000_000
 }
 
+/** `order` without the positions outside `within` (kept as is when `within` is undefined). */
+const keep = (order: ReadonlyArray<number>, within: ReadonlyArray<number> | undefined, n: number) => {
+  if (within === undefined) return order
+  const inside: Array<boolean> = Array.from({ length: n }, () => false)
+  for (const i of within) inside[i] = true
+  return order.filter((i) => inside[i])
+}
+
+/** `order` with the `first` ones (among it) moved to the front, in the order given. */
+export const prefer = (order: ReadonlyArray<number>, first: ReadonlyArray<number>): ReadonlyArray<number> => {
+  if (first.length === 0) return order
+  const front = first.filter((i) => order.includes(i))
+  return [...front, ...order.filter((i) => !front.includes(i))]
+}
+
 export const compile = (
+  strategy: Strategy.Strategy,
+  members: ReadonlyArray<Member>,
+  circuitOn: boolean,
+  staleAfter: number
+): Order => {
+  const n = members.length
+  const unrestricted = unrestrictedOrder(strategy, members, circuitOn, staleAfter)
+  switch (strategy._tag) {
+    case "RoundRobin":
+      return (s, input) => {
+        const { within } = input
+        if (within === undefined) return unrestricted(s, input)
+        let turn = 0
+        for (const i of within) turn += s.deployments[i].requests
+        const k = within.length
+        return within.map((_, j) => within[(turn + j) % k])
+      }
+    case "WeightedRandom":
+      return unrestricted
+    default:
+      return (s, input) => keep(unrestricted(s, input), input.within, n)
+  }
+}
+
+const unrestrictedOrder = (
   strategy: Strategy.Strategy,
   members: ReadonlyArray<Member>,
   circuitOn: boolean,
@@ -131,8 +179,9 @@ export const compile = (
         return byKeys(range(n), (i) => [costs[i], s.deployments[i].failing ? 1 : 0, s.deployments[i].latency ?? 0])
       }
     case "WeightedRandom": {
-      const byWeight = byKeys(range(n), (i) => [-members[i].weight])
-      return (s, { draw, now }) => {
+      const all = byKeys(range(n), (i) => [-members[i].weight])
+      return (s, { draw, now, within }) => {
+        const byWeight = keep(all, within, n)
         const open = byWeight.filter(
           (i) => members[i].weight > 0 && admissible(members[i], s.deployments[i], circuitOn, now) !== undefined
         )

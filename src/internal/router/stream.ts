@@ -20,7 +20,8 @@ import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import { type Core, judge, limitOf, mark, type Runner, settle, type Verdict, within } from "./attempt.js"
 import type { CostInput } from "./order.js"
-import { route } from "./walk.js"
+import * as Route from "./route.js"
+import { fresh, type RouteOptions, routeIn } from "./walk.js"
 
 type Chunks = Chunk.Chunk<Chat.ChatCompletionChunk>
 type Pull = Effect.Effect<Chunks, Option.Option<LiterLlmError.LiterLlmError>>
@@ -103,8 +104,29 @@ const firstChunk =
     return Effect.onExit(opened, (exit) => Effect.sync(() => mark(call, exit)))
   }
 
-/** `chatStream` through the router. */
-export const chatStream = (core: Core, body: Chat.ChatCompletionRequest, cost: CostInput | undefined) =>
-  Stream.unwrapScoped(
-    Effect.flatMap(Effect.scope, (outer) => route(core, { run: firstChunk(body, outer), cost, hedge: false }))
+/** A stream whose first chunk has arrived, and how it was routed. */
+export interface Routed {
+  readonly route: Route.Route
+  readonly stream: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>
+}
+
+/** Where the request goes: its group and routing settings. */
+export type Plan = Pick<RouteOptions<unknown>, "group" | "steer" | "settings">
+
+/**
+ * `chatStream` through the router, once the first chunk has arrived: the stream (that chunk first) and its route.
+ * The upstream belongs to the current scope. A stream's cost is only known at its end, so the route has none.
+ */
+export const chatStreamRouted = (
+  core: Core,
+  body: Chat.ChatCompletionRequest,
+  cost: CostInput | undefined,
+  plan: Plan
+): Effect.Effect<Routed, LiterLlmError.LiterLlmError, Scope.Scope> =>
+  Effect.flatMap(Effect.scope, (outer) =>
+    Effect.flatMap(Ref.make(fresh), (walk) =>
+      Effect.flatMap(routeIn(core, { run: firstChunk(body, outer), cost, hedge: false, ...plan }, walk), (stream) =>
+        Effect.map(Ref.get(walk), (w) => ({ stream, route: Route.factsOf(core, w, undefined) }))
+      )
+    )
   )

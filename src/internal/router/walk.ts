@@ -4,6 +4,11 @@
  * candidate — `Effect.catchIf(attempt, isTransient, next)`. A non-transient error leaves at once, unchanged.
  * Retries, failovers and hedges together never start more than `maxAttempts` calls, and nothing starts after the
  * deadline; giving up reports every attempt as `AllDeploymentsFailed`.
+ *
+ * The walk goes through model groups (see groups.ts): the request's own group first, each group's candidates in the
+ * strategy's order; when a group has nobody left to ask, the next group of the plan is entered, with the same call
+ * budget, deadline and attempt list. A `ContextWindowExceeded` or `ContentPolicy` moves the request at once to the
+ * group's fallbacks for that error, where there are any (else it leaves unchanged, as any non-transient error).
  */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -28,8 +33,10 @@ import {
   type Slot,
   type Walk
 } from "./attempt.js"
+import * as Groups from "./groups.js"
 import * as Members from "./members.js"
 import * as Order from "./order.js"
+import * as Routing from "./routing.js"
 
 type E = LiterLlmError.LiterLlmError
 
@@ -55,17 +62,24 @@ interface Chosen {
   readonly pos: number
 }
 
+/** A request on its way: what a call does, and the request's own routing. */
+interface Routed<A> extends Request<A> {
+  readonly cost: Order.CostInput | undefined
+  readonly steer: Routing.Steer | undefined
+}
+
 /** Orders the candidates and admits the request to the first admissible one, in one store step. */
-const choose = <A>(request: Request<A>, input: Order.Input): Effect.Effect<Admission> => {
-  const { core } = request
+const choose = <A>(request: Routed<A>, input: Order.Input): Effect.Effect<Admission> => {
+  const { core, steer } = request
   const decided = core.store.modify(
     core.names,
     (snapshot): readonly [Either.Either<Chosen, Blocked>, ReadonlyArray<RouterStore.Event>] => {
-      const ordered = core.order(snapshot, input)
+      const strategic = core.order(snapshot, input)
+      const ordered = steer === undefined ? strategic : Order.prefer(strategic, steer.prefer)
       const order = input.unhealthy === undefined ? ordered : Order.demoteUnhealthy(ordered, input.unhealthy)
       const first = Order.firstAdmissible(core.members, snapshot, order, 0, circuitOn(core), input.now)
       if (first === undefined) {
-        const full = core.members.filter((m, i) => snapshot.deployments[i].inFlight >= m.maxConcurrency).length
+        const full = order.filter((i) => snapshot.deployments[i].inFlight >= core.members[i].maxConcurrency).length
         const blocked: Blocked = { reopen: Order.earliestReopen(snapshot, input.now), full }
         return [Either.left(blocked), []]
       }
@@ -76,7 +90,10 @@ const choose = <A>(request: Request<A>, input: Order.Input): Effect.Effect<Admis
   return Effect.flatMap(decided, (chosen): Effect.Effect<Admission> => {
     if (Either.isLeft(chosen)) return Effect.succeed(Either.left(chosen.left))
     const { order, pos, slot } = chosen.right
-    return Effect.as(Ref.set(request.walk, { order, pos, tries: 1, attempts: [] }), Either.right(slot))
+    return Effect.as(
+      Ref.update(request.walk, (w) => ({ ...w, order, pos, tries: w.tries + 1 })),
+      Either.right(slot)
+    )
   })
 }
 
@@ -115,7 +132,7 @@ const readmit = <A>(request: Request<A>, slot: Slot): Effect.Effect<Admission> =
 const budgetLeft = <A>(request: Request<A>, wait: number) =>
   Effect.map(
     Ref.get(request.walk),
-    (walk) => walk.tries < request.core.config.maxAttempts && nowOf(request) + wait < request.deadlineAt
+    (walk) => walk.tries < request.maxAttempts && nowOf(request) + wait < request.deadlineAt
   )
 
 const retryAfterOf = (error: E): Duration.Duration =>
@@ -183,27 +200,104 @@ const giveUp = <A>(request: Request<A>, error: E) =>
       )
     : Effect.fail(error)
 
+/** An error that sends the request to other groups at once, rather than to the next deployment. */
+const redirects = (error: E) => error._tag === "ContextWindowExceeded" || error._tag === "ContentPolicy"
+
 /** Tries the deployment `admit` picks; a transient failure moves on to the next candidate. */
 const tryFrom = <A>(
-  request: Request<A>,
+  request: Routed<A>,
   admit: Effect.Effect<Admission>,
   onBlocked: (blocked: Blocked) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> => {
   const delay = request.hedge ? request.core.config.hedgeDelay : undefined
   const first = delay === undefined ? onDeployment(request, admit) : hedged(request, admit, delay)
+  const moves = request.core.groups.redirecting
+    ? (error: E) => LiterLlmError.isTransient(error) || redirects(error)
+    : LiterLlmError.isTransient
   return first.pipe(
-    Effect.catchIf(LiterLlmError.isTransient, (error) => Effect.map(next(request, error), Either.right)),
+    Effect.catchIf(moves, (error) =>
+      Effect.map(LiterLlmError.isTransient(error) ? next(request, error) : redirect(request, error), Either.right)
+    ),
     Effect.flatMap((result) => (Either.isLeft(result) ? onBlocked(result.left) : Effect.succeed(result.right)))
   )
 }
 
-const next = <A>(request: Request<A>, error: E): Effect.Effect<A, E> => {
-  const { failover, maxAttempts } = request.core.config
+const next = <A>(request: Routed<A>, error: E): Effect.Effect<A, E> => {
+  const { failover } = request.core.config
   if (!failover) return Effect.fail(error)
-  const onward = tryFrom(request, admitNext(request), () => giveUp(request, error))
+  const fail = () => giveUp(request, error)
+  const onward = tryFrom(request, admitNext(request), () => enterNext(request, none, fail))
   // Without a cap on calls or a deadline there is always budget left: no need to look.
-  if (maxAttempts === Number.POSITIVE_INFINITY && request.deadlineAt === Number.POSITIVE_INFINITY) return onward
-  return Effect.flatMap(budgetLeft(request, 0), (ok) => (ok ? onward : giveUp(request, error)))
+  if (request.maxAttempts === Number.POSITIVE_INFINITY && request.deadlineAt === Number.POSITIVE_INFINITY) return onward
+  return Effect.flatMap(budgetLeft(request, 0), (ok) => (ok ? onward : fail()))
+}
+
+/** A context-window or content-policy error: on to the group's fallbacks for it, if it has any. */
+const redirect = <A>(request: Routed<A>, error: E): Effect.Effect<A, E> =>
+  Effect.flatMap(
+    Ref.modify(request.walk, (w) => {
+      const { groups } = request.core
+      const to = (error._tag === "ContextWindowExceeded" ? groups.contextWindow : groups.contentPolicy)[w.group]
+      if (to === undefined) return [false, w] as const
+      return [true, { ...w, pending: to.filter((g) => !w.visited.includes(g)) }] as const
+    }),
+    (moved) => (moved ? enterNext(request, none, () => Effect.fail(error)) : Effect.fail(error))
+  )
+
+/** The candidates of the next group of the plan that has any (the walk moves there), or undefined if none is left. */
+const nextGroup = <A>(request: Routed<A>) =>
+  Ref.modify(request.walk, (w): readonly [{ readonly within: ReadonlyArray<number> | undefined } | undefined, Walk] => {
+    const { groups, members } = request.core
+    let { pending, visited } = w
+    while (pending.length > 0) {
+      const group = pending[0]
+      visited = [...visited, group]
+      pending = Groups.enqueue(groups, pending.slice(1), group, visited)
+      const within = Routing.candidates(members, groups, request.steer, group)
+      if (within === undefined || within.length > 0) return [{ within }, { ...w, group, pending, visited }]
+    }
+    return [undefined, { ...w, pending, visited }]
+  })
+
+/** Both reasons nobody could be admitted: the earliest reopening, and every full deployment. */
+const both = (a: Blocked, b: Blocked): Blocked => {
+  if (a === noCandidates) return b
+  const reopen = a.reopen === undefined ? b.reopen : b.reopen === undefined ? a.reopen : Math.min(a.reopen, b.reopen)
+  return { reopen, full: a.full + b.full }
+}
+
+/** Enters the next group of the plan (if the budget allows), and walks it; `otherwise` when none takes the request. */
+const enterNext = <A>(
+  request: Routed<A>,
+  blocked: Blocked,
+  otherwise: (blocked: Blocked) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.flatMap(nextGroup(request), (next) => {
+    if (next === undefined) return otherwise(blocked)
+    return Effect.flatMap(budgetLeft(request, 0), (ok) =>
+      ok
+        ? Effect.flatMap(inputOf(request, nowOf(request), next.within), (input) =>
+            tryFrom(request, choose(request, input), (more) => enterNext(request, both(blocked, more), otherwise))
+          )
+        : otherwise(blocked)
+    )
+  })
+
+/** No group of the plan had a candidate for the request's routing settings. */
+const noCandidates: Blocked = { reopen: undefined, full: 0 }
+
+/** What an ordering needs for this request: a draw for weighted random, health where deployments report it. */
+const inputOf = <A>(request: Routed<A>, now: number, within: ReadonlyArray<number> | undefined) => {
+  const { config, members } = request.core
+  const { cost } = request
+  if (!config.needsDraw && !request.core.healthChecked) {
+    return Effect.succeed<Order.Input>({ now, draw: 0, cost, unhealthy: undefined, within })
+  }
+  return Effect.zipWith(
+    config.needsDraw ? Random.next : Effect.succeed(0),
+    request.core.healthChecked ? Members.unhealthy(members) : Effect.succeed(undefined),
+    (draw, unhealthy): Order.Input => ({ now, draw, cost, unhealthy, within })
+  )
 }
 
 const unavailable = (blocked: Blocked, n: number) => {
@@ -226,41 +320,66 @@ export interface RouteOptions<A> {
   readonly cost: Order.CostInput | undefined
   /** Whether the router's `hedge` applies (not to streams, whose first chunk is their answer). */
   readonly hedge: boolean
+  /** The group the request's model names (0 in a router without groups); undefined: any deployment (listModels). */
+  readonly group: number | undefined
+  /** The request's routing settings, checked; and as given, to word a refusal. */
+  readonly steer: Routing.Steer | undefined
+  readonly settings: Routing.Settings
 }
 
-const fresh: Walk = { order: [], pos: 0, tries: 0, attempts: [] }
+/** A walk that has not started. */
+export const fresh: Walk = { order: [], pos: 0, tries: 0, attempts: [], calls: [], group: 0, pending: [], visited: [] }
 
-/** Routes one request. */
-export const route = <A>(core: Core, { cost, hedge, run }: RouteOptions<A>): Effect.Effect<A, E> =>
-  Clock.clockWith((clock) =>
-    Effect.flatMap(Ref.make(fresh), (walk) => {
-      const { config, members } = core
-      const began = clock.unsafeCurrentTimeMillis()
-      const deadlineAt = config.deadline === undefined ? Number.POSITIVE_INFINITY : began + config.deadline
-      const request: Request<A> = { core, clock, run, hedge, walk, deadlineAt }
-      const blocked = (now: number) => (blocked: Blocked) => {
-        const wait = blocked.reopen
-        if (config.waitForAvailable && wait !== undefined && now + wait < deadlineAt) {
-          return Effect.zipRight(
-            Effect.sleep(Duration.millis(wait)),
-            Effect.suspend(() => start(nowOf(request)))
-          )
-        }
-        return Effect.fail(unavailable(blocked, members.length))
-      }
-      const walkFrom = (input: Order.Input) => tryFrom(request, choose(request, input), blocked(input.now))
-      // Only what the strategy needs is gathered: a draw for weighted random, health where deployments report it.
-      function start(now: number): Effect.Effect<A, E> {
-        if (!config.needsDraw && !core.healthChecked) return walkFrom({ now, draw: 0, cost, unhealthy: undefined })
-        return Effect.flatMap(
-          Effect.zipWith(
-            config.needsDraw ? Random.next : Effect.succeed(0),
-            core.healthChecked ? Members.unhealthy(members) : Effect.succeed(undefined),
-            (draw, unhealthy) => ({ now, draw, cost, unhealthy })
-          ),
-          walkFrom
+/** Routes one request, keeping its walk in `walk` (its attempts are the route's facts). */
+export const routeIn = <A>(core: Core, options: RouteOptions<A>, walk: Ref.Ref<Walk>): Effect.Effect<A, E> =>
+  Clock.clockWith((clock) => {
+    const { config, groups, members } = core
+    const { steer } = options
+    const began = clock.unsafeCurrentTimeMillis()
+    const deadlineAt = config.deadline === undefined ? Number.POSITIVE_INFINITY : began + config.deadline
+    const request: Routed<A> = {
+      core,
+      clock,
+      run: options.run,
+      hedge: options.hedge,
+      walk,
+      deadlineAt,
+      maxAttempts: steer?.maxAttempts ?? config.maxAttempts,
+      timeout: steer?.timeout ?? config.timeout,
+      cost: options.cost,
+      steer
+    }
+    const own = options.group ?? 0
+    const blocked = (now: number) => (blocked: Blocked) => {
+      if (blocked === noCandidates) return Effect.fail(Routing.nothingLeft(groups, options.settings, own))
+      const wait = blocked.reopen
+      if (config.waitForAvailable && wait !== undefined && now + wait < deadlineAt) {
+        return Effect.zipRight(
+          Effect.sleep(Duration.millis(wait)),
+          Effect.suspend(() => start(nowOf(request)))
         )
       }
-      return start(began)
-    })
-  )
+      return Effect.fail(unavailable(blocked, members.length))
+    }
+    const anywhere = options.group === undefined
+    const plan = anywhere ? {} : { group: own, pending: Groups.enqueue(groups, [], own, [own]), visited: [own] }
+    const within = anywhere ? undefined : Routing.candidates(members, groups, steer, own)
+    function start(now: number): Effect.Effect<A, E> {
+      const begin = Ref.update(walk, (w) => ({ ...w, ...plan }))
+      if (within !== undefined && within.length === 0) {
+        return Effect.zipRight(begin, enterNext(request, noCandidates, blocked(now)))
+      }
+      const enter = (input: Order.Input) =>
+        tryFrom(request, choose(request, input), (first) => enterNext(request, first, blocked(now)))
+      if (!groups.grouped || anywhere) {
+        // Without groups there is no plan to set: one step less on the way of every request.
+        return Effect.flatMap(inputOf(request, now, within), enter)
+      }
+      return Effect.zipRight(begin, Effect.flatMap(inputOf(request, now, within), enter))
+    }
+    return start(began)
+  })
+
+/** Routes one request. */
+export const route = <A>(core: Core, options: RouteOptions<A>): Effect.Effect<A, E> =>
+  Effect.flatMap(Ref.make(fresh), (walk) => routeIn(core, options, walk))

@@ -1,0 +1,58 @@
+/**
+ * Route facts: which deployment answered a request, in which group, after which attempts, at what cost. Read from
+ * the request's walk once the answer (for a stream: its first chunk) is there, and written as attributes of the
+ * operation's span, so what the caller gets and what a trace shows are the same facts.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Chat from "../../Chat.js"
+import * as Pricing from "../../Pricing.js"
+import type { Core, Walk } from "./attempt.js"
+
+/** One call of a request. */
+export interface RouteAttempt {
+  readonly deployment: string
+  /** The tag of the error it ended with (`"Interrupted"` for a hedge's loser); absent for the call that answered. */
+  readonly error?: string | undefined
+  readonly duration: Duration.Duration
+}
+
+/** How a request was served. */
+export interface Route {
+  /** The deployment that answered. */
+  readonly deployment: string
+  /** Its group; undefined in a router without groups. */
+  readonly group: string | undefined
+  /** Every call, in the order they ended (the answering one included). */
+  readonly attempts: ReadonlyArray<RouteAttempt>
+  /** USD at the answering deployment's prices, from the response's usage; undefined when either is unknown. */
+  readonly cost?: number | undefined
+}
+
+/** The facts of a walk that ended with an answer; `usage` prices it. */
+export const factsOf = (core: Core, walk: Walk, usage: Chat.Usage | undefined): Route => {
+  const attempts = walk.calls.map((c): RouteAttempt => ({
+    deployment: core.names[c.index],
+    ...(c.error === undefined ? {} : { error: c.error }),
+    duration: Duration.millis(c.duration)
+  }))
+  const served = walk.calls.find((c) => c.error === undefined)
+  const member = core.members[served?.index ?? 0]
+  const group = core.groups.grouped ? member.group : undefined
+  const cost =
+    usage === undefined || member.pricing === undefined ? undefined : Pricing.costOfUsage(member.pricing, usage)
+  return { deployment: member.name, group, attempts, cost }
+}
+
+/** The facts as attributes of the current span (the operation's). */
+export const annotate = (route: Route): Effect.Effect<void> =>
+  Effect.annotateCurrentSpan({
+    "ell.route.deployment": route.deployment,
+    ...(route.group === undefined ? {} : { "ell.route.group": route.group }),
+    "ell.route.attempts": route.attempts.length,
+    ...(route.cost === undefined ? {} : { "ell.route.cost": route.cost })
+  })
+
+/** A failed request's attempts on the current span. */
+export const annotateFailed = (walk: Walk): Effect.Effect<void> =>
+  Effect.annotateCurrentSpan("ell.route.attempts", walk.calls.length)
