@@ -24,6 +24,7 @@ import type * as Pricing from "../../Pricing.js"
 import * as RateLimit from "../../RateLimit.js"
 import * as Access from "../Access.js"
 import type * as Config from "../Config.js"
+import { budgetUnder, rateLimitUnder } from "./scoped.js"
 
 /** The caller name of the master key. */
 export const masterName = "master"
@@ -36,43 +37,6 @@ export const keyId = (secret: Redacted.Redacted<string>): string =>
     .update(`effect-liter-llm/virtual-key:${Redacted.value(secret)}`)
     .digest("hex")
     .slice(0, 32)}`
-
-/** A rate-limit store whose windows for this key are one window, under the key's id, whatever the model. */
-const rateLimitUnder = (store: RateLimit.StoreService, id: string): RateLimit.StoreService => ({
-  acquire: (_model, limits, tokens) => store.acquire(id, limits, tokens),
-  settle: store.settle
-})
-
-/** A budget store whose accounts for this key live under the key's id. */
-const budgetUnder = (store: Budget.StoreService, id: string): Budget.StoreService => {
-  const prefix = `${id}:`
-  return {
-    reserve: (scopes, estimate, enforce) =>
-      Effect.map(
-        store.reserve(
-          scopes.map((scope) => ({ key: prefix + scope.key, limit: scope.limit })),
-          estimate,
-          enforce
-        ),
-        (admission) => {
-          const over =
-            admission.over === undefined ? undefined : { ...admission.over, scope: unprefix(admission.over.scope) }
-          return admission._tag === "Refused" ? { _tag: "Refused", over: over! } : { ...admission, over }
-        }
-      ),
-    settle: store.settle,
-    spent: Effect.map(store.spent, (all) => {
-      const mine: Record<string, number> = {}
-      for (const [key, value] of Object.entries(all)) if (key.startsWith(prefix)) mine[unprefix(key)] = value
-      return mine
-    }),
-    // Never called by `Budget.make`; a store has no reset by prefix, and resetting every key's spend would be wrong.
-    reset: Effect.void
-  }
-  function unprefix(key: string) {
-    return key.startsWith(prefix) ? key.slice(prefix.length) : key
-  }
-}
 
 interface Entry {
   readonly caller: Access.Caller
