@@ -31,7 +31,8 @@ const besides = [
   "@effect/platform-node",
   "@noble/hashes",
   "@pydantic/genai-prices",
-  "@types/node"
+  "@types/node",
+  "ioredis"
 ]
 
 /** Runs a command to its end; a non-zero exit fails the test with the command and its output. */
@@ -183,7 +184,7 @@ describe("the packed package", () => {
           expect(outside.sort()).toEqual(["LICENSE", "README.md", "package.json"])
           expect(files.filter((file) => /(^|\/)(test|bench|examples)\/|\.test\./.test(file))).toEqual([])
           const entries = Object.keys(manifest.exports)
-          expect(entries).toEqual(expect.arrayContaining([".", "./FakeUpstream", "./package.json"]))
+          expect(entries).toEqual(expect.arrayContaining([".", "./FakeUpstream", "./redis", "./package.json"]))
           for (const entry of entries) {
             expect(entry).not.toMatch(/\*|internal/)
             for (const target of JSON.stringify(manifest.exports[entry]).match(/\.\/[^"]+/g) ?? []) {
@@ -206,6 +207,7 @@ describe("the packed package", () => {
           expect(result.name).toBe("effect-liter-llm")
           expect(result.names[entries.indexOf(".")]).toEqual(publicModules)
           expect(result.names[entries.indexOf("./FakeUpstream")]).toEqual(expect.arrayContaining(["layer", "make"]))
+          expect(result.names[entries.indexOf("./redis")]).toEqual(["Redis"])
           expect(result.internal).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
           expect(result.reply).toBe("hello from the package")
         })
