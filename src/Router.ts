@@ -85,7 +85,7 @@ import * as Groups from "./internal/router/groups.js"
 import * as Members from "./internal/router/members.js"
 import * as RouterOptions from "./internal/router/options.js"
 import * as Order from "./internal/router/order.js"
-import type * as RouteFacts from "./internal/router/route.js"
+import * as RouteFacts from "./internal/router/route.js"
 import * as Steering from "./internal/router/routing.js"
 import { Routing } from "./internal/router/routing.js"
 import { operationsOf } from "./internal/router/service.js"
@@ -184,6 +184,27 @@ export const withRouting =
   (settings: RoutingSettings) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.flatMap(Routing, (outer) => Effect.provideService(effect, Routing, Steering.merge(outer, settings)))
+
+/**
+ * Runs `effect` telling `onRoute` how each routed call inside it was served (for a stream: once its first chunk
+ * arrived, without cost), through any middleware between the caller and the router. For a stream, provide
+ * {@link RouteObserver} to it with `Stream.provideService`.
+ *
+ * @since 0.2.0
+ * @category routing
+ */
+export const observeRoutes =
+  (onRoute: (route: Route) => Effect.Effect<void>) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(effect, RouteObserver, onRoute)
+
+/**
+ * The reference {@link observeRoutes} provides: a function told of each route, or `undefined`.
+ *
+ * @since 0.2.0
+ * @category routing
+ */
+export const RouteObserver = RouteFacts.Observer
 
 /**
  * One call of a routed request: its deployment, its error's tag (none for the call that answered), its duration.

@@ -1,0 +1,55 @@
+/**
+ * `POST /v1/chat/completions` and `POST /v1/embeddings`: authenticate, read and check the body, pick the caller's
+ * service for the requested model, and call it under the request's routing headers.
+ *
+ * The body goes to the service as the client sent it — fields this library does not know included — because the
+ * providers send a request's own fields upstream; the checks here only reject what no upstream could accept, naming
+ * the field as OpenAI's `param`.
+ */
+import * as Effect from "effect/Effect"
+import type * as Chat from "../../../Chat.js"
+import type * as Embedding from "../../../Embedding.js"
+import * as Validate from "../../../internal/validate.js"
+import * as Call from "./call.js"
+import * as Request from "./request.js"
+import * as Route from "./route.js"
+import * as Routing from "./routing.js"
+import * as Sse from "./sse.js"
+
+/** The chat completions endpoint, JSON and SSE. */
+export const chat = (env: Call.Env) =>
+  Call.handle(env)((call) =>
+    Effect.gen(function* () {
+      const caller = yield* Call.caller(env, call)
+      const body = yield* Request.readJsonObject(call.request, env.maxBodySize)
+      yield* Validate.chat(body)
+      const settings = yield* Routing.parse(call.request)
+      const request = body as unknown as Chat.ChatCompletionRequest
+      const service = yield* env.access.serviceFor(caller, request.model)
+      const observed = yield* Route.observe
+      if (request.stream === true) {
+        return yield* Sse.respond(observed.stream(Route.steerStream(settings, service.chatStream(request))), {
+          heartbeat: env.heartbeat,
+          headers: Effect.map(observed.get, (route) => ({ ...call.headers, ...Route.headers(route) }))
+        })
+      }
+      const response = yield* observed.effect(Route.steer(settings, service.chat(request)))
+      const route = yield* observed.get
+      return Call.json(response, { ...call.headers, ...Route.headers(route) })
+    })
+  )
+
+/** The embeddings endpoint. */
+export const embeddings = (env: Call.Env) =>
+  Call.handle(env)((call) =>
+    Effect.gen(function* () {
+      const caller = yield* Call.caller(env, call)
+      const body = yield* Request.readJsonObject(call.request, env.maxBodySize)
+      yield* Validate.embedding(body)
+      const settings = yield* Routing.parse(call.request)
+      const request = body as unknown as Embedding.EmbeddingRequest
+      const service = yield* env.access.serviceFor(caller, request.model)
+      const response = yield* Route.steer(settings, service.embed(request))
+      return Call.json(response, call.headers)
+    })
+  )

@@ -1,0 +1,90 @@
+/**
+ * A chat stream as server-sent events, committed to a status only once it is known how the stream starts.
+ *
+ * - The first chunk is pulled before the response starts: a failure before it (every deployment down, a bad
+ *   request, a rate limit) is answered with its own status and error body, and the router's failover before the
+ *   first chunk stays invisible to the client.
+ * - Waiting longer than `heartbeat` for that chunk commits to 200 and sends `: ping` comments every `heartbeat`
+ *   until it comes, so proxies and clients with idle timeouts keep the connection. A failure after that is the
+ *   same as a failure mid-stream.
+ * - A failure mid-stream is one `data: {"error":…}` event, then the connection ends without `[DONE]` (OpenAI's SDKs
+ *   raise an error on it). A stream that ends normally ends with `data: [DONE]`.
+ * - The stream's pull lives in the request's scope, so a client that goes away (the platform interrupts the
+ *   request's fiber) interrupts the upstream call.
+ */
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Chunk from "effect/Chunk"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Chat from "../../../Chat.js"
+import type * as LiterLlmError from "../../../LiterLlmError.js"
+import * as Errors from "./errors.js"
+
+const encoder = new TextEncoder()
+const done = encoder.encode("data: [DONE]\n\n")
+const ping = encoder.encode(": ping\n\n")
+
+const event = (value: unknown): Uint8Array => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
+
+type Pull<A, E> = Effect.Effect<Chunk.Chunk<A>, Option.Option<E>>
+
+/** The first non-empty chunk, or `undefined` when the stream ended without one. */
+const firstChunk = <A, E>(pull: Pull<A, E>): Effect.Effect<Chunk.Chunk<A> | undefined, E> =>
+  pull.pipe(
+    Effect.catchAll(Option.match({ onNone: () => Effect.succeed(undefined), onSome: Effect.fail })),
+    Effect.flatMap((chunk) => (chunk !== undefined && Chunk.isEmpty(chunk) ? firstChunk(pull) : Effect.succeed(chunk)))
+  )
+
+const events = (
+  chunks: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>
+): Stream.Stream<Uint8Array> =>
+  chunks.pipe(
+    Stream.map(event),
+    Stream.concat(Stream.succeed(done)),
+    Stream.catchAll((error) => Stream.succeed(event(Errors.body(Errors.ofError(error)))))
+  )
+
+/** Options of {@link respond}. */
+export interface Options {
+  readonly heartbeat: Duration.Duration
+  /** The response headers, read once the answer starts (so they may tell how the first chunk was routed). */
+  readonly headers: Effect.Effect<Readonly<Record<string, string>>>
+}
+
+/**
+ * The response for a chat stream: fails (for an error response) when the stream fails before its first chunk
+ * within `heartbeat`, else an event stream.
+ */
+export const respond = (
+  stream: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>,
+  options: Options
+): Effect.Effect<HttpServerResponse.HttpServerResponse, LiterLlmError.LiterLlmError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const pull = yield* Stream.toPull(stream)
+    const rest = Stream.repeatEffectChunkOption(pull)
+    const first = yield* Effect.forkScoped(firstChunk(pull))
+    const startWith = (chunk: Chunk.Chunk<Chat.ChatCompletionChunk> | undefined) =>
+      chunk === undefined ? Stream.empty : Stream.concat(Stream.fromChunk(chunk), rest)
+    const early = yield* Effect.timeoutOption(Fiber.await(first), options.heartbeat)
+    const body = Option.isSome(early)
+      ? events(startWith(yield* early.value))
+      : Stream.concat(
+          Stream.fromSchedule(Schedule.spaced(options.heartbeat)).pipe(
+            Stream.as(ping),
+            Stream.prepend(Chunk.of(ping)),
+            Stream.interruptWhen(Fiber.await(first))
+          ),
+          events(Stream.unwrap(Effect.map(Fiber.join(first), startWith)))
+        )
+    const headers = yield* options.headers
+    return HttpServerResponse.stream(body, {
+      status: 200,
+      contentType: "text/event-stream",
+      headers: { ...headers, "cache-control": "no-cache", "x-accel-buffering": "no" }
+    })
+  })

@@ -1,0 +1,118 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { chatBody, events, post, start } from "./serverKit.js"
+
+const streamBody = chatBody({ stream: true })
+
+describe("gateway streams", () => {
+  it.live("streams chunks as SSE, ending with [DONE], with the route in the headers", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* start({ upstreams: [{ script: { reply: "abcdef", chunks: 3 } }] })
+        const res = yield* post(`${url}/v1/chat/completions`, streamBody)
+        expect(res.status).toBe(200)
+        expect(res.headers.get("content-type")).toContain("text/event-stream")
+        expect(res.headers.get("x-ell-deployment")).toBe("d0")
+        const list = events(res.text)
+        expect(list.at(-1)).toBe("[DONE]")
+        const text = list
+          .slice(0, -1)
+          .map((e) => JSON.parse(e).choices[0]?.delta?.content ?? "")
+          .join("")
+        expect(text).toBe("abcdef")
+      })
+    )
+  )
+
+  it.live("fails over before the first chunk: the client sees one clean 200 stream", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* start({
+          upstreams: [{ script: { status: 503 } }, { script: { reply: "second" } }],
+          router: { circuit: false }
+        })
+        const res = yield* post(`${url}/v1/chat/completions`, streamBody)
+        expect(res.status).toBe(200)
+        expect(res.headers.get("x-ell-deployment")).toBe("d1")
+        expect(res.headers.get("x-ell-attempts")).toBe("2")
+        expect(events(res.text).at(-1)).toBe("[DONE]")
+      })
+    )
+  )
+
+  it.live("a failure before the first chunk is an error status with retry-after, not a 200", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* start({ upstreams: [{ script: { status: 429, headers: { "retry-after": "7" } } }] })
+        const res = yield* post(`${url}/v1/chat/completions`, streamBody)
+        expect(res.status).toBe(429)
+        expect(res.headers.get("retry-after")).toBe("7")
+        expect(res.headers.get("retry-after-ms")).toBe("7000")
+        expect(res.json().error.type).toBe("rate_limit_error")
+      })
+    )
+  )
+
+  it.live("a failure after the first chunk is one error event, and no [DONE]", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* start({ upstreams: [{ script: { reply: "abcdef", chunks: 3, dropAfter: 2 } }] })
+        const res = yield* post(`${url}/v1/chat/completions`, streamBody)
+        expect(res.status).toBe(200)
+        const list = events(res.text)
+        expect(list).not.toContain("[DONE]")
+        const last = JSON.parse(list.at(-1)!)
+        expect(last.error.message).toBeTypeOf("string")
+        expect(last.error.type).toBe("server_error")
+        expect(JSON.parse(list[0]!).choices).toBeDefined()
+      })
+    )
+  )
+
+  it.live("sends : ping comments while the first chunk is slow, then the stream", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* start({
+          upstreams: [{ script: { reply: "late", firstChunkDelay: "600 millis" } }],
+          server: { heartbeat: "100 millis" }
+        })
+        const res = yield* post(`${url}/v1/chat/completions`, streamBody)
+        expect(res.status).toBe(200)
+        const list = events(res.text)
+        const pings = list.filter((e) => e === ": ping").length
+        expect(pings).toBeGreaterThanOrEqual(2)
+        expect(list[0]).toBe(": ping")
+        expect(list.at(-1)).toBe("[DONE]")
+        const firstData = list.findIndex((e) => !e.startsWith(":"))
+        expect(firstData).toBeGreaterThan(0)
+        expect(list.slice(firstData).some((e) => e.startsWith(":"))).toBe(false)
+      })
+    )
+  )
+
+  it.live("a client that disconnects mid-stream interrupts the upstream call", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url, upstream } = yield* start({
+          upstreams: [{ script: { reply: "abcdef", chunks: 3, stallAfter: 1 } }]
+        })
+        const controller = new AbortController()
+        const firstEvent = yield* Effect.promise(async () => {
+          const res = await fetch(`${url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(streamBody),
+            signal: controller.signal
+          })
+          const reader = res.body!.getReader()
+          const { value } = await reader.read()
+          controller.abort()
+          return new TextDecoder().decode(value)
+        })
+        expect(firstEvent).toContain("data: ")
+        yield* upstream.awaitDisconnects(1).pipe(Effect.timeout("5 seconds"))
+        expect(yield* upstream.disconnects).toBe(1)
+      })
+    )
+  )
+})
