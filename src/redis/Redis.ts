@@ -27,7 +27,13 @@ import * as Schema from "effect/Schema"
 import * as LiterLlmError from "../LiterLlmError.js"
 import { PositiveDuration } from "../internal/middleware/options.js"
 import * as Validate from "../internal/validate.js"
+import * as Budget from "../Budget.js"
+import * as LlmCache from "../LlmCache.js"
+import * as RateLimit from "../RateLimit.js"
+import * as CacheStore from "./internal/cache.js"
+import * as BudgetStore from "./internal/budget.js"
 import * as internal from "./internal/connection.js"
+import * as RateLimitStore from "./internal/rateLimit.js"
 
 /**
  * Options of {@link layer}.
@@ -132,15 +138,25 @@ export const makeConnection = (options: Options) =>
  * The stores on one connection. The one place the layer is composed: a store for another component is one more
  * line here.
  */
-const stores = (connection: ConnectionService) => Effect.succeed(Context.make(Connection, connection))
+const stores = (connection: ConnectionService) =>
+  Effect.gen(function* () {
+    return Context.make(Connection, connection).pipe(
+      Context.add(RateLimit.Store, yield* RateLimitStore.make(connection)),
+      Context.add(Budget.Store, yield* BudgetStore.make(connection)),
+      Context.add(LlmCache.CacheStore, yield* CacheStore.make(connection))
+    )
+  })
 
 /**
- * Shared state on Redis: provides the {@link Connection}. Fails with `BadRequest` naming the option when `url` is not
+ * Shared state on Redis: provides the {@link Connection} and, on it, `RateLimit.Store`, `Budget.Store`
+ * and `LlmCache.CacheStore`. Fails with `BadRequest` naming the option when `url` is not
  * a `Redacted` redis URL (without showing it), `prefix` is not a string or `timeout` is not a positive duration; a
  * Redis that does not answer does not fail it.
  *
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Connection, LiterLlmError.BadRequest> =>
+export const layer = (
+  options: Options
+): Layer.Layer<Connection | RateLimit.Store | Budget.Store | LlmCache.CacheStore, LiterLlmError.BadRequest> =>
   Layer.scopedContext(Effect.flatMap(makeConnection(options), stores))

@@ -25,7 +25,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
-import { Redis as IoRedis } from "ioredis"
+import { Redis as IoRedis, ReplyError } from "ioredis"
 import * as Crypto from "node:crypto"
 
 /** The ioredis client a command runs on. */
@@ -34,6 +34,8 @@ export type Client = IoRedis
 /** A call to Redis that did not complete: no answer within the timeout, no connection, or an error reply. */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
   readonly message: string
+  /** Redis answered with an error (a script bug, a key of the wrong type): the connection itself is fine. */
+  readonly reply?: boolean | undefined
 }> {}
 
 /** The health of a connection, as `Router.stats` and the gateway show it. */
@@ -62,6 +64,11 @@ export interface Connection {
     name: string,
     lua: string
   ) => (keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) => Effect.Effect<unknown, StoreUnavailable>
+  /**
+   * Sends scripts to the server ahead of their first use (SCRIPT LOAD), so a first burst of calls does not all miss
+   * and resend the whole script; best effort, a failure is only reported.
+   */
+  readonly preload: (...scripts: ReadonlyArray<string>) => Effect.Effect<void>
   /** Redis' clock (`TIME`) in epoch millis. */
   readonly time: Effect.Effect<number, StoreUnavailable>
   readonly status: Effect.Effect<StoreStatus>
@@ -201,7 +208,11 @@ export const make = (settings: Settings): Effect.Effect<Connection, never, Scope
     const attempt = <A>(command: (redis: Client) => Promise<A>): Effect.Effect<A, StoreUnavailable> =>
       Effect.tryPromise({
         try: () => command(client),
-        catch: (cause) => unavailable(`Redis call failed: ${scrub(describe(cause))}`)
+        catch: (cause) =>
+          new StoreUnavailable({
+            message: `Redis call failed: ${scrub(describe(cause))}`,
+            reply: cause instanceof ReplyError
+          })
       }).pipe(
         Effect.timeoutFail({
           duration: settings.timeout,
@@ -215,7 +226,10 @@ export const make = (settings: Settings): Effect.Effect<Connection, never, Scope
           go
             ? attempt(command).pipe(
                 Effect.tapBoth({
-                  onFailure: report,
+                  onFailure: (error) =>
+                    error.reply === true
+                      ? Effect.logWarning(`Redis store: ${error.message}; this call is served locally`)
+                      : report(error),
                   onSuccess: () => Effect.flatMap(Clock.currentTimeMillis, recovered)
                 })
               )
@@ -231,7 +245,10 @@ export const make = (settings: Settings): Effect.Effect<Connection, never, Scope
       ): Effect.Effect<unknown, StoreUnavailable> =>
         run((redis) =>
           redis.evalsha(sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-            if (!describe(error).startsWith("NOSCRIPT")) throw new Error(`script ${name}: ${describe(error)}`)
+            if (!describe(error).startsWith("NOSCRIPT")) {
+              if (error instanceof Error) error.message = `script ${name}: ${error.message}`
+              throw error
+            }
             return redis.eval(lua, keys.length, ...keys, ...args)
           })
         )
@@ -252,6 +269,8 @@ export const make = (settings: Settings): Effect.Effect<Connection, never, Scope
       script,
       time,
       status: Effect.map(Ref.get(health), ({ probedAt: _, ...status }) => status),
-      report
+      report,
+      preload: (...scripts) =>
+        Effect.ignore(run((redis) => Promise.all(scripts.map((lua) => redis.script("LOAD", lua)))))
     }
   })
