@@ -33,7 +33,8 @@ const besides = [
   "@noble/hashes",
   "@pydantic/genai-prices",
   "@types/node",
-  "ioredis"
+  "ioredis",
+  "yaml"
 ]
 
 /** Runs a command to its end; a non-zero exit fails the test with the command and its output. */
@@ -182,10 +183,10 @@ describe("the packed package", () => {
           expect(files).toContain("dist/index.d.ts")
           expect(files).toContain("dist/FakeUpstream.js")
           const outside = files.filter((file) => !/^(dist|src)\//.test(file))
-          expect(outside.sort()).toEqual(["LICENSE", "README.md", "package.json"])
+          expect(outside.sort()).toEqual(["LICENSE", "README.md", "bin/effect-liter-llm.mjs", "package.json"])
           expect(files.filter((file) => /(^|\/)(test|bench|examples)\/|\.test\./.test(file))).toEqual([])
           const entries = Object.keys(manifest.exports)
-          expect(entries).toEqual(expect.arrayContaining([".", "./FakeUpstream", "./redis", "./package.json"]))
+          expect(entries).toEqual(expect.arrayContaining([".", "./FakeUpstream", "./redis", "./gateway", "./package.json"]))
           for (const entry of entries) {
             expect(entry).not.toMatch(/\*|internal/)
             for (const target of JSON.stringify(manifest.exports[entry]).match(/\.\/[^"]+/g) ?? []) {
@@ -210,6 +211,7 @@ describe("the packed package", () => {
           expect(result.names[entries.indexOf("./FakeUpstream")]).toEqual(expect.arrayContaining(["layer", "make"]))
           expect(result.names[entries.indexOf("./redis")]).toEqual(["Redis"])
           expect(result.names[entries.indexOf("./ai")]).toEqual(["EffectAi"])
+          expect(result.names[entries.indexOf("./gateway")]).toEqual(["Access", "Config", "Gateway", "Server"])
           expect(result.internal).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
           expect(result.reply).toBe("hello from the package")
         })
