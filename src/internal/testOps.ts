@@ -108,7 +108,7 @@ export const make = (
       return {
         model: script.model ?? request.model,
         results: request.top_n === undefined ? ranked : ranked.slice(0, request.top_n),
-        usage: { total_tokens: texts.join(" ").length / 4 + request.query.length / 4 }
+        usage: { total_tokens: Math.ceil((texts.join(" ").length + request.query.length) / 4) }
       }
     })
   return { image, speech, transcribe, moderate, rerank }
