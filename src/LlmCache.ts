@@ -43,6 +43,8 @@ import type * as Chat from "./Chat.js"
 import type * as Embedding from "./Embedding.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
+import type * as Moderation from "./Moderation.js"
+import type * as Rerank from "./Rerank.js"
 import { Bypass } from "./internal/cache/bypass.js"
 import * as Calls from "./internal/cache/calls.js"
 import * as Key from "./internal/cache/key.js"
@@ -50,7 +52,8 @@ import * as Lru from "./internal/cache/lru.js"
 import * as Validate from "./internal/validate.js"
 
 /**
- * What the cache stores: a whole response, the chunks of a completed stream, or an embeddings response.
+ * What the cache stores: a whole response, the chunks of a completed stream, an embeddings, moderation or rerank
+ * response (the deterministic operations; images, speech and transcription are never cached).
  *
  * @since 0.1.0
  * @category models
@@ -59,6 +62,8 @@ export type Entry =
   | { readonly _tag: "Chat"; readonly response: Chat.ChatCompletionResponse }
   | { readonly _tag: "ChatStream"; readonly chunks: ReadonlyArray<Chat.ChatCompletionChunk> }
   | { readonly _tag: "Embedding"; readonly response: Embedding.EmbeddingResponse }
+  | { readonly _tag: "Moderation"; readonly response: Moderation.ModerationResponse }
+  | { readonly _tag: "Rerank"; readonly response: Rerank.RerankResponse }
 
 /**
  * Where entries live: one round trip per read or write. A store forgets an entry `ttl` after its write; its failures
@@ -128,8 +133,8 @@ export const layerMemoryStore = (
  * @category keys
  */
 export const keyOf: (
-  operation: "chat" | "chatStream" | "embed",
-  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
+  operation: "chat" | "chatStream" | "embed" | "moderate" | "rerank",
+  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest | Moderation.ModerationRequest | Rerank.RerankRequest
 ) => Effect.Effect<string, LiterLlmError.Serialization> = Key.keyOf
 
 /**
@@ -192,8 +197,25 @@ export const make =
         answer: (e) => (e._tag === "Embedding" ? e.response : undefined),
         asHit: (response) => ({ ...response, usage: { prompt_tokens: 0, total_tokens: 0 } })
       })
+      const moderate = yield* Calls.whole<Moderation.ModerationRequest, Moderation.ModerationResponse>(storage, {
+        operation: "moderate",
+        call: below.moderate,
+        entry: (response) => ({ _tag: "Moderation", response }),
+        answer: (e) => (e._tag === "Moderation" ? e.response : undefined),
+        asHit: (response) => response
+      })
+      const rerank = yield* Calls.whole<Rerank.RerankRequest, Rerank.RerankResponse>(storage, {
+        operation: "rerank",
+        call: below.rerank,
+        entry: (response) => ({ _tag: "Rerank", response }),
+        answer: (e) => (e._tag === "Rerank" ? e.response : undefined),
+        // a replay costs nothing: no usage
+        asHit: ({ usage: _usage, ...response }) => response
+      })
       return LlmService.LlmService.of({
         ...below,
+        moderate: (request) => Effect.flatMap(Bypass, (skip) => (skip ? below.moderate(request) : moderate(request))),
+        rerank: (request) => Effect.flatMap(Bypass, (skip) => (skip ? below.rerank(request) : rerank(request))),
         chat: (request) => Effect.flatMap(Bypass, (skip) => (skip ? below.chat(request) : chat(request))),
         chatStream: (request) =>
           Stream.unwrap(Effect.map(Bypass, (skip) => (skip ? below.chatStream(request) : chatStream(request)))),

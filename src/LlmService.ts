@@ -10,8 +10,13 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type * as Chat from "./Chat.js"
 import type * as Embedding from "./Embedding.js"
+import type * as Image from "./Image.js"
 import * as LiterLlmError from "./LiterLlmError.js"
 import type * as Models from "./Models.js"
+import type * as Moderation from "./Moderation.js"
+import type * as Rerank from "./Rerank.js"
+import type * as Speech from "./Speech.js"
+import type * as Transcription from "./Transcription.js"
 
 /**
  * The operations of an LLM service.
@@ -34,6 +39,23 @@ export interface Service {
   ) => Effect.Effect<Embedding.EmbeddingResponse, LiterLlmError.LiterLlmError>
   /** The models the service offers. */
   readonly listModels: Effect.Effect<Models.ModelList, LiterLlmError.LiterLlmError>
+  /** Generates images from a prompt. */
+  readonly image: (request: Image.ImageRequest) => Effect.Effect<Image.ImageResponse, LiterLlmError.LiterLlmError>
+  /**
+   * Speaks a text: succeeds once the provider answered, with the audio's content type and a stream of its bytes
+   * (interrupting the stream cancels the request).
+   */
+  readonly speech: (request: Speech.SpeechRequest) => Effect.Effect<Speech.SpeechResponse, LiterLlmError.LiterLlmError>
+  /** Transcribes an audio file. */
+  readonly transcribe: (
+    request: Transcription.TranscriptionRequest
+  ) => Effect.Effect<Transcription.TranscriptionResponse, LiterLlmError.LiterLlmError>
+  /** Classifies inputs for policy violations. */
+  readonly moderate: (
+    request: Moderation.ModerationRequest
+  ) => Effect.Effect<Moderation.ModerationResponse, LiterLlmError.LiterLlmError>
+  /** Orders documents by relevance to a query. */
+  readonly rerank: (request: Rerank.RerankRequest) => Effect.Effect<Rerank.RerankResponse, LiterLlmError.LiterLlmError>
 }
 
 /**
@@ -89,6 +111,69 @@ export const listModels: Effect.Effect<Models.ModelList, LiterLlmError.LiterLlmE
 )
 
 /**
+ * Generates images through the `LlmService` in context.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const image = (
+  request: Image.ImageRequest
+): Effect.Effect<Image.ImageResponse, LiterLlmError.LiterLlmError, LlmService> =>
+  Effect.flatMap(LlmService, (service) => service.image(request))
+
+/**
+ * Speaks a text through the `LlmService` in context.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const speech = (
+  request: Speech.SpeechRequest
+): Effect.Effect<Speech.SpeechResponse, LiterLlmError.LiterLlmError, LlmService> =>
+  Effect.flatMap(LlmService, (service) => service.speech(request))
+
+/**
+ * Transcribes audio through the `LlmService` in context.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const transcribe = (
+  request: Transcription.TranscriptionRequest
+): Effect.Effect<Transcription.TranscriptionResponse, LiterLlmError.LiterLlmError, LlmService> =>
+  Effect.flatMap(LlmService, (service) => service.transcribe(request))
+
+/**
+ * Moderates inputs through the `LlmService` in context.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const moderate = (
+  request: Moderation.ModerationRequest
+): Effect.Effect<Moderation.ModerationResponse, LiterLlmError.LiterLlmError, LlmService> =>
+  Effect.flatMap(LlmService, (service) => service.moderate(request))
+
+/**
+ * Reranks documents through the `LlmService` in context.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const rerank = (
+  request: Rerank.RerankRequest
+): Effect.Effect<Rerank.RerankResponse, LiterLlmError.LiterLlmError, LlmService> =>
+  Effect.flatMap(LlmService, (service) => service.rerank(request))
+
+/**
+ * The operations of a service, by name: what `EndpointNotSupported.endpoint` and routing facts call them.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Operation = keyof Service
+
+/**
  * Builds a service from the operations it supports; the ones left out fail with `EndpointNotSupported`, naming
  * `provider` (default `"custom"`).
  *
@@ -102,7 +187,12 @@ export const make = (operations: Partial<Service> & { readonly provider?: string
     chat: operations.chat ?? (() => Effect.fail(unsupported("chat"))),
     chatStream: operations.chatStream ?? (() => Stream.fail(unsupported("chatStream"))),
     embed: operations.embed ?? (() => Effect.fail(unsupported("embed"))),
-    listModels: operations.listModels ?? Effect.fail(unsupported("listModels"))
+    listModels: operations.listModels ?? Effect.fail(unsupported("listModels")),
+    image: operations.image ?? (() => Effect.fail(unsupported("image"))),
+    speech: operations.speech ?? (() => Effect.fail(unsupported("speech"))),
+    transcribe: operations.transcribe ?? (() => Effect.fail(unsupported("transcribe"))),
+    moderate: operations.moderate ?? (() => Effect.fail(unsupported("moderate"))),
+    rerank: operations.rerank ?? (() => Effect.fail(unsupported("rerank")))
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * A scriptable fake `LlmService` for tests — yours and ours. It answers instantly (or after `latency`, which
+ * A scriptable fake `LlmService` for tests — yours and ours. It answers every operation (chat, streams, embeddings,
+ * images, speech, transcription, moderation, rerank — or only those listed in `operations`) instantly (or after `latency`, which
  * `TestClock` drives), fails the way you script it, streams its reply in as many chunks as you ask, and records the
  * requests it received. Like the real providers, it refuses a request with out-of-range numbers (a `NaN`
  * `temperature`, a negative `max_tokens` …) with a `BadRequest` naming the field, before recording or counting it.
@@ -25,6 +26,7 @@ import * as LlmService from "./LlmService.js"
 import type * as Models from "./Models.js"
 import { estimatePromptTokens, estimateTokens } from "./internal/tokens.js"
 import { withRequestChecks } from "./internal/requestChecks.js"
+import * as TestOps from "./internal/testOps.js"
 
 /**
  * How the fake behaves. Every option has a default that makes the fake a healthy, instant deployment.
@@ -67,6 +69,15 @@ export interface Options {
   readonly model?: string | undefined
   /** Dimensions of the fake embedding vectors. Default 8. */
   readonly dimensions?: number | undefined
+  /**
+   * The operations this fake serves (default: all); the others fail with `EndpointNotSupported`, as a real provider
+   * without them does. E.g. `["chat", "chatStream"]` for a chat-only deployment.
+   */
+  readonly operations?: ReadonlyArray<LlmService.Operation> | undefined
+  /** The bytes of every speech answer (default 1 KiB of a fixed pattern), streamed in `chunks` pieces. */
+  readonly audio?: Uint8Array | undefined
+  /** Inputs containing one of these words are flagged by `moderate` (default none). */
+  readonly flagged?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -79,7 +90,7 @@ export interface TestService {
   readonly service: LlmService.Service
   /** Every chat request received (chat and chatStream), oldest first. */
   readonly requests: Effect.Effect<ReadonlyArray<Chat.ChatCompletionRequest>>
-  /** How many calls (chat, chatStream, embed) were made. */
+  /** How many calls (every operation but `listModels`) were made. */
   readonly calls: Effect.Effect<number>
 }
 
@@ -233,12 +244,30 @@ export const make = (options: Options = {}): Effect.Effect<TestService> =>
           })
         : Effect.fail(options.fail)
 
+    const more = TestOps.make(
+      {
+        reply,
+        model: options.model,
+        audio: options.audio ?? defaultAudio,
+        chunks: options.chunks ?? 1,
+        flagged: options.flagged ?? []
+      },
+      admit,
+      wait
+    )
+    const all: Omit<LlmService.Service, "provider"> = { chat, chatStream, embed, listModels, ...more }
+    const served =
+      options.operations === undefined
+        ? all
+        : Object.fromEntries(options.operations.map((name) => [name, all[name]] as const))
     return {
-      service: LlmService.make(withRequestChecks({ provider: "test", chat, chatStream, embed, listModels })),
+      service: LlmService.make(withRequestChecks({ provider: "test", ...served })),
       requests: Effect.sync(() => log.slice()),
       calls: Ref.get(counter)
     }
   })
+
+const defaultAudio = Uint8Array.from({ length: 1024 }, (_, i) => (i * 31) % 256)
 
 /** A deterministic unit-length vector derived from the text, so equal inputs embed equally. */
 const fakeVector = (text: string, dims: number): ReadonlyArray<number> => {

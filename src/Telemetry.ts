@@ -11,7 +11,8 @@
  * `@effect/opentelemetry` (`NodeSdk.layer`); with no exporter they cost a few allocations. Each span is named
  * `"{operation} {model}"`, of kind `client`, and carries:
  *
- * - `gen_ai.operation.name` (`chat` | `embeddings`), `gen_ai.request.model`, `gen_ai.provider.name` and the older
+ * - `gen_ai.operation.name` (`chat` | `embeddings`, and `image`, `speech`, `transcription`, `moderation`, `rerank`
+ *   for the other operations), `gen_ai.request.model`, `gen_ai.provider.name` and the older
  *   `gen_ai.system` (both from `options.provider`), `gen_ai.request.max_tokens` / `temperature` / `top_p` / `seed`;
  * - `gen_ai.response.id` / `model` / `finish_reasons`, `gen_ai.usage.input_tokens` / `output_tokens` /
  *   `cache_read.input_tokens`;
@@ -78,7 +79,7 @@ export interface Options {
  * @category models
  */
 export interface CallCost {
-  readonly operation: "chat" | "embeddings"
+  readonly operation: "chat" | "embeddings" | "image" | "speech" | "transcription" | "moderation" | "rerank"
   readonly model: string
   readonly deployment: string
   readonly inputTokens: number

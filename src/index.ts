@@ -52,3 +52,15 @@ export * as OpenAiCompatible from "./providers/OpenAiCompatible.js"
 export * as Provider from "./providers/Provider.js"
 /** @since 0.1.0 */
 export * as LlmClient from "./LlmClient.js"
+/** @since 0.2.0 */
+export * as Image from "./Image.js"
+/** @since 0.2.0 */
+export * as Speech from "./Speech.js"
+/** @since 0.2.0 */
+export * as Transcription from "./Transcription.js"
+/** @since 0.2.0 */
+export * as Moderation from "./Moderation.js"
+/** @since 0.2.0 */
+export * as Rerank from "./Rerank.js"
+/** @since 0.2.0 */
+export * as Rerankers from "./providers/Rerankers.js"

@@ -350,7 +350,7 @@ const causeDetail = (cause: unknown): string | undefined => {
   return extra === undefined || cause.message.includes(extra) ? cause.message : `${cause.message} (${extra})`
 }
 
-const transportError = (
+export const transportError = (
   endpoint: Endpoint,
   error: HttpClientError.HttpClientError
 ): LiterLlmError.Network | LiterLlmError.Serialization | LiterLlmError.BadRequest => {
@@ -386,7 +386,7 @@ const transportError = (
   })
 }
 
-const timeoutError = (endpoint: Endpoint, what: string) =>
+export const timeoutError = (endpoint: Endpoint, what: string) =>
   new LiterLlmError.Timeout({
     provider: endpoint.provider,
     message: `provider "${endpoint.provider}" did not answer ${what} within ${Duration.format(
@@ -464,7 +464,7 @@ const bodyTooLarge = (endpoint: Endpoint, where: string, declared: number | unde
  * Reads a successful body as text within the endpoint's `maxBodySize`. A `content-length` over the cap fails before
  * reading; a body that grows past it fails as soon as it does.
  */
-const readBody = (
+export const readBody = (
   endpoint: Endpoint,
   response: HttpClientResponse.HttpClientResponse,
   where: string
@@ -488,7 +488,7 @@ const readBody = (
 }
 
 /** Sends the request; non-2xx answers become their error variant. */
-const send = (
+export const send = (
   client: HttpClient.HttpClient,
   endpoint: Endpoint,
   request: HttpClientRequest.HttpClientRequest

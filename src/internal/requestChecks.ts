@@ -5,13 +5,15 @@
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import type * as LiterLlmError from "../LiterLlmError.js"
 import type * as LlmService from "../LlmService.js"
 import * as Validate from "./validate.js"
+import * as ValidateOps from "./validateOps.js"
 
 type Operations = Partial<LlmService.Service> & { readonly provider?: string | undefined }
 
 /**
- * Wraps `chat`, `chatStream` and `embed` of a partial service with the request checks; other fields pass through.
+ * Wraps the operations of a partial service with their request checks (`listModels` has no request).
  * The check runs when the operation is called, before the operation's effect is even built: a plain comparison of
  * a few fields, so an ordinary request goes straight to the operation with no Effect added.
  *
@@ -39,5 +41,21 @@ export const withRequestChecks = (operations: Operations): Operations => {
       return problem === undefined ? embed(request) : Effect.fail(problem)
     }
   }
+  const { image, moderate, rerank, speech, transcribe } = operations
+  if (image !== undefined) checked.image = guarded(ValidateOps.imageProblem, image)
+  if (speech !== undefined) checked.speech = guarded(ValidateOps.speechProblem, speech)
+  if (transcribe !== undefined) checked.transcribe = guarded(ValidateOps.transcriptionProblem, transcribe)
+  if (moderate !== undefined) checked.moderate = guarded(ValidateOps.moderationProblem, moderate)
+  if (rerank !== undefined) checked.rerank = guarded(ValidateOps.rerankProblem, rerank)
   return checked
 }
+
+const guarded =
+  <Req, A, E>(
+    problem: (request: unknown) => LiterLlmError.BadRequest | undefined,
+    operation: (request: Req) => Effect.Effect<A, E>
+  ) =>
+  (request: Req): Effect.Effect<A, E | LiterLlmError.BadRequest> => {
+    const found = problem(request)
+    return found === undefined ? operation(request) : Effect.fail(found)
+  }

@@ -31,11 +31,11 @@ export const PositiveInt = Schema.Number.pipe(
 /** A finite number ≥ 0. */
 export const NonNegative = Finite.pipe(Schema.nonNegative({ message: () => "expected a number ≥ 0" }))
 
-type Rule = "finite" | "int" | "nonNegativeInt" | "positiveInt"
+export type Rule = "finite" | "int" | "nonNegativeInt" | "positiveInt"
 
 // Checked by hand rather than by Schema: this runs on every call at several layers, and a Schema decode of the
 // request costs microseconds where these comparisons cost nanoseconds. The wording matches the option schemas above.
-const ruleProblem = (rule: Rule, value: unknown): string | undefined => {
+export const ruleProblem = (rule: Rule, value: unknown): string | undefined => {
   if (typeof value !== "number") return rule === "finite" ? "expected a finite number" : "expected a whole number"
   switch (rule) {
     case "finite":
@@ -61,7 +61,7 @@ const chatRules: ReadonlyArray<readonly [string, Rule]> = [
   ["seed", "int"]
 ]
 
-const invalid = (what: string, field: string, problem: string, value: unknown) =>
+export const invalid = (what: string, field: string, problem: string, value: unknown) =>
   new LiterLlmError.BadRequest({
     message: `invalid ${what}: ${field}: ${problem}, got ${show(value)}; nothing was sent — fix the field and call again`
   })

@@ -12,7 +12,8 @@
  *
  * Decisions:
  * - `baseUrl` includes the version path, as in OpenAI's SDKs; the client appends `/chat/completions`,
- *   `/embeddings` and `/models`.
+ *   `/embeddings`, `/models`, `/images/generations`, `/audio/speech`, `/audio/transcriptions` and `/moderations`
+ *   (the last four: see `internal/openAiOps.ts`).
  * - `model`, when given, replaces the `model` of every request (a deployment serves one model); otherwise a
  *   `"<provider>/"` prefix on the request's model is stripped, so `"groq/llama-3.1-8b-instant"` reaches Groq as
  *   `"llama-3.1-8b-instant"`.
@@ -35,11 +36,14 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Chat from "../Chat.js"
 import * as Embedding from "../Embedding.js"
 import * as Http from "../internal/http.js"
+import * as OpenAiOps from "../internal/openAiOps.js"
+import * as Validate from "../internal/validate.js"
 import * as StrayUsage from "../internal/strayUsage.js"
 import * as StreamError from "../internal/streamError.js"
 import * as LiterLlmError from "../LiterLlmError.js"
@@ -86,7 +90,11 @@ export interface Options {
   readonly maxBodySize?: number | undefined
   /** Adjusts the HTTP client (retries, tracing, proxies …). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+  /** The largest transcription upload, in bytes (default 25 MB, OpenAI's limit). */
+  readonly maxFileSize?: number | undefined
 }
+
+const FileOptions = Schema.Struct({ maxFileSize: Schema.optional(Validate.PositiveInt) })
 
 const chunkDecoder = Http.decodeUnknownEither(Chat.ChatCompletionChunk)
 
@@ -109,6 +117,7 @@ export const make = (
 ): Effect.Effect<LlmService.Service, LiterLlmError.InvalidHeader | LiterLlmError.BadRequest, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const provider = options.provider ?? "openai-compatible"
+    yield* Validate.options("OpenAiCompatible.layer", FileOptions, { maxFileSize: options.maxFileSize })
     const endpoint = yield* Http.makeEndpoint({
       provider,
       baseUrl: options.baseUrl,
@@ -202,7 +211,8 @@ export const make = (
 
     const listModels = Http.json(client, endpoint, { method: "GET", path: "/models" }, Models.ModelList)
 
-    return LlmService.make(withRequestChecks({ provider, chat, chatStream, embed, listModels }))
+    const more = OpenAiOps.make({ client, endpoint, wireModel, toWire, maxFileSize: options.maxFileSize })
+    return LlmService.make(withRequestChecks({ provider, chat, chatStream, embed, listModels, ...more }))
   })
 
 /**

@@ -291,7 +291,12 @@ const withModel = (service: LlmService.Service, provider: Info, model: string | 
     chatStream: (request: Chat.ChatCompletionRequest) =>
       Stream.suspend(() => service.chatStream({ ...request, model: rewrite(request.model) })),
     embed: (request: Embedding.EmbeddingRequest) => service.embed({ ...request, model: rewrite(request.model) }),
-    listModels: service.listModels
+    listModels: service.listModels,
+    image: (request) => service.image({ ...request, model: rewrite(request.model) }),
+    speech: (request) => service.speech({ ...request, model: rewrite(request.model) }),
+    transcribe: (request) => service.transcribe({ ...request, model: rewrite(request.model) }),
+    moderate: (request) => service.moderate({ ...request, model: rewrite(request.model) }),
+    rerank: (request) => service.rerank({ ...request, model: rewrite(request.model) })
   }
 }
 

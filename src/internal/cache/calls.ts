@@ -13,7 +13,6 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import type * as Chat from "../../Chat.js"
-import type * as Embedding from "../../Embedding.js"
 import type * as LiterLlmError from "../../LiterLlmError.js"
 import type { Entry, Store } from "../../LlmCache.js"
 import * as Broadcast from "./broadcast.js"
@@ -73,7 +72,7 @@ const zeroUsage: Chat.Usage = { prompt_tokens: 0, completion_tokens: 0, total_to
 
 /** What chat and embed differ in: the call below, and how an answer is stored and shown as a hit. */
 export interface Whole<Req, A> {
-  readonly operation: "chat" | "embed"
+  readonly operation: "chat" | "embed" | "moderate" | "rerank"
   readonly call: (request: Req) => Effect.Effect<A, LiterLlmError.LiterLlmError>
   readonly entry: (answer: A) => Entry
   readonly answer: (entry: Entry) => A | undefined
@@ -81,10 +80,7 @@ export interface Whole<Req, A> {
 }
 
 /** A cached operation with a whole answer. Scoped: flights still running are interrupted when the scope closes. */
-export const whole = <Req extends Chat.ChatCompletionRequest | Embedding.EmbeddingRequest, A>(
-  storage: Storage,
-  kind: Whole<Req, A>
-) =>
+export const whole = <Req extends Key.Keyed, A>(storage: Storage, kind: Whole<Req, A>) =>
   Effect.map(Flight.make<A, LiterLlmError.LiterLlmError>(), (flights) => {
     const hit = (answer: A) => markHit(kind.asHit(answer))
     const answered = (answer: A, mine: boolean) => (mine ? Effect.succeed(answer) : hit(answer))

@@ -7,13 +7,14 @@
  * miss an `adjust` and hang, depending on the machine's load, in our tests and in our users'.
  */
 import * as Effect from "effect/Effect"
-import type * as Chat from "../../Chat.js"
-import type * as Embedding from "../../Embedding.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import { sha256 } from "@noble/hashes/sha2"
 
 /** The operations with entries of their own: a streamed answer is not a whole one. */
-export type Operation = "chat" | "chatStream" | "embed"
+export type Operation = "chat" | "chatStream" | "embed" | "moderate" | "rerank"
+
+/** A request the cache keys: an object with a model. */
+export type Keyed = { readonly model: string }
 
 /** Top-level fields that do not change the answer (see `LlmCache.ts`). */
 const ignored: ReadonlySet<string> = new Set(["user", "metadata", "store", "stream", "stream_options"])
@@ -70,10 +71,7 @@ export const base64Url = (bytes: Uint8Array): string => {
  * The store key of a request for an operation, `llm-cache:v1:<operation>:<SHA-256, base64url>`, or the error saying
  * why the request has none; synchronous, for callers that branch on it inside an effect of their own.
  */
-export const make = (
-  operation: Operation,
-  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
-): string | LiterLlmError.Serialization => {
+export const make = (operation: Operation, request: Keyed): string | LiterLlmError.Serialization => {
   try {
     return `llm-cache:v1:${operation}:${base64Url(sha256(new TextEncoder().encode(canonical(request, true))))}`
   } catch (cause) {
@@ -86,10 +84,7 @@ export const make = (
 }
 
 /** {@link make} as an effect. */
-export const keyOf = (
-  operation: Operation,
-  request: Chat.ChatCompletionRequest | Embedding.EmbeddingRequest
-): Effect.Effect<string, LiterLlmError.Serialization> =>
+export const keyOf = (operation: Operation, request: Keyed): Effect.Effect<string, LiterLlmError.Serialization> =>
   Effect.suspend(() => {
     const key = make(operation, request)
     return typeof key === "string" ? Effect.succeed(key) : Effect.fail(key)

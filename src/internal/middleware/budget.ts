@@ -13,6 +13,7 @@ import type * as LlmService from "../../LlmService.js"
 import * as Pricing from "../../Pricing.js"
 import { estimatePromptTokens, expectedCompletionTokens } from "../tokens.js"
 import * as Validate from "../validate.js"
+import * as Ops from "./ops.js"
 import { estimateEmbeddingTokens, priceBook } from "./cost.js"
 import * as StreamSettle from "./stream.js"
 
@@ -171,6 +172,29 @@ export const make = (options: Budget.Options, store: Budget.StoreService) => (be
 
   const service: LlmService.Service = {
     ...below,
+    // the other operations reserve their estimated input at the model's token price and settle at the tokens their
+    // answer reports; without a token price (or reported tokens) nothing more is known, and nothing is guessed
+    ...Ops.wrapAll(
+      below,
+      (_name, spec, call) => (request) =>
+        Effect.acquireUseRelease(
+          admit(request, spec.problem, (request) => ({ promptTokens: spec.estimate(request), completionTokens: 0 })),
+          () => call(request),
+          (reservation, exit) => {
+            if (exit._tag === "Failure") return settle(reservation, 0)
+            const reported = spec.reported(exit.value)
+            return settle(
+              reservation,
+              reported === undefined
+                ? undefined
+                : costOf(book.pricing(request.model), {
+                    promptTokens: reported.input,
+                    completionTokens: reported.output
+                  })
+            )
+          }
+        )
+    ),
     chat: (request) =>
       Effect.acquireUseRelease(
         admitChat(request),

@@ -16,6 +16,7 @@ import type * as RateLimit from "../../RateLimit.js"
 import { estimatePromptTokens, expectedCompletionTokens } from "../tokens.js"
 import * as Validate from "../validate.js"
 import { estimateEmbeddingTokens } from "./cost.js"
+import * as Ops from "./ops.js"
 import * as StreamSettle from "./stream.js"
 
 interface Entry {
@@ -189,6 +190,21 @@ export const make = (options: RateLimit.Options, store: RateLimit.StoreService) 
 
   const service: LlmService.Service = {
     ...below,
+    // the other operations take a slot at their estimate and settle at the tokens their answer reports, if any
+    ...Ops.wrapAll(
+      below,
+      (_name, spec, call) => (request) =>
+        Effect.acquireUseRelease(
+          admit(request, spec.problem, spec.estimate),
+          () => call(request),
+          (ticket, exit) => {
+            if (limits.tokens === undefined) return Effect.void
+            if (exit._tag === "Failure") return store.settle(ticket, 0)
+            const reported = spec.reported(exit.value)
+            return reported === undefined ? Effect.void : store.settle(ticket, reported.input + reported.output)
+          }
+        )
+    ),
     chat: (request) =>
       Effect.acquireUseRelease(admit(request, Validate.chatProblem, chatEstimate), () => below.chat(request), settle),
     embed: (request) =>

@@ -26,9 +26,19 @@ import * as Attributes from "../telemetry/attributes.js"
 import { costSinks, keys } from "../telemetry/metrics.js"
 import { estimatePromptTokens, estimateTokens } from "../tokens.js"
 import { priceBook } from "./cost.js"
+import * as Ops from "./ops.js"
 import * as StreamSettle from "./stream.js"
 
-type Operation = "chat" | "embeddings"
+/** Operation names as OpenTelemetry's GenAI conventions spell them (`chat`, `embeddings`), and ours for the rest. */
+type Operation = "chat" | "embeddings" | "image" | "speech" | "transcription" | "moderation" | "rerank"
+
+const opNames: Record<Ops.Name, Operation> = {
+  image: "image",
+  speech: "speech",
+  transcribe: "transcription",
+  moderate: "moderation",
+  rerank: "rerank"
+}
 
 /** The metrics of one operation and model, already labelled. */
 interface Handles {
@@ -324,6 +334,38 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
       )
     )
 
-  const service: LlmService.Service = { ...below, chat, embed, chatStream }
+  // The other operations: a span and metrics per call, tokens where the answer reports them (speech is traced until
+  // its audio starts; its bytes stream on outside the span).
+  const others = Ops.wrapAll(
+    below,
+    (name, spec, call) => (request) =>
+      Effect.suspend(() =>
+        traced(
+          opNames[name],
+          request.model,
+          (span) => {
+            span.attribute("gen_ai.operation.name", opNames[name])
+            span.attribute("gen_ai.request.model", request.model)
+          },
+          call(request),
+          (exit) =>
+            Exit.match(exit, {
+              onFailure: () => ({ exit, tokens: undefined, estimated: false, responseModel: "", annotate: nothing }),
+              onSuccess: (response) => {
+                const reported = spec.reported(response)
+                return {
+                  exit,
+                  tokens: reported === undefined ? undefined : { ...reported, cached: 0 },
+                  estimated: false,
+                  responseModel: request.model,
+                  annotate: nothing
+                }
+              }
+            })
+        )
+      )
+  )
+
+  const service: LlmService.Service = { ...below, ...others, chat, embed, chatStream }
   return service
 }

@@ -1,0 +1,107 @@
+/**
+ * What the middleware needs to know of the operations beyond chat and embeddings: each one's request check, its
+ * token estimate (what a rate limit and a budget reserve before the call), and the tokens its answer reports (what
+ * they settle at). Only tokens are counted: where an answer reports none (speech, transcription, moderation), the
+ * estimate stands for the rate limit and the budget charges what the price data can price — never a guess.
+ */
+import type * as Effect from "effect/Effect"
+import type * as Image from "../../Image.js"
+import type * as LiterLlmError from "../../LiterLlmError.js"
+import type * as LlmService from "../../LlmService.js"
+import type * as Moderation from "../../Moderation.js"
+import type * as Rerank from "../../Rerank.js"
+import type * as Speech from "../../Speech.js"
+import type * as Transcription from "../../Transcription.js"
+import { estimateTokens } from "../tokens.js"
+import * as ValidateOps from "../validateOps.js"
+
+/** Tokens an answer reported: input and output, for pricing; `undefined` when it reported none. */
+export interface Reported {
+  readonly input: number
+  readonly output: number
+}
+
+export interface Spec<Req, Res> {
+  readonly problem: (request: Req) => LiterLlmError.BadRequest | undefined
+  /** Input tokens, estimated from the request. */
+  readonly estimate: (request: Req) => number
+  readonly reported: (response: Res) => Reported | undefined
+}
+
+const finite = (n: unknown): number | undefined =>
+  typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : undefined
+
+const image: Spec<Image.ImageRequest, Image.ImageResponse> = {
+  problem: ValidateOps.imageProblem,
+  estimate: (request) => estimateTokens(request.prompt),
+  reported: (response) => {
+    const input = finite(response.usage?.input_tokens)
+    const output = finite(response.usage?.output_tokens)
+    return input === undefined && output === undefined ? undefined : { input: input ?? 0, output: output ?? 0 }
+  }
+}
+
+const speech: Spec<Speech.SpeechRequest, Speech.SpeechResponse> = {
+  problem: ValidateOps.speechProblem,
+  estimate: (request) => estimateTokens(request.input),
+  reported: () => undefined
+}
+
+const transcribe: Spec<Transcription.TranscriptionRequest, Transcription.TranscriptionResponse> = {
+  problem: ValidateOps.transcriptionProblem,
+  estimate: (request) => (request.prompt === undefined ? 1 : estimateTokens(request.prompt)),
+  reported: (response) => {
+    const usage = response.usage as Record<string, unknown> | null | undefined
+    const input = finite(usage?.input_tokens)
+    const output = finite(usage?.output_tokens)
+    return input === undefined ? undefined : { input, output: output ?? 0 }
+  }
+}
+
+const moderate: Spec<Moderation.ModerationRequest, Moderation.ModerationResponse> = {
+  problem: ValidateOps.moderationProblem,
+  estimate: (request) =>
+    estimateTokens(typeof request.input === "string" ? request.input : JSON.stringify(request.input)),
+  reported: () => undefined
+}
+
+const rerank: Spec<Rerank.RerankRequest, Rerank.RerankResponse> = {
+  problem: ValidateOps.rerankProblem,
+  estimate: (request) =>
+    estimateTokens(request.query) * request.documents.length +
+    request.documents.reduce((sum, d) => sum + estimateTokens(typeof d === "string" ? d : d.text), 0),
+  reported: (response) => {
+    const total = finite(response.usage?.total_tokens)
+    return total === undefined ? undefined : { input: total, output: 0 }
+  }
+}
+
+/** The operations, by their name on `LlmService`. */
+export const specs = { image, speech, transcribe, moderate, rerank } as const
+
+export type Name = keyof typeof specs
+
+export const names: ReadonlyArray<Name> = ["image", "speech", "transcribe", "moderate", "rerank"]
+
+type Request<N extends Name> = Parameters<LlmService.Service[N]>[0]
+
+/**
+ * Wraps each of the five operations of `below` with `wrap`, which sees the operation's spec. Typed once here, so each
+ * middleware writes one generic wrapper instead of five.
+ */
+export const wrapAll = (
+  below: LlmService.Service,
+  wrap: <Req extends { readonly model: string }, Res>(
+    name: Name,
+    spec: Spec<Req, Res>,
+    call: (request: Req) => Effect.Effect<Res, LiterLlmError.LiterLlmError>
+  ) => (request: Req) => Effect.Effect<Res, LiterLlmError.LiterLlmError>
+): Pick<LlmService.Service, Name> => ({
+  image: wrap("image", specs.image, below.image),
+  speech: wrap("speech", specs.speech, below.speech),
+  transcribe: wrap("transcribe", specs.transcribe, below.transcribe),
+  moderate: wrap("moderate", specs.moderate, below.moderate),
+  rerank: wrap("rerank", specs.rerank, below.rerank)
+})
+
+export type { Request }

@@ -1,0 +1,80 @@
+/**
+ * The other operations through the middleware: the rate limit counts them, the budget reserves and settles them at
+ * token prices where the answer reports tokens, telemetry traces each, and the cache answers moderation and rerank
+ * (the deterministic ones) but never images.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Tracer from "effect/Tracer"
+import * as Budget from "../../src/Budget.js"
+import * as LlmCache from "../../src/LlmCache.js"
+import * as LlmService from "../../src/LlmService.js"
+import * as LlmTest from "../../src/LlmTest.js"
+import * as RateLimit from "../../src/RateLimit.js"
+import * as Telemetry from "../../src/Telemetry.js"
+import { recordingTracer } from "../support/tracing.js"
+
+const rerank = { model: "rr", query: "french city", documents: ["berlin", "a french city"] }
+
+describe("the other operations through the middleware", () => {
+  it.effect("RateLimit: rpm counts rerank and moderation calls like chat calls", () =>
+    Effect.gen(function* () {
+      const results = [
+        yield* Effect.either(LlmService.rerank(rerank)),
+        yield* Effect.either(LlmService.moderate({ model: "rr", input: "x" })),
+        yield* Effect.either(LlmService.rerank(rerank))
+      ]
+      expect(results.map((r) => (r._tag === "Left" ? r.left._tag : "ok"))).toEqual(["ok", "ok", "RateLimited"])
+    }).pipe(Effect.provide(RateLimit.layer({ rpm: 2 }).pipe(Layer.provide(LlmTest.layer()))))
+  )
+
+  it.effect("Budget: a priced rerank settles at its reported tokens; a hard limit then refuses", () =>
+    Effect.gen(function* () {
+      yield* LlmService.rerank(rerank)
+      const spent = yield* Budget.spend
+      // LlmTest reports (query + documents) / 4 tokens, rounded up: (11 + 20) / 4 → 8 tokens at $100,000 per million
+      expect(spent.global).toBeCloseTo(0.8, 6)
+      const refused = yield* Effect.flip(LlmService.rerank(rerank))
+      expect(refused._tag).toBe("BudgetExceeded")
+    }).pipe(
+      Effect.provide(
+        Budget.layer({ globalLimit: 1.5, prices: { rr: { inputPerMillion: 100_000, outputPerMillion: 0 } } }).pipe(
+          Layer.provide(LlmTest.layer())
+        )
+      )
+    )
+  )
+
+  it.effect("Telemetry: one client span per call, named after the operation and model", () =>
+    Effect.gen(function* () {
+      const spans: Array<Tracer.Span> = []
+      const tracer = yield* recordingTracer(spans)
+      yield* Effect.all([
+        LlmService.image({ model: "img", prompt: "a cat" }),
+        LlmService.rerank(rerank),
+        LlmService.transcribe({ model: "stt", file: new Uint8Array(10) })
+      ]).pipe(Effect.withTracer(tracer))
+      expect(spans.map((s) => s.name)).toEqual(["image img", "rerank rr", "transcription stt"])
+      expect(spans[1].attributes.get("gen_ai.operation.name")).toBe("rerank")
+      expect(spans[1].attributes.get("gen_ai.usage.input_tokens")).toBe(8)
+    }).pipe(Effect.provide(Telemetry.layer().pipe(Layer.provide(LlmTest.layer()))))
+  )
+
+  it.effect("LlmCache: moderation and rerank are answered from the cache, images never are", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const cached = yield* LlmCache.make()(test.service)
+      yield* cached.rerank(rerank)
+      const hit = yield* cached.rerank(rerank)
+      expect(hit.usage).toBeUndefined()
+      yield* cached.moderate({ model: "m", input: "x" })
+      yield* cached.moderate({ model: "m", input: "x" })
+      yield* cached.image({ model: "img", prompt: "a cat" })
+      yield* cached.image({ model: "img", prompt: "a cat" })
+      expect(yield* test.calls).toBe(4)
+      yield* LlmCache.bypass(cached.rerank(rerank))
+      expect(yield* test.calls).toBe(5)
+    }).pipe(Effect.scoped)
+  )
+})
