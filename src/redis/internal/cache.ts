@@ -27,6 +27,8 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Chat from "../../Chat.js"
 import * as Embedding from "../../Embedding.js"
+import * as Moderation from "../../Moderation.js"
+import * as Rerank from "../../Rerank.js"
 import * as LlmCache from "../../LlmCache.js"
 import type { Connection } from "./connection.js"
 
@@ -38,7 +40,9 @@ export const maxEntries = 10_000
 const EntrySchema = Schema.Union(
   Schema.Struct({ _tag: Schema.Literal("Chat"), response: Chat.ChatCompletionResponse }),
   Schema.Struct({ _tag: Schema.Literal("ChatStream"), chunks: Schema.Array(Chat.ChatCompletionChunk) }),
-  Schema.Struct({ _tag: Schema.Literal("Embedding"), response: Embedding.EmbeddingResponse })
+  Schema.Struct({ _tag: Schema.Literal("Embedding"), response: Embedding.EmbeddingResponse }),
+  Schema.Struct({ _tag: Schema.Literal("Moderation"), response: Moderation.ModerationResponse }),
+  Schema.Struct({ _tag: Schema.Literal("Rerank"), response: Rerank.RerankResponse })
 )
 const encode = Schema.encodeEither(EntrySchema)
 const decode = Schema.decodeUnknownEither(Schema.parseJson(EntrySchema))
