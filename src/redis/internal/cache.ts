@@ -40,8 +40,10 @@ const EntrySchema = Schema.Union(
   Schema.Struct({ _tag: Schema.Literal("ChatStream"), chunks: Schema.Array(Chat.ChatCompletionChunk) }),
   Schema.Struct({ _tag: Schema.Literal("Embedding"), response: Embedding.EmbeddingResponse })
 )
-const encode = Schema.encodeEither(EntrySchema)
-const decode = Schema.decodeUnknownEither(Schema.parseJson(EntrySchema))
+// Fields the schemas do not name are kept both ways, as the providers' decoders keep them: a hit from Redis is the
+// same response as a hit from memory.
+const encode = Schema.encodeEither(EntrySchema, { onExcessProperty: "preserve" })
+const decode = Schema.decodeUnknownEither(Schema.parseJson(EntrySchema), { onExcessProperty: "preserve" })
 
 const setLua = `
 local t = redis.call('TIME')
