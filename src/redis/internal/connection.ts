@@ -144,13 +144,17 @@ export const make = (settings: Settings): Effect.Effect<Connection, never, Scope
 
     // Wait (bounded) for the first connection, so a layer built next to a running Redis starts on it.
     yield* Effect.async<void>((resume) => {
-      const done = () => resume(Effect.void)
-      client.once("ready", done)
-      client.once("error", done)
-      return Effect.sync(() => {
+      const stop = () => {
         client.off("ready", done)
         client.off("error", done)
-      })
+      }
+      const done = () => {
+        stop()
+        resume(Effect.void)
+      }
+      client.on("ready", done)
+      client.on("error", done)
+      return Effect.sync(stop)
     }).pipe(Effect.timeoutOption(connectWait))
 
     const now = yield* Clock.currentTimeMillis
