@@ -176,7 +176,8 @@ export const make = (
             Effect.forEach(
               taken,
               (cost) => Effect.catchAll(write(cost), () => Ref.update(unwritten, (q) => [...q, cost])),
-              { discard: true }
+              // all at once (pipelined in one write): a server that hangs costs one timeout, not one per cost
+              { discard: true, concurrency: "unbounded" }
             )
           )
     )

@@ -272,9 +272,7 @@ export const make = (settings: Settings): Effect.Effect<Connection, never, Scope
 
     const time = Effect.map(
       run((redis) => redis.time()),
-      ([seconds, micros]) => {
-        return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
-      }
+      ([seconds, micros]) => Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
     )
 
     return {
