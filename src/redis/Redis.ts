@@ -16,6 +16,15 @@
  *   answers again. Redis absent when the layer is built does not fail the layer.
  * - The URL, which may carry a password, is `Redacted`: it is never logged, nor put in an error or a status.
  *
+ * What is exact across processes while Redis answers, and what is not:
+ * - Exact: rate-limit windows (`rpm`/`tpm`, on Redis' clock, `tpm` corrected to real usage at settle) and hard
+ *   budgets (spend plus open reservations never passes a limit), each changed by one Lua script.
+ * - Cache: an answer stored by one process is a hit in the others for its TTL; at most 10,000 entries of 1 MiB each.
+ * - During an outage each process counts only its own traffic (so together they may pass a limit by what the others
+ *   admitted meanwhile); spend made locally is written to Redis once when it answers again, rate-limit slots taken
+ *   locally are not, and cache entries written locally stay local.
+ * - A single Redis (or a primary with replicas), not a cluster: the budget's scripts name keys they build.
+ *
  * @since 0.2.0
  */
 import * as Context from "effect/Context"

@@ -63,8 +63,13 @@ describe("Redis LlmCache.CacheStore", () => {
       const storeA = Context.get(a, LlmCache.CacheStore)
       const storeB = Context.get(b, LlmCache.CacheStore)
       const key = yield* LlmCache.keyOf("chat", request)
-      yield* storeA.set(key, entry, Duration.millis(300))
-      expect(Option.isSome(yield* storeB.get(key))).toBe(true)
+      const withExtra = {
+        ...entry,
+        response: { ...entry.response, system_fingerprint: "fp", provider_extra: { a: 1 } }
+      }
+      yield* storeA.set(key, withExtra, Duration.seconds(1))
+      // what was stored comes back whole, fields the schemas do not name included
+      expect(yield* storeB.get(key)).toEqual(Option.some(withExtra))
       const keys = yield* connection.run((redis) => redis.keys("*"))
       expect(keys.sort()).toEqual(["cache-test:cache-index", `cache-test:cache:${key}`])
       expect(keys.join(" ")).not.toContain("confidential")

@@ -44,8 +44,10 @@ const EntrySchema = Schema.Union(
   Schema.Struct({ _tag: Schema.Literal("Moderation"), response: Moderation.ModerationResponse }),
   Schema.Struct({ _tag: Schema.Literal("Rerank"), response: Rerank.RerankResponse })
 )
-const encode = Schema.encodeEither(EntrySchema)
-const decode = Schema.decodeUnknownEither(Schema.parseJson(EntrySchema))
+// Fields the schemas do not name are kept both ways, as the providers' decoders keep them: a hit from Redis is the
+// same response as a hit from memory.
+const encode = Schema.encodeEither(EntrySchema, { onExcessProperty: "preserve" })
+const decode = Schema.decodeUnknownEither(Schema.parseJson(EntrySchema), { onExcessProperty: "preserve" })
 
 const setLua = `
 local t = redis.call('TIME')
