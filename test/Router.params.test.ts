@@ -186,9 +186,10 @@ describe("Router: per-deployment headers", () => {
     Effect.gen(function* () {
       const upstream = yield* FakeUpstream.make()
       const service = yield* OpenAiCompatible.make({ baseUrl: upstream.baseUrl, apiKey }).pipe(
-        Effect.provide(FetchHttpClient.layer)
+        Effect.provide(FetchHttpClient.layer),
+        ExtraHeaders.provide({ authorization: "Bearer stolen", "x-extra": "yes" })
       )
-      yield* service.chat(request).pipe(ExtraHeaders.provide({ authorization: "Bearer stolen", "x-extra": "yes" }))
+      yield* service.chat(request)
       const [sent] = yield* upstream.requests
       expect(sent.headers["authorization"]).toBe(`Bearer ${Redacted.value(apiKey)}`)
       expect(sent.headers["x-extra"]).toBe("yes")

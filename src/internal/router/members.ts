@@ -46,7 +46,7 @@ export const build = <D extends Deployment.Deployment<any, any>>(
   weights: ReadonlyArray<number>
 ) =>
   Effect.forEach(deployments, (d, index) =>
-    Effect.map(Layer.build(d.layer), (context): Member => ({
+    Effect.map(Params.withHeaders(d)(Layer.build(d.layer)), (context): Member => ({
       index,
       name: d.name,
       service: Params.wrap(d)(Context.get(context, LlmService.LlmService)),
