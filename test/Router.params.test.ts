@@ -221,6 +221,7 @@ describe("Router: bad params, caps, dropParams or headers fail the build, naming
       { headers: { "x-a": "1\r\nx-b: 2" } },
       /headers\.x-a is invalid: it contains a line break/
     ],
+    ["a header value that is no string", { headers: { "x-n": 5 as never } }, /headers\.x-n must be a string/],
     ["a header name that is no token", { headers: { "bad name": "1" } }, /headers\.bad name is invalid/]
   ]
   it.effect.each(cases)("%s", ([, extra, pattern]) =>

@@ -110,7 +110,8 @@ export const check = (d: Described): Effect.Effect<void, LiterLlmError.BadReques
           `headers.${name} would carry credentials; give the key to the provider layer (apiKey), where it is redacted`
         )
       }
-      const problem = validateHeader(name, typeof value === "string" ? value : String(value))
+      if (typeof value !== "string") return yield* bad(d, `headers.${name} must be a string`)
+      const problem = validateHeader(name, value)
       if (problem !== undefined) return yield* bad(d, `headers.${name} is invalid: ${problem.reason}`)
     }
   })
