@@ -574,8 +574,9 @@ export interface ResponseInput {
 }
 
 /**
- * Maps an HTTP error response to its error variant, following the table in DESIGN.md. It is an Effect because an
- * HTTP-date `Retry-After` is measured against `Clock`.
+ * Maps an HTTP error response to its error variant, following the table in DESIGN.md. A used-up quota comes first,
+ * whatever its 4xx status: `QuotaExceeded` (the shapes each provider uses are listed in `internal/errorBody.ts`).
+ * It is an Effect because an HTTP-date `Retry-After` is measured against `Clock`.
  *
  * @since 0.1.0
  * @category constructors

@@ -102,7 +102,10 @@ export interface Options<D extends Deployment.Deployment<any, any>> {
   readonly retry?: Schedule.Schedule<unknown, LiterLlmError.LiterLlmError> | undefined
   /** Circuit-breaker policy; `false` turns it off. On by default. */
   readonly circuit?: false | CircuitOptions | undefined
-  /** How long a deployment that answered `QuotaExceeded` rests: its circuit opens at once, for at least this (default 1 hour). */
+  /**
+   * How long a deployment that answered `QuotaExceeded` rests: its circuit opens at once, for at least this (default
+   * 1 hour). With `circuit: false` nothing rests; the request is only failed over.
+   */
   readonly quotaCooldown?: Duration.DurationInput | undefined
   /** When every circuit is open, wait for the first to reopen (if the deadline allows) instead of failing. */
   readonly waitForAvailable?: boolean | undefined

@@ -186,9 +186,10 @@ describe("Router: per-deployment headers", () => {
     Effect.gen(function* () {
       const upstream = yield* FakeUpstream.make()
       const service = yield* OpenAiCompatible.make({ baseUrl: upstream.baseUrl, apiKey }).pipe(
-        Effect.provide(FetchHttpClient.layer)
+        Effect.provide(FetchHttpClient.layer),
+        ExtraHeaders.provide({ authorization: "Bearer stolen", "x-extra": "yes" })
       )
-      yield* service.chat(request).pipe(ExtraHeaders.provide({ authorization: "Bearer stolen", "x-extra": "yes" }))
+      yield* service.chat(request)
       const [sent] = yield* upstream.requests
       expect(sent.headers["authorization"]).toBe(`Bearer ${Redacted.value(apiKey)}`)
       expect(sent.headers["x-extra"]).toBe("yes")
@@ -220,6 +221,7 @@ describe("Router: bad params, caps, dropParams or headers fail the build, naming
       { headers: { "x-a": "1\r\nx-b: 2" } },
       /headers\.x-a is invalid: it contains a line break/
     ],
+    ["a header value that is no string", { headers: { "x-n": 5 as never } }, /headers\.x-n must be a string/],
     ["a header name that is no token", { headers: { "bad name": "1" } }, /headers\.bad name is invalid/]
   ]
   it.effect.each(cases)("%s", ([, extra, pattern]) =>

@@ -89,6 +89,22 @@ describe("Router: a used-up quota", () => {
       }).pipe(Effect.scoped)
   )
 
+  it.effect("a hedged request whose first deployment is out of quota asks the next at once", () =>
+    Effect.gen(function* () {
+      const a = yield* scripted("a", [{ ...quota, latency: 10 }])
+      const b = yield* scripted("b", [{ latency: 10 }])
+      const router = yield* Router.make({
+        deployments: [a.deployment, b.deployment],
+        strategy: Strategy.fallback(),
+        hedge: { delay: "1 second" }
+      })
+      const fiber = yield* Effect.fork(router.service.chat(request))
+      yield* TestClock.adjust(20) // well before the hedge's delay
+      expect(replyOf(yield* Fiber.join(fiber))).toBe("b")
+      expect((yield* router.stats).deployments[0].reopensAt).toBe(hour + 10)
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("without failover the caller gets the QuotaExceeded itself", () =>
     Effect.gen(function* () {
       const a = yield* scripted("a", [quota])

@@ -11,8 +11,9 @@
  * - the per-request timeout is `Timeout` (for streams: until the response headers, then between two events);
  * - a body that is not JSON or not the expected shape is `Serialization` naming the offending path;
  * - a bad configured header is `InvalidHeader`, found when the endpoint is built.
- * - the `ExtraHeaders` in context (a router deployment's `headers`) go on every request over the configured headers
- *   (a deployment may replace `anthropic-beta`, say) but under `accept` and a request's own, never over credentials.
+ * - the `ExtraHeaders` in context when the endpoint is built (a router deployment's `headers`, provided while the
+ *   router builds the deployment's layer) join the configured headers, over them but never over the credentials:
+ *   read once, so they cost nothing per request.
  * - a successful body past `maxBodySize` (default 64 MiB) is `Serialization`, found while reading: the read stops and
  *   the connection closes, and since the same request would get the same body it is not transient (no failover);
  *   an error body is read up to {@link maxErrorBodyBytes} only, and one server-sent event up to `maxEventSize`.
@@ -167,7 +168,10 @@ export const makeEndpoint = (
       maxBodySize: options.maxBodySize,
       maxEventSize: options.maxEventSize
     }),
-    buildEndpoint(options)
+    Effect.flatMap(ExtraHeaders.ExtraHeaders, (extra) =>
+      // after the configured ones, so they win (names are compared in lower case); the key is added after both
+      buildEndpoint(extra === ExtraHeaders.none ? options : { ...options, headers: { ...options.headers, ...extra } })
+    )
   )
 
 const buildEndpoint = (
@@ -419,8 +423,7 @@ export interface RequestSpec {
 export const makeRequest = (
   endpoint: Endpoint,
   spec: RequestSpec,
-  accept: string,
-  extra: ExtraHeaders.Headers = {}
+  accept: string
 ): Either.Either<HttpClientRequest.HttpClientRequest, LiterLlmError.Serialization> => {
   let text: string | undefined
   if (spec.body !== undefined) {
@@ -441,10 +444,6 @@ export const makeRequest = (
     headers: endpoint.headers,
     urlParams: spec.urlParams === undefined ? endpoint.urlParams : { ...endpoint.urlParams, ...spec.urlParams }
   })
-  for (const name in extra) {
-    // a deployment's extra headers never replace the endpoint's credentials
-    if (!endpoint.secretHeaders.includes(name)) request = HttpClientRequest.setHeader(request, name, extra[name])
-  }
   request = HttpClientRequest.setHeader(request, "accept", accept)
   if (spec.headers !== undefined) request = HttpClientRequest.setHeaders(request, spec.headers)
   if (text !== undefined) request = HttpClientRequest.bodyText(request, text, "application/json")
@@ -537,17 +536,8 @@ export const json = <A, I, R>(
   endpoint: Endpoint,
   spec: RequestSpec,
   schema: Schema.Schema<A, I, R>
-): Effect.Effect<A, LiterLlmError.LiterLlmError, R> =>
-  Effect.flatMap(ExtraHeaders.ExtraHeaders, (extra) => sendJson(client, endpoint, spec, schema, extra))
-
-const sendJson = <A, I, R>(
-  client: HttpClient.HttpClient,
-  endpoint: Endpoint,
-  spec: RequestSpec,
-  schema: Schema.Schema<A, I, R>,
-  extra: ExtraHeaders.Headers
 ): Effect.Effect<A, LiterLlmError.LiterLlmError, R> => {
-  const built = makeRequest(endpoint, spec, "application/json", extra)
+  const built = makeRequest(endpoint, spec, "application/json")
   if (Either.isLeft(built)) return Effect.fail(endpoint.scrub(built.left))
   const effect = send(client, endpoint, built.right).pipe(
     Effect.flatMap((response) => readBody(endpoint, response, `${spec.method} ${spec.path}`)),
@@ -595,18 +585,9 @@ export const sse = (
   spec: RequestSpec,
   options: SseOptions = {}
 ): Stream.Stream<Sse.Event, LiterLlmError.LiterLlmError> =>
-  Stream.unwrap(Effect.map(ExtraHeaders.ExtraHeaders, (extra) => eventStream(client, endpoint, spec, options, extra)))
-
-const eventStream = (
-  client: HttpClient.HttpClient,
-  endpoint: Endpoint,
-  spec: RequestSpec,
-  options: SseOptions,
-  extra: ExtraHeaders.Headers
-): Stream.Stream<Sse.Event, LiterLlmError.LiterLlmError> =>
   Stream.suspend(() => {
     let delivered = false
-    const built = makeRequest(endpoint, spec, "text/event-stream", extra)
+    const built = makeRequest(endpoint, spec, "text/event-stream")
     if (Either.isLeft(built)) return Stream.fail(endpoint.scrub(built.left))
     const request = built.right
     const response =

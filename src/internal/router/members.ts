@@ -61,7 +61,7 @@ export const build = <D extends Deployment.Deployment<any, any>>(
 ) =>
   Effect.forEach(deployments, (d, index) => {
     const upstream = grouped ? (d.model ?? d.group) : d.model
-    return Effect.map(Layer.build(d.layer), (context): Member => ({
+    return Effect.map(Params.withHeaders(d)(Layer.build(d.layer)), (context): Member => ({
       index,
       name: d.name,
       service: grouped

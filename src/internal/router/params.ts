@@ -12,9 +12,10 @@
  *   with `params` to set it).
  * - A forced `extra_body` is merged into the caller's (its keys win): it is a bag of provider-specific fields, not
  *   one value.
- * - Headers travel in the `ExtraHeaders` context reference, which the HTTP helper adds to every request it builds;
- *   they never replace the endpoint's credentials, and a deployment may not set credential headers at all (those
- *   belong on the provider layer, where keys are `Redacted` and scrubbed from messages).
+ * - Headers travel in the `ExtraHeaders` context reference while the deployment's layer is built ({@link withHeaders});
+ *   the HTTP helper adds them to the endpoint every provider builds, so they cost nothing per call. They never
+ *   replace the endpoint's credentials, and a deployment may not set credential headers at all (those belong on the
+ *   provider layer, where keys are `Redacted` and scrubbed from messages).
  * - Everything is checked when the router is built ({@link check}): unknown fields, fields no deployment may touch
  *   (`messages`, `input`, `stream`), values of the wrong type or range, a field both forced and dropped, headers that
  *   are not valid HTTP. Each problem is a `BadRequest` naming the deployment and the field, never the header value.
@@ -109,7 +110,8 @@ export const check = (d: Described): Effect.Effect<void, LiterLlmError.BadReques
           `headers.${name} would carry credentials; give the key to the provider layer (apiKey), where it is redacted`
         )
       }
-      const problem = validateHeader(name, typeof value === "string" ? value : String(value))
+      if (typeof value !== "string") return yield* bad(d, `headers.${name} must be a string`)
+      const problem = validateHeader(name, value)
       if (problem !== undefined) return yield* bad(d, `headers.${name} is invalid: ${problem.reason}`)
     }
   })
@@ -136,31 +138,25 @@ const rewriteFor = (d: Described, fields: ReadonlySet<string>): (<R>(request: R)
 
 const same = <R>(request: R): R => request
 
-/** The deployment's service, with its rewrites and headers applied to every call (checked first by {@link check}). */
+/** The deployment's service, with its request rewrites applied to every call (checked first by {@link check}). */
 export const wrap =
   (d: Described) =>
   (service: LlmService.Service): LlmService.Service => {
     const chat = rewriteFor(d, chatFields)
     const embed = rewriteFor(d, embedFields)
-    const headers = d.headers === undefined ? undefined : ExtraHeaders.normalize(d.headers)
-    if (chat === undefined && embed === undefined && headers === undefined) return service
+    if (chat === undefined && embed === undefined) return service
     const forChat = chat ?? same
     const forEmbed = embed ?? same
-    if (headers === undefined) {
-      return {
-        ...service,
-        chat: (request) => service.chat(forChat(request)),
-        chatStream: (request) => service.chatStream(forChat(request)),
-        embed: (request) => service.embed(forEmbed(request))
-      }
-    }
-    const provide = ExtraHeaders.provide(headers)
-    const provideStream = ExtraHeaders.provideStream(headers)
     return {
       ...service,
-      chat: (request) => provide(service.chat(forChat(request))),
-      chatStream: (request) => provideStream(service.chatStream(forChat(request))),
-      embed: (request) => provide(service.embed(forEmbed(request))),
-      listModels: provide(service.listModels)
+      chat: (request) => service.chat(forChat(request)),
+      chatStream: (request) => service.chatStream(forChat(request)),
+      embed: (request) => service.embed(forEmbed(request))
     }
   }
+
+/** Runs the build of the deployment's layer with its headers in context, where its provider client reads them. */
+export const withHeaders =
+  (d: Described) =>
+  <A, E, R>(build: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    d.headers === undefined ? build : ExtraHeaders.provide(ExtraHeaders.normalize(d.headers))(build)
