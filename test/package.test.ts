@@ -140,6 +140,8 @@ import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Redacted } from "effect"
 import { Chat, Deployment, LiterLlmError, LlmService, LlmTest, OpenAiCompatible, Router, Strategy } from "effect-liter-llm"
 import * as FakeUpstream from "effect-liter-llm/FakeUpstream"
+import { EffectAi } from "effect-liter-llm/ai"
+import { AiError, LanguageModel } from "@effect/ai"
 // @ts-expect-error internal modules are not exported
 import * as Sse from "effect-liter-llm/internal/sse"
 
@@ -166,6 +168,16 @@ export const routed = text.pipe(
 )
 export const upstream: Layer.Layer<FakeUpstream.FakeUpstream, unknown> = FakeUpstream.layer({ script: { reply: "x" } })
 export { Sse }
+
+// the @effect/ai entry: a LanguageModel over the LlmService in context
+export const viaAi: Effect.Effect<string, AiError.AiError, LlmService.LlmService> = LanguageModel.generateText({
+  prompt: "hi"
+}).pipe(
+  Effect.map((response) => response.text),
+  Effect.provide(EffectAi.layer({ model: "m", config: { temperature: 0 } }))
+)
+// @ts-expect-error a temperature is a number
+export const hot = EffectAi.withConfigOverride({ temperature: "hot" })
 `
 
 const tsconfig = (module: string, moduleResolution: string) => ({

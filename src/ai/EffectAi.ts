@@ -33,7 +33,9 @@
  *
  * `HttpResponseError`s carry the delay as `retry-after-ms` and `retry-after` headers (the shortest one any attempt
  * gave, for `AllDeploymentsFailed`) and an OpenAI-style body whose `type` is the library's error tag; the other
- * variants carry the library's error as `cause`. No upstream header is copied.
+ * variants carry the library's error as `cause`. No upstream header is copied. `isRetryable` of the result is
+ * `LiterLlmError.isTransient` of the error (a transient error whose own status does not look retryable, such as a
+ * 3xx read as `ServerError`, takes the default status of its row).
  *
  * @since 0.2.0
  */

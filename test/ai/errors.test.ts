@@ -67,6 +67,7 @@ const table: ReadonlyArray<readonly [LiterLlmError.LiterLlmError, AiError.AiErro
   [new LiterLlmError.ContentPolicy({ status: 400 }), "HttpResponseError", 400],
   [new LiterLlmError.NotFound({ status: 404 }), "HttpResponseError", 404],
   [new LiterLlmError.ServerError({ status: 500 }), "HttpResponseError", 500],
+  [new LiterLlmError.ServerError({ status: 302 }), "HttpResponseError", 500],
   [new LiterLlmError.ServiceUnavailable({ status: 529 }), "HttpResponseError", 529],
   [new LiterLlmError.ServiceUnavailable(), "HttpResponseError", 503],
   [new LiterLlmError.Timeout(), "HttpResponseError", 408],

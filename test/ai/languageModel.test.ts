@@ -3,7 +3,13 @@ import * as Prompt from "@effect/ai/Prompt"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import { EffectAi } from "../../src/ai/index.js"
+import * as Deployment from "../../src/Deployment.js"
+import * as LlmTest from "../../src/LlmTest.js"
+import * as Router from "../../src/Router.js"
+import * as Strategy from "../../src/Strategy.js"
+import { recordingTracer } from "../support/tracing.js"
 import { body, upstream } from "./kit.js"
 
 const completion = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -220,6 +226,31 @@ describe("EffectAi.layer: generateText over real HTTP", () => {
       expect(error.message).toContain("prompt message 0 (user), part 0")
       expect(error.message).toContain("https://example.test/a.pdf")
       expect(yield* server.requests).toHaveLength(0)
+    })
+  )
+
+  it.effect("@effect/ai's span carries GenAI attributes, and the router's span is its child", () =>
+    Effect.gen(function* () {
+      const spans: Array<Tracer.Span> = []
+      const recording = yield* recordingTracer(spans)
+      const router = Router.layer({
+        deployments: [Deployment.make({ name: "fake", layer: LlmTest.layer({ reply: "hi" }) })],
+        strategy: Strategy.roundRobin()
+      })
+      yield* LanguageModel.generateText({ prompt: "x" }).pipe(
+        EffectAi.withConfigOverride({ temperature: 0.5 }),
+        Effect.provide(EffectAi.layer({ model: "m" })),
+        Effect.provide(router),
+        Effect.withTracer(recording)
+      )
+      const [model] = spans.filter((span) => span.name === "LanguageModel.generateText")
+      const [routed] = spans.filter((span) => span.name === "Router.chat")
+      expect(model!.attributes.get("gen_ai.system")).toBe("effect-liter-llm")
+      expect(model!.attributes.get("gen_ai.request.model")).toBe("m")
+      expect(model!.attributes.get("gen_ai.request.temperature")).toBe(0.5)
+      expect(model!.attributes.get("gen_ai.response.finish_reasons")).toEqual(["stop"])
+      expect(model!.attributes.get("gen_ai.usage.output_tokens")).toBeGreaterThan(0)
+      expect(Option.getOrUndefined(routed!.parent)?.spanId).toBe(model!.spanId)
     })
   )
 })

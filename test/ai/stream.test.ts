@@ -4,10 +4,14 @@ import * as Toolkit from "@effect/ai/Toolkit"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { EffectAi } from "../../src/ai/index.js"
+import * as Fold from "../../src/ai/internal/stream.js"
+import type * as Chat from "../../src/Chat.js"
 import { body, upstream } from "./kit.js"
 
 const model = EffectAi.layer({ model: "m" })
@@ -188,5 +192,93 @@ describe("EffectAi.layer: streamText over real HTTP", () => {
       expect(error?._tag).toBe("MalformedOutput")
       expect(error?._tag === "MalformedOutput" && error.description).toContain(`tool "lookup"`)
     })
+  )
+})
+
+/** Splits a text at the given cut points (positions taken modulo its length). */
+const cut = (text: string, at: ReadonlyArray<number>): Array<string> => {
+  const points = [...new Set(at.map((n) => (text.length === 0 ? 0 : n % text.length)))]
+    .filter((n) => n > 0)
+    .sort((a, b) => a - b)
+  return [0, ...points].map((from, i) => text.slice(from, points[i] ?? text.length)).filter((piece) => piece !== "")
+}
+
+const call = FastCheck.record({
+  name: FastCheck.constantFrom("lookup", "time"),
+  params: FastCheck.dictionary(FastCheck.constantFrom("a", "b", "c"), FastCheck.integer({ min: -9, max: 99 })),
+  cuts: FastCheck.array(FastCheck.nat(), { maxLength: 4 })
+})
+
+describe("the stream fold (internal/stream.ts)", () => {
+  it.prop(
+    "however the upstream splits reasoning, text and tool arguments, the parts keep @effect/ai's order and add up",
+    [
+      FastCheck.string(),
+      FastCheck.array(FastCheck.nat(), { maxLength: 4 }),
+      FastCheck.string(),
+      FastCheck.array(FastCheck.nat(), { maxLength: 4 }),
+      FastCheck.array(call, { maxLength: 3 })
+    ],
+    ([reasoning, reasoningCuts, text, textCuts, calls]) => {
+      const base = { id: "s", object: "chat.completion.chunk", created: 1, model: "m" }
+      const chunk = (delta: Chat.Delta, finish: string | null = null): Chat.ChatCompletionChunk => ({
+        ...base,
+        choices: [{ index: 0, delta, finish_reason: finish }]
+      })
+      const chunks: Array<Chat.ChatCompletionChunk> = [
+        ...cut(reasoning, reasoningCuts).map((piece) => chunk({ reasoning_content: piece })),
+        ...cut(text, textCuts).map((piece) => chunk({ content: piece })),
+        ...calls.flatMap((c, index) => [
+          chunk({
+            tool_calls: [{ index, id: `id${index}`, type: "function", function: { name: c.name, arguments: "" } }]
+          }),
+          ...cut(JSON.stringify(c.params), c.cuts).map((piece) =>
+            chunk({ tool_calls: [{ index, function: { arguments: piece } }] })
+          )
+        ]),
+        chunk({}, calls.length > 0 ? "tool_calls" : "stop"),
+        { ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } }
+      ]
+      let state = Fold.initial
+      const parts: Array<Fold.Part> = []
+      for (const c of chunks) {
+        const [next, added] = Fold.step(state, c, "gen")
+        state = next
+        parts.push(...added)
+      }
+      const ended = Either.getOrThrow(Fold.end(state))
+      parts.push(...ended[1], Fold.finish(ended[0]))
+
+      expect(parts[0]!.type).toBe("response-metadata")
+      const deltas = (type: string) =>
+        parts.flatMap((part) => (part.type === type && "delta" in part ? [part.delta as string] : []))
+      expect(deltas("reasoning-delta").join("")).toBe(reasoning)
+      expect(deltas("text-delta").join("")).toBe(text)
+      // every block opens before its deltas and closes once, and blocks never overlap
+      let open: string | undefined
+      for (const part of parts) {
+        if (part.type === "text-start" || part.type === "reasoning-start") {
+          expect(open).toBeUndefined()
+          open = part.id
+        } else if (part.type === "text-delta" || part.type === "reasoning-delta") {
+          expect(part.id).toBe(open)
+        } else if (part.type === "text-end" || part.type === "reasoning-end") {
+          expect(part.id).toBe(open)
+          open = undefined
+        } else if (part.type.startsWith("tool-")) {
+          expect(open).toBeUndefined()
+        }
+      }
+      expect(open).toBeUndefined()
+      const toolCalls = parts.flatMap((part) => (part.type === "tool-call" ? [[part.id, part.name, part.params]] : []))
+      expect(toolCalls).toEqual(calls.map((c, i) => [`id${i}`, c.name, c.params]))
+      const last = parts.at(-1)!
+      expect(last).toEqual({
+        type: "finish",
+        reason: calls.length > 0 ? "tool-calls" : "stop",
+        usage: { inputTokens: 3, outputTokens: 5, totalTokens: 8 }
+      })
+      expect(parts.filter((part) => part.type === "finish")).toHaveLength(1)
+    }
   )
 })

@@ -44,8 +44,16 @@ const codes: Partial<Record<LiterLlmError.LiterLlmError["_tag"], string>> = {
   ContentPolicy: "content_policy_violation"
 }
 
-const statusOf = (error: LiterLlmError.LiterLlmError): number | undefined =>
-  "status" in error && typeof error.status === "number" ? error.status : defaultStatus[error._tag]
+/** The statuses after which another attempt may succeed. */
+const retryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
+
+const statusOf = (error: LiterLlmError.LiterLlmError): number | undefined => {
+  const own = "status" in error && typeof error.status === "number" ? error.status : undefined
+  // a transient error keeps its own status only where that status says so too (not, say, a 302 read as ServerError),
+  // so that an error is retryable exactly when the library calls it transient
+  if (own === undefined || (LiterLlmError.isTransient(error) && !retryableStatus(own))) return defaultStatus[error._tag]
+  return own
+}
 
 const retryAfterOf = (error: LiterLlmError.LiterLlmError): Duration.Duration | undefined => {
   if (error._tag === "RateLimited" || error._tag === "NoDeploymentAvailable") return error.retryAfter
@@ -143,10 +151,8 @@ export const isRetryable = (error: AiError.AiError): boolean => {
   switch (error._tag) {
     case "HttpRequestError":
       return error.reason === "Transport"
-    case "HttpResponseError": {
-      const status = error.response.status
-      return error.reason === "StatusCode" && (status === 408 || status === 429 || status >= 500)
-    }
+    case "HttpResponseError":
+      return error.reason === "StatusCode" && retryableStatus(error.response.status)
     default:
       return false
   }
