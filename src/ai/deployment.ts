@@ -47,12 +47,12 @@ import * as ReverseResponse from "./internal/reverseResponse.js"
 import * as ReverseSettings from "./internal/reverseSettings.js"
 
 /**
- * Options of {@link deployment}.
+ * Options of {@link deployment} (named for the function, as `EffectAi` re-exports it next to its own options).
  *
  * @since 0.2.0
  * @category models
  */
-export interface Options {
+export interface DeploymentOptions {
   /**
    * The provider's name, in errors and for choosing how settings are passed ("openai", "anthropic"). Default: the
    * name an `AiModel` layer provides, else "effect-ai".
@@ -74,7 +74,7 @@ type Progress = "waiting" | "delivered" | "finished"
 
 const ObjectSchema = Schema.Struct({}, Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 
-const make = (options: Options) =>
+const make = (options: DeploymentOptions) =>
   Effect.gen(function* () {
     const model = yield* LanguageModel.LanguageModel
     const named = yield* Effect.serviceOption(AiModel.ProviderName)
@@ -232,6 +232,6 @@ const make = (options: Options) =>
  */
 export const deployment = <E, R>(
   languageModel: Layer.Layer<LanguageModel.LanguageModel, E, R>,
-  options: Options = {}
+  options: DeploymentOptions = {}
 ): Layer.Layer<LlmService.LlmService, E, R> =>
   Layer.effect(LlmService.LlmService, make(options)).pipe(Layer.provide(languageModel))

@@ -5,7 +5,8 @@
  * Decisions:
  * - The prompt is built from @effect/ai's part and message constructors, never through `Prompt.make` on raw JSON,
  *   whose decoding throws: a request it cannot express fails here with a `BadRequest` naming what is wrong.
- * - `system` and `developer` messages are system messages (@effect/ai has one kind). Images and files become file
+ * - `system` and `developer` messages are system messages (@effect/ai has one kind). A message's `name` has no
+ *   place in @effect/ai's prompt and is not sent. Images and files become file
  *   parts: a `data:` URL (and input audio) is decoded to bytes with its media type, an `http(s)` URL stays a URL; the
  *   provider decides what it can read. File ids are refused: @effect/ai-openai reads a string as an id only under a
  *   configured prefix and otherwise leaves the part out without a word.

@@ -40,6 +40,11 @@ const to =
 /** The request fields that shape the call itself rather than the model's sampling; handled elsewhere. */
 const structural = new Set(["model", "messages", "tools", "tool_choice", "stream", "stream_options", "response_format"])
 
+/** Fields no @effect/ai language model can express, whatever the provider. */
+const alwaysUnsupported = new Set(["n", "logit_bias", "logprobs", "audio", "modalities", "prediction", "extra_body"])
+
+const identity: Apply = (effect) => effect
+
 /** The fields the OpenAI Responses API takes, by their chat-completion names. */
 const openAi: Record<string, Writer> = {
   temperature: to("temperature"),
@@ -80,9 +85,16 @@ const anthropic: Record<string, Writer> = {
   }
 }
 
-const providers: Record<string, { readonly key: string; readonly writers: Record<string, Writer> }> = {
-  openai: { key: "@effect/ai-openai/OpenAiLanguageModel/Config", writers: openAi },
-  anthropic: { key: "@effect/ai-anthropic/AnthropicLanguageModel/Config", writers: anthropic }
+/** Each provider's config tag, by the key its package publishes it under, and the fields it takes. */
+const providers: Record<
+  string,
+  { readonly tag: Context.Tag<Config, Config>; readonly writers: Record<string, Writer> }
+> = {
+  openai: { tag: Context.GenericTag<Config>("@effect/ai-openai/OpenAiLanguageModel/Config"), writers: openAi },
+  anthropic: {
+    tag: Context.GenericTag<Config>("@effect/ai-anthropic/AnthropicLanguageModel/Config"),
+    writers: anthropic
+  }
 }
 
 /** Whether a field is set to something a model would have to act on (`n: 1`, `logprobs: false` ask for nothing). */
@@ -154,15 +166,10 @@ export const settingsOf = (
   }
   if (mode._tag === "Custom") return Either.right(mode.apply(request))
   if (known === undefined || Object.keys(config).length === 0) return Either.right(identity)
-  const tag = Context.GenericTag<Config>(known.key)
+  const tag = known.tag
   return Either.right((effect) =>
     Effect.flatMap(Effect.serviceOption(tag), (outer) =>
       Effect.provideService(effect, tag, { ...Option.getOrElse(outer, () => ({})), ...config })
     )
   )
 }
-
-/** Fields no @effect/ai language model can express, whatever the provider. */
-const alwaysUnsupported = new Set(["n", "logit_bias", "logprobs", "audio", "modalities", "prediction", "extra_body"])
-
-const identity: Apply = (effect) => effect
