@@ -288,8 +288,19 @@ export const isRetryable: (error: AiError.AiError) => boolean = Errors.isRetryab
  */
 export const retryAfter: (error: AiError.AiError) => Option.Option<Duration.Duration> = Errors.retryAfter
 
-// ---------------------------------------------------------------------------------------------------------------
-// The reverse direction — an @effect/ai LanguageModel as a deployment of the router — lives in ./deployment.ts
-// (branch ai-reverse) and is re-exported here:
-// export { deployment } from "./deployment.js"
-// ---------------------------------------------------------------------------------------------------------------
+/**
+ * The reverse direction: an @effect/ai `LanguageModel` layer (e.g. @effect/ai-openai's Responses API client, or
+ * @effect/ai-anthropic) as an `LlmService` layer, usable as `Deployment.make({ name, layer })` (see `deployment.ts`).
+ *
+ * @since 0.2.0
+ * @category deployment
+ */
+export { deployment } from "./deployment.js"
+
+/**
+ * Options of {@link deployment}.
+ *
+ * @since 0.2.0
+ * @category deployment
+ */
+export type { DeploymentOptions } from "./deployment.js"
