@@ -34,6 +34,13 @@ describe("Router model groups", () => {
       expect((yield* azure.test.requests).map((r) => r.model)).toEqual(["gpt-4o-2024-11-20", "gpt-4o-2024-11-20"])
       expect((yield* plain.test.requests).map((r) => r.model)).toEqual(["gpt-4o", "gpt-4o"])
       expect((yield* claude.test.requests).map((r) => r.model)).toEqual(["claude-sonnet-4-5"])
+      const embedded = yield* router.service.embed({ model: "claude-sonnet", input: "hi" })
+      expect([embedded.model, yield* claude.test.calls]).toEqual(["claude-sonnet-4-5", 2])
+      expect((yield* router.stats).deployments.map((d) => [d.name, d.group, d.model])).toEqual([
+        ["azure", "gpt-4o", "gpt-4o-2024-11-20"],
+        ["plain", "gpt-4o", "gpt-4o"],
+        ["claude", "claude-sonnet", "claude-sonnet-4-5"]
+      ])
     }).pipe(Effect.scoped)
   )
 

@@ -7,6 +7,8 @@ import * as Circuit from "./circuit.js"
 
 export interface DeploymentStats {
   readonly name: string
+  /** Its model group; undefined in a router without groups. */
+  readonly group: string | undefined
   readonly model: string | undefined
   readonly tags: ReadonlyArray<string>
   readonly requests: number
@@ -37,6 +39,7 @@ export const snapshot = (core: Core): Effect.Effect<Stats> =>
       const d = state.deployments[i]
       return {
         name: m.name,
+        group: m.group,
         model: m.model,
         tags: m.tags,
         requests: d.requests,
