@@ -137,7 +137,8 @@ export { Routing }
 /**
  * Routes the calls inside `effect` with `settings`: `only` / `exclude` deployments by name, try `order` first, only
  * deployments with all `tags`, and this request's own `maxAttempts` and `timeout`. Nested settings win field by
- * field. A name the router does not have, or tags no deployment carries, fail the call with `BadRequest`.
+ * field. A name the router does not have, or tags no deployment carries, fail the call with `BadRequest`. The first
+ * router on the way takes the settings; a router serving as its deployment does not see them.
  *
  * @since 0.2.0
  * @category routing
