@@ -3,6 +3,7 @@
  * the request's walk once the answer (for a stream: its first chunk) is there, and written as attributes of the
  * operation's span, so what the caller gets and what a trace shows are the same facts.
  */
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Chat from "../../Chat.js"
@@ -44,8 +45,21 @@ export const factsOf = (core: Core, walk: Walk, usage: Chat.Usage | undefined): 
   return { deployment: member.name, group, attempts, cost }
 }
 
-/** The facts as attributes of the current span (the operation's). */
+/**
+ * Who wants to hear of each route, through any middleware between it and the router (a gateway that serves a
+ * caller's key-limited service still tells the client which deployment answered). Nobody by default.
+ */
+export class Observer extends Context.Reference<Observer>()("effect-liter-llm/Router/RouteObserver", {
+  defaultValue: (): ((route: Route) => Effect.Effect<void>) | undefined => undefined
+}) {}
+
+/** The facts as attributes of the current span (the operation's), and to the observer in context. */
 export const annotate = (route: Route): Effect.Effect<void> =>
+  Effect.flatMap(Observer, (observe) =>
+    observe === undefined ? annotateSpan(route) : Effect.zipRight(observe(route), annotateSpan(route))
+  )
+
+const annotateSpan = (route: Route): Effect.Effect<void> =>
   Effect.annotateCurrentSpan({
     "ell.route.deployment": route.deployment,
     ...(route.group === undefined ? {} : { "ell.route.group": route.group }),

@@ -7,7 +7,7 @@ import * as Circuit from "./circuit.js"
 
 export interface DeploymentStats {
   readonly name: string
-  /** Its model group; undefined in a router without groups. */
+  /** The public model name it serves; undefined in a router without groups. */
   readonly group: string | undefined
   readonly model: string | undefined
   readonly tags: ReadonlyArray<string>
