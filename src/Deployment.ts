@@ -50,13 +50,13 @@ export interface Deployment<out E = never, out R = never> {
   readonly tags?: ReadonlyArray<string> | undefined
   /** At most this many requests in flight at once; a full deployment is skipped, not queued. */
   readonly maxConcurrency?: number | undefined
-  /** Request fields this deployment forces, whatever the caller sent (e.g. `{ max_tokens: 1024 }`). */
+  /** Request fields this deployment forces, over the caller's (e.g. `{ temperature: 0 }`); `extra_body` is merged. */
   readonly params?: Readonly<Record<string, unknown>> | undefined
-  /** Numeric request fields lowered to at most this value (e.g. `{ max_tokens: 4096 }`); a smaller value is kept. */
+  /** Ceilings of numeric request fields: a larger value is lowered to this (e.g. `{ max_tokens: 1024 }`). */
   readonly caps?: Readonly<Record<string, number>> | undefined
-  /** Request fields removed before sending, because this provider rejects them (e.g. `["parallel_tool_calls"]`). */
+  /** Request fields removed before the call, because this provider rejects them (e.g. `["parallel_tool_calls"]`). */
   readonly dropParams?: ReadonlyArray<string> | undefined
-  /** Extra HTTP headers sent with this deployment's requests. */
+  /** Extra HTTP headers on this deployment's provider calls; never replacing its credentials. */
   readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
