@@ -7,6 +7,7 @@ import * as TestClock from "effect/TestClock"
 import type * as Chat from "../src/Chat.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as Router from "../src/Router.js"
+import * as RouterStore from "../src/RouterStore.js"
 import * as Strategy from "../src/Strategy.js"
 import { fake, replyOf, scripted } from "./Router.kit.js"
 
@@ -217,6 +218,36 @@ describe("Router model groups", () => {
       expect(replyOf(yield* router.service.chat(ask("a")))).toBe("b")
       expect(yield* a.test.calls).toBe(1)
     }).pipe(Effect.scoped)
+  )
+
+  it.effect("a group whose circuits are open reports and waits for its own reopening, not another group's", () =>
+    Effect.gen(function* () {
+      const down = new LiterLlmError.ServiceUnavailable()
+      const a = yield* fake("a", { failures: [down] }, { group: "a" })
+      const b = yield* fake("b", { failures: [down] }, { group: "b" })
+      const options = {
+        deployments: [a.deployment, b.deployment],
+        strategy: Strategy.fallback(),
+        circuit: { failures: 1, cooldown: Duration.seconds(10) }
+      }
+      const router = yield* Router.make(options)
+      yield* Effect.flip(router.service.chat(ask("b")))
+      yield* TestClock.adjust("5 seconds")
+      yield* Effect.flip(router.service.chat(ask("a")))
+      yield* TestClock.adjust("6 seconds")
+      const error = yield* Effect.flip(router.service.chat(ask("a")))
+      expect(error._tag).toBe("NoDeploymentAvailable")
+      if (error._tag === "NoDeploymentAvailable") {
+        expect(error.retryAfter === undefined ? undefined : Duration.toMillis(error.retryAfter)).toBe(4000)
+        expect(error.message).toMatch(/all 1 circuit\(s\) are open/)
+      }
+      const waiting = yield* Router.make({ ...options, waitForAvailable: true, deadline: "1 minute" })
+      const fiber = yield* Effect.fork(waiting.service.chat(ask("a")))
+      yield* TestClock.adjust("3999 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      expect(replyOf(yield* Fiber.join(fiber))).toBe("a")
+    }).pipe(Effect.provide(RouterStore.layerMemory), Effect.scoped)
   )
 
   it.effect("streams fail over to the fallback group before the first chunk, never after it", () =>
