@@ -2,23 +2,11 @@
  * The router: many deployments behind one `LlmService`, each request ordered by a {@link Strategy}, failed over on
  * transient errors, guarded by a per-deployment circuit breaker, and streamed safely.
  *
- * ```ts
- * const router = Router.layer({
- *   deployments: [
- *     Deployment.make({ name: "primary", layer: OpenAiCompatible.layer({ baseUrl, apiKey }) }),
- *     Deployment.make({ name: "backup", layer: Anthropic.layer({ apiKey }) })
- *   ],
- *   strategy: Strategy.fallback(),
- *   timeout: "20 seconds"
- * })
- * ```
- *
  * Decisions, and what they fix in liter-llm's seed router (`src/tower/router.rs`, as DESIGN.md describes it):
  * - Every strategy fails over on transient errors (the seed only did for Fallback): a strategy is an ordering, not a
  *   single pick; `failover: false` restores single-shot calls. Giving up reports every attempt in
- *   `AllDeploymentsFailed`; non-transient errors are the caller's and return at once, unchanged.
- * - Deployments are layers built once, in the router's scope (`ExecutionPlan` provides a step's layer per attempt);
- *   a router layer is itself a valid deployment.
+ *   `AllDeploymentsFailed`; non-transient errors are the caller's and return at once, unchanged. Deployments are
+ *   layers built once, in the router's scope (`ExecutionPlan` provides one per attempt); a router is a deployment too.
  * - Latency EMA (alpha 0.3) without the seed's traps: unmeasured deployments get one probe at a time, a failure
  *   never looks fast (it ranks behind every success), and a stale average is re-probed after `reprobeAfter`.
  *   Cost-based compares this request's expected cost (the seed's was fallback in disguise).
@@ -37,10 +25,10 @@
  * - Model groups: deployments with a `group` serve that public model name; a request goes to its model's group, and
  *   on to `fallbacks` groups once its own has nobody left (at once to `contextWindowFallbacks` /
  *   `contentPolicyFallbacks` on those errors), each group once, within one `maxAttempts` and `deadline`.
- * - Per-request routing ({@link withRouting}) travels in a `Context.Reference`, read per call: library code deep in
- *   an app can be steered without threading options, through any middleware.
- * - `chatWithRoute` on {@link Router} tells which deployment answered, after which attempts, at what cost; the same
- *   facts are attributes of the `Router.chat` span (`ell.route.deployment`, `.group`, `.attempts`, `.cost`).
+ * - Per-request routing ({@link withRouting}) and route observers ({@link observeRoutes}) travel in
+ *   `Context.Reference`s read per call, so they work deep in an app and through any middleware. `chatWithRoute` on
+ *   {@link Router} tells which deployment answered, after which attempts, at what cost; so do the `Router.chat` span's
+ *   attributes (`ell.route.deployment`, `.group`, `.attempts`, `.cost`).
  *
  * State lives behind {@link RouterStore.RouterStore} (the one in context, else a memory store of its own): a request
  * is admitted in one store step and settles in `Effect.onExit` of its call. Each call is a `Router.attempt` span
@@ -70,9 +58,7 @@ import type * as RouterStream from "./internal/router/stream.js"
 import * as Stats from "./internal/router/stats.js"
 
 /**
- * The circuit-breaker policy: a deployment's circuit opens after `failures` consecutive transient failures (default
- * 5), or at `failureRate` over `window`; it stays open max(`cooldown`, Retry-After), growing by `backoff` per trip up
- * to `maxCooldown`, then lets one probe through.
+ * The circuit-breaker policy: when a deployment's circuit opens, for how long, and how that grows per trip.
  *
  * @since 0.1.0
  * @category models
@@ -142,7 +128,8 @@ export { Routing }
 /**
  * Routes the calls inside `effect` with `settings`: `only` / `exclude` deployments by name, try `order` first, only
  * deployments with all `tags`, and this request's own `maxAttempts` and `timeout`. Nested settings win field by
- * field. A name the router does not have, or tags no deployment carries, fail the call with `BadRequest`.
+ * field. A name the router does not have, or tags no deployment carries, fail the call with `BadRequest`. The first
+ * router on the way takes the settings; a router serving as its deployment does not see them.
  *
  * @since 0.2.0
  * @category routing

@@ -28,7 +28,7 @@ const admitted = (core: Core, slot: Slot, failover: boolean, turn: boolean): Rou
 })
 
 /** Nobody left to ask (the walk has run through its order). */
-export const none: Blocked = { reopen: undefined, full: 0 }
+export const none: Blocked = { reopen: undefined, full: 0, candidates: 0 }
 
 interface Chosen {
   readonly slot: Slot
@@ -54,7 +54,8 @@ export const choose = <A>(request: Routed<A>, input: Order.Input): Effect.Effect
       const first = Order.firstAdmissible(core.members, snapshot, order, 0, circuitOn(core), input.now)
       if (first === undefined) {
         const full = order.filter((i) => snapshot.deployments[i].inFlight >= core.members[i].maxConcurrency).length
-        const blocked: Blocked = { reopen: Order.earliestReopen(snapshot, input.now), full }
+        const reopen = Order.earliestReopen(snapshot, input.now, order)
+        const blocked: Blocked = { reopen, full, candidates: order.length }
         return [Either.left(blocked), []]
       }
       const slot = { index: order[first.pos], probe: first.probe }
@@ -128,11 +129,11 @@ export const nextGroup = <A>(request: Routed<A>) =>
 export const both = (a: Blocked, b: Blocked): Blocked => {
   if (a === noCandidates) return b
   const reopen = a.reopen === undefined ? b.reopen : b.reopen === undefined ? a.reopen : Math.min(a.reopen, b.reopen)
-  return { reopen, full: a.full + b.full }
+  return { reopen, full: a.full + b.full, candidates: a.candidates + b.candidates }
 }
 
 /** No group of the plan had a candidate for the request's routing settings. */
-export const noCandidates: Blocked = { reopen: undefined, full: 0 }
+export const noCandidates: Blocked = { reopen: undefined, full: 0, candidates: 0 }
 
 /** What an ordering needs for this request: a draw for weighted random, health where deployments report it. */
 export const inputOf = <A>(request: Routed<A>, now: number, within: ReadonlyArray<number> | undefined) => {

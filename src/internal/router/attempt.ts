@@ -66,6 +66,8 @@ export interface Slot {
 export interface Blocked {
   readonly reopen: number | undefined
   readonly full: number
+  /** How many candidates were looked at. */
+  readonly candidates: number
 }
 
 /** An admission: a slot, or why there is none. */

@@ -67,12 +67,21 @@ export const firstAdmissible = (
   return undefined
 }
 
-/** In how many millis the earliest open circuit lets a probe through; undefined if none will by itself. */
-export const earliestReopen = (snapshot: RouterStore.Snapshot, now: number): number | undefined => {
-  const times = snapshot.deployments
-    .filter((d) => d.circuit.state === "open" && !d.circuit.probing)
-    .map((d) => d.circuit.openUntil)
-  return times.length === 0 ? undefined : Math.max(0, Math.min(...times) - now)
+/**
+ * In how many millis the earliest open circuit among `order` (the request's candidates) lets a probe through;
+ * undefined if none will by itself. Only candidates count: another group's reopening would not admit this request.
+ */
+export const earliestReopen = (
+  snapshot: RouterStore.Snapshot,
+  now: number,
+  order: ReadonlyArray<number>
+): number | undefined => {
+  let earliest = Number.POSITIVE_INFINITY
+  for (const i of order) {
+    const c = snapshot.deployments[i].circuit
+    if (c.state === "open" && !c.probing) earliest = Math.min(earliest, c.openUntil)
+  }
+  return earliest === Number.POSITIVE_INFINITY ? undefined : Math.max(0, earliest - now)
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)

@@ -176,7 +176,8 @@ const enterNext = <A>(
     )
   })
 
-const unavailable = (blocked: Blocked, n: number) => {
+const unavailable = (blocked: Blocked) => {
+  const n = blocked.candidates
   const retryAfter = blocked.reopen === undefined ? undefined : Duration.millis(blocked.reopen)
   const why =
     blocked.full === 0 ? `all ${n} circuit(s) are open` : `${blocked.full} of ${n} deployment(s) are at maxConcurrency`
@@ -235,7 +236,7 @@ export const routeIn = <A>(core: Core, options: RouteOptions<A>, walk: Ref.Ref<W
           Effect.suspend(() => start(nowOf(request)))
         )
       }
-      return Effect.fail(unavailable(blocked, members.length))
+      return Effect.fail(unavailable(blocked))
     }
     const anywhere = options.group === undefined
     const plan = anywhere ? {} : { group: own, pending: Groups.enqueue(groups, [], own, [own]), visited: [own] }
