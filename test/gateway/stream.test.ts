@@ -20,6 +20,8 @@ describe("gateway streams", () => {
           .map((e) => JSON.parse(e).choices[0]?.delta?.content ?? "")
           .join("")
         expect(text).toBe("abcdef")
+        // The provider asked upstream for a usage chunk; the client did not, so it does not get one.
+        expect(list.slice(0, -1).every((e) => JSON.parse(e).choices.length > 0)).toBe(true)
       })
     )
   )
