@@ -4,12 +4,15 @@
  *   npm run demo                  four HTTP servers on loopback: the router measured through the network stack
  *   npm run demo -- --simulated   the same fleet as LlmTest layers in simulated time: exact, reproducible, instant
  *   npm run demo -- --live        a handful of requests over a real provider (needs its API key in the environment)
+ *   npm run demo -- --groups      model groups: a context-window fallback and a per-request `only`, route by route
  *
  * Options: --requests N (per strategy), --concurrency N, --seed N.
  */
+import * as Effect from "effect/Effect"
 import { performance } from "node:perf_hooks"
 import type { Load, Outcome } from "./demo/compare.js"
 import * as Fleets from "./demo/fleets.js"
+import * as Groups from "./demo/groups.js"
 import * as Modes from "./demo/modes.js"
 import { renderHighlights, renderOutcomes } from "./demo/table.js"
 
@@ -64,6 +67,11 @@ const liveModels = (): ReadonlyArray<string> | undefined => {
 const main = async () => {
   const started = performance.now()
   const seed = option("seed", 42)
+  if (flag("groups")) {
+    const steps = await Effect.runPromise(Groups.run)
+    console.log([...Groups.render(steps), "", `(${((performance.now() - started) / 1000).toFixed(1)} s)`].join("\n"))
+    return
+  }
   if (flag("live")) {
     const models = liveModels()
     if (models === undefined) {

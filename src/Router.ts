@@ -2,67 +2,37 @@
  * The router: many deployments behind one `LlmService`, each request ordered by a {@link Strategy}, failed over on
  * transient errors, guarded by a per-deployment circuit breaker, and streamed safely.
  *
- * ```ts
- * const router = Router.layer({
- *   deployments: [
- *     Deployment.make({ name: "primary", layer: OpenAiCompatible.layer({ baseUrl, apiKey }) }),
- *     Deployment.make({ name: "backup", layer: Anthropic.layer({ apiKey }) })
- *   ],
- *   strategy: Strategy.fallback(),
- *   timeout: "20 seconds"
- * })
- * ```
- *
  * Decisions, and what they fix in liter-llm's seed router (`src/tower/router.rs`, as DESIGN.md describes it):
- * - Every strategy fails over (the seed only did for Fallback): a strategy is an ordering, not a single pick.
- *   `failover: false` restores single-shot calls, returning the deployment's own error.
- * - Deployments are layers, built once when the router is built, in its scope (unlike `ExecutionPlan`, which provides
- *   a step's layer per attempt). A router layer is itself a valid deployment.
- * - Giving up reports every attempt (deployment, error, duration) in `AllDeploymentsFailed`; non-transient errors
- *   (bad request, auth, context window) are the caller's and return at once, unchanged.
- * - Latency EMA (alpha 0.3): the seed let unmeasured deployments absorb a whole burst, let fast failures look like
- *   fast answers, and starved a deployment that was slow once. Here unmeasured deployments get one probe at a time,
- *   failures only ever raise the average, a deployment whose last call failed ranks behind every one whose last call
- *   succeeded (also when nothing was measured yet), and a stale average is re-probed (after `reprobeAfter`).
- * - Cost-based really compares the expected cost of this request (the seed's was fallback in disguise).
- * - Circuit breaker on by default (count or failure rate; cooldown max(cooldown, Retry-After), growing by `backoff`
- *   per consecutive trip up to `maxCooldown`; one half-open probe). When every circuit is open the router fails
- *   fast with `NoDeploymentAvailable` and the earliest reopening, or waits for it with `waitForAvailable`.
- * - Health: deployments whose `HealthCheck` reports unhealthy are tried last — kept as a last resort, because a
- *   health probe can be stale and trying a suspect deployment beats failing without trying.
- * - `maxConcurrency` is a hard cap: a full deployment is skipped for this request, never queued on.
- * - `retry` is a schedule run per deployment before failing over; waits honour `Retry-After`; retries, failovers and
- *   hedges together never start more than `maxAttempts` calls, and nothing starts after `deadline`.
- * - Streams fail over only before the first chunk (pulled inside the attempt, under `firstChunkTimeout`); a later
- *   failure ends the stream with `Streaming` (the original error as `cause`), so output is never repeated or mixed.
- *   For streams, `deadline` bounds the wait for the first chunk, and that wait is the latency sample.
- * - `hedge` (chat and embed only): a second candidate is asked when the first is slow or has failed; the first
- *   success wins, the loser is interrupted and counted as an interruption, not a failure.
- * - Interruption: admission and the registration of its settling are one uninterruptible step, the call itself is
- *   interruptible; interrupting the caller interrupts the call, and the in-flight slot and any half-open probe are
- *   always given back.
- * - `listModels` is routed like any call (the first available deployment answers), so a health check of a router
- *   sees whether any of its deployments is up.
- * - Bad input never reaches a deployment: options out of range fail the build with a `BadRequest` naming the option,
- *   and each request is checked (`max_tokens`, `temperature`, …) before a deployment is picked.
+ * - Every strategy fails over on transient errors (the seed only did for Fallback): a strategy is an ordering, not a
+ *   single pick; `failover: false` restores single-shot calls. Giving up reports every attempt in
+ *   `AllDeploymentsFailed`; non-transient errors are the caller's and return at once, unchanged. Deployments are
+ *   layers built once, in the router's scope (`ExecutionPlan` provides one per attempt); a router is a deployment too.
+ * - Latency EMA (alpha 0.3) without the seed's traps: unmeasured deployments get one probe at a time, a failure
+ *   never looks fast (it ranks behind every success), and a stale average is re-probed after `reprobeAfter`.
+ *   Cost-based compares this request's expected cost (the seed's was fallback in disguise).
+ * - Circuit breaker on by default (count or rate; cooldown max(cooldown, Retry-After), growing by `backoff` up to
+ *   `maxCooldown`; one half-open probe); all open → `NoDeploymentAvailable` with the earliest reopening, or a wait
+ *   with `waitForAvailable`. Unhealthy deployments (`HealthCheck`) are tried last, not dropped: a probe can be stale.
+ *   `maxConcurrency` skips a full deployment, never queues on it.
+ * - `retry` runs per deployment before failing over, honouring Retry-After; retries, failovers and hedges never start
+ *   more than `maxAttempts` calls, nothing starts after `deadline`. `hedge` asks a second candidate when the first is
+ *   slow or failed; the loser is interrupted (an interruption, not a failure).
+ * - Streams fail over only before the first chunk (under `firstChunkTimeout`; that wait is the latency sample); a
+ *   later failure ends the stream with `Streaming`, so output is never repeated or mixed.
+ * - Bad input never reaches a deployment: bad options fail the build with a `BadRequest` naming the option, and each
+ *   request is checked before a deployment is picked. The in-flight slot and any probe are always given back, also
+ *   on interruption. `listModels` is routed like any call, so a health check of a router sees if any deployment is up.
  * - Model groups: deployments with a `group` serve that public model name; a request goes to its model's group, and
  *   on to `fallbacks` groups once its own has nobody left (at once to `contextWindowFallbacks` /
  *   `contentPolicyFallbacks` on those errors), each group once, within one `maxAttempts` and `deadline`.
- * - Per-request routing ({@link withRouting}) travels in a `Context.Reference`, read per call: library code deep in
- *   an app can be steered without threading options, through any middleware.
- * - {@link Router.chatWithRoute} tells which deployment answered, after which attempts, at what cost; the same facts
- *   are attributes of the `Router.chat` span (`ell.route.deployment`, `.group`, `.attempts`, `.cost`).
+ * - Per-request routing ({@link withRouting}) and route observers ({@link observeRoutes}) travel in
+ *   `Context.Reference`s read per call, so they work deep in an app and through any middleware. `chatWithRoute` on
+ *   {@link Router} tells which deployment answered, after which attempts, at what cost; so do the `Router.chat` span's
+ *   attributes (`ell.route.deployment`, `.group`, `.attempts`, `.cost`).
  *
- * State — counters, round-robin turn, latency, circuits — lives behind {@link RouterStore.RouterStore}: the one in
- * the context when provided (shared with every router using it), else a memory store of this router's own. A request
- * chooses and is admitted in one store step, and settles in `Effect.onExit` of its call. Each call is a
- * `Router.attempt` span (deployment, probe, outcome, duration) under the operation's span (`Router.chat`, …), which
- * stays the current span: the deployments' own spans are its children too, beside the attempt they belong to (one
- * change of the current span per request, not one per attempt).
- *
- * Compared with `ExecutionPlan`: the order is the strategy's and follows live state rather than a fixed list; layers
- * are built once rather than per attempt; circuits and caps are checked at every step; the caller gets the whole
- * attempt history.
+ * State lives behind {@link RouterStore.RouterStore} (the one in context, else a memory store of its own): a request
+ * is admitted in one store step and settles in `Effect.onExit` of its call. Each call is a `Router.attempt` span
+ * under the operation's span (`Router.chat`, …), which stays current, so deployments' own spans are its children.
  *
  * @since 0.1.0
  */
@@ -70,52 +40,30 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import type * as Stream from "effect/Stream"
 import type * as Chat from "./Chat.js"
 import type * as Deployment from "./Deployment.js"
 import type * as LiterLlmError from "./LiterLlmError.js"
 import * as LlmService from "./LlmService.js"
-import * as RouterStore from "./RouterStore.js"
+import type * as RouterStore from "./RouterStore.js"
 import type * as Strategy from "./Strategy.js"
-import type { Core } from "./internal/router/attempt.js"
-import * as Groups from "./internal/router/groups.js"
-import * as Members from "./internal/router/members.js"
-import * as RouterOptions from "./internal/router/options.js"
-import * as Order from "./internal/router/order.js"
+import * as Core from "./internal/router/core.js"
+import type * as RouterOptions from "./internal/router/options.js"
 import * as RouteFacts from "./internal/router/route.js"
 import * as Steering from "./internal/router/routing.js"
 import { Routing } from "./internal/router/routing.js"
 import { operationsOf } from "./internal/router/service.js"
+import type * as RouterStream from "./internal/router/stream.js"
 import * as Stats from "./internal/router/stats.js"
 
 /**
- * The circuit-breaker policy. A deployment's circuit opens after `failures` consecutive transient failures (default
- * 5), or — when `failureRate` is set — once at least `minRequests` (default 10) calls within `window` (default 1
- * minute) failed at that rate. It stays open max(`cooldown` (default 10 s), Retry-After), multiplied by `backoff`
- * (default 2) for each consecutive trip, up to `maxCooldown` (default 5 minutes); then one probe is let through.
+ * The circuit-breaker policy: when a deployment's circuit opens, for how long, and how that grows per trip.
  *
  * @since 0.1.0
  * @category models
  */
-export interface CircuitOptions {
-  /** Consecutive transient failures that open the circuit (default 5). */
-  readonly failures?: number | undefined
-  /** Also open when this fraction (0..1] of the calls in `window` failed… */
-  readonly failureRate?: number | undefined
-  /** …once the window holds at least this many calls (default 10). */
-  readonly minRequests?: number | undefined
-  /** The rolling window of `failureRate` (default 1 minute). */
-  readonly window?: Duration.DurationInput | undefined
-  /** How long the first trip keeps the circuit open (default 10 seconds); at least the Retry-After. */
-  readonly cooldown?: Duration.DurationInput | undefined
-  /** The longest cooldown, however many consecutive trips (default 5 minutes). */
-  readonly maxCooldown?: Duration.DurationInput | undefined
-  /** The cooldown's growth per consecutive trip (default 2). */
-  readonly backoff?: number | undefined
-}
+export interface CircuitOptions extends RouterOptions.CircuitOptions {}
 
 /**
  * Router options.
@@ -175,7 +123,8 @@ export { Routing }
 /**
  * Routes the calls inside `effect` with `settings`: `only` / `exclude` deployments by name, try `order` first, only
  * deployments with all `tags`, and this request's own `maxAttempts` and `timeout`. Nested settings win field by
- * field. A name the router does not have, or tags no deployment carries, fail the call with `BadRequest`.
+ * field. A name the router does not have, or tags no deployment carries, fail the call with `BadRequest`. The first
+ * router on the way takes the settings; a router serving as its deployment does not see them.
  *
  * @since 0.2.0
  * @category routing
@@ -229,10 +178,7 @@ export interface Route extends RouteFacts.Route {}
  * @since 0.2.0
  * @category models
  */
-export interface RoutedStream {
-  readonly route: Route
-  readonly stream: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>
-}
+export interface RoutedStream extends RouterStream.Routed {}
 
 /**
  * What the router knows about one deployment.
@@ -293,25 +239,7 @@ export class Router extends Context.Tag("effect-liter-llm/Router")<Router, Servi
 export const make = <D extends Deployment.Deployment<any, any>>(
   options: Options<D>
 ): Effect.Effect<Service, LiterLlmError.BadRequest | Deployment.Error<D>, Deployment.Context<D> | Scope.Scope> =>
-  Effect.gen(function* () {
-    const config = yield* RouterOptions.check(options)
-    const groups = yield* Groups.build(options)
-    const members = yield* Members.build(options.deployments, config.weights, groups.grouped)
-    const store = yield* Effect.flatMap(
-      Effect.serviceOption(RouterStore.RouterStore),
-      Option.match({ onNone: () => RouterStore.makeMemory, onSome: Effect.succeed })
-    )
-    const core: Core = {
-      members,
-      names: members.map((m) => m.name),
-      config,
-      store,
-      order: Order.compile(options.strategy, members, config.rules.circuit !== undefined, config.rules.staleAfter),
-      healthChecked: Members.anyHealth(members),
-      groups
-    }
-    return { ...operationsOf(core), stats: Stats.snapshot(core) }
-  })
+  Effect.map(Core.make(options), (core) => ({ ...operationsOf(core), stats: Stats.snapshot(core) }))
 
 /**
  * A router as a layer providing `LlmService`; usable as a deployment of another router.

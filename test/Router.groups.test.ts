@@ -5,9 +5,7 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Chat from "../src/Chat.js"
-import * as Deployment from "../src/Deployment.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
-import * as LlmTest from "../src/LlmTest.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
 import { fake, replyOf, scripted } from "./Router.kit.js"
@@ -34,6 +32,13 @@ describe("Router model groups", () => {
       expect((yield* azure.test.requests).map((r) => r.model)).toEqual(["gpt-4o-2024-11-20", "gpt-4o-2024-11-20"])
       expect((yield* plain.test.requests).map((r) => r.model)).toEqual(["gpt-4o", "gpt-4o"])
       expect((yield* claude.test.requests).map((r) => r.model)).toEqual(["claude-sonnet-4-5"])
+      const embedded = yield* router.service.embed({ model: "claude-sonnet", input: "hi" })
+      expect([embedded.model, yield* claude.test.calls]).toEqual(["claude-sonnet-4-5", 2])
+      expect((yield* router.stats).deployments.map((d) => [d.name, d.group, d.model])).toEqual([
+        ["azure", "gpt-4o", "gpt-4o-2024-11-20"],
+        ["plain", "gpt-4o", "gpt-4o"],
+        ["claude", "claude-sonnet", "claude-sonnet-4-5"]
+      ])
     }).pipe(Effect.scoped)
   )
 
@@ -239,59 +244,5 @@ describe("Router model groups", () => {
       expect(error._tag).toBe("Streaming")
       expect(yield* second.test.calls).toBe(0)
     }).pipe(Effect.scoped)
-  )
-})
-
-describe("Router groups are checked when the router is built", () => {
-  const d = (name: string, group?: string) =>
-    Deployment.make({ name, layer: LlmTest.layer(), ...(group === undefined ? {} : { group }) })
-  const fails = (options: Router.Options<Deployment.Deployment>) => Effect.scoped(Effect.flip(Router.make(options)))
-  const strategy = Strategy.fallback()
-
-  it.effect("unknown groups in any fallback map", () =>
-    Effect.gen(function* () {
-      for (const option of ["fallbacks", "contextWindowFallbacks", "contentPolicyFallbacks"] as const) {
-        const error = yield* fails({ deployments: [d("x", "a"), d("y", "b")], strategy, [option]: { a: ["c"] } })
-        expect(error._tag).toBe("BadRequest")
-        expect(error.message).toContain(`${option} names unknown group(s) "c"; the groups are "a", "b"`)
-      }
-      const from = yield* fails({ deployments: [d("x", "a")], strategy, fallbacks: { z: ["a"] } })
-      expect(from.message).toMatch(/unknown group\(s\) "z"/)
-    })
-  )
-
-  it.effect("cycles, named along their path", () =>
-    Effect.gen(function* () {
-      const deployments = [d("x", "a"), d("y", "b"), d("z", "c")]
-      const error = yield* fails({ deployments, strategy, fallbacks: { a: ["b"], b: ["c"], c: ["a"] } })
-      expect(error.message).toMatch(/fallbacks has a cycle: a → b → c → a/)
-      const self = yield* fails({ deployments, strategy, contextWindowFallbacks: { a: ["a"] } })
-      expect(self.message).toMatch(/cycle: a → a/)
-    })
-  )
-
-  it.effect("blank groups, and deployments without a group beside grouped ones", () =>
-    Effect.gen(function* () {
-      const blank = yield* fails({ deployments: [d("x", " ")], strategy })
-      expect(blank.message).toMatch(/deployment "x" has a blank group/)
-      const mixed = yield* fails({ deployments: [d("x", "a"), d("y")], strategy })
-      expect(mixed.message).toMatch(/"y" have no group while others do/)
-    })
-  )
-
-  it.effect("fallbacks without groups, or with failover off", () =>
-    Effect.gen(function* () {
-      const flat = yield* fails({ deployments: [d("x")], strategy, fallbacks: {} })
-      expect(flat.message).toMatch(/no deployment has a group/)
-      const single = yield* fails({ deployments: [d("x", "a")], strategy, failover: false, fallbacks: {} })
-      expect(single.message).toMatch(/failover: false/)
-    })
-  )
-
-  it.effect("defaultTags no deployment has", () =>
-    Effect.gen(function* () {
-      const error = yield* fails({ deployments: [d("x")], strategy, defaultTags: ["default"] })
-      expect(error.message).toMatch(/no deployment has all of defaultTags "default"/)
-    })
   )
 })

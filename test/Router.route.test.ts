@@ -7,7 +7,9 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Tracer from "effect/Tracer"
 import type * as Chat from "../src/Chat.js"
+import * as Hooks from "../src/Hooks.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
+import * as LlmService from "../src/LlmService.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
 import { fake, replyOf, request, scripted } from "./Router.kit.js"
@@ -105,6 +107,25 @@ describe("Router route facts", () => {
         return [route.deployment, streamed.route.deployment]
       })
       expect(yield* program.pipe(Effect.scoped, Effect.provide(Layer.fresh(layer)))).toEqual(["a", "a"])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("observeRoutes hears each route through middleware above the router, for chat and for streams", () =>
+    Effect.gen(function* () {
+      const heard: Array<Router.Route> = []
+      const onRoute = (route: Router.Route) => Effect.sync(() => void heard.push(route))
+      const a = yield* fake("a", { fail: new LiterLlmError.ServerError() })
+      const b = yield* fake("b", { chunks: 2, usage }, { pricing })
+      const stack = Hooks.layer([{ onRequest: () => Effect.void }]).pipe(
+        Layer.provide(Router.layer({ deployments: [a.deployment, b.deployment], strategy: Strategy.fallback() }))
+      )
+      yield* LlmService.chat(request).pipe(Router.observeRoutes(onRoute), Effect.provide(stack))
+      const stream = Stream.provideService(LlmService.chatStream(request), Router.RouteObserver, onRoute)
+      yield* Stream.runDrain(stream).pipe(Effect.provide(stack))
+      expect(heard.map((r) => [r.deployment, r.attempts.map((x) => x.error ?? "answered"), r.cost])).toEqual([
+        ["b", ["ServerError", "answered"], (1000 * 2 + 500 * 10) / 1_000_000],
+        ["b", ["ServerError", "answered"], undefined]
+      ])
     }).pipe(Effect.scoped)
   )
 

@@ -6,6 +6,7 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Chat from "../src/Chat.js"
+import * as Deployment from "../src/Deployment.js"
 import * as Hooks from "../src/Hooks.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
@@ -149,6 +150,23 @@ describe("Router.withRouting", () => {
       const viaStream = Stream.provideService(LlmService.chatStream(request), Router.Routing, { only: ["a"] })
       yield* Stream.runDrain(viaStream).pipe(Effect.provide(stack))
       expect([yield* a.test.calls, yield* b.test.calls]).toEqual([1, 3])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("settings apply to the first router on the way, not to a router serving as its deployment", () =>
+    Effect.gen(function* () {
+      const x = yield* fake("x", { chunks: 2 })
+      const y = yield* fake("y")
+      const inner = Router.layer({ deployments: [x.deployment, y.deployment], strategy: Strategy.fallback() })
+      const z = yield* fake("z")
+      const outer = yield* Router.make({
+        deployments: [Deployment.make({ name: "inner", layer: inner }), z.deployment],
+        strategy: Strategy.fallback()
+      })
+      const steered = Router.withRouting({ only: ["inner"], tags: [] })
+      expect(replyOf(yield* outer.service.chat(request).pipe(steered))).toBe("x")
+      yield* Stream.runDrain(outer.service.chatStream(request)).pipe(steered)
+      expect([yield* x.test.calls, yield* z.test.calls]).toEqual([2, 0])
     }).pipe(Effect.scoped)
   )
 })

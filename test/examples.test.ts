@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process"
 import type { Outcome } from "../examples/demo/compare.js"
 import { strategies } from "../examples/demo/compare.js"
 import { livePresets } from "../examples/demo/fleets.js"
+import * as Groups from "../examples/demo/groups.js"
 import * as Modes from "../examples/demo/modes.js"
 import { runSimulated } from "../examples/demo/simulatedTime.js"
 import { renderOutcomes } from "../examples/demo/table.js"
@@ -85,6 +86,26 @@ describe("demo over loopback HTTP", () => {
       const load = { requests: 40, concurrency: 4 }
       const outcomes = yield* Effect.promise(() => Modes.loopback(load, 7, 0))
       expectTableAddsUp(outcomes, load.requests)
+    })
+  )
+})
+
+describe("demo --groups", () => {
+  it.live("routes by group over real servers: a context-window fallback, a per-request only, an unknown model", () =>
+    Effect.gen(function* () {
+      const steps = yield* Groups.run
+      const facts = steps.map((s) =>
+        s.route === undefined
+          ? [s.outcome.startsWith("refused: NotFound") && s.outcome.includes('"gpt-4o-mini", "gpt-4o"')]
+          : [s.route.deployment, s.route.group, s.route.attempts.map((a) => a.error ?? "answered"), s.upstreamModel]
+      )
+      expect(facts).toEqual([
+        ["mini-eu", "gpt-4o-mini", ["answered"], "gpt-4o-mini-2024-07-18"],
+        ["big", "gpt-4o", ["ContextWindowExceeded", "answered"], "gpt-4o-2024-11-20"],
+        ["mini-us", "gpt-4o-mini", ["answered"], "gpt-4o-mini-2024-07-18"],
+        [true]
+      ])
+      expect(Groups.render(steps).join("\n")).toContain("answered by big in group gpt-4o")
     })
   )
 })

@@ -119,7 +119,8 @@ export const build = (options: GroupOptions): Effect.Effect<Groups, LiterLlmErro
     for (const [option, map] of maps) {
       const byGroup: Array<ReadonlyArray<number> | undefined> = names.map(() => undefined)
       resolved.push(byGroup)
-      if (map === undefined) continue
+      // An empty map asks for nothing, so it is fine anywhere (a config file may carry `fallbacks: {}`).
+      if (map === undefined || Object.keys(map).length === 0) continue
       if (!grouped) {
         return Effect.fail(
           bad(`${option} names model groups, but no deployment has a group; set Deployment.make({ group }) first`)

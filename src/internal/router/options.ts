@@ -14,6 +14,29 @@ import type * as Router from "../../Router.js"
 import type * as RouterStore from "../../RouterStore.js"
 import * as Validate from "../validate.js"
 
+/**
+ * The circuit-breaker policy (public as `Router.CircuitOptions`). A deployment's circuit opens after `failures`
+ * consecutive transient failures (default 5), or — when `failureRate` is set — once at least `minRequests` (default
+ * 10) calls within `window` (default 1 minute) failed at that rate. It stays open max(`cooldown` (default 10 s), Retry-After), multiplied by `backoff`
+ * (default 2) for each consecutive trip, up to `maxCooldown` (default 5 minutes); then one probe is let through.
+ */
+export interface CircuitOptions {
+  /** Consecutive transient failures that open the circuit (default 5). */
+  readonly failures?: number | undefined
+  /** Also open when this fraction (0..1] of the calls in `window` failed… */
+  readonly failureRate?: number | undefined
+  /** …once the window holds at least this many calls (default 10). */
+  readonly minRequests?: number | undefined
+  /** The rolling window of `failureRate` (default 1 minute). */
+  readonly window?: Duration.DurationInput | undefined
+  /** How long the first trip keeps the circuit open (default 10 seconds); at least the Retry-After. */
+  readonly cooldown?: Duration.DurationInput | undefined
+  /** The longest cooldown, however many consecutive trips (default 5 minutes). */
+  readonly maxCooldown?: Duration.DurationInput | undefined
+  /** The cooldown's growth per consecutive trip (default 2). */
+  readonly backoff?: number | undefined
+}
+
 /** Options as the request path reads them. */
 export interface Config {
   readonly failover: boolean

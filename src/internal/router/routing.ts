@@ -6,8 +6,10 @@
  */
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type { Groups } from "./groups.js"
 import type { Member } from "./members.js"
@@ -37,6 +39,17 @@ export class Routing extends Context.Reference<Routing>()("effect-liter-llm/Rout
 
 /** Whether `settings` are the default (nothing to apply). */
 export const isNone = (settings: Settings): boolean => settings === none
+
+/**
+ * A deployment's call without the settings: they name this router's deployments, so a router serving as one of its
+ * deployments must not read them (its names are others). The first router on the way takes them.
+ */
+export const isolated = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.provideService(effect, Routing, none)
+
+/** {@link isolated}, for a stream. */
+export const isolatedStream = <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.provideService(stream, Routing, none)
 
 /** Settings checked against a router. */
 export interface Steer {

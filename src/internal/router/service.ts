@@ -58,6 +58,10 @@ const operation = <A>(
 
 const fine = () => undefined
 
+/** A deployment's call, without this router's routing settings (see `Routing.isolated`). */
+const own = <A>(plan: RouterStream.Plan, effect: Effect.Effect<A, E>) =>
+  plan.steer === undefined ? effect : Routing.isolated(effect)
+
 /** A built router's operations: the service, and chat with its route's facts. */
 export interface Operations {
   readonly service: LlmService.Service
@@ -92,7 +96,12 @@ export const operationsOf = (core: Core): Operations => {
       Effect.flatMap(Ref.make(fresh), (walk) =>
         routeIn(
           core,
-          { run: call((m) => m.service.chat(request)), cost: sized(chatCost, request), hedge: true, ...plan },
+          {
+            run: call((m) => own(plan, m.service.chat(request))),
+            cost: sized(chatCost, request),
+            hedge: true,
+            ...plan
+          },
           walk
         ).pipe(
           Effect.flatMap((response) =>
@@ -136,7 +145,7 @@ export const operationsOf = (core: Core): Operations => {
         () =>
           Effect.flatMap(planOf(request.model), (plan) =>
             route(core, {
-              run: call((m) => m.service.embed(request)),
+              run: call((m) => own(plan, m.service.embed(request))),
               cost: sized(embedCost, request),
               hedge: true,
               ...plan

@@ -21,6 +21,7 @@ import * as LiterLlmError from "../../LiterLlmError.js"
 import { type Core, judge, limitOf, mark, type Runner, settle, type Verdict, within } from "./attempt.js"
 import type { CostInput } from "./order.js"
 import * as Route from "./route.js"
+import * as Routing from "./routing.js"
 import { fresh, type RouteOptions, routeIn } from "./walk.js"
 
 type Chunks = Chunk.Chunk<Chat.ChatCompletionChunk>
@@ -63,7 +64,8 @@ const rest = (name: string, pull: Pull, ended: Ref.Ref<Ending>) =>
 const firstChunk =
   (
     body: Chat.ChatCompletionRequest,
-    outer: Scope.Scope
+    outer: Scope.Scope,
+    isolate: boolean
   ): Runner<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>> =>
   (call) => {
     const { request, restore, slot, start } = call
@@ -78,7 +80,8 @@ const firstChunk =
           Effect.flatMap(Clock.currentTimeMillis, (at) => settle(request, slot, start, at, verdict))
         )
       )
-      const pull = yield* Scope.extend(Stream.toPull(member.service.chatStream(body)), scope)
+      const upstream = member.service.chatStream(body)
+      const pull = yield* Scope.extend(Stream.toPull(isolate ? Routing.isolatedStream(upstream) : upstream), scope)
       const limit = limitOf(request, start, request.core.config.firstChunkTimeout)
       const head = yield* restore(within(pullFirst(pull), limit, member.name, "first chunk")).pipe(
         Effect.onExit((exit) => {
@@ -125,8 +128,9 @@ export const chatStreamRouted = (
 ): Effect.Effect<Routed, LiterLlmError.LiterLlmError, Scope.Scope> =>
   Effect.flatMap(Effect.scope, (outer) =>
     Effect.flatMap(Ref.make(fresh), (walk) =>
-      Effect.flatMap(routeIn(core, { run: firstChunk(body, outer), cost, hedge: false, ...plan }, walk), (stream) =>
-        Effect.map(Ref.get(walk), (w) => ({ stream, route: Route.factsOf(core, w, undefined) }))
+      Effect.flatMap(
+        routeIn(core, { run: firstChunk(body, outer, plan.steer !== undefined), cost, hedge: false, ...plan }, walk),
+        (stream) => Effect.map(Ref.get(walk), (w) => ({ stream, route: Route.factsOf(core, w, undefined) }))
       )
     )
   )
