@@ -18,6 +18,12 @@
  *   internal `errors.ts`), so every OpenAI SDK raises its own error class, with `retry-after` when the wait is known.
  * - The server reads `Router.Router` when the context has one (`Router.layerWithStats`): the model list and
  *   readiness come from its deployments. Without it the list is empty and readiness only reflects shutdown.
+ * - Every answer carries `x-request-id` (the client's, when printable and at most 200 characters, else a new one).
+ *   Routed answers say how they were served: `x-ell-deployment`, `x-ell-attempts`, `x-ell-group` and `x-ell-cost`
+ *   (USD; JSON answers only, as a stream's cost is known at its end). A stream has them when its first chunk came
+ *   within `heartbeat`; after that the headers have gone out with the first `: ping`.
+ * - Request headers `x-ell-tags` (comma-separated), `x-ell-timeout` (milliseconds or a duration such as `2 seconds`)
+ *   and `x-ell-max-attempts` steer the router for that request (`Router.withRouting`); a bad value is a 400.
  * - The host defaults to 127.0.0.1: exposing the gateway is a decision the caller makes by passing a host.
  * - Shutdown (closing the layer's scope, e.g. on SIGTERM): stop accepting, fail readiness, close idle keep-alive
  *   connections, let in-flight requests finish for up to `shutdownTimeout`, then drop what is left (which
