@@ -34,6 +34,7 @@
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -131,6 +132,12 @@ const notFound = Errors.toResponse(
   {}
 )
 
+const internalError = (cause: Cause.Cause<unknown>) =>
+  Effect.as(
+    Effect.logError("gateway: unexpected failure while handling a request", cause),
+    Errors.toResponse(Errors.ofError(new LiterLlmError.InternalError({})), {})
+  )
+
 const routes = (env: Call.Env) =>
   HttpLayerRouter.addAll(
     (["/v1", ""] as const)
@@ -182,12 +189,10 @@ export const layer = (
       yield* server.serve(
         app.pipe(
           Effect.catchTag("RouteNotFound", () => Effect.succeed(notFound)),
-          Effect.catchAllCause((cause) =>
-            Effect.as(
-              Effect.logError("gateway: unexpected failure while handling a request", cause),
-              Errors.toResponse(Errors.ofError(new LiterLlmError.InternalError({})), {})
-            )
-          )
+          // Failures and defects only: an interruption (the client went away) must stay one, so the platform ends
+          // the request and closes its scope, which releases the upstream call.
+          Effect.catchAll((error) => internalError(Cause.fail(error))),
+          Effect.catchAllDefect((defect) => internalError(Cause.die(defect)))
         )
       )
       // Added last, so it runs first when the scope closes: before the handler is detached and the server closed.
