@@ -56,6 +56,26 @@ describe("gateway requests", () => {
     )
   )
 
+  it.live("a client that leaves during a JSON chat interrupts the upstream call", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url, upstream } = yield* start({ upstreams: [{ script: { hang: true } }] })
+        const controller = new AbortController()
+        const request = fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(chatBody()),
+          signal: controller.signal
+        }).catch((error: Error) => error.name)
+        yield* upstream.awaitRequests(1)
+        controller.abort()
+        expect(yield* Effect.promise(() => request)).toBe("AbortError")
+        yield* upstream.awaitDisconnects(1).pipe(Effect.timeout("5 seconds"))
+        expect(yield* upstream.disconnects).toBe(1)
+      })
+    )
+  )
+
   it.live("the path without /v1 works too, as some clients drop it", () =>
     Effect.scoped(
       Effect.gen(function* () {
