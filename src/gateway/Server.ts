@@ -18,6 +18,12 @@
  *   internal `errors.ts`), so every OpenAI SDK raises its own error class, with `retry-after` when the wait is known.
  * - The server reads `Router.Router` when the context has one (`Router.layerWithStats`): the model list and
  *   readiness come from its deployments. Without it the list is empty and readiness only reflects shutdown.
+ * - Every answer carries `x-request-id` (the client's, when printable and at most 200 characters, else a new one).
+ *   Routed answers say how they were served: `x-ell-deployment`, `x-ell-attempts`, `x-ell-group` and `x-ell-cost`
+ *   (USD; JSON answers only, as a stream's cost is known at its end). A stream has them when its first chunk came
+ *   within `heartbeat`; after that the headers have gone out with the first `: ping`.
+ * - Request headers `x-ell-tags` (comma-separated), `x-ell-timeout` (milliseconds or a duration such as `2 seconds`)
+ *   and `x-ell-max-attempts` steer the router for that request (`Router.withRouting`); a bad value is a 400.
  * - The host defaults to 127.0.0.1: exposing the gateway is a decision the caller makes by passing a host.
  * - Shutdown (closing the layer's scope, e.g. on SIGTERM): stop accepting, fail readiness, close idle keep-alive
  *   connections, let in-flight requests finish for up to `shutdownTimeout`, then drop what is left (which
@@ -28,6 +34,7 @@
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -125,6 +132,12 @@ const notFound = Errors.toResponse(
   {}
 )
 
+const internalError = (cause: Cause.Cause<unknown>) =>
+  Effect.as(
+    Effect.logError("gateway: unexpected failure while handling a request", cause),
+    Errors.toResponse(Errors.ofError(new LiterLlmError.InternalError({})), {})
+  )
+
 const routes = (env: Call.Env) =>
   HttpLayerRouter.addAll(
     (["/v1", ""] as const)
@@ -176,12 +189,10 @@ export const layer = (
       yield* server.serve(
         app.pipe(
           Effect.catchTag("RouteNotFound", () => Effect.succeed(notFound)),
-          Effect.catchAllCause((cause) =>
-            Effect.as(
-              Effect.logError("gateway: unexpected failure while handling a request", cause),
-              Errors.toResponse(Errors.ofError(new LiterLlmError.InternalError({})), {})
-            )
-          )
+          // Failures and defects only: an interruption (the client went away) must stay one, so the platform ends
+          // the request and closes its scope, which releases the upstream call.
+          Effect.catchAll((error) => internalError(Cause.fail(error))),
+          Effect.catchAllDefect((defect) => internalError(Cause.die(defect)))
         )
       )
       // Added last, so it runs first when the scope closes: before the handler is detached and the server closed.

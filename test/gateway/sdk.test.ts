@@ -169,6 +169,28 @@ describe("gateway with the openai SDK", () => {
     )
   )
 
+  it.live("a stream that breaks after its first chunk raises the SDK's APIError, after the text so far", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { client } = yield* start({ upstreams: [{ script: { reply: "abcdef", chunks: 3, dropAfter: 2 } }] })
+        const { text, error } = yield* Effect.promise(async () => {
+          let text = ""
+          try {
+            const stream = await client.chat.completions.create({ model: "gpt-4o", messages, stream: true })
+            for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
+            return { text, error: undefined }
+          } catch (error) {
+            return { text, error }
+          }
+        })
+        expect(text.length).toBeGreaterThan(0)
+        expect(text.length).toBeLessThan(6)
+        expect(error).toBeInstanceOf(OpenAI.APIError)
+        expect((error as InstanceType<typeof OpenAI.APIError>).type).toBe("server_error")
+      })
+    )
+  )
+
   it.live("an aborted stream: the upstream sees the client go away", () =>
     Effect.scoped(
       Effect.gen(function* () {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import { call, chatBody, post, start } from "./serverKit.js"
 
@@ -156,4 +160,58 @@ describe("gateway server", () => {
       })
     )
   )
+
+  describe("shutdown", () => {
+    /** Polls until a new connection is refused (the server stopped accepting), at most 100 tries. */
+    const refused = (url: string) =>
+      Effect.gen(function* () {
+        for (let i = 0; i < 100; i++) {
+          const attempt = yield* Effect.either(Effect.tryPromise(() => fetch(`${url}/health/liveliness`)))
+          if (Either.isLeft(attempt)) return true
+          yield* Effect.sleep("20 millis")
+        }
+        return false
+      })
+
+    it.live("stops accepting, and lets an in-flight request finish", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const gatewayScope = yield* Scope.make()
+          const { url, upstream } = yield* start({
+            upstreams: [{ script: { reply: "finished", latency: "500 millis" } }],
+            server: { shutdownTimeout: "10 seconds" },
+            gatewayScope
+          })
+          const inFlight = yield* Effect.fork(post(`${url}/v1/chat/completions`, chatBody()))
+          yield* upstream.awaitRequests(1)
+          const closing = yield* Effect.fork(Scope.close(gatewayScope, Exit.void))
+          expect(yield* refused(url)).toBe(true)
+          const res = yield* Fiber.join(inFlight)
+          expect(res.status).toBe(200)
+          expect(res.json().choices[0].message.content).toBe("finished")
+          yield* Fiber.join(closing)
+          expect(yield* upstream.disconnects).toBe(0)
+        })
+      )
+    )
+
+    it.live("drops what is still running after shutdownTimeout, interrupting the upstream call", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const gatewayScope = yield* Scope.make()
+          const { url, upstream } = yield* start({
+            upstreams: [{ script: { hang: true } }],
+            server: { shutdownTimeout: "200 millis" },
+            gatewayScope
+          })
+          const inFlight = yield* Effect.fork(Effect.exit(post(`${url}/v1/chat/completions`, chatBody())))
+          yield* upstream.awaitRequests(1)
+          yield* Scope.close(gatewayScope, Exit.void).pipe(Effect.timeout("5 seconds"))
+          expect(Exit.isFailure(yield* Fiber.join(inFlight))).toBe(true)
+          yield* upstream.awaitDisconnects(1).pipe(Effect.timeout("5 seconds"))
+          expect(yield* upstream.disconnects).toBe(1)
+        })
+      )
+    )
+  })
 })

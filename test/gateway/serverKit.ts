@@ -3,6 +3,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import OpenAI from "openai"
 import * as Deployment from "../../src/Deployment.js"
 import * as FakeUpstream from "../../src/FakeUpstream.js"
@@ -28,6 +29,8 @@ export interface Setup {
   /** Access control; default: open. */
   readonly access?: Layer.Layer<Access.Access, never, LlmService.LlmService> | undefined
   readonly maxRetries?: number | undefined
+  /** Where the gateway lives (default: the current scope, with the upstreams). */
+  readonly gatewayScope?: Scope.Scope | undefined
 }
 
 export const start = (setup: Setup = {}) =>
@@ -49,7 +52,8 @@ export const start = (setup: Setup = {}) =>
     ) as Layer.Layer<LlmService.LlmService | Router.Router, LiterLlmError.BadRequest>
     const access = setup.access ?? Access.layerOpen
     const layer = Server.layer({ port: 0, ...setup.server }).pipe(Layer.provide(access), Layer.provideMerge(router))
-    const context = yield* Layer.build(layer)
+    const build = Layer.build(layer)
+    const context = yield* setup.gatewayScope === undefined ? build : Scope.extend(build, setup.gatewayScope)
     const address = Context.get(context, Server.Listening)
     const client = new OpenAI({
       baseURL: `${address.url}/v1`,

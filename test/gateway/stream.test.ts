@@ -20,6 +20,8 @@ describe("gateway streams", () => {
           .map((e) => JSON.parse(e).choices[0]?.delta?.content ?? "")
           .join("")
         expect(text).toBe("abcdef")
+        // The provider asked upstream for a usage chunk; the client did not, so it does not get one.
+        expect(list.slice(0, -1).every((e) => JSON.parse(e).choices.length > 0)).toBe(true)
       })
     )
   )
@@ -110,6 +112,26 @@ describe("gateway streams", () => {
           return new TextDecoder().decode(value)
         })
         expect(firstEvent).toContain("data: ")
+        yield* upstream.awaitDisconnects(1).pipe(Effect.timeout("5 seconds"))
+        expect(yield* upstream.disconnects).toBe(1)
+      })
+    )
+  )
+
+  it.live("a client that leaves before the first chunk also interrupts the upstream call", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url, upstream } = yield* start({ upstreams: [{ script: { hang: true } }] })
+        const controller = new AbortController()
+        const request = fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(streamBody),
+          signal: controller.signal
+        }).catch((error: Error) => error.name)
+        yield* upstream.awaitRequests(1)
+        controller.abort()
+        expect(yield* Effect.promise(() => request)).toBe("AbortError")
         yield* upstream.awaitDisconnects(1).pipe(Effect.timeout("5 seconds"))
         expect(yield* upstream.disconnects).toBe(1)
       })

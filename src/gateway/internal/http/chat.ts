@@ -7,6 +7,7 @@
  * the field as OpenAI's `param`.
  */
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import type * as Chat from "../../../Chat.js"
 import type * as Embedding from "../../../Embedding.js"
 import * as Validate from "../../../internal/validate.js"
@@ -15,6 +16,16 @@ import * as Request from "./request.js"
 import * as Route from "./route.js"
 import * as Routing from "./routing.js"
 import * as Sse from "./sse.js"
+
+/**
+ * Providers ask upstream for a final usage chunk (no choices) to count cost, whether or not the client did; OpenAI
+ * sends it only when asked, and clients that read `choices[0]` of every chunk break on it, so it is dropped here
+ * unless the client asked for `stream_options.include_usage`.
+ */
+const withoutUsageChunk = <E, R>(
+  chunks: Stream.Stream<Chat.ChatCompletionChunk, E, R>
+): Stream.Stream<Chat.ChatCompletionChunk, E, R> =>
+  Stream.filter(chunks, (chunk) => chunk.choices.length > 0 || chunk.usage == null)
 
 /** The chat completions endpoint, JSON and SSE. */
 export const chat = (env: Call.Env) =>
@@ -28,7 +39,8 @@ export const chat = (env: Call.Env) =>
       const service = yield* env.access.serviceFor(caller, request.model)
       const observed = yield* Route.observe
       if (request.stream === true) {
-        return yield* Sse.respond(observed.stream(Route.steerStream(settings, service.chatStream(request))), {
+        const chunks = observed.stream(Route.steerStream(settings, service.chatStream(request)))
+        return yield* Sse.respond(request.stream_options?.include_usage === true ? chunks : withoutUsageChunk(chunks), {
           heartbeat: env.heartbeat,
           headers: Effect.map(observed.get, (route) => ({ ...call.headers, ...Route.headers(route) }))
         })
