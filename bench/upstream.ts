@@ -1,7 +1,9 @@
 /**
  * A loopback OpenAI-compatible upstream for the HTTP and SSE benchmarks, run in a process of its own so it does not
  * share the event loop with the client under test. `POST /v1/chat/completions` answers a fixed `chat.completion`,
- * or, when the request asks to stream, `STREAM_CHUNKS` content chunks, a usage chunk and `[DONE]`.
+ * or, when the request asks to stream, `STREAM_CHUNKS` content chunks, a usage chunk and `[DONE]`. For the audio
+ * benchmark, `POST /v1/audio/transcriptions` counts the upload's bytes without keeping them, and `POST
+ * /v1/audio/speech` answers as many bytes of audio as the request's `input` says.
  */
 import { spawn } from "node:child_process"
 import * as Http from "node:http"
@@ -50,8 +52,42 @@ const events = Buffer.from(
     "data: [DONE]\n\n"
 )
 
+/** One 64 KiB piece of fake audio, written again and again for `/audio/speech`. */
+const audio = Buffer.alloc(64 * 1024, 7)
+
+/** Writes `bytes` of audio, waiting for the socket to drain: a slow reader slows the writer, nothing piles up. */
+const speak = (res: Http.ServerResponse, bytes: number) => {
+  res.writeHead(200, { "content-type": "audio/mpeg" })
+  let left = bytes
+  const more = () => {
+    while (left > 0) {
+      const piece = left >= audio.length ? audio : audio.subarray(0, left)
+      left -= piece.length
+      if (!res.write(piece)) return void res.once("drain", more)
+    }
+    res.end()
+  }
+  more()
+}
+
 const serve = () => {
   const server = Http.createServer((req, res) => {
+    if (req.url?.endsWith("/audio/transcriptions")) {
+      // counted, never kept: the upstream's memory must not colour the client's
+      let size = 0
+      req.on("data", (data: Buffer) => (size += data.length))
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(JSON.stringify({ text: `received ${size} bytes` }))
+      })
+      return
+    }
+    if (req.url?.endsWith("/audio/speech")) {
+      const body: Array<Buffer> = []
+      req.on("data", (data: Buffer) => body.push(data))
+      req.on("end", () => speak(res, Number(JSON.parse(Buffer.concat(body).toString("utf8")).input)))
+      return
+    }
     const body: Array<Buffer> = []
     req.on("data", (data: Buffer) => body.push(data))
     req.on("end", () => {
