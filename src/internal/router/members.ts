@@ -50,7 +50,12 @@ const sending = (model: string, service: LlmService.Service): LlmService.Service
   ...service,
   chat: (request) => service.chat({ ...request, model }),
   chatStream: (request) => service.chatStream({ ...request, model }),
-  embed: (request) => service.embed({ ...request, model })
+  embed: (request) => service.embed({ ...request, model }),
+  image: (request) => service.image({ ...request, model }),
+  speech: (request) => service.speech({ ...request, model }),
+  transcribe: (request) => service.transcribe({ ...request, model }),
+  moderate: (request) => service.moderate({ ...request, model }),
+  rerank: (request) => service.rerank({ ...request, model })
 })
 
 /** Builds every deployment's layer once, in list order, in the current scope. */

@@ -20,6 +20,7 @@ import { estimatePromptTokens, estimateTokens, expectedCompletionTokens } from "
 import * as Validate from "../validate.js"
 import { call, type Core } from "./attempt.js"
 import * as Groups from "./groups.js"
+import * as MoreOperations from "./operations.js"
 import type * as Order from "./order.js"
 import * as Route from "./route.js"
 import * as Routing from "./routing.js"
@@ -152,6 +153,7 @@ export const operationsOf = (core: Core): Operations => {
             })
           )
       ),
+    ...MoreOperations.make(core, operation, planOf),
     listModels: operation("Router.listModels", fine, () =>
       route(core, {
         run: call((m) => m.service.listModels),

@@ -111,9 +111,29 @@ const hedged = <A>(request: Request<A>, admit: Effect.Effect<Admission>, delay: 
 const giveUp = <A>(request: Request<A>, error: E) =>
   request.core.config.failover
     ? Effect.flatMap(Ref.get(request.walk), (walk) =>
-        Effect.fail(new LiterLlmError.AllDeploymentsFailed({ attempts: walk.attempts }))
+        Effect.fail(
+          walk.attempts.length > 0 && walk.attempts.every((a) => a.error._tag === "EndpointNotSupported")
+            ? noneSupports(walk.attempts)
+            : new LiterLlmError.AllDeploymentsFailed({ attempts: walk.attempts })
+        )
       )
     : Effect.fail(error)
+
+/** Every deployment asked said it cannot do this operation: the caller's request cannot be served here. */
+const noneSupports = (attempts: LiterLlmError.AllDeploymentsFailed["attempts"]) => {
+  const first = attempts[0].error as LiterLlmError.EndpointNotSupported
+  return new LiterLlmError.BadRequest({
+    message: `no deployment of this router supports the operation "${first.endpoint}" (asked: ${attempts
+      .map((a) => a.deployment)
+      .join(", ")}); add a deployment whose provider serves it, or send the request elsewhere`
+  })
+}
+
+/**
+ * A deployment that cannot do the operation is skipped: the next candidate is asked, as after a transient failure,
+ * but nothing about that deployment's health is learned from it (see `attempt.ts`).
+ */
+const skips = (error: E) => error._tag === "EndpointNotSupported"
 
 /** An error that sends the request to other groups at once, rather than to the next deployment. */
 const redirects = (error: E) => error._tag === "ContextWindowExceeded" || error._tag === "ContentPolicy"
@@ -126,12 +146,11 @@ const tryFrom = <A>(
 ): Effect.Effect<A, E> => {
   const delay = request.hedge ? request.core.config.hedgeDelay : undefined
   const first = delay === undefined ? onDeployment(request, admit) : hedged(request, admit, delay)
-  const moves = request.core.groups.redirecting
-    ? (error: E) => LiterLlmError.shouldFailover(error) || redirects(error)
-    : LiterLlmError.shouldFailover
+  const onward = (error: E) => LiterLlmError.shouldFailover(error) || skips(error)
+  const moves = request.core.groups.redirecting ? (error: E) => onward(error) || redirects(error) : onward
   return first.pipe(
     Effect.catchIf(moves, (error) =>
-      Effect.map(LiterLlmError.shouldFailover(error) ? next(request, error) : redirect(request, error), Either.right)
+      Effect.map(onward(error) ? next(request, error) : redirect(request, error), Either.right)
     ),
     Effect.flatMap((result) => (Either.isLeft(result) ? onBlocked(result.left) : Effect.succeed(result.right)))
   )
