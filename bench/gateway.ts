@@ -21,8 +21,7 @@
  * Flags: `--duration S`, `--streams N`, `--workers` (adds `gateway --workers 2`), `--only a,b` (target names).
  */
 import { spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import * as Http from "node:http"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as Net from "node:net"
 import * as Os from "node:os"
@@ -58,11 +57,6 @@ const freePort = () =>
       server.close(() => resolve(port))
     })
   })
-
-const rssMiB = (pid: number) => {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
-  return match === null ? Number.NaN : Number(match[1]) / 1024
-}
 
 /** Polls `url` until it answers (any status), for at most `seconds`. */
 const waitFor = async (url: string, seconds = 120) => {
@@ -168,36 +162,6 @@ const measure = async (target: string, url: string, connections: number, headers
   return row
 }
 
-/** `n` streamed chats at once through `url`; the gateway's memory sampled while they are open. */
-const openStreams = async (url: string, pid: number, n: number) => {
-  const agent = new Http.Agent({ keepAlive: true, maxSockets: n + 10 })
-  const before = rssMiB(pid)
-  let peak = before
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 50)
-  const started = Date.now()
-  const one = () =>
-    new Promise<boolean>((resolve) => {
-      const request = Http.request(
-        `${url}/v1/chat/completions`,
-        { method: "POST", agent, headers: { "content-type": "application/json" } },
-        (response) => {
-          let tail = ""
-          response.on("data", (data) => (tail = (tail + String(data)).slice(-64)))
-          response.on("end", () => resolve(response.statusCode === 200 && tail.includes("[DONE]")))
-        }
-      )
-      request.on("error", () => resolve(false))
-      request.end(JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "hi" }] }))
-    })
-  const results = await Promise.all(Array.from({ length: n }, one))
-  clearInterval(sampler)
-  const seconds = (Date.now() - started) / 1000
-  agent.destroy()
-  await new Promise((r) => setTimeout(r, 1000))
-  const after = rssMiB(pid)
-  return { completed: results.filter(Boolean).length, seconds, before, peak, after }
-}
-
 const main = async () => {
   const upstream = await Upstream.start()
   const upstreamPort = new URL(upstream.baseUrl).port
@@ -284,7 +248,7 @@ const main = async () => {
   if (streams > 0 && wanted("gateway")) {
     const slow = await Helpers.start(["--slow-stream"])
     const gateway = await startGateway(`http://127.0.0.1:${slow.port}/v1`, 1)
-    const s = await openStreams(gateway.url, gateway.pid, streams)
+    const s = await Helpers.openStreams(gateway.url, gateway.pid, streams)
     console.log(
       `\n${streams} streams open at once (${Helpers.CHUNKS} chunks, one per ${Helpers.CHUNK_EVERY_MS} ms): ${s.completed} ended with [DONE] in ${s.seconds.toFixed(1)} s; gateway RSS ${s.before.toFixed(0)} MiB before, ${s.peak.toFixed(0)} MiB at the peak (+${(s.peak - s.before).toFixed(0)}, ${(((s.peak - s.before) * 1024) / streams).toFixed(0)} KiB a stream), ${s.after.toFixed(0)} MiB 1 s after`
     )

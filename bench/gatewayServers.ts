@@ -4,8 +4,10 @@
  *   body, forwards it over a keep-alive agent to `URL` (same path), and pipes the answer back. No parsing, no auth.
  * - `--slow-stream`: an OpenAI-compatible upstream whose streams stay open — one chunk every `CHUNK_EVERY_MS` for
  *   `CHUNKS` chunks — so a thousand streams are open at once through the gateway under test.
+ * Also the client side of the open-streams run, which samples the gateway's memory while they are open.
  */
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import { fileURLToPath } from "node:url"
 
@@ -97,6 +99,42 @@ export const start = async (
     child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code} before listening`)))
   })
   return { port, pid: child.pid!, stop: () => void child.kill() }
+}
+
+/** A process's resident memory in MiB, from /proc (Linux). */
+export const rssMiB = (pid: number) => {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+  return match === null ? Number.NaN : Number(match[1]) / 1024
+}
+
+/** `n` streamed chats at once through `url`; the gateway's memory sampled while they are open. */
+export const openStreams = async (url: string, pid: number, n: number) => {
+  const agent = new Http.Agent({ keepAlive: true, maxSockets: n + 10 })
+  const before = rssMiB(pid)
+  let peak = before
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 50)
+  const started = Date.now()
+  const one = () =>
+    new Promise<boolean>((resolve) => {
+      const request = Http.request(
+        `${url}/v1/chat/completions`,
+        { method: "POST", agent, headers: { "content-type": "application/json" } },
+        (response) => {
+          let tail = ""
+          response.on("data", (data) => (tail = (tail + String(data)).slice(-64)))
+          response.on("end", () => resolve(response.statusCode === 200 && tail.includes("[DONE]")))
+        }
+      )
+      request.on("error", () => resolve(false))
+      request.end(JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "hi" }] }))
+    })
+  const results = await Promise.all(Array.from({ length: n }, one))
+  clearInterval(sampler)
+  const seconds = (Date.now() - started) / 1000
+  agent.destroy()
+  await new Promise((r) => setTimeout(r, 1000))
+  const after = rssMiB(pid)
+  return { completed: results.filter(Boolean).length, seconds, before, peak, after }
 }
 
 const at = process.argv.indexOf("--proxy")
