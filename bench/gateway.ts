@@ -6,7 +6,7 @@
  * - `bare proxy`: `node:http` pass-through over a keep-alive agent (bench/gatewayServers.ts) — the floor any Node
  *   gateway stands on;
  * - `gateway`: `effect-liter-llm serve` with one group of one openai-compatible deployment, no keys (and with
- *   `--workers 2` when asked: `--workers`);
+ *   `--workers 2` when asked: `--workers`), compiled first with `npm run build` (`--source`: the sources under tsx);
  * - `portkey`: @portkey-ai/gateway 1.15.2's own server (`build/start-server.js --headless`), told the same
  *   upstream per request (`x-portkey-provider: openai`, `x-portkey-custom-host`), as its docs configure a custom host.
  * Each is hit with the same chat request at 1 and 32 connections for `--duration` seconds (default 3) after a
@@ -20,7 +20,7 @@
  *
  * Flags: `--duration S`, `--streams N`, `--workers` (adds `gateway --workers 2`), `--only a,b` (target names).
  */
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as Net from "node:net"
@@ -47,6 +47,7 @@ const flag = (name: string) => {
 const duration = Number(flag("--duration") ?? 3)
 const streams = Number(flag("--streams") ?? 1000)
 const only = flag("--only")?.split(",")
+const fromSource = args.includes("--source")
 
 const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say something short." }] })
 
@@ -83,8 +84,7 @@ const startGateway = async (upstream: string, workers: number) => {
   const child = spawn(
     process.execPath,
     [
-      "--import",
-      "tsx",
+      ...(fromSource ? ["--import", "tsx"] : []),
       Path.join(root, "bin/effect-liter-llm.mjs"),
       "serve",
       "--config",
@@ -93,7 +93,11 @@ const startGateway = async (upstream: string, workers: number) => {
       "0",
       ...(workers > 1 ? ["--workers", String(workers)] : [])
     ],
-    { cwd: root, env: { ...process.env, EFFECT_LITER_LLM_SOURCE: "1" }, stdio: ["ignore", "pipe", "pipe"] }
+    {
+      cwd: root,
+      env: { ...process.env, EFFECT_LITER_LLM_SOURCE: fromSource ? "1" : "0" },
+      stdio: ["ignore", "pipe", "pipe"]
+    }
   )
   const url = await new Promise<string>((resolve, reject) => {
     let out = ""
@@ -163,6 +167,12 @@ const measure = async (target: string, url: string, connections: number, headers
 }
 
 const main = async () => {
+  if (!fromSource) {
+    // The compiled library, as users run it: under tsx every stack trace Effect takes goes through source maps.
+    console.error("building dist/ (npm run build) …")
+    const built = spawnSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
+    if (built.status !== 0) throw new Error("npm run build failed")
+  }
   const upstream = await Upstream.start()
   const upstreamPort = new URL(upstream.baseUrl).port
   const proxy = await Helpers.start(["--proxy", `http://127.0.0.1:${upstreamPort}`])
