@@ -198,7 +198,9 @@ describe("the packed package", () => {
           expect(outside.sort()).toEqual(["LICENSE", "README.md", "bin/effect-liter-llm.mjs", "package.json"])
           expect(files.filter((file) => /(^|\/)(test|bench|examples)\/|\.test\./.test(file))).toEqual([])
           const entries = Object.keys(manifest.exports)
-          expect(entries).toEqual(expect.arrayContaining([".", "./FakeUpstream", "./redis", "./gateway", "./package.json"]))
+          expect(entries).toEqual(
+            expect.arrayContaining([".", "./FakeUpstream", "./redis", "./gateway", "./package.json"])
+          )
           for (const entry of entries) {
             expect(entry).not.toMatch(/\*|internal/)
             for (const target of JSON.stringify(manifest.exports[entry]).match(/\.\/[^"]+/g) ?? []) {
@@ -246,6 +248,20 @@ describe("the packed package", () => {
             // run() fails the test with tsc's diagnostics if there are any
             yield* run(dir, process.execPath, tsc, "-p", `tsconfig.${name}.json`)
           }
+        })
+      ),
+    slow
+  )
+
+  it.effect(
+    "the effect-liter-llm command runs from the installed package (compiled code) and checks a config",
+    () =>
+      inScratch(({ dir }) =>
+        Effect.gen(function* () {
+          Fs.writeFileSync(Path.join(dir, "gateway.yaml"), "groups:\n  m:\n    - { name: d, provider: ollama }\n")
+          const bin = Path.join(dir, "node_modules/.bin/effect-liter-llm")
+          const out = yield* run(dir, process.execPath, bin, "check", "--config", "gateway.yaml")
+          expect(out).toContain("gateway.yaml: ok (1 group, 1 deployment, 0 keys)")
         })
       ),
     slow

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Http from "node:http"
 import * as FakeUpstream from "../../src/FakeUpstream.js"
 import * as Cli from "../../src/gateway/internal/cli.js"
+import * as RedisServer from "../support/redisServer.js"
 import { configFile, run, spawn } from "./support/cli.js"
 
 /** Each test starts real processes that compile the sources with tsx: slow on a busy machine. */
@@ -21,6 +24,26 @@ const env = { UPSTREAM_KEY: "sk-upstream", ELL_MASTER_KEY: "master-secret", TEAM
 
 const get = (url: string, key?: string) =>
   Effect.promise(() => fetch(url, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } }))
+
+/** A chat call on a connection of its own (no keep-alive), so the cluster's primary hands each to the next worker. */
+const chatOnce = (url: string, key: string) =>
+  Effect.async<number>((resume) => {
+    const body = JSON.stringify({ model: "gpt-4o", max_tokens: 5, messages: [{ role: "user", content: "hi" }] })
+    const request = Http.request(
+      `${url}/v1/chat/completions`,
+      {
+        method: "POST",
+        agent: false,
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", connection: "close" }
+      },
+      (response) => {
+        response.resume()
+        response.on("end", () => resume(Effect.succeed(response.statusCode ?? 0)))
+      }
+    )
+    request.on("error", () => resume(Effect.succeed(-1)))
+    request.end(body)
+  })
 
 describe("effect-liter-llm (CLI)", () => {
   it("parses its arguments, naming what is wrong", () => {
@@ -131,6 +154,42 @@ keys: [{ name: k, key: env:K, groups: [claude] }]
         expect((yield* get(`${url}/v1/models`)).status).toBe(200)
         child.process.kill("SIGTERM")
         expect(yield* child.exited).toBe(0)
+      }),
+    slow
+  )
+
+  it.scopedLive(
+    "--workers 2 with redis: a virtual key's budget holds across the workers",
+    () =>
+      Effect.gen(function* () {
+        const redis = yield* RedisServer.start()
+        // Every call costs $1: 5 + 5 tokens at $0.10 a token. The key may spend $3.
+        const upstream = yield* FakeUpstream.make({ script: { usage: { promptTokens: 5, completionTokens: 5 } } })
+        const file = yield* configFile(`
+groups:
+  gpt-4o:
+    - name: fake-1
+      provider: openai-compatible
+      baseUrl: "${upstream.baseUrl}"
+      pricing: { inputPerMillion: 100000, outputPerMillion: 100000 }
+masterKey: env:ELL_MASTER_KEY
+keys:
+  - { name: team-a, key: env:TEAM_A_KEY, budget: 3 }
+redis: { url: env:REDIS_URL, prefix: "ell-test:", timeout: 2 seconds }
+`)
+        const child = yield* spawn(["serve", "--config", file, "--port", "0", "--workers", "2"], {
+          ...env,
+          REDIS_URL: Redacted.value(redis.url)
+        })
+        const [, url] = yield* child.line(/listening on (http:\/\/127\.0\.0\.1:\d+)\n/, 300)
+        const statuses: Array<number> = []
+        for (let i = 0; i < 8; i++) statuses.push(yield* chatOnce(url!, "team-a-secret"))
+        // Each worker alone would have let $3 through: six calls over two workers taking turns.
+        expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429])
+        expect(yield* upstream.requests).toHaveLength(3)
+        child.process.kill("SIGTERM")
+        expect(yield* child.exited).toBe(0)
+        expect(child.stdout().match(/listening on/g)).toHaveLength(1)
       }),
     slow
   )

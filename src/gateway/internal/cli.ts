@@ -13,9 +13,12 @@
  *   closes its Redis connection (the layer's scope); the primary forwards the signal and exits when the workers have.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import cluster from "node:cluster"
 import * as Config from "../Config.js"
 import * as Gateway from "../Gateway.js"
@@ -109,10 +112,17 @@ const servePrimary = (command: Command) =>
         `${command.workers} workers without redis: each worker keeps its own rate limits, budgets and router state`
       )
     }
-    yield* Effect.async<void>((resume) => {
+    yield* Effect.async<void, string>((resume) => {
       let stopping = false
-      const ready = new Set<number>()
       let announced = false
+      const ready = new Set<number>()
+      const stop = () => {
+        if (stopping) return
+        stopping = true
+        const workers = Object.values(cluster.workers ?? {})
+        if (workers.length === 0) resume(Effect.void)
+        for (const worker of workers) worker?.process.kill("SIGTERM")
+      }
       const fork = () => {
         const worker = cluster.fork()
         worker.on("message", (message: { ell?: string; url?: string }) => {
@@ -127,19 +137,20 @@ const servePrimary = (command: Command) =>
       cluster.on("exit", (worker, code, signal) => {
         ready.delete(worker.id)
         if (stopping) {
-          if (Object.keys(cluster.workers ?? {}).length === 0) resume(Effect.void)
+          if (Object.keys(cluster.workers ?? {}).length === 0) {
+            resume(announced ? Effect.void : Effect.fail("a worker could not start; see its output above"))
+          }
+          return
+        }
+        if (!announced) {
+          // A worker that dies before every worker listens would die again: stop rather than fork forever.
+          process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}) before listening\n`)
+          stop()
           return
         }
         process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`)
         fork()
       })
-      const stop = () => {
-        if (stopping) return
-        stopping = true
-        const workers = Object.values(cluster.workers ?? {})
-        if (workers.length === 0) resume(Effect.void)
-        for (const worker of workers) worker?.process.kill("SIGTERM")
-      }
       process.on("SIGTERM", stop)
       process.on("SIGINT", stop)
       for (let i = 0; i < command.workers; i++) fork()
@@ -157,7 +168,14 @@ export const main = (argv: ReadonlyArray<string>): void => {
   if (command.command === "check") {
     NodeRuntime.runMain(check(command), { disableErrorReporting: true })
   } else if (command.workers > 1 && cluster.isPrimary) {
-    NodeRuntime.runMain(servePrimary(command), { disableErrorReporting: true })
+    // Not under runMain: its own signal handling would exit the primary before the workers have drained.
+    Effect.runPromiseExit(servePrimary(command)).then((exit) => {
+      if (Exit.isFailure(exit)) {
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure) && typeof failure.value === "string") process.stderr.write(`${failure.value}\n`)
+        process.exitCode = 1
+      }
+    })
   } else {
     NodeRuntime.runMain(serveHere(command))
   }

@@ -61,17 +61,18 @@ const limited = (key: Config.KeyConfig, options: Options) =>
   Effect.gen(function* () {
     const id = keyId(key.key)
     let service = options.service
-    if (key.budget !== undefined) {
-      const store = yield* Budget.Store
-      service = yield* Budget.make({ globalLimit: key.budget, enforcement: "hard", prices: options.prices })(
-        service
-      ).pipe(Effect.provideService(Budget.Store, budgetUnder(store, id)))
-    }
+    // The rate limit inside the budget, as in `LlmClient`: a call refused for money takes no rate-limit slot.
     if (key.rpm !== undefined || key.tpm !== undefined) {
       const store = yield* RateLimit.Store
       service = yield* RateLimit.make({ rpm: key.rpm, tpm: key.tpm })(service).pipe(
         Effect.provideService(RateLimit.Store, rateLimitUnder(store, id))
       )
+    }
+    if (key.budget !== undefined) {
+      const store = yield* Budget.Store
+      service = yield* Budget.make({ globalLimit: key.budget, enforcement: "hard", prices: options.prices })(
+        service
+      ).pipe(Effect.provideService(Budget.Store, budgetUnder(store, id)))
     }
     return service
   })

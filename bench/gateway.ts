@@ -1,0 +1,278 @@
+/**
+ * `npm run bench:gateway`: the gateway against the references, in one run, with autocannon on the same box.
+ *
+ * Targets, each in a process of its own, all in front of one loopback upstream (bench/upstream.ts):
+ * - `direct`: the upstream itself — the ceiling;
+ * - `bare proxy`: `node:http` pass-through over a keep-alive agent (bench/gatewayServers.ts) — the floor any Node
+ *   gateway stands on;
+ * - `gateway`: `effect-liter-llm serve` with one group of one openai-compatible deployment, no keys (and with
+ *   `--workers 2` when asked: `--workers`), compiled first with `npm run build` (`--source`: the sources under tsx);
+ * - `portkey`: @portkey-ai/gateway 1.15.2's own server (`build/start-server.js --headless`), told the same
+ *   upstream per request (`x-portkey-provider: openai`, `x-portkey-custom-host`), as its docs configure a custom host.
+ * Each is hit with the same chat request at 1 and 32 connections for `--duration` seconds (default 3) after a
+ * one-second warm-up. Reported: req/s, p50 and p99 (autocannon), the latency added over direct at p50, and the mean
+ * added per request from throughput at one connection (1/rps − 1/rps direct: autocannon's percentiles are whole
+ * milliseconds, too coarse for sub-millisecond overhead).
+ *
+ * Then streams: `--streams N` (default 1000) streamed chats held open together through the gateway, against an
+ * upstream sending one chunk every 100 ms for 3 s; the gateway's resident memory (from /proc) before, at the peak,
+ * and after, and whether every stream ended with `[DONE]`.
+ *
+ * Flags: `--duration S`, `--streams N`, `--workers` (adds `gateway --workers 2`), `--only a,b` (target names).
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Helpers from "./gatewayServers.js"
+import * as Upstream from "./upstream.js"
+
+interface AutocannonResult {
+  readonly requests: { readonly average: number }
+  readonly latency: { readonly p50: number; readonly p99: number; readonly average: number }
+  readonly non2xx: number
+  readonly errors: number
+}
+const autocannon = createRequire(import.meta.url)("autocannon") as (options: object) => Promise<AutocannonResult>
+
+const root = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const args = process.argv.slice(2)
+const flag = (name: string) => {
+  const i = args.indexOf(name)
+  return i === -1 ? undefined : args[i + 1]
+}
+const duration = Number(flag("--duration") ?? 3)
+const streams = Number(flag("--streams") ?? 1000)
+const only = flag("--only")?.split(",")
+const fromSource = args.includes("--source")
+
+const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say something short." }] })
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = Net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as Net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+/** Polls `url` until it answers (any status), for at most `seconds`. */
+const waitFor = async (url: string, seconds = 120) => {
+  const until = Date.now() + seconds * 1000
+  while (Date.now() < until) {
+    try {
+      await fetch(url)
+      return
+    } catch {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  throw new Error(`${url} did not answer within ${seconds}s`)
+}
+
+/** Starts `effect-liter-llm serve` (the sources, under tsx) on `upstream`; resolves to its URL, pid and stop. */
+const startGateway = async (upstream: string, workers: number) => {
+  const dir = mkdtempSync(Path.join(Os.tmpdir(), "ell-bench-"))
+  const file = Path.join(dir, "gateway.yaml")
+  writeFileSync(
+    file,
+    `groups:\n  gpt-4o-mini:\n    - { name: upstream, provider: openai-compatible, baseUrl: "${upstream}" }\nrouter: { strategy: roundRobin }\n`
+  )
+  const child = spawn(
+    process.execPath,
+    [
+      ...(fromSource ? ["--import", "tsx"] : []),
+      Path.join(root, "bin/effect-liter-llm.mjs"),
+      "serve",
+      "--config",
+      file,
+      "--port",
+      "0",
+      ...(workers > 1 ? ["--workers", String(workers)] : [])
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, EFFECT_LITER_LLM_SOURCE: fromSource ? "1" : "0" },
+      stdio: ["ignore", "pipe", "pipe"]
+    }
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ""
+    child.stdout.on("data", (data) => {
+      out += String(data)
+      const match = /listening on (\S+)/.exec(out)
+      if (match !== null) resolve(match[1]!)
+    })
+    child.once("exit", (code) => reject(new Error(`the gateway exited with ${code} before listening`)))
+  })
+  return {
+    url,
+    pid: child.pid!,
+    stop: () => {
+      child.kill("SIGTERM")
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+const startPortkey = async () => {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    [
+      createRequire(import.meta.url).resolve("@portkey-ai/gateway/build/start-server.js"),
+      `--port=${port}`,
+      "--headless"
+    ],
+    { cwd: root, stdio: ["ignore", "ignore", "inherit"] }
+  )
+  await waitFor(`http://127.0.0.1:${port}/`)
+  return { url: `http://127.0.0.1:${port}`, stop: () => void child.kill() }
+}
+
+interface Row {
+  readonly target: string
+  readonly connections: number
+  readonly rps: number
+  readonly p50: number
+  readonly p99: number
+  readonly failed: number
+}
+
+const measure = async (target: string, url: string, connections: number, headers: Record<string, string>) => {
+  const options = {
+    url,
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...headers },
+    connections
+  }
+  await autocannon({ ...options, duration: 1 })
+  const result = await autocannon({ ...options, duration })
+  const row: Row = {
+    target,
+    connections,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failed: result.non2xx + result.errors
+  }
+  console.error(
+    `${target} @${connections}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, failed ${row.failed}`
+  )
+  return row
+}
+
+const main = async () => {
+  if (!fromSource) {
+    // The compiled library, as users run it: under tsx every stack trace Effect takes goes through source maps.
+    console.error("building dist/ (npm run build) …")
+    const built = spawnSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] })
+    if (built.status !== 0) throw new Error("npm run build failed")
+  }
+  const upstream = await Upstream.start()
+  const upstreamPort = new URL(upstream.baseUrl).port
+  const proxy = await Helpers.start(["--proxy", `http://127.0.0.1:${upstreamPort}`])
+  const rows: Array<Row> = []
+  const wanted = (name: string) => only === undefined || only.includes(name)
+  const path = "/v1/chat/completions"
+  const targets: Array<{
+    name: string
+    start: () => Promise<{ url: string; headers: Record<string, string>; stop: () => void }>
+  }> = [
+    {
+      name: "direct",
+      start: async () => ({ url: `${upstream.baseUrl}/chat/completions`, headers: {}, stop: () => {} })
+    },
+    {
+      name: "bare proxy",
+      start: async () => ({ url: `http://127.0.0.1:${proxy.port}${path}`, headers: {}, stop: () => {} })
+    },
+    {
+      name: "gateway",
+      start: async () => {
+        const g = await startGateway(upstream.baseUrl, 1)
+        return { url: `${g.url}${path}`, headers: {}, stop: g.stop }
+      }
+    },
+    ...(args.includes("--workers")
+      ? [
+          {
+            name: "gateway --workers 2",
+            start: async () => {
+              const g = await startGateway(upstream.baseUrl, 2)
+              return { url: `${g.url}${path}`, headers: {}, stop: g.stop }
+            }
+          }
+        ]
+      : []),
+    {
+      name: "portkey",
+      start: async () => {
+        const p = await startPortkey()
+        const headers = {
+          "x-portkey-provider": "openai",
+          "x-portkey-custom-host": upstream.baseUrl,
+          authorization: "Bearer sk-bench"
+        }
+        return { url: `${p.url}${path}`, headers, stop: p.stop }
+      }
+    }
+  ]
+  for (const target of targets) {
+    if (!wanted(target.name)) continue
+    try {
+      const running = await target.start()
+      for (const connections of [1, 32])
+        rows.push(await measure(target.name, running.url, connections, running.headers))
+      running.stop()
+    } catch (error) {
+      console.error(`${target.name}: could not run: ${(error as Error).message}`)
+    }
+  }
+
+  const find = (target: string, connections: number) =>
+    rows.find((r) => r.target === target && r.connections === connections)
+  console.log(
+    `\n## gateway benchmark — ${new Date().toISOString().slice(0, 10)}, ${Os.cpus().length} × ${Os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}, ${duration} s per run\n`
+  )
+  console.log(
+    "| target | conns | req/s | p50 ms | p99 ms | p50 added ms | mean added µs (1 conn) | × bare proxy | × portkey | failed |"
+  )
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+  for (const row of rows) {
+    const direct = find("direct", row.connections)
+    const bare = find("bare proxy", row.connections)
+    const portkey = find("portkey", row.connections)
+    const added = direct === undefined ? "" : (row.p50 - direct.p50).toFixed(2)
+    const mean = direct === undefined || row.connections !== 1 ? "" : (1e6 / row.rps - 1e6 / direct.rps).toFixed(0)
+    const ratio = (other: Row | undefined) => (other === undefined ? "" : (row.rps / other.rps).toFixed(2))
+    console.log(
+      `| ${row.target} | ${row.connections} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${added} | ${mean} | ${ratio(bare)} | ${ratio(portkey)} | ${row.failed} |`
+    )
+  }
+
+  if (streams > 0 && wanted("gateway")) {
+    const slow = await Helpers.start(["--slow-stream"])
+    const gateway = await startGateway(`http://127.0.0.1:${slow.port}/v1`, 1)
+    const s = await Helpers.openStreams(gateway.url, gateway.pid, streams)
+    console.log(
+      `\n${streams} streams open at once (${Helpers.CHUNKS} chunks, one per ${Helpers.CHUNK_EVERY_MS} ms): ${s.completed} ended with [DONE] in ${s.seconds.toFixed(1)} s; gateway RSS ${s.before.toFixed(0)} MiB before, ${s.peak.toFixed(0)} MiB at the peak (+${(s.peak - s.before).toFixed(0)}, ${(((s.peak - s.before) * 1024) / streams).toFixed(0)} KiB a stream), ${s.after.toFixed(0)} MiB 1 s after`
+    )
+    gateway.stop()
+    slow.stop()
+  }
+  proxy.stop()
+  upstream.stop()
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)

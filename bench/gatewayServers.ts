@@ -1,0 +1,142 @@
+/**
+ * Helper processes of the gateway benchmark, each started with `--import tsx` and printing its port:
+ * - `--proxy URL`: the floor any Node gateway stands on — a bare `node:http` pass-through that reads the request
+ *   body, forwards it over a keep-alive agent to `URL` (same path), and pipes the answer back. No parsing, no auth.
+ * - `--slow-stream`: an OpenAI-compatible upstream whose streams stay open — one chunk every `CHUNK_EVERY_MS` for
+ *   `CHUNKS` chunks — so a thousand streams are open at once through the gateway under test.
+ * Also the client side of the open-streams run, which samples the gateway's memory while they are open.
+ */
+import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as Http from "node:http"
+import { fileURLToPath } from "node:url"
+
+/** Chunks per slow stream, and the pause between them: a stream stays open about 3 s. */
+export const CHUNKS = 30
+export const CHUNK_EVERY_MS = 100
+
+const listen = (server: Http.Server) => {
+  server.keepAliveTimeout = 60_000
+  server.listen(0, "127.0.0.1", () => process.stdout.write(`${(server.address() as { port: number }).port}\n`))
+}
+
+const proxy = (target: string) => {
+  const base = new URL(target)
+  const agent = new Http.Agent({ keepAlive: true, maxSockets: 256 })
+  listen(
+    Http.createServer((req, res) => {
+      const body: Array<Buffer> = []
+      req.on("data", (data: Buffer) => body.push(data))
+      req.on("end", () => {
+        const payload = Buffer.concat(body)
+        const upstream = Http.request(
+          {
+            host: base.hostname,
+            port: base.port,
+            path: req.url,
+            method: req.method,
+            agent,
+            headers: { "content-type": "application/json", "content-length": payload.length }
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers)
+            answer.pipe(res)
+          }
+        )
+        upstream.on("error", () => {
+          res.writeHead(502)
+          res.end()
+        })
+        upstream.end(payload)
+      })
+    })
+  )
+}
+
+const chunk = (i: number) =>
+  `data: ${JSON.stringify({
+    id: "chatcmpl-slow",
+    object: "chat.completion.chunk",
+    created: 1_700_000_000,
+    model: "gpt-4o-mini",
+    choices: [
+      { index: 0, delta: i === 0 ? { role: "assistant", content: "t0 " } : { content: `t${i} ` }, finish_reason: null }
+    ]
+  })}\n\n`
+
+const slowStream = () =>
+  listen(
+    Http.createServer((req, res) => {
+      req.resume()
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+        let i = 0
+        const timer = setInterval(() => {
+          if (i < CHUNKS) {
+            res.write(chunk(i++))
+            return
+          }
+          clearInterval(timer)
+          const usage = { prompt_tokens: 5, completion_tokens: CHUNKS, total_tokens: 5 + CHUNKS }
+          res.end(
+            `data: ${JSON.stringify({ id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage })}\n\ndata: [DONE]\n\n`
+          )
+        }, CHUNK_EVERY_MS)
+        res.on("close", () => clearInterval(timer))
+      })
+    })
+  )
+
+/** Starts a helper in its own process; resolves to its port and a way to stop it. */
+export const start = async (
+  args: ReadonlyArray<string>
+): Promise<{ readonly port: number; readonly pid: number; readonly stop: () => void }> => {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), ...args], {
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once("data", (data: Buffer) => resolve(Number(String(data).trim())))
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code} before listening`)))
+  })
+  return { port, pid: child.pid!, stop: () => void child.kill() }
+}
+
+/** A process's resident memory in MiB, from /proc (Linux). */
+export const rssMiB = (pid: number) => {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+  return match === null ? Number.NaN : Number(match[1]) / 1024
+}
+
+/** `n` streamed chats at once through `url`; the gateway's memory sampled while they are open. */
+export const openStreams = async (url: string, pid: number, n: number) => {
+  const agent = new Http.Agent({ keepAlive: true, maxSockets: n + 10 })
+  const before = rssMiB(pid)
+  let peak = before
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 50)
+  const started = Date.now()
+  const one = () =>
+    new Promise<boolean>((resolve) => {
+      const request = Http.request(
+        `${url}/v1/chat/completions`,
+        { method: "POST", agent, headers: { "content-type": "application/json" } },
+        (response) => {
+          let tail = ""
+          response.on("data", (data) => (tail = (tail + String(data)).slice(-64)))
+          response.on("end", () => resolve(response.statusCode === 200 && tail.includes("[DONE]")))
+        }
+      )
+      request.on("error", () => resolve(false))
+      request.end(JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "hi" }] }))
+    })
+  const results = await Promise.all(Array.from({ length: n }, one))
+  clearInterval(sampler)
+  const seconds = (Date.now() - started) / 1000
+  agent.destroy()
+  await new Promise((r) => setTimeout(r, 1000))
+  const after = rssMiB(pid)
+  return { completed: results.filter(Boolean).length, seconds, before, peak, after }
+}
+
+const at = process.argv.indexOf("--proxy")
+if (at !== -1) proxy(process.argv[at + 1]!)
+if (process.argv.includes("--slow-stream")) slowStream()
