@@ -5,6 +5,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import * as TestServices from "effect/TestServices"
 import * as Deployment from "../../src/Deployment.js"
 import * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmTest from "../../src/LlmTest.js"
@@ -76,8 +78,8 @@ const drain = (store: RedisRouterStore.Built) =>
 const one = (store: RouterStore.Service, name: string) => Effect.map(store.snapshot([name]), (s) => s.deployments[0])
 
 /** Decides like the router for one deployment: admits it (as its probe when half-open) unless blocked. */
-const admit = (name: string) => (snapshot: RouterStore.Snapshot) => {
-  const a = Circuit.admission(snapshot.deployments[0].circuit, Date.now())
+const admit = (name: string, now?: number) => (snapshot: RouterStore.Snapshot) => {
+  const a = Circuit.admission(snapshot.deployments[0].circuit, now ?? Date.now())
   return [a, a === "blocked" ? [] : [admitted(name, a === "probe")]] as const
 }
 
@@ -194,6 +196,23 @@ describe("Redis RouterStore", () => {
     })
   )
 
+  it.scoped("under TestClock the offset holds: a cooldown ends when the test clock says, not the real one", () =>
+    Effect.gen(function* () {
+      // The server starts on the live clock (it polls for PING); the store runs on the test clock.
+      const server = yield* TestServices.provideLive(RedisServer.start())
+      const a = yield* storeOn(server)
+      yield* a.service.write([admitted("d"), settled("d", 0, failure)]) // trips at test time 0 for 10 s
+      yield* a.sync
+      yield* a.sync
+      expect(yield* a.service.modify(["d"], admit("d", 9_999))).toBe("blocked")
+      yield* TestClock.adjust(Duration.seconds(10))
+      yield* a.sync // measured again 10 s later by the test clock: kept, as Redis' clock moved by milliseconds
+      const now = yield* Clock.currentTimeMillis
+      expect((yield* one(a.service, "d")).circuit.openUntil).toBe(10_000)
+      expect(yield* a.service.modify(["d"], admit("d", now))).toBe("probe")
+    })
+  )
+
   it.scopedLive("Redis killed: the store serves from its copy, shows unavailable, and resyncs when it is back", () =>
     Effect.gen(function* () {
       const server = yield* RedisServer.start()
@@ -215,6 +234,20 @@ describe("Redis RouterStore", () => {
       expect(state(yield* a.service.status!)).toBe("connected")
       const b = yield* storeOn(server)
       expect((yield* one(b.service, "d")).requests).toBe(1)
+    })
+  )
+
+  it.scopedLive("Redis absent at start: the store builds, routes on its copy, and writes it once Redis is up", () =>
+    Effect.gen(function* () {
+      const server = yield* RedisServer.start({ absent: true })
+      const a = yield* storeOn(server, "t:", 50)
+      expect(yield* a.service.modify(["d"], admit("d"))).toBe("closed")
+      yield* a.service.write([settled("d", Date.now(), success(10))])
+      expect(yield* a.service.status!).toMatchObject({ kind: "redis", state: "unavailable" })
+      yield* server.restart
+      yield* drain(a)
+      const b = yield* storeOn(server)
+      expect((yield* one(b.service, "d")).successes).toBe(1)
     })
   )
 

@@ -221,6 +221,8 @@ export const make = (connection: Connection, settings: Settings = defaults): Eff
     const sync: Effect.Effect<void> = lock.withPermits(1)(
       Effect.gen(function* () {
         yield* trim
+        // Events hold local instants, written in Redis time: the offset must be known before the first write.
+        if ((yield* Ref.get(anchor)) === undefined && (yield* exchange(undefined, 0)) === "failed") return
         let batch = yield* Ref.get(outstanding)
         if (batch === undefined) {
           const count = Chunk.size((yield* Ref.get(local)).pending)
