@@ -99,7 +99,7 @@ const skewed = (shift: number): Clock.Clock => {
 }
 
 describe("Redis RouterStore", () => {
-  it.scopedLive("two stores share counters and latency: each sees the other's events after a sync", () =>
+  it.scopedLive("two stores share counters and latency (not calls in flight): each sees the other's after a sync", () =>
     Effect.gen(function* () {
       const server = yield* RedisServer.start()
       const a = yield* storeOn(server)
@@ -119,6 +119,12 @@ describe("Redis RouterStore", () => {
       expect(Math.abs(db.sampledAt - da.sampledAt)).toBeLessThan(100)
       expect(da.latency).toBe(200) // 100 then 300 or 300 then 100, alpha 0.5
       expect((yield* a.service.snapshot(["d"])).turn).toBe(2)
+      // Calls in flight are each process's own (a dead process's calls would otherwise count forever).
+      yield* a.service.write([admitted("d")])
+      yield* drain(a)
+      yield* b.sync
+      expect([(yield* one(a.service, "d")).inFlight, (yield* one(b.service, "d")).inFlight]).toEqual([1, 0])
+      expect((yield* one(b.service, "d")).requests).toBe(3)
     })
   )
 

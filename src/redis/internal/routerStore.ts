@@ -21,7 +21,8 @@
  *   a minute of Redis time (so a `TestClock` that jumps does not drag it along), then measured again.
  * - **Redis down: serve from the copy.** A failed sync leaves the events pending and tries again at the next tick;
  *   the connection logs the outage once and `status` shows it. A lease that cannot be taken counts as taken.
- * - Not shared exactly: `inFlight` of a process that dies with calls in flight stays counted until the key's TTL.
+ * - **In-flight counts are per process** (so `maxConcurrency` and least-busy are too): a shared count would keep a
+ *   dead process's calls counted for as long as the key lives.
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
