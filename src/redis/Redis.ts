@@ -16,6 +16,18 @@
  *   answers again. Redis absent when the layer is built does not fail the layer.
  * - The URL, which may carry a password, is `Redacted`: it is never logged, nor put in an error or a status.
  *
+ * What is exact across processes while Redis answers, and what is not:
+ * - Exact: rate-limit windows (`rpm`/`tpm`, on Redis' clock, `tpm` corrected to real usage at settle) and hard
+ *   budgets (spend plus open reservations never passes a limit), each changed by one Lua script.
+ * - Cache: an answer stored by one process is a hit in the others for its TTL; at most 10,000 entries of 1 MiB each.
+ * - Router: the half-open probe is exact (a lease); circuits, latency averages, counters and the round-robin turn
+ *   converge within a refresh (100 ms: each process routes on a local copy synced by one script); calls in flight
+ *   are counted per process.
+ * - During an outage each process counts only its own traffic (so together they may pass a limit by what the others
+ *   admitted meanwhile); spend made locally is written to Redis once when it answers again, rate-limit slots taken
+ *   locally are not, and cache entries written locally stay local.
+ * - A single Redis (or a primary with replicas), not a cluster: the budget's scripts name keys they build.
+ *
  * @since 0.2.0
  */
 import * as Context from "effect/Context"
@@ -28,9 +40,11 @@ import * as LiterLlmError from "../LiterLlmError.js"
 import { PositiveDuration } from "../internal/middleware/options.js"
 import * as Validate from "../internal/validate.js"
 import * as Budget from "../Budget.js"
+import * as LlmCache from "../LlmCache.js"
 import * as RateLimit from "../RateLimit.js"
 import * as RouterStore from "../RouterStore.js"
 import * as BudgetStore from "./internal/budget.js"
+import * as CacheStore from "./internal/cache.js"
 import * as internal from "./internal/connection.js"
 import * as RateLimitStore from "./internal/rateLimit.js"
 import * as RedisRouterStore from "./internal/routerStore.js"
@@ -143,13 +157,14 @@ const stores = (connection: ConnectionService) =>
     return Context.make(Connection, connection).pipe(
       Context.add(RateLimit.Store, yield* RateLimitStore.make(connection)),
       Context.add(Budget.Store, yield* BudgetStore.make(connection)),
+      Context.add(LlmCache.CacheStore, yield* CacheStore.make(connection)),
       Context.add(RouterStore.RouterStore, (yield* RedisRouterStore.make(connection)).service)
     )
   })
 
 /**
- * Shared state on Redis: provides the {@link Connection} and, on it, `RateLimit.Store`, `Budget.Store` and
- * `RouterStore.RouterStore`. Fails with `BadRequest` naming the option when `url` is not
+ * Shared state on Redis: provides the {@link Connection} and, on it, `RateLimit.Store`, `Budget.Store`,
+ * `LlmCache.CacheStore` and `RouterStore.RouterStore`. Fails with `BadRequest` naming the option when `url` is not
  * a `Redacted` redis URL (without showing it), `prefix` is not a string or `timeout` is not a positive duration; a
  * Redis that does not answer does not fail it.
  *
@@ -158,5 +173,7 @@ const stores = (connection: ConnectionService) =>
  */
 export const layer = (
   options: Options
-): Layer.Layer<Connection | RateLimit.Store | Budget.Store | RouterStore.RouterStore, LiterLlmError.BadRequest> =>
-  Layer.scopedContext(Effect.flatMap(makeConnection(options), stores))
+): Layer.Layer<
+  Connection | RateLimit.Store | Budget.Store | LlmCache.CacheStore | RouterStore.RouterStore,
+  LiterLlmError.BadRequest
+> => Layer.scopedContext(Effect.flatMap(makeConnection(options), stores))

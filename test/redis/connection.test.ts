@@ -109,6 +109,12 @@ describe("Redis connection", () => {
         Effect.scoped(Redis.makeConnection({ url: Redacted.make("redis://127.0.0.1:1"), timeout: -1 }))
       )
       expect(timeout.message).toContain("option timeout")
+      const prefix = yield* Effect.flip(
+        Effect.scoped(
+          Redis.makeConnection({ url: Redacted.make("redis://127.0.0.1:1"), prefix: 5 as unknown as string })
+        )
+      )
+      expect(prefix.message).toContain("option prefix")
     })
   )
 

@@ -15,7 +15,8 @@
  *   that could not be written (a local reservation's, or a settle that timed out) waits in a local queue and is added
  *   to Redis when it answers again, once: a local call's cost carries a marker key, a Redis reservation is charged
  *   only while open. So nothing is charged twice, and nothing is lost unless this process exits before Redis comes
- *   back. Not exact during an outage: each process sees only its own spend since the last reply, so together they
+ *   back. A reservation that timed out is released on Redis when it answers (it may have been made there by a
+ *   server that was paused). Not exact during an outage: each process sees only its own spend since the last reply, so together they
  *   may pass a limit by what the others spent meanwhile.
  * - Every key is under the prefix and expires {@link retention} after its last change. `spent` and `reset` walk the
  *   scopes named in one set, building key names in the script: a single Redis, not a cluster.
@@ -31,6 +32,8 @@ import * as Crypto from "node:crypto"
 export const reservationTtl = 15 * 60_000
 /** How long a scope is kept after its last change. */
 export const retention = 30 * 24 * 60 * 60_000
+/** Releases of timed-out reservations kept for Redis at most (costs are always kept). */
+const maxQueued = 50_000
 /** How long the marker of a cost written after an outage is kept (against writing it twice). */
 const markerTtl = 24 * 60 * 60_000
 
@@ -173,7 +176,8 @@ export const make = (
             Effect.forEach(
               taken,
               (cost) => Effect.catchAll(write(cost), () => Ref.update(unwritten, (q) => [...q, cost])),
-              { discard: true }
+              // all at once (pipelined in one write): a server that hangs costs one timeout, not one per cost
+              { discard: true, concurrency: "unbounded" }
             )
           )
     )
@@ -186,7 +190,14 @@ export const make = (
             Effect.zipRight(
               flush,
               Effect.catchAll(reserveRemote(scopes, estimate, enforce, id), () =>
-                reserveLocal(scopes, estimate, enforce, id)
+                // A reservation that timed out may still be made by a server that was only slow or paused: queue
+                // its release, so it does not hold budget until it expires.
+                Effect.zipRight(
+                  Ref.update(unwritten, (q) =>
+                    q.length >= maxQueued ? q : [...q, { id, scopes: scopes.map((s) => s.key), cost: 0, local: false }]
+                  ),
+                  reserveLocal(scopes, estimate, enforce, id)
+                )
               )
             )
         ),
