@@ -294,4 +294,25 @@ layer(rig, { timeout: Duration.minutes(2), excludeTestServices: true })("two rou
       expect((yield* b.send({ op: "spend" })).global).toBeCloseTo(40 * 0.06, 9)
     })
   )
+
+  it.effect("a response cached by one process is a hit in the other, until its TTL", () =>
+    Effect.gen(function* () {
+      const { a, b, calls, setup } = yield* Rig
+      yield* setup({ deployments: ["one"], strategy: "fallback", cache: { ttl: "1 second" } })
+      const written = Date.now()
+      expect(replies(yield* a.send({ op: "chat", n: 1, concurrency: 1 }), "one")).toBe(1)
+      expect(replies(yield* b.send({ op: "chat", n: 1, concurrency: 1 }), "one")).toBe(1)
+      expect(yield* calls("one")).toBe(1)
+      // Then B asks every 50 ms: the first miss comes once the second is over, not before.
+      yield* within(
+        "the entry expires",
+        Effect.zipRight(
+          b.send({ op: "chat", n: 1, concurrency: 1 }),
+          Effect.map(calls("one"), (n) => n === 2)
+        ),
+        60
+      )
+      expect(Date.now() - written).toBeGreaterThanOrEqual(1000)
+    })
+  )
 })
