@@ -4,6 +4,7 @@
  * (latency-based, circuit on) over our OpenAI-compatible client to a loopback upstream in its own process, and one
  * redis-server started here (no persistence).
  *
+ * - The store's cost per routed call in CPU time, in this process, over instant `LlmTest` deployments.
  * - p50 of a routed request, one in flight, Redis vs memory, in wall time. Target (issue 14): ≤ 0.3 ms added.
  * - Throughput with 32 in flight for one second: one process on Redis vs memory (information), and two processes on
  *   Redis together vs one (target: ≥ 1.5×). Figures are µs per request (the inverse of requests per second).
@@ -12,6 +13,7 @@
  * asks each configuration in turn, so slow stretches of a shared machine hit all of them alike.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -22,12 +24,21 @@ import { performance } from "node:perf_hooks"
 import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import type * as Chat from "../src/Chat.js"
+import type * as LlmServiceTypes from "../src/LlmService.js"
 import { compiled, Lib } from "./library.js"
-import { median, rounds } from "./measure.js"
+import { type Arm, compare, median, perOp, rounds } from "./measure.js"
 import { type Row, setting, table } from "./report.js"
 import { start } from "./upstream.js"
 
-const { Deployment, LlmService, OpenAiCompatible, Router, Strategy } = Lib
+const { Deployment, LlmService, LlmTest, OpenAiCompatible, Router, Strategy } = Lib
+
+type RedisModule = typeof import("../src/redis/index.js")
+const loadRedis = async (): Promise<RedisModule> =>
+  (await import(
+    process.env.BENCH_LIBRARY === undefined
+      ? new URL("../src/redis/index.ts", import.meta.url).href
+      : new URL("./redis/index.js", process.env.BENCH_LIBRARY).href
+  )) as RedisModule
 
 const SEQUENTIAL = 300
 const CONCURRENCY = 32
@@ -43,11 +54,7 @@ const request: Chat.ChatCompletionRequest = {
 // A router process: `--worker memory|redis <upstream> <redisUrl>`; commands on stdin, one answer line each.
 
 const worker = async (store: string, upstream: string, redisUrl: string) => {
-  const { Redis } = (await import(
-    process.env.BENCH_LIBRARY === undefined
-      ? new URL("../src/redis/index.ts", import.meta.url).href
-      : new URL("./redis/index.js", process.env.BENCH_LIBRARY).href
-  )) as typeof import("../src/redis/index.js")
+  const { Redis } = await loadRedis()
   const deployment = (name: string) =>
     Deployment.make({
       name,
@@ -167,11 +174,42 @@ const startRedis = async (): Promise<{ readonly url: string; readonly child: Chi
   throw new Error("redis-server did not answer within 5 s (is it installed? apt-get install -y redis-server)")
 }
 
+/**
+ * The store's own cost, in this process's CPU time (which the machine's other load does not inflate): 1,000 routed
+ * calls over two instant `LlmTest` deployments, memory store vs Redis store (its background sync included).
+ */
+const cpuRow = async (redisUrl: string): Promise<Row> => {
+  const { Redis } = await loadRedis()
+  const router = Router.layer({
+    deployments: [
+      Deployment.make({ name: "a", layer: LlmTest.layer() }),
+      Deployment.make({ name: "b", layer: LlmTest.layer() })
+    ],
+    strategy: Strategy.latencyBased()
+  })
+  const arm = (layer: Layer.Layer<any, any>): { arm: Arm; dispose: () => Promise<void> } => {
+    const runtime = ManagedRuntime.make(layer as Layer.Layer<LlmServiceTypes.LlmService>)
+    const calls = Effect.forEach(Array.from({ length: 1_000 }), () => LlmService.chat(request), { discard: true })
+    return { arm: () => runtime.runPromise(perOp("cpu", 1_000, calls)), dispose: () => runtime.dispose() }
+  }
+  const memory = arm(router)
+  const shared = arm(Layer.provide(router, Redis.layer({ url: Redacted.make(redisUrl), prefix: "bench-cpu:" })))
+  const samples = await compare(memory.arm, shared.arm)
+  await memory.dispose()
+  await shared.dispose()
+  return {
+    name: "CPU µs per routed call (instant deployments): Redis store vs memory store",
+    samples,
+    target: { _tag: "Added", max: 300 }
+  }
+}
+
 const main = async () => {
   const upstream = await start()
   const redis = await startRedis()
   const handles: Array<Handle> = []
   try {
+    const cpu = await cpuRow(redis.url)
     const [memory, one, two] = await Promise.all([
       startWorker("memory", upstream.baseUrl, redis.url),
       startWorker("redis", upstream.baseUrl, redis.url),
@@ -195,6 +233,7 @@ const main = async () => {
       load.two.push(perRequest(a + b))
     }
     const rows: Array<Row> = [
+      cpu,
       {
         name: "p50 of a routed request, 1 in flight: Redis store vs memory store",
         samples: { base: p50.memory, subject: p50.redis },
