@@ -165,6 +165,22 @@ export const markProbing = (local: Local, name: string, probing: boolean): Local
   return { ...local, states }
 }
 
+/** The snapshot with the circuits whose probe lease this call holds shown free, so `decide` may pick them. */
+export const freeFor = (
+  snapshot: RouterStore.Snapshot,
+  names: ReadonlyArray<string>,
+  claimed: ReadonlyMap<string, string>
+) =>
+  ({
+    ...snapshot,
+    deployments: snapshot.deployments.map((d, i) =>
+      claimed.has(names[i]) && d.circuit.probing ? { ...d, circuit: { ...d.circuit, probing: false } } : d
+    )
+  }) satisfies RouterStore.Snapshot
+
+export const probesOf = (events: ReadonlyArray<Event>) =>
+  events.filter((e) => e._tag === "Admitted" && e.probe).map((e) => e.deployment)
+
 /** What a sync writes: per position, the new state in Redis time (undefined: untouched), and the counters' growth. */
 export interface Writes {
   readonly states: ReadonlyArray<State | undefined>
