@@ -20,6 +20,9 @@
  * - Exact: rate-limit windows (`rpm`/`tpm`, on Redis' clock, `tpm` corrected to real usage at settle) and hard
  *   budgets (spend plus open reservations never passes a limit), each changed by one Lua script.
  * - Cache: an answer stored by one process is a hit in the others for its TTL; at most 10,000 entries of 1 MiB each.
+ * - Router: the half-open probe is exact (a lease); circuits, latency averages, counters and the round-robin turn
+ *   converge within a refresh (100 ms: each process routes on a local copy synced by one script); calls in flight
+ *   are counted per process.
  * - During an outage each process counts only its own traffic (so together they may pass a limit by what the others
  *   admitted meanwhile); spend made locally is written to Redis once when it answers again, rate-limit slots taken
  *   locally are not, and cache entries written locally stay local.
@@ -39,9 +42,9 @@ import * as Validate from "../internal/validate.js"
 import * as Budget from "../Budget.js"
 import * as LlmCache from "../LlmCache.js"
 import * as RateLimit from "../RateLimit.js"
-import * as CacheStore from "./internal/cache.js"
 import * as RouterStore from "../RouterStore.js"
 import * as BudgetStore from "./internal/budget.js"
+import * as CacheStore from "./internal/cache.js"
 import * as internal from "./internal/connection.js"
 import * as RateLimitStore from "./internal/rateLimit.js"
 import * as RedisRouterStore from "./internal/routerStore.js"

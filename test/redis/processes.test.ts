@@ -7,73 +7,14 @@
  */
 import { expect, layer } from "@effect/vitest"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import * as ChildProcess from "node:child_process"
-import * as Path from "node:path"
-import * as Readline from "node:readline"
 import * as FakeUpstream from "../../src/FakeUpstream.js"
 import * as RedisServer from "../support/redisServer.js"
 import type { Config } from "./worker.js"
-
-const repo = Path.resolve(import.meta.dirname, "../..")
-
-interface Worker {
-  readonly send: (command: Record<string, unknown>) => Effect.Effect<any>
-}
-
-/** Spawns a worker; it is told to finish (stdin closed) when the scope closes, and killed if it does not. */
-const spawnWorker = Effect.gen(function* () {
-  const child = yield* Effect.acquireRelease(
-    Effect.sync(() =>
-      ChildProcess.spawn(process.execPath, ["--import", "tsx", Path.join(repo, "test/redis/worker.ts")], {
-        cwd: repo,
-        stdio: ["pipe", "pipe", "inherit"]
-      })
-    ),
-    (child) =>
-      Effect.async<void>((resume) => {
-        if (child.exitCode !== null) return resume(Effect.void)
-        child.once("exit", () => resume(Effect.void))
-        child.stdin!.end()
-      }).pipe(
-        Effect.timeout(Duration.seconds(5)),
-        Effect.catchAll(() => Effect.sync(() => void child.kill("SIGKILL")))
-      )
-  )
-  const waiting = new Map<number, Deferred.Deferred<unknown, string>>()
-  const ready = yield* Deferred.make<void>()
-  Readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-    const message = JSON.parse(line) as { id?: number; ready?: boolean; result?: unknown; error?: string }
-    if (message.ready === true) return Deferred.unsafeDone(ready, Exit.void)
-    const deferred = waiting.get(message.id ?? -1)
-    if (deferred === undefined) return
-    waiting.delete(message.id!)
-    Deferred.unsafeDone(deferred, message.error === undefined ? Exit.succeed(message.result) : Exit.fail(message.error))
-  })
-  // Loading the library through tsx takes seconds, and far more when the machine is busy.
-  yield* Deferred.await(ready).pipe(
-    Effect.timeoutFail({ duration: Duration.minutes(2), onTimeout: () => "the worker did not start within 2 minutes" }),
-    Effect.orDie
-  )
-  const ids = yield* Ref.make(0)
-  const send = (command: Record<string, unknown>) =>
-    Effect.gen(function* () {
-      const id = yield* Ref.updateAndGet(ids, (n) => n + 1)
-      const deferred = yield* Deferred.make<unknown, string>()
-      waiting.set(id, deferred)
-      child.stdin!.write(JSON.stringify({ ...command, id }) + "\n")
-      return yield* Deferred.await(deferred).pipe(
-        Effect.timeoutFail({ duration: Duration.seconds(30), onTimeout: () => "no answer within 30 s" }),
-        Effect.orDieWith((error) => new Error(`worker ${JSON.stringify(command)}: ${error}`))
-      )
-    })
-  return { send } satisfies Worker
-})
+import { spawnWorker, type Worker } from "./workers.js"
 
 /** How the upstream answers each deployment (by the first segment of the path). */
 type Behaviour = Readonly<Record<string, FakeUpstream.Script>>
@@ -292,6 +233,27 @@ layer(rig, { timeout: Duration.minutes(2), excludeTestServices: true })("two rou
       )
       expect(replies(softA, "one") + replies(softB, "one")).toBe(40)
       expect((yield* b.send({ op: "spend" })).global).toBeCloseTo(40 * 0.06, 9)
+    })
+  )
+
+  it.effect("a response cached by one process is a hit in the other, until its TTL", () =>
+    Effect.gen(function* () {
+      const { a, b, calls, setup } = yield* Rig
+      yield* setup({ deployments: ["one"], strategy: "fallback", cache: { ttl: "1 second" } })
+      const written = Date.now()
+      expect(replies(yield* a.send({ op: "chat", n: 1, concurrency: 1 }), "one")).toBe(1)
+      expect(replies(yield* b.send({ op: "chat", n: 1, concurrency: 1 }), "one")).toBe(1)
+      expect(yield* calls("one")).toBe(1)
+      // Then B asks every 50 ms: the first miss comes once the second is over, not before.
+      yield* within(
+        "the entry expires",
+        Effect.zipRight(
+          b.send({ op: "chat", n: 1, concurrency: 1 }),
+          Effect.map(calls("one"), (n) => n === 2)
+        ),
+        60
+      )
+      expect(Date.now() - written).toBeGreaterThanOrEqual(1000)
     })
   )
 })

@@ -5,99 +5,22 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import * as TestServices from "effect/TestServices"
 import * as Deployment from "../../src/Deployment.js"
 import * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmTest from "../../src/LlmTest.js"
 import * as Router from "../../src/Router.js"
 import * as RouterStore from "../../src/RouterStore.js"
 import * as Strategy from "../../src/Strategy.js"
-import * as Circuit from "../../src/internal/router/circuit.js"
-import * as Connection from "../../src/redis/internal/connection.js"
-import * as RedisRouterStore from "../../src/redis/internal/routerStore.js"
 import * as State from "../../src/redis/internal/routerState.js"
 import { Redis } from "../../src/redis/index.js"
 import * as RedisServer from "../support/redisServer.js"
 
-const policy: RouterStore.CircuitPolicy = {
-  consecutiveFailures: 1,
-  failureRate: undefined,
-  minRequests: 10,
-  window: 60_000,
-  cooldown: 10_000,
-  maxCooldown: 60_000,
-  factor: 2
-}
-const rules: RouterStore.Rules = { circuit: policy, alpha: 0.5, staleAfter: Number.POSITIVE_INFINITY }
-
-const admitted = (deployment: string, probe = false): RouterStore.Event => ({
-  _tag: "Admitted",
-  deployment,
-  probe,
-  failover: false,
-  turn: true
-})
-const settled = (deployment: string, at: number, outcome: RouterStore.Outcome, probe = false): RouterStore.Event => ({
-  _tag: "Settled",
-  deployment,
-  at,
-  duration: 1,
-  probe,
-  outcome,
-  rules
-})
-const state = (status: RouterStore.StoreStatus) => (status.kind === "redis" ? status.state : "memory")
-const success = (latency: number): RouterStore.Outcome => ({ _tag: "Success", latency })
-const failure: RouterStore.Outcome = { _tag: "Failure", transient: true, retryAfter: undefined }
-
-const settings = { ...RedisRouterStore.defaults, refresh: 60_000 }
-
-/**
- * A connection and a store on `server`; the store's background sync is slow, so tests sync by hand. The timeout is
- * generous where a test is not about timeouts: the test machine is shared, and 50 ms is sometimes not enough.
- */
-const storeOn = (server: RedisServer.RedisServer, prefix = "t:", timeout = 1000) =>
-  Effect.gen(function* () {
-    const connection = yield* Connection.make({ url: server.url, prefix, timeout: Duration.millis(timeout) })
-    const built = yield* RedisRouterStore.make(connection, settings)
-    return { ...built, connection }
-  })
-
-/** Syncs until nothing is pending and Redis answers (bounded: 100 tries, 30 ms apart). */
-const drain = (store: RedisRouterStore.Built) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 100; i++) {
-      yield* store.sync
-      if ((yield* store.pending) === 0 && state(yield* store.service.status!) === "connected") return
-      yield* Effect.sleep(Duration.millis(30))
-    }
-    return yield* Effect.dieMessage("the store did not drain within 100 syncs")
-  })
-
-const one = (store: RouterStore.Service, name: string) => Effect.map(store.snapshot([name]), (s) => s.deployments[0])
-
-/** Decides like the router for one deployment: admits it (as its probe when half-open) unless blocked. */
-const admit = (name: string) => (snapshot: RouterStore.Snapshot) => {
-  const a = Circuit.admission(snapshot.deployments[0].circuit, Date.now())
-  return [a, a === "blocked" ? [] : [admitted(name, a === "probe")]] as const
-}
-
-/** A live clock `shift` millis off the real one, as a host with a skewed clock would have. */
-const skewed = (shift: number): Clock.Clock => {
-  const live = Clock.make()
-  const millis = () => live.unsafeCurrentTimeMillis() + shift
-  const nanos = () => live.unsafeCurrentTimeNanos() + BigInt(shift) * 1_000_000n
-  return {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: millis,
-    currentTimeMillis: Effect.sync(millis),
-    unsafeCurrentTimeNanos: nanos,
-    currentTimeNanos: Effect.sync(nanos),
-    sleep: (duration) => live.sleep(duration)
-  }
-}
+import { admit, admitted, drain, failure, one, settled, skewed, state, storeOn, success } from "./routerStore.kit.js"
 
 describe("Redis RouterStore", () => {
-  it.scopedLive("two stores share counters and latency: each sees the other's events after a sync", () =>
+  it.scopedLive("two stores share counters and latency (not calls in flight): each sees the other's after a sync", () =>
     Effect.gen(function* () {
       const server = yield* RedisServer.start()
       const a = yield* storeOn(server)
@@ -117,6 +40,12 @@ describe("Redis RouterStore", () => {
       expect(Math.abs(db.sampledAt - da.sampledAt)).toBeLessThan(100)
       expect(da.latency).toBe(200) // 100 then 300 or 300 then 100, alpha 0.5
       expect((yield* a.service.snapshot(["d"])).turn).toBe(2)
+      // Calls in flight are each process's own (a dead process's calls would otherwise count forever).
+      yield* a.service.write([admitted("d")])
+      yield* drain(a)
+      yield* b.sync
+      expect([(yield* one(a.service, "d")).inFlight, (yield* one(b.service, "d")).inFlight]).toEqual([1, 0])
+      expect((yield* one(b.service, "d")).requests).toBe(3)
     })
   )
 
@@ -194,6 +123,23 @@ describe("Redis RouterStore", () => {
     })
   )
 
+  it.scoped("under TestClock the offset holds: a cooldown ends when the test clock says, not the real one", () =>
+    Effect.gen(function* () {
+      // The server starts on the live clock (it polls for PING); the store runs on the test clock.
+      const server = yield* TestServices.provideLive(RedisServer.start())
+      const a = yield* storeOn(server)
+      yield* a.service.write([admitted("d"), settled("d", 0, failure)]) // trips at test time 0 for 10 s
+      yield* a.sync
+      yield* a.sync
+      expect(yield* a.service.modify(["d"], admit("d", 9_999))).toBe("blocked")
+      yield* TestClock.adjust(Duration.seconds(10))
+      yield* a.sync // measured again 10 s later by the test clock: kept, as Redis' clock moved by milliseconds
+      const now = yield* Clock.currentTimeMillis
+      expect((yield* one(a.service, "d")).circuit.openUntil).toBe(10_000)
+      expect(yield* a.service.modify(["d"], admit("d", now))).toBe("probe")
+    })
+  )
+
   it.scopedLive("Redis killed: the store serves from its copy, shows unavailable, and resyncs when it is back", () =>
     Effect.gen(function* () {
       const server = yield* RedisServer.start()
@@ -215,6 +161,20 @@ describe("Redis RouterStore", () => {
       expect(state(yield* a.service.status!)).toBe("connected")
       const b = yield* storeOn(server)
       expect((yield* one(b.service, "d")).requests).toBe(1)
+    })
+  )
+
+  it.scopedLive("Redis absent at start: the store builds, routes on its copy, and writes it once Redis is up", () =>
+    Effect.gen(function* () {
+      const server = yield* RedisServer.start({ absent: true })
+      const a = yield* storeOn(server, "t:", 50)
+      expect(yield* a.service.modify(["d"], admit("d"))).toBe("closed")
+      yield* a.service.write([settled("d", Date.now(), success(10))])
+      expect(yield* a.service.status!).toMatchObject({ kind: "redis", state: "unavailable" })
+      yield* server.restart
+      yield* drain(a)
+      const b = yield* storeOn(server)
+      expect((yield* one(b.service, "d")).successes).toBe(1)
     })
   )
 

@@ -71,3 +71,27 @@ export const release = `
 if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0
 `
+
+/** The reply of {@link sync}, read but not yet trusted: each deployment's stored text still has to be decoded. */
+export interface SyncReply {
+  /** 0: conflict, nothing written; 1: written; 2: this batch had already been written. */
+  readonly status: number
+  /** Redis `TIME`, epoch millis. */
+  readonly redisNow: number
+  readonly turn: number
+  readonly failovers: number
+  readonly deployments: ReadonlyArray<{ readonly version: string; readonly text: string; readonly probe: boolean }>
+}
+
+/** Reads a {@link sync} reply for `count` deployments; undefined when it is not one. */
+export const readSync = (reply: unknown, count: number): SyncReply | undefined => {
+  if (!Array.isArray(reply) || reply.length !== 5 + 3 * count) return undefined
+  const [status, seconds, micros, turn, failovers] = reply.slice(0, 5).map(Number)
+  if (![status, seconds, micros, turn, failovers].every(Number.isFinite)) return undefined
+  const deployments = Array.from({ length: count }, (_, i) => ({
+    version: String(reply[5 + 3 * i]),
+    text: String(reply[6 + 3 * i]),
+    probe: Number(reply[7 + 3 * i]) === 1
+  }))
+  return { status, redisNow: seconds * 1000 + Math.floor(micros / 1000), turn, failovers, deployments }
+}

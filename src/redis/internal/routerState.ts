@@ -165,6 +165,22 @@ export const markProbing = (local: Local, name: string, probing: boolean): Local
   return { ...local, states }
 }
 
+/** The snapshot with the circuits whose probe lease this call holds shown free, so `decide` may pick them. */
+export const freeFor = (
+  snapshot: RouterStore.Snapshot,
+  names: ReadonlyArray<string>,
+  claimed: ReadonlyMap<string, string>
+) =>
+  ({
+    ...snapshot,
+    deployments: snapshot.deployments.map((d, i) =>
+      claimed.has(names[i]) && d.circuit.probing ? { ...d, circuit: { ...d.circuit, probing: false } } : d
+    )
+  }) satisfies RouterStore.Snapshot
+
+export const probesOf = (events: ReadonlyArray<Event>) =>
+  events.filter((e) => e._tag === "Admitted" && e.probe).map((e) => e.deployment)
+
 /** What a sync writes: per position, the new state in Redis time (undefined: untouched), and the counters' growth. */
 export interface Writes {
   readonly states: ReadonlyArray<State | undefined>
@@ -204,11 +220,16 @@ export interface Read {
 export const rebase = (local: Local, read: Read, written: number): Local => {
   const base = local.base.map((b, i) => read.base[i] ?? b)
   const pending = Chunk.drop(local.pending, written)
-  const { failovers, states, turns } = applyTo(
+  const applied = applyTo(
     local.positions,
     base.map((b) => seen(b, read.offset)),
     pending,
     0
+  )
+  const { failovers, turns } = applied
+  // In-flight counts stay this process's own: the view's count is exact, whatever was read.
+  const states = applied.states.map((d, i) =>
+    d.inFlight === local.states[i].inFlight ? d : { ...d, inFlight: local.states[i].inFlight }
   )
   return {
     ...local,
@@ -249,16 +270,16 @@ const Stored = Schema.Struct({
 })
 const decodeStored = Schema.decodeUnknownEither(Schema.parseJson(Stored))
 
-/** A state as stored: JSON, `latency` left out until measured. */
-export const encode = (d: State): string => JSON.stringify(d)
-
 /**
- * A stored state, or undefined when the text is not one (the caller logs it and counts the deployment as new). A
- * negative in-flight count — settlements of calls admitted before Redis lost its data — reads as zero.
+ * A state as stored: JSON, `latency` left out until measured, `inFlight` zero. Calls in flight are counted per
+ * process: a shared count would keep the calls of a process that died counted for as long as the key lives.
  */
+export const encode = (d: State): string => JSON.stringify(d.inFlight === 0 ? d : { ...d, inFlight: 0 })
+
+/** A stored state, or undefined when the text is not one (the caller logs it and counts the deployment as new). */
 export const decode = (text: string): State | undefined => {
   const result = decodeStored(text)
   if (Either.isLeft(result)) return undefined
   const d = result.right
-  return { ...d, latency: d.latency, inFlight: Math.max(0, d.inFlight) }
+  return { ...d, latency: d.latency, inFlight: 0 }
 }

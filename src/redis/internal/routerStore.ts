@@ -21,7 +21,8 @@
  *   a minute of Redis time (so a `TestClock` that jumps does not drag it along), then measured again.
  * - **Redis down: serve from the copy.** A failed sync leaves the events pending and tries again at the next tick;
  *   the connection logs the outage once and `status` shows it. A lease that cannot be taken counts as taken.
- * - Not shared exactly: `inFlight` of a process that dies with calls in flight stays counted until the key's TTL.
+ * - **In-flight counts are per process** (so `maxConcurrency` and least-busy are too): a shared count would keep a
+ *   dead process's calls counted for as long as the key lives.
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -74,18 +75,6 @@ type Decision<A> =
   | { readonly _tag: "Done"; readonly value: A; readonly probes: ReadonlyArray<string> }
   | { readonly _tag: "Claim"; readonly name: string }
 
-/** The snapshot with the circuits whose probe lease this call holds shown free, so `decide` may pick them. */
-const freeFor = (snapshot: RouterStore.Snapshot, names: ReadonlyArray<string>, claimed: ReadonlyMap<string, string>) =>
-  ({
-    ...snapshot,
-    deployments: snapshot.deployments.map((d, i) =>
-      claimed.has(names[i]) && d.circuit.probing ? { ...d, circuit: { ...d.circuit, probing: false } } : d
-    )
-  }) satisfies RouterStore.Snapshot
-
-const probesOf = (events: ReadonlyArray<RouterStore.Event>) =>
-  events.filter((e) => e._tag === "Admitted" && e.probe).map((e) => e.deployment)
-
 /** The Redis router store on `connection`, syncing until the scope closes. */
 export const make = (connection: Connection, settings: Settings = defaults): Effect.Effect<Built, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -131,36 +120,24 @@ export const make = (connection: Connection, settings: Settings = defaults): Eff
         return rtt < a.rtt && agrees ? [measured, { ...fresh, at: a.at }] : [a.offset, a]
       })
 
-    /** Reads a sync's reply; undefined when it is not one (logged). */
-    const parse = (reply: unknown, names: ReadonlyArray<string>, offset: (redisNow: number) => Effect.Effect<number>) =>
+    /** A sync's reply as the new base; a malformed reply is logged and left out, a malformed state counts as new. */
+    const parse = (raw: unknown, names: ReadonlyArray<string>, offset: (redisNow: number) => Effect.Effect<number>) =>
       Effect.gen(function* () {
-        const bad = () =>
-          Effect.as(warnOnce("reply", "Redis router store: a sync got a malformed reply; keeping the local copy"), {
-            status: -1,
-            read: undefined
-          })
-        if (!Array.isArray(reply) || reply.length !== 5 + 3 * names.length) return yield* bad()
-        const [status, seconds, micros, turn, failovers] = reply.slice(0, 5).map(Number)
-        if (![status, seconds, micros, turn, failovers].every(Number.isFinite)) return yield* bad()
-        const redisNow = seconds * 1000 + Math.floor(micros / 1000)
-        const shift = yield* offset(redisNow)
-        const base: Array<State.Base> = []
-        for (let i = 0; i < names.length; i++) {
-          const [version, text, probe] = reply.slice(5 + 3 * i, 8 + 3 * i)
-          const stored = text === "" ? undefined : State.decode(String(text))
-          if (text !== "" && stored === undefined) {
-            yield* warnOnce(
-              `state:${names[i]}`,
-              `Redis router store: the stored state of deployment "${names[i]}" is malformed; treating it as new`
-            )
-          }
-          base.push({
-            version: String(version),
-            state: stored ?? State.shift(RouterStore.initial, shift),
-            probing: Number(probe) === 1
-          })
+        const reply = Scripts.readSync(raw, names.length)
+        if (reply === undefined) {
+          yield* warnOnce("reply", "Redis router store: a sync got a malformed reply; keeping the local copy")
+          return { status: -1, read: undefined }
         }
-        return { status, read: { base, turn, failovers, offset: shift } satisfies State.Read }
+        const shift = yield* offset(reply.redisNow)
+        const base = yield* Effect.forEach(reply.deployments, ({ probe, text, version }, i) => {
+          const stored = text === "" ? undefined : State.decode(text)
+          const entry = { version, state: stored ?? State.shift(RouterStore.initial, shift), probing: probe }
+          if (text === "" || stored !== undefined) return Effect.succeed(entry)
+          const message = `Redis router store: the stored state of deployment "${names[i]}" is malformed; treating it as new`
+          return Effect.as(warnOnce(`state:${names[i]}`, message), entry)
+        })
+        const read: State.Read = { base, turn: reply.turn, failovers: reply.failovers, offset: shift }
+        return { status: reply.status, read }
       })
 
     /** One attempt at writing the first `count` pending events (none: only read). */
@@ -221,6 +198,8 @@ export const make = (connection: Connection, settings: Settings = defaults): Eff
     const sync: Effect.Effect<void> = lock.withPermits(1)(
       Effect.gen(function* () {
         yield* trim
+        // Events hold local instants, written in Redis time: the offset must be known before the first write.
+        if ((yield* Ref.get(anchor)) === undefined && (yield* exchange(undefined, 0)) === "failed") return
         let batch = yield* Ref.get(outstanding)
         if (batch === undefined) {
           const count = Chunk.size((yield* Ref.get(local)).pending)
@@ -273,12 +252,12 @@ export const make = (connection: Connection, settings: Settings = defaults): Eff
         for (let turn = 0; ; turn++) {
           const decision = yield* Ref.modify(local, (l): [Decision<A>, State.Local] => {
             const snapshot = State.view(l, names)
-            const [value, events] = decide(claimed.size === 0 ? snapshot : freeFor(snapshot, names, claimed))
-            const wanted = probesOf(events).find((name) => !claimed.has(name))
+            const [value, events] = decide(claimed.size === 0 ? snapshot : State.freeFor(snapshot, names, claimed))
+            const wanted = State.probesOf(events).find((name) => !claimed.has(name))
             // The circuit shows probing while the lease is asked for, so no other call here asks too.
             if (wanted !== undefined && turn <= names.length)
               return [{ _tag: "Claim", name: wanted }, State.markProbing(l, wanted, true)]
-            return [{ _tag: "Done", value, probes: probesOf(events) }, State.apply(l, events)]
+            return [{ _tag: "Done", value, probes: State.probesOf(events) }, State.apply(l, events)]
           })
           if (decision._tag === "Done") {
             for (const [name, lease] of claimed) {
