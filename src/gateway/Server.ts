@@ -10,6 +10,8 @@
  * ```
  *
  * Endpoints: `POST /v1/chat/completions` (JSON and SSE), `POST /v1/embeddings`, `GET /v1/models`,
+ * `POST /v1/images/generations`, `POST /v1/moderations`, `POST /v1/rerank`, `POST /v1/audio/speech` (streamed bytes),
+ * `POST /v1/audio/transcriptions` (multipart in; see the server's internal `operations.ts`),
  * `GET /health/liveliness`, `GET /health/readiness`, `GET /metrics` (the same without `/v1` too, as some clients
  * drop it from the base URL).
  *
@@ -53,6 +55,7 @@ import * as Access from "./Access.js"
 import * as Call from "./internal/http/call.js"
 import * as Chat from "./internal/http/chat.js"
 import * as Errors from "./internal/http/errors.js"
+import * as Operations from "./internal/http/operations.js"
 import * as Status from "./internal/http/status.js"
 
 /**
@@ -68,6 +71,8 @@ export interface Options {
   readonly host?: string | undefined
   /** The largest request body accepted, in bytes (default 10 MiB); larger ones get a 413. */
   readonly maxBodySize?: number | undefined
+  /** The largest transcription upload accepted, in bytes (default 25 MiB, OpenAI's limit); larger ones get a 413. */
+  readonly maxFileSize?: number | undefined
   /** How long a stream may wait for its first chunk before the answer starts with `: ping` comments (default 15 s). */
   readonly heartbeat?: Duration.DurationInput | undefined
   /** The text of `GET /metrics` (Prometheus exposition format); without it the endpoint is a 404. */
@@ -100,7 +105,8 @@ export class Listening extends Context.Tag("effect-liter-llm/gateway/Server/List
 const OptionsSchema = Schema.Struct({
   port: Schema.optional(Validate.NonNegativeInt.pipe(Schema.lessThanOrEqualTo(65535))),
   host: Schema.optional(Schema.NonEmptyTrimmedString),
-  maxBodySize: Schema.optional(Validate.PositiveInt)
+  maxBodySize: Schema.optional(Validate.PositiveInt),
+  maxFileSize: Schema.optional(Validate.PositiveInt)
 })
 
 const duration = (
@@ -125,7 +131,8 @@ const notFound = Errors.toResponse(
     type: "not_found_error",
     code: "unknown_route",
     param: null,
-    message: "no such endpoint; the gateway serves /v1/chat/completions, /v1/embeddings and /v1/models",
+    message:
+      "no such endpoint; the gateway serves /v1/chat/completions, /v1/embeddings, /v1/models, /v1/images/generations, /v1/moderations, /v1/rerank, /v1/audio/speech and /v1/audio/transcriptions",
     retryAfter: undefined,
     retryable: false
   },
@@ -144,7 +151,12 @@ const routes = (env: Call.Env) =>
       .flatMap((prefix) => [
         HttpLayerRouter.route("POST", `${prefix}/chat/completions`, Chat.chat(env)),
         HttpLayerRouter.route("POST", `${prefix}/embeddings`, Chat.embeddings(env)),
-        HttpLayerRouter.route("GET", `${prefix}/models`, Status.models(env))
+        HttpLayerRouter.route("GET", `${prefix}/models`, Status.models(env)),
+        HttpLayerRouter.route("POST", `${prefix}/images/generations`, Operations.images(env)),
+        HttpLayerRouter.route("POST", `${prefix}/moderations`, Operations.moderations(env)),
+        HttpLayerRouter.route("POST", `${prefix}/rerank`, Operations.rerank(env)),
+        HttpLayerRouter.route("POST", `${prefix}/audio/speech`, Operations.speech(env)),
+        HttpLayerRouter.route("POST", `${prefix}/audio/transcriptions`, Operations.transcriptions(env))
       ])
       .concat([
         HttpLayerRouter.route("GET", "/health/liveliness", Status.liveliness(env)),
@@ -174,6 +186,7 @@ export const layer = (
         access: yield* Access.Access,
         router: yield* Effect.serviceOption(Router.Router),
         maxBodySize: options.maxBodySize ?? 10 * 1024 * 1024,
+        maxFileSize: options.maxFileSize ?? 25 * 1024 * 1024,
         heartbeat,
         metrics: options.metrics,
         draining

@@ -14,6 +14,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../../LiterLlmError.js"
@@ -26,7 +27,8 @@ import type * as Transcription from "../../Transcription.js"
 import * as ValidateOps from "../validateOps.js"
 import { call, type Core } from "./attempt.js"
 import type * as RouterStream from "./stream.js"
-import { route } from "./walk.js"
+import * as Route from "./route.js"
+import { fresh, routeIn } from "./walk.js"
 
 type E = LiterLlmError.LiterLlmError
 
@@ -92,12 +94,24 @@ export const make = (
         () => problem(request),
         () =>
           Effect.flatMap(planOf(request.model), (plan) =>
-            route(core, {
-              run: call((member) => run(member.service, request, member.name)),
-              cost: undefined,
-              hedge: false,
-              ...plan
-            })
+            Effect.flatMap(Ref.make(fresh), (walk) =>
+              routeIn(
+                core,
+                {
+                  run: call((member) => run(member.service, request, member.name)),
+                  cost: undefined,
+                  hedge: false,
+                  ...plan
+                },
+                walk
+              ).pipe(
+                // the route's facts, as for chat (without a cost: these answers carry no chat usage to price)
+                Effect.tap(() =>
+                  Effect.flatMap(Ref.get(walk), (w) => Route.annotate(Route.factsOf(core, w, undefined)))
+                ),
+                Effect.tapError(() => Effect.flatMap(Ref.get(walk), Route.annotateFailed))
+              )
+            )
           )
       )
   return {

@@ -20,6 +20,8 @@ export interface Env {
   readonly access: Access.Service
   readonly router: Option.Option<Router.Service>
   readonly maxBodySize: number
+  /** The largest transcription upload, in bytes. */
+  readonly maxFileSize: number
   readonly heartbeat: Duration.Duration
   readonly metrics: Effect.Effect<string> | undefined
   /** True once shutdown began: readiness fails and answers close their connection. */
