@@ -37,16 +37,32 @@ export const ModerationRequest = Schema.Struct({
 export type ModerationRequest = typeof ModerationRequest.Type
 
 /**
- * The verdict on one input.
+ * The verdict on one input. `flagged` is read from the answer, or — where the provider sends none (Mistral) — true
+ * when any category is.
  *
  * @since 0.2.0
  * @category response
  */
-export const ModerationResult = Schema.Struct({
-  flagged: Schema.Boolean,
-  categories: Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Boolean) }),
-  category_scores: Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Number) })
-})
+const Categories = Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Boolean) })
+const Scores = Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Number) })
+
+export const ModerationResult = Schema.transform(
+  Schema.Struct({
+    flagged: Schema.optional(Schema.NullOr(Schema.Boolean)),
+    categories: Categories,
+    category_scores: Scores
+  }),
+  Schema.Struct({ flagged: Schema.Boolean, categories: Categories, category_scores: Scores }),
+  {
+    strict: true,
+    // Mistral's classifier sends no `flagged`: an input is flagged when any category is
+    decode: (wire) => ({
+      ...wire,
+      flagged: wire.flagged ?? Object.values(wire.categories).some((hit) => hit === true)
+    }),
+    encode: (result) => result
+  }
+)
 /** @since 0.2.0 @category response */
 export type ModerationResult = typeof ModerationResult.Type
 

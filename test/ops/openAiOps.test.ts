@@ -85,6 +85,29 @@ describe("OpenAI-compatible operations", () => {
     })
   )
 
+  it.scoped("moderation: Mistral's answer (no `flagged`) is flagged when any category is", () =>
+    Effect.gen(function* () {
+      const server = yield* Loopback.serve(() =>
+        json({
+          id: "mod-e5f1",
+          model: "mistral-moderation-latest",
+          results: [
+            {
+              categories: { sexual: false, violence_and_threats: true, pii: false },
+              category_scores: { sexual: 0.001, violence_and_threats: 0.82, pii: 0.01 }
+            },
+            { categories: { sexual: false, violence_and_threats: false }, category_scores: { sexual: 0.0 } }
+          ]
+        })
+      )
+      const service = yield* serviceAt(server.url, { provider: "mistral" })
+      const response = yield* service.moderate({ model: "mistral-moderation-latest", input: ["a", "b"] })
+      expect(response.results.map((r) => r.flagged)).toEqual([true, false])
+      const [sent] = yield* server.requests
+      expect(sent.path).toBe("/v1/moderations")
+    })
+  )
+
   it.scoped("speech: the same JSON as the SDK; the audio streams back with its content type", () =>
     Effect.gen(function* () {
       const server = yield* Loopback.serve(answerFor)
