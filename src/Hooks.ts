@@ -20,7 +20,9 @@
  *   (the defect in `cause`) — a buggy hook never crashes the caller.
  * - Hooks run on the caller's fiber, inside the caller's span, so a hook that hangs is bounded by the caller's own
  *   timeout. A hook is called when its turn comes, not when the request is built.
- * - Embeddings and `listModels` pass through unhooked: the hook signatures speak chat.
+ * - Images, speech, transcription, moderation and rerank run `onOperation`, `onOperationResponse` and
+ *   `onOperationError`, with the operation's name and request, under the same rules.
+ * - Embeddings and `listModels` pass through unhooked.
  *
  * @since 0.1.0
  */
@@ -57,6 +59,29 @@ export interface Hook {
         error: LiterLlmError.LiterLlmError
       ) => Effect.Effect<unknown, LiterLlmError.HookRejected>)
     | undefined
+  /**
+   * Runs before each image, speech, transcription, moderation and rerank call, with the operation's name and its
+   * request; fail with `HookRejected` to refuse it (e.g. a moderation check's own quota).
+   */
+  readonly onOperation?: ((call: OperationCall) => Effect.Effect<unknown, LiterLlmError.HookRejected>) | undefined
+  /** Runs after such a call succeeded, with its answer (speech: once the audio started). */
+  readonly onOperationResponse?:
+    ((call: OperationCall, response: unknown) => Effect.Effect<unknown, LiterLlmError.HookRejected>) | undefined
+  /** Runs when such a call failed with a typed error; the call then fails with that error. */
+  readonly onOperationError?:
+    | ((call: OperationCall, error: LiterLlmError.LiterLlmError) => Effect.Effect<unknown, LiterLlmError.HookRejected>)
+    | undefined
+}
+
+/**
+ * One call of an operation other than chat and embeddings, as its hooks see it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface OperationCall {
+  readonly operation: "image" | "speech" | "transcribe" | "moderate" | "rerank"
+  readonly request: { readonly model: string }
 }
 
 /**

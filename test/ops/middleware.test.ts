@@ -8,6 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Tracer from "effect/Tracer"
 import * as Budget from "../../src/Budget.js"
+import * as Hooks from "../../src/Hooks.js"
+import * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmCache from "../../src/LlmCache.js"
 import * as LlmService from "../../src/LlmService.js"
 import * as LlmTest from "../../src/LlmTest.js"
@@ -44,6 +46,30 @@ describe("the other operations through the middleware", () => {
         )
       )
     )
+  )
+
+  it.effect("Hooks: onOperation may refuse; onOperationResponse and onOperationError see each call", () =>
+    Effect.gen(function* () {
+      const seen: Array<string> = []
+      const test = yield* LlmTest.make({ failures: [new LiterLlmError.ServiceUnavailable({ provider: "test" })] })
+      const hooked = yield* Hooks.make([
+        {
+          onOperation: ({ operation, request }) =>
+            request.model === "blocked"
+              ? Effect.fail(new LiterLlmError.HookRejected({ message: `no ${operation} for blocked` }))
+              : Effect.sync(() => seen.push(`before ${operation}`)),
+          onOperationResponse: ({ operation }) => Effect.sync(() => seen.push(`after ${operation}`)),
+          onOperationError: ({ operation }, error) => Effect.sync(() => seen.push(`${operation} failed: ${error._tag}`))
+        }
+      ])(test.service)
+      const failed = yield* Effect.flip(hooked.moderate({ model: "m", input: "x" }))
+      expect(failed._tag).toBe("ServiceUnavailable")
+      yield* hooked.rerank(rerank)
+      const refused = yield* Effect.flip(hooked.image({ model: "blocked", prompt: "x" }))
+      expect(refused.message).toBe("no image for blocked")
+      expect(seen).toEqual(["before moderate", "moderate failed: ServiceUnavailable", "before rerank", "after rerank"])
+      expect(yield* test.calls).toBe(2)
+    }).pipe(Effect.scoped)
   )
 
   it.effect("Telemetry: one client span per call, named after the operation and model", () =>

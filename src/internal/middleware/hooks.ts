@@ -13,6 +13,7 @@ import type * as Hooks from "../../Hooks.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
 import { assemble } from "../assemble.js"
+import * as Ops from "./ops.js"
 
 /** A hook's failure or defect as `HookRejected`: a `HookRejected` passes as it is; interruption stays interruption. */
 const rejected = (stage: string) => (cause: Cause.Cause<unknown>) => {
@@ -45,7 +46,7 @@ const inOrder = <H>(
   return run === undefined ? Effect.void : Effect.asVoid(Effect.catchAllCause(run, rejected(stage)))
 }
 
-/** Wraps `below` so its chat calls and streams run `hooks`; embeddings and `listModels` pass through. */
+/** Wraps `below` so its calls run `hooks`; embeddings and `listModels` pass through. */
 export const make =
   (hooks: ReadonlyArray<Hooks.Hook>) =>
   (below: LlmService.Service): LlmService.Service => {
@@ -96,5 +97,35 @@ export const make =
       )
     }
 
-    return { ...below, chat, chatStream }
+    const onOperations = hooks.flatMap((h) => (h.onOperation === undefined ? [] : [h.onOperation]))
+    const onOperationResponses = hooks.flatMap((h) =>
+      h.onOperationResponse === undefined ? [] : [h.onOperationResponse]
+    )
+    const onOperationErrors = hooks.flatMap((h) => (h.onOperationError === undefined ? [] : [h.onOperationError]))
+    const anyOperationHook = onOperations.length + onOperationResponses.length + onOperationErrors.length > 0
+    const others = Ops.wrapAll(below, (operation, _spec, call) => (request) => {
+      const described: Hooks.OperationCall = { operation, request }
+      let run = Effect.suspend(() => call(request))
+      if (onOperationErrors.length > 0) {
+        run = Effect.catchAll(run, (error) =>
+          Effect.zipRight(
+            inOrder("onOperationError", onOperationErrors, (h) => h(described, error)),
+            Effect.fail(error)
+          )
+        )
+      }
+      if (onOperationResponses.length > 0) {
+        run = Effect.tap(run, (response) =>
+          inOrder("onOperationResponse", onOperationResponses, (h) => h(described, response))
+        )
+      }
+      return onOperations.length === 0
+        ? run
+        : Effect.zipRight(
+            inOrder("onOperation", onOperations, (h) => h(described)),
+            run
+          )
+    })
+
+    return anyOperationHook ? { ...below, ...others, chat, chatStream } : { ...below, chat, chatStream }
   }
