@@ -149,6 +149,31 @@ export const lookup = (model: string): Option.Option<ModelPricing> => {
 }
 
 /**
+ * The price of an hour of audio for `model` (speech-to-text models the price data prices by the hour, such as
+ * `whisper-1`), or `None` where it has no such price.
+ *
+ * @since 0.2.0
+ * @category lookup
+ */
+export const audioHourPrice = (model: string): Option.Option<number> => {
+  const resolved = PriceIndex.resolve(model)
+  if (resolved === undefined) return Option.none()
+  const price = listPrice(resolved.model)
+  const perHour = perMillion(price["input_audio_hours"]) ?? perMillion(price["audio_hours"])
+  return perHour === undefined ? Option.none() : Option.some(perHour)
+}
+
+/**
+ * The cost in USD of transcribing `seconds` of audio with `model`, or `None` where the price data has no price by
+ * the hour for it (a token-priced model is priced by its reported tokens instead).
+ *
+ * @since 0.2.0
+ * @category cost
+ */
+export const transcriptionCost = (model: string, seconds: number): Option.Option<number> =>
+  Option.map(audioHourPrice(model), (perHour) => (perHour * Math.max(0, seconds)) / 3600)
+
+/**
  * The price of `model` as sold by `provider` (our provider id such as `groq`, `gemini`, `bedrock`, or genai-prices'
  * own). `None` when the data has no such provider or the provider does not list the model.
  *

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import * as Budget from "../../src/Budget.js"
 import * as Hooks from "../../src/Hooks.js"
@@ -13,6 +14,7 @@ import * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmCache from "../../src/LlmCache.js"
 import * as LlmService from "../../src/LlmService.js"
 import * as LlmTest from "../../src/LlmTest.js"
+import * as Pricing from "../../src/Pricing.js"
 import * as RateLimit from "../../src/RateLimit.js"
 import * as Telemetry from "../../src/Telemetry.js"
 import { recordingTracer } from "../support/tracing.js"
@@ -70,6 +72,18 @@ describe("the other operations through the middleware", () => {
       expect(seen).toEqual(["before moderate", "moderate failed: ServiceUnavailable", "before rerank", "after rerank"])
       expect(yield* test.calls).toBe(2)
     }).pipe(Effect.scoped)
+  )
+
+  it.effect("Budget: a transcription is charged by the hour of audio where the price data prices it so", () =>
+    Effect.gen(function* () {
+      // whisper-1 is listed at $0.36 an hour; LlmTest reports the upload's bytes / 16000 as its duration
+      expect(Option.getOrUndefined(Pricing.transcriptionCost("whisper-1", 3600))).toBeCloseTo(0.36, 9)
+      expect(Option.isNone(Pricing.transcriptionCost("no-such-model", 60))).toBe(true)
+      yield* LlmService.transcribe({ model: "whisper-1", file: new Uint8Array(16000 * 60) })
+      expect((yield* Budget.spend).global).toBeCloseTo(0.006, 9)
+      yield* LlmService.transcribe({ model: "unpriced-stt", file: new Uint8Array(16000) })
+      expect((yield* Budget.spend).global).toBeCloseTo(0.006, 9)
+    }).pipe(Effect.provide(Budget.layer({ globalLimit: 1 }).pipe(Layer.provide(LlmTest.layer()))))
   )
 
   it.effect("Telemetry: one client span per call, named after the operation and model", () =>

@@ -5,7 +5,9 @@
  * estimate stands for the rate limit and the budget charges what the price data can price — never a guess.
  */
 import type * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Image from "../../Image.js"
+import * as Pricing from "../../Pricing.js"
 import type * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
 import type * as Moderation from "../../Moderation.js"
@@ -26,6 +28,8 @@ export interface Spec<Req, Res> {
   /** Input tokens, estimated from the request. */
   readonly estimate: (request: Req) => number
   readonly reported: (response: Res) => Reported | undefined
+  /** A cost the price data gives other than by tokens (transcription by the hour of audio), when it has one. */
+  readonly cost?: ((request: Req, response: Res) => number | undefined) | undefined
 }
 
 const finite = (n: unknown): number | undefined =>
@@ -55,6 +59,12 @@ const transcribe: Spec<Transcription.TranscriptionRequest, Transcription.Transcr
     const input = finite(usage?.input_tokens)
     const output = finite(usage?.output_tokens)
     return input === undefined ? undefined : { input, output: output ?? 0 }
+  },
+  // whisper-style models are priced by the hour of audio: the answer's `duration`, or OpenAI's duration usage
+  cost: (request, response) => {
+    const usage = response.usage as Record<string, unknown> | null | undefined
+    const seconds = finite(response.duration) ?? (usage?.type === "duration" ? finite(usage.seconds) : undefined)
+    return seconds === undefined ? undefined : Option.getOrUndefined(Pricing.transcriptionCost(request.model, seconds))
   }
 }
 
