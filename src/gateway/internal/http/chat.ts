@@ -12,6 +12,7 @@ import type * as Chat from "../../../Chat.js"
 import type * as Embedding from "../../../Embedding.js"
 import * as Validate from "../../../internal/validate.js"
 import * as Call from "./call.js"
+import * as Operations from "./operations.js"
 import * as Request from "./request.js"
 import * as Route from "./route.js"
 import * as Routing from "./routing.js"
@@ -52,16 +53,7 @@ export const chat = (env: Call.Env) =>
   )
 
 /** The embeddings endpoint. */
-export const embeddings = (env: Call.Env) =>
-  Call.handle(env)((call) =>
-    Effect.gen(function* () {
-      const caller = yield* Call.caller(env, call)
-      const body = yield* Request.readJsonObject(call.request, env.maxBodySize)
-      yield* Validate.embedding(body)
-      const settings = yield* Routing.parse(call.request)
-      const request = body as unknown as Embedding.EmbeddingRequest
-      const service = yield* env.access.serviceFor(caller, request.model)
-      const response = yield* Route.steer(settings, service.embed(request))
-      return Call.json(response, call.headers)
-    })
-  )
+export const embeddings = Operations.jsonOperation<Embedding.EmbeddingRequest, Embedding.EmbeddingResponse>(
+  Validate.embeddingProblem,
+  (service, request) => service.embed(request)
+)

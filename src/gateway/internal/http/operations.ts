@@ -34,8 +34,8 @@ import * as Request from "./request.js"
 import * as Route from "./route.js"
 import * as Routing from "./routing.js"
 
-/** A JSON operation: read, check, route, answer. */
-const jsonOperation =
+/** A JSON operation: read, check, route, answer (with the route in the headers). */
+export const jsonOperation =
   <Req extends { readonly model: string }, A>(
     problem: (request: unknown) => LiterLlmError.BadRequest | undefined,
     run: (service: LlmService.Service, request: Req) => Effect.Effect<A, LiterLlmError.LiterLlmError>
