@@ -9,8 +9,9 @@
  *
  * Decisions:
  * - Documents are sent as strings to Cohere and Voyage (they take only strings) and as given to Jina.
- * - Results come back sorted by score, highest first; when `return_documents` is asked and the provider does not echo
- *   documents (Cohere v2 never does), they are filled in from the request, so every provider answers the same shape.
+ * - Results come back sorted by score, highest first; when `return_documents` is asked, documents are filled in from
+ *   the request (Cohere v2 never echoes them, and the echoes of the others vary: a string, `{ text }`, or `{}`), so
+ *   every provider answers the same shape and an echo's shape never fails an answer.
  * - Usage: Jina and Voyage report tokens (`usage.total_tokens`), Cohere search units (`usage.search_units`).
  *
  * @since 0.2.0
@@ -45,7 +46,6 @@ export interface Options {
 }
 
 const Usage = Schema.Struct({ total_tokens: Schema.optional(Schema.NullOr(Schema.Number)) })
-const Text = Schema.Struct({ text: Schema.String })
 
 const CohereResponse = Schema.Struct({
   id: Schema.optional(Schema.String),
@@ -68,7 +68,8 @@ const JinaResponse = Schema.Struct({
     Schema.Struct({
       index: Schema.Int,
       relevance_score: Schema.Number,
-      document: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Text)))
+      // never read (documents come from the request); Together, on the same wire, echoes `{}` when none were asked
+      document: Schema.optional(Schema.Unknown)
     })
   )
 })
@@ -80,7 +81,7 @@ const VoyageResponse = Schema.Struct({
     Schema.Struct({
       index: Schema.Int,
       relevance_score: Schema.Number,
-      document: Schema.optional(Schema.NullOr(Schema.String))
+      document: Schema.optional(Schema.Unknown)
     })
   )
 })

@@ -60,11 +60,27 @@ export const loadersAt = (folder: URL) => {
     }
   }
 
-  return { read, json, sse, chunks }
+  /**
+   * A recorded answer stored with its status and content type (vercel/ai's `{ request, response: { status,
+   * contentType, body } }` files, for bodies that are not JSON): served as that status, type and body.
+   */
+  const recorded = (path: string): Fixture => {
+    const { response } = JSON.parse(new TextDecoder().decode(read(path))) as {
+      readonly response: { readonly status: number; readonly contentType: string; readonly body: string }
+    }
+    return {
+      name: path,
+      status: response.status,
+      headers: { "content-type": response.contentType },
+      body: encoder.encode(response.body)
+    }
+  }
+
+  return { read, json, sse, chunks, recorded }
 }
 
 /** The fixtures of `test/replay/fixtures/`. */
-export const { chunks, json, read, sse } = loadersAt(new URL("./fixtures/", import.meta.url))
+export const { chunks, json, read, recorded, sse } = loadersAt(new URL("./fixtures/", import.meta.url))
 
 /** A fixture from literal text, for the harness's own tests and documented shapes no suite recorded. */
 export const literal = (
