@@ -17,7 +17,9 @@
  * - `gen_ai.response.id` / `model` / `finish_reasons`, `gen_ai.usage.input_tokens` / `output_tokens` /
  *   `cache_read.input_tokens`;
  * - `gen_ai.usage.cost`: the cost of the call in USD (not part of the conventions, which have no cost attribute;
- *   the name follows their `gen_ai.usage.*` family). Absent when the model's price is unknown — unknown is not free;
+ *   the name follows their `gen_ai.usage.*` family): from the tokens, or for a transcription priced by the hour of
+ *   audio (whisper-1) from the answer's duration, as `Budget` charges it. Absent when the model's price is unknown —
+ *   unknown is not free;
  * - `liter_llm.usage.estimated`: `true` when the provider reported no usage (a stream without
  *   `stream_options.include_usage`, or one that broke off) and the token counts are estimates from the text;
  * - `deployment`: the `deployment` option; `error.type`: the error's tag on failure.

@@ -101,6 +101,30 @@ describe("the other operations through the middleware", () => {
     }).pipe(Effect.provide(Telemetry.layer().pipe(Layer.provide(LlmTest.layer()))))
   )
 
+  it.effect(
+    "Telemetry: a transcription's cost by the hour of audio, on its span and in trackCost, as Budget charges it",
+    () =>
+      Effect.gen(function* () {
+        const spans: Array<Tracer.Span> = []
+        const tracer = yield* recordingTracer(spans)
+        // whisper-1 at $0.36 an hour; LlmTest reports the upload's bytes / 16000 as its duration: 60 s = $0.006
+        const [, report] = yield* Telemetry.trackCost(
+          Effect.all([
+            LlmService.transcribe({ model: "whisper-1", file: new Uint8Array(16000 * 60) }),
+            LlmService.transcribe({ model: "unpriced-stt", file: new Uint8Array(16000) })
+          ])
+        ).pipe(Effect.withTracer(tracer))
+        expect(report.calls.map((c) => [c.operation, c.model, c.inputTokens, c.outputTokens])).toEqual([
+          ["transcription", "whisper-1", 0, 0]
+        ])
+        expect(report.calls[0]!.costUsd).toBeCloseTo(0.006, 9)
+        expect(report.totalUsd).toBeCloseTo(0.006, 9)
+        expect(spans.map((s) => s.name)).toEqual(["transcription whisper-1", "transcription unpriced-stt"])
+        expect(spans[0]!.attributes.get("gen_ai.usage.cost")).toBeCloseTo(0.006, 9)
+        expect(spans[1]!.attributes.has("gen_ai.usage.cost")).toBe(false)
+      }).pipe(Effect.provide(Telemetry.layer().pipe(Layer.provide(LlmTest.layer()))))
+  )
+
   it.effect("LlmCache: moderation and rerank are answered from the cache, images never are", () =>
     Effect.gen(function* () {
       const test = yield* LlmTest.make()

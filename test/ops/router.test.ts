@@ -1,19 +1,21 @@
 /**
  * Images, speech, transcription, moderation and rerank through the router: strategy order, failover on transient
  * errors, deployments that cannot do an operation skipped (and a BadRequest when none can), model groups, and speech
- * failing over before its first byte only.
+ * failing over before its first byte only; the route facts of each carry its cost.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import * as Deployment from "../../src/Deployment.js"
 import * as LiterLlmError from "../../src/LiterLlmError.js"
 import * as LlmService from "../../src/LlmService.js"
 import * as LlmTest from "../../src/LlmTest.js"
 import * as Router from "../../src/Router.js"
 import * as Strategy from "../../src/Strategy.js"
+import { recordingTracer } from "../support/tracing.js"
 
 const rerank = { model: "rr", query: "french city", documents: ["berlin", "a french city"] }
 const unavailable = new LiterLlmError.ServiceUnavailable({ provider: "test" })
@@ -168,5 +170,45 @@ describe("Router: every operation", () => {
       expect(error._tag).toBe("BadRequest")
       expect((yield* Router.stats).deployments[0].requests).toBe(0)
     }).pipe(Effect.provide(routerOf([Deployment.make({ name: "a", layer: LlmTest.layer() })])))
+  )
+
+  it.effect("route facts price each answer at the deployment that gave it: tokens, or a transcription's hours", () =>
+    Effect.gen(function* () {
+      const routes: Array<Router.Route> = []
+      const spans: Array<Tracer.Span> = []
+      const tracer = yield* recordingTracer(spans)
+      const heard = Router.observeRoutes((route) => Effect.sync(() => void routes.push(route)))
+      // LlmTest reports (query + documents) / 4 = 8 tokens for this rerank, and bytes / 16000 as seconds of audio
+      yield* heard(LlmService.rerank(rerank))
+      // asked of the group "stt": priced as whisper-1 ($0.36 an hour), the model its deployment sends upstream
+      yield* heard(LlmService.transcribe({ model: "stt", file: new Uint8Array(16000 * 60) })).pipe(
+        Effect.withTracer(tracer)
+      )
+      yield* heard(LlmService.moderate({ model: "m", input: "x" }))
+      expect(routes.map((r) => [r.deployment, r.group])).toEqual([
+        ["reranker", "rr"],
+        ["whisper", "stt"],
+        ["moderator", "m"]
+      ])
+      expect(routes[0]!.cost).toBeCloseTo(0.8, 9)
+      expect(routes[1]!.cost).toBeCloseTo(0.006, 9)
+      // a moderation reports no usage and has no price: no cost rather than a guess
+      expect(routes[2]!.cost).toBeUndefined()
+      const span = spans.find((s) => s.name === "Router.transcribe")
+      expect(span?.attributes.get("ell.route.cost")).toBeCloseTo(0.006, 9)
+    }).pipe(
+      Effect.provide(
+        routerOf([
+          Deployment.make({
+            name: "reranker",
+            group: "rr",
+            pricing: { inputPerMillion: 100_000, outputPerMillion: 0 },
+            layer: LlmTest.layer()
+          }),
+          Deployment.make({ name: "whisper", group: "stt", model: "whisper-1", layer: LlmTest.layer() }),
+          Deployment.make({ name: "moderator", group: "m", layer: LlmTest.layer() })
+        ])
+      )
+    )
   )
 })

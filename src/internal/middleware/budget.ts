@@ -182,7 +182,7 @@ export const make = (options: Budget.Options, store: Budget.StoreService) => (be
           () => call(request),
           (reservation, exit) => {
             if (exit._tag === "Failure") return settle(reservation, 0)
-            const other = spec.cost?.(request, exit.value)
+            const other = spec.cost?.(request.model, exit.value)
             if (other !== undefined) return settle(reservation, other)
             const reported = spec.reported(exit.value)
             return settle(

@@ -28,8 +28,11 @@ export interface Spec<Req, Res> {
   /** Input tokens, estimated from the request. */
   readonly estimate: (request: Req) => number
   readonly reported: (response: Res) => Reported | undefined
-  /** A cost the price data gives other than by tokens (transcription by the hour of audio), when it has one. */
-  readonly cost?: ((request: Req, response: Res) => number | undefined) | undefined
+  /**
+   * The answer's cost at `model` where the price data prices it other than by tokens (transcription by the hour of
+   * audio); `undefined` when it does not.
+   */
+  readonly cost?: ((model: string, response: Res) => number | undefined) | undefined
 }
 
 const finite = (n: unknown): number | undefined =>
@@ -61,10 +64,10 @@ const transcribe: Spec<Transcription.TranscriptionRequest, Transcription.Transcr
     return input === undefined ? undefined : { input, output: output ?? 0 }
   },
   // whisper-style models are priced by the hour of audio: the answer's `duration`, or OpenAI's duration usage
-  cost: (request, response) => {
+  cost: (model, response) => {
     const usage = response.usage as Record<string, unknown> | null | undefined
     const seconds = finite(response.duration) ?? (usage?.type === "duration" ? finite(usage.seconds) : undefined)
-    return seconds === undefined ? undefined : Option.getOrUndefined(Pricing.transcriptionCost(request.model, seconds))
+    return seconds === undefined ? undefined : Option.getOrUndefined(Pricing.transcriptionCost(model, seconds))
   }
 }
 
@@ -84,6 +87,24 @@ const rerank: Spec<Rerank.RerankRequest, Rerank.RerankResponse> = {
     const total = finite(response.usage?.total_tokens)
     return total === undefined ? undefined : { input: total, output: 0 }
   }
+}
+
+/**
+ * What an answer cost at `model`: its price other than by tokens where the price data has one, else the tokens it
+ * reported at `pricing`; `undefined` when neither is known (never a guess).
+ */
+export const answerCost = <Req, Res>(
+  spec: Spec<Req, Res>,
+  model: string,
+  pricing: Pricing.ModelPricing | undefined,
+  response: Res
+): number | undefined => {
+  const other = spec.cost?.(model, response)
+  if (other !== undefined) return other
+  const reported = spec.reported(response)
+  return reported === undefined || pricing === undefined
+    ? undefined
+    : Pricing.costOf(pricing, { promptTokens: reported.input, completionTokens: reported.output })
 }
 
 /** The operations, by their name on `LlmService`. */

@@ -58,6 +58,8 @@ interface Outcome {
   readonly estimated: boolean
   readonly responseModel: string
   readonly annotate: (span: Tracer.Span) => void
+  /** The cost where the price data gives it other than by tokens (a transcription's hours of audio). */
+  readonly costUsd?: number | undefined
 }
 
 const nothing = () => {}
@@ -164,11 +166,17 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
         const interrupted = Exit.isFailure(outcome.exit) && type === undefined
         if (!interrupted) metrics.duration.unsafeUpdate(Number(now - start) / 1e9, labels)
         const tokens = outcome.tokens
-        if (tokens === undefined) return Effect.void
-        Attributes.tokens(span, tokens, outcome.estimated)
-        metrics.inputTokens.unsafeUpdate(tokens.input, labels)
-        metrics.outputTokens.unsafeUpdate(tokens.output, labels)
-        const costUsd = Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens, prices.pricing)
+        if (tokens === undefined && outcome.costUsd === undefined) return Effect.void
+        if (tokens !== undefined) {
+          Attributes.tokens(span, tokens, outcome.estimated)
+          metrics.inputTokens.unsafeUpdate(tokens.input, labels)
+          metrics.outputTokens.unsafeUpdate(tokens.output, labels)
+        }
+        const costUsd =
+          outcome.costUsd ??
+          (tokens === undefined
+            ? undefined
+            : Attributes.costOf(options.pricing, [model, outcome.responseModel], tokens, prices.pricing))
         if (costUsd !== undefined) {
           span.attribute("gen_ai.usage.cost", costUsd)
           metrics.cost.unsafeUpdate(costUsd, labels)
@@ -177,9 +185,9 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
           operation,
           model,
           deployment,
-          inputTokens: tokens.input,
-          outputTokens: tokens.output,
-          cachedTokens: tokens.cached,
+          inputTokens: tokens?.input ?? 0,
+          outputTokens: tokens?.output ?? 0,
+          cachedTokens: tokens?.cached ?? 0,
           costUsd,
           estimated: outcome.estimated
         }
@@ -334,8 +342,8 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
       )
     )
 
-  // The other operations: a span and metrics per call, tokens where the answer reports them (speech is traced until
-  // its audio starts; its bytes stream on outside the span).
+  // The other operations: a span and metrics per call, tokens where the answer reports them, a transcription's cost
+  // by its hours of audio (speech is traced until its audio starts; its bytes stream on outside the span).
   const others = Ops.wrapAll(
     below,
     (name, spec, call) => (request) =>
@@ -358,7 +366,9 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
                   tokens: reported === undefined ? undefined : { ...reported, cached: 0 },
                   estimated: false,
                   responseModel: request.model,
-                  annotate: nothing
+                  annotate: nothing,
+                  // priced as Budget prices it: by the hour of audio where the price data does so, else by tokens
+                  costUsd: spec.cost?.(request.model, response)
                 }
               }
             })

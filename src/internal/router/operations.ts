@@ -19,12 +19,8 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../../LiterLlmError.js"
 import type * as LlmService from "../../LlmService.js"
-import type * as Image from "../../Image.js"
-import type * as Moderation from "../../Moderation.js"
-import type * as Rerank from "../../Rerank.js"
 import type * as Speech from "../../Speech.js"
-import type * as Transcription from "../../Transcription.js"
-import * as ValidateOps from "../validateOps.js"
+import * as Ops from "../middleware/ops.js"
 import { call, type Core } from "./attempt.js"
 import type * as RouterStream from "./stream.js"
 import * as Route from "./route.js"
@@ -85,13 +81,13 @@ export const make = (
   const routed =
     <Req extends { readonly model: string }, A>(
       name: string,
-      problem: (request: Req) => LiterLlmError.BadRequest | undefined,
+      spec: Ops.Spec<Req, A>,
       run: (service: LlmService.Service, request: Req, deployment: string) => Effect.Effect<A, E>
     ) =>
     (request: Req): Effect.Effect<A, E> =>
       operation(
         name,
-        () => problem(request),
+        () => spec.problem(request),
         () =>
           Effect.flatMap(planOf(request.model), (plan) =>
             Effect.flatMap(Ref.make(fresh), (walk) =>
@@ -105,9 +101,16 @@ export const make = (
                 },
                 walk
               ).pipe(
-                // the route's facts, as for chat (without a cost: these answers carry no chat usage to price)
-                Effect.tap(() =>
-                  Effect.flatMap(Ref.get(walk), (w) => Route.annotate(Route.factsOf(core, w, undefined)))
+                // the route's facts, as for chat: the answer priced at the deployment that gave it (the model it sent
+                // upstream, its prices) the way Budget prices it — by the hour of audio or by reported tokens
+                Effect.tap((answer) =>
+                  Effect.flatMap(Ref.get(walk), (w) =>
+                    Route.annotate(
+                      Route.factsPriced(core, w, (member) =>
+                        Ops.answerCost(spec, member.model ?? request.model, member.pricing, answer)
+                      )
+                    )
+                  )
                 ),
                 Effect.tapError(() => Effect.flatMap(Ref.get(walk), Route.annotateFailed))
               )
@@ -115,31 +118,12 @@ export const make = (
           )
       )
   return {
-    image: routed<Image.ImageRequest, Image.ImageResponse>(
-      "Router.image",
-      ValidateOps.imageProblem,
-      (service, request) => service.image(request)
-    ),
-    moderate: routed<Moderation.ModerationRequest, Moderation.ModerationResponse>(
-      "Router.moderate",
-      ValidateOps.moderationProblem,
-      (service, request) => service.moderate(request)
-    ),
-    rerank: routed<Rerank.RerankRequest, Rerank.RerankResponse>(
-      "Router.rerank",
-      ValidateOps.rerankProblem,
-      (service, request) => service.rerank(request)
-    ),
-    transcribe: routed<Transcription.TranscriptionRequest, Transcription.TranscriptionResponse>(
-      "Router.transcribe",
-      ValidateOps.transcriptionProblem,
-      (service, request) => service.transcribe(request)
-    ),
-    speech: routed<Speech.SpeechRequest, Speech.SpeechResponse>(
-      "Router.speech",
-      ValidateOps.speechProblem,
-      (service, request, deployment) =>
-        Effect.flatMap(service.speech(request), (answer) => firstByte(deployment, answer))
+    image: routed("Router.image", Ops.specs.image, (service, request) => service.image(request)),
+    moderate: routed("Router.moderate", Ops.specs.moderate, (service, request) => service.moderate(request)),
+    rerank: routed("Router.rerank", Ops.specs.rerank, (service, request) => service.rerank(request)),
+    transcribe: routed("Router.transcribe", Ops.specs.transcribe, (service, request) => service.transcribe(request)),
+    speech: routed("Router.speech", Ops.specs.speech, (service, request, deployment) =>
+      Effect.flatMap(service.speech(request), (answer) => firstByte(deployment, answer))
     )
   }
 }

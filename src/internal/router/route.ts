@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import type * as Chat from "../../Chat.js"
 import * as Pricing from "../../Pricing.js"
 import type { Core, Walk } from "./attempt.js"
+import type { Member } from "./members.js"
 
 /** One call of a request. */
 export interface RouteAttempt {
@@ -26,12 +27,21 @@ export interface Route {
   readonly group: string | undefined
   /** Every call, in the order they ended (the answering one included). */
   readonly attempts: ReadonlyArray<RouteAttempt>
-  /** USD at the answering deployment's prices, from the response's usage; undefined when either is unknown. */
+  /**
+   * USD at the answering deployment's prices, from the answer's usage (a transcription: its hours of audio where the
+   * price data prices them so); undefined when either is unknown.
+   */
   readonly cost?: number | undefined
 }
 
-/** The facts of a walk that ended with an answer; `usage` prices it. */
-export const factsOf = (core: Core, walk: Walk, usage: Chat.Usage | undefined): Route => {
+/** The facts of a walk that ended with a chat answer; `usage` prices it at the answering deployment's prices. */
+export const factsOf = (core: Core, walk: Walk, usage: Chat.Usage | undefined): Route =>
+  factsPriced(core, walk, (member) =>
+    usage === undefined || member.pricing === undefined ? undefined : Pricing.costOfUsage(member.pricing, usage)
+  )
+
+/** The facts of a walk that ended with an answer; `price` says what it cost at the deployment that answered. */
+export const factsPriced = (core: Core, walk: Walk, price: (member: Member) => number | undefined): Route => {
   const attempts = walk.calls.map((c): RouteAttempt => ({
     deployment: core.names[c.index],
     ...(c.error === undefined ? {} : { error: c.error }),
@@ -40,9 +50,7 @@ export const factsOf = (core: Core, walk: Walk, usage: Chat.Usage | undefined): 
   const served = walk.calls.find((c) => c.error === undefined)
   const member = core.members[served?.index ?? 0]
   const group = core.groups.grouped ? member.group : undefined
-  const cost =
-    usage === undefined || member.pricing === undefined ? undefined : Pricing.costOfUsage(member.pricing, usage)
-  return { deployment: member.name, group, attempts, cost }
+  return { deployment: member.name, group, attempts, cost: price(member) }
 }
 
 /**
