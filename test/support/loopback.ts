@@ -32,11 +32,19 @@ export interface Loopback {
   readonly requests: Effect.Effect<ReadonlyArray<Received>>
 }
 
+/** Writes `chunk`, waiting for the socket to drain when Node's buffer is full (a slow reader slows the writer). */
 const write = (res: Http.ServerResponse, chunk: Uint8Array) =>
   new Promise<void>((resolve, reject) => {
-    if (!res.write(chunk)) res.once("drain", resolve)
-    else resolve()
-    res.once("error", reject)
+    if (res.write(chunk)) return resolve()
+    const settle = (error?: Error) => {
+      res.off("drain", settle)
+      res.off("close", closed)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const closed = () => settle(new Error("the connection closed before the answer was written"))
+    res.once("drain", settle)
+    res.once("close", closed)
   })
 
 /**
