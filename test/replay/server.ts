@@ -1,15 +1,15 @@
 /**
  * A loopback server that answers every request with one recorded fixture: its status, its headers and its body bytes,
  * written in the pieces a split mode gives. Each write waits for Node to hand the previous one to the socket (and
- * Nagle is off), so pieces leave as separate writes instead of being merged in Node's buffer. The server lives in the
- * test's scope: it listens on 127.0.0.1, port 0, and is closed, connections and all, when the scope ends.
+ * Nagle is off), so pieces leave as separate writes instead of being merged in Node's buffer. The server is started
+ * and closed by `test/support/loopback.ts` (`listen`), in the test's scope.
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import * as Loopback from "../support/loopback.js"
 import type { Fixture } from "./fixture.js"
 import * as Split from "./split.js"
 
@@ -64,20 +64,8 @@ export const serve = (fixture: Fixture, mode: Split.Mode): Effect.Effect<ReplayS
     const runtime = yield* Effect.runtime<never>()
     const run = Runtime.runFork(runtime)
     const handle = answer(fixture, mode, log)
-    const server = yield* Effect.acquireRelease(
-      Effect.async<Http.Server, Error>((resume) => {
-        const server = Http.createServer((req, res) => {
-          run(handle(req, res))
-        })
-        server.once("error", (error) => resume(Effect.fail(error)))
-        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-      }),
-      (server) =>
-        Effect.async<void>((resume) => {
-          server.closeAllConnections()
-          server.close(() => resume(Effect.void))
-        })
-    )
-    const { port } = server.address() as AddressInfo
-    return { url: `http://127.0.0.1:${port}`, requests: Ref.get(log) }
+    const { url } = yield* Loopback.listen((req, res) => {
+      run(handle(req, res))
+    })
+    return { url, requests: Ref.get(log) }
   })
