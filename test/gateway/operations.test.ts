@@ -86,14 +86,16 @@ describe("gateway: the other operations", () => {
     Effect.gen(function* () {
       const { client } = yield* start()
       const audio = new Uint8Array(32000).fill(5)
-      const json = yield* Effect.promise(() =>
+      const { data: json, response } = yield* Effect.promise(() =>
         toFile(audio, "talk.wav", { type: "audio/wav" }).then((file) =>
-          client.audio.transcriptions.create({ model: "whisper-1", file, language: "en" })
+          client.audio.transcriptions.create({ model: "whisper-1", file, language: "en" }).withResponse()
         )
       )
       expect(json.text).toBe("hello there")
       // LlmTest reports the bytes it read as duration (16000 bytes a second): the whole upload arrived
       expect((json as unknown as { duration: number }).duration).toBe(2)
+      // and the route's cost is those 2 seconds at whisper-1's $0.36 an hour
+      expect(response.headers.get("x-ell-cost")).toBe(((0.36 * 2) / 3600).toFixed(8))
       const text = yield* Effect.promise(() =>
         toFile(audio, "talk.wav").then((file) =>
           client.audio.transcriptions.create({ model: "whisper-1", file, response_format: "text" })
