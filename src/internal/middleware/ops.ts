@@ -2,7 +2,9 @@
  * What the middleware needs to know of the operations beyond chat and embeddings: each one's request check, its
  * token estimate (what a rate limit and a budget reserve before the call), and the tokens its answer reports (what
  * they settle at). Only tokens are counted: where an answer reports none (speech, transcription, moderation), the
- * estimate stands for the rate limit and the budget charges what the price data can price — never a guess.
+ * estimate stands for the rate limit and the budget charges what the price data can price — never a guess. The
+ * router reads the same specs (request checks, and `answerCost` for its route facts), so a call is checked and
+ * priced one way wherever it is.
  */
 import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
