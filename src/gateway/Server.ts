@@ -22,8 +22,11 @@
  *   readiness come from its deployments. Without it the list is empty and readiness only reflects shutdown.
  * - Every answer carries `x-request-id` (the client's, when printable and at most 200 characters, else a new one).
  *   Routed answers say how they were served: `x-ell-deployment`, `x-ell-attempts`, `x-ell-group` and `x-ell-cost`
- *   (USD; JSON answers only, as a stream's cost is known at its end). A stream has them when its first chunk came
- *   within `heartbeat`; after that the headers have gone out with the first `: ping`.
+ *   (USD). A stream's headers go out before its cost is known, and before its route when the first chunk is slower
+ *   than `heartbeat` (the first `: ping` sends them); so every stream ends with the same facts as SSE comment lines
+ *   (`: x-ell-cost: 0.00042000`) in one block just before its last event, `data: [DONE]` or the error event. SSE
+ *   clients skip comments (OpenAI's SDKs do); HTTP trailers would say the same, but the platform's response has no
+ *   public API for them and fetch clients cannot read them.
  * - Request headers `x-ell-tags` (comma-separated), `x-ell-timeout` (milliseconds or a duration such as `2 seconds`)
  *   and `x-ell-max-attempts` steer the router for that request (`Router.withRouting`); a bad value is a 400.
  * - The host defaults to 127.0.0.1: exposing the gateway is a decision the caller makes by passing a host.

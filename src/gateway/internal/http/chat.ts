@@ -43,7 +43,8 @@ export const chat = (env: Call.Env) =>
         const chunks = observed.stream(Route.steerStream(settings, service.chatStream(request)))
         return yield* Sse.respond(request.stream_options?.include_usage === true ? chunks : withoutUsageChunk(chunks), {
           heartbeat: env.heartbeat,
-          headers: Effect.map(observed.get, (route) => ({ ...call.headers, ...Route.headers(route) }))
+          headers: Effect.map(observed.get, (route) => ({ ...call.headers, ...Route.headers(route) })),
+          trailer: Effect.map(observed.get, Route.headers)
         })
       }
       const response = yield* observed.effect(Route.steer(settings, service.chat(request)))
