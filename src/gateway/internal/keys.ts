@@ -98,7 +98,7 @@ export const make = (options: Options): Effect.Effect<Access.Service, LiterLlmEr
     const entries: Array<Entry> = []
     if (options.masterKey !== undefined) {
       entries.push({
-        caller: { name: masterName },
+        caller: { name: masterName, admin: true },
         digest: digest(Redacted.value(options.masterKey)),
         expires: undefined,
         service: options.service

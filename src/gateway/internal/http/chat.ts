@@ -35,7 +35,7 @@ export const chat = (env: Call.Env) =>
       const caller = yield* Call.caller(env, call)
       const body = yield* Request.readJsonObject(call.request, env.maxBodySize)
       yield* Validate.chat(body)
-      const settings = yield* Routing.parse(call.request)
+      const settings = yield* Routing.parse(call.request, env.routingLimits)
       const request = body as unknown as Chat.ChatCompletionRequest
       const service = yield* env.access.serviceFor(caller, request.model)
       const observed = yield* Route.observe
