@@ -63,7 +63,9 @@ describe("gateway requests", () => {
         [{ maxBodySize: 0 }, "maxBodySize"],
         [{ port: 70000 }, "port"],
         [{ heartbeat: "soon" as never }, "heartbeat"],
-        [{ shutdownTimeout: -1 }, "shutdownTimeout"]
+        [{ shutdownTimeout: -1 }, "shutdownTimeout"],
+        [{ routingLimits: { maxAttempts: 0 } }, "maxAttempts"],
+        [{ routingLimits: { timeout: "soon" as never } }, "routingLimits.timeout"]
       ] as const) {
         const exit = yield* build(options)
         expect(Exit.isFailure(exit)).toBe(true)
