@@ -50,6 +50,8 @@ import * as Validate from "./internal/validate.js"
 export interface Options {
   /** Limit on the spend of all models together. */
   readonly globalLimit?: number | undefined
+  /** How refusals and warnings name the `globalLimit` budget (default `global`); the gateway gives a key's name. */
+  readonly name?: string | undefined
   /** Limits per model name (the request's `model`). */
   readonly modelLimits?: Readonly<Record<string, number>> | undefined
   /** `"hard"` (default) refuses calls that would pass a limit; `"soft"` lets them through and logs a warning. */
@@ -192,6 +194,7 @@ export const reset: Effect.Effect<void, never, Budget> = Effect.flatMap(Budget, 
 
 const OptionsSchema = Schema.Struct({
   globalLimit: Schema.optional(Validate.NonNegative),
+  name: Schema.optional(Schema.NonEmptyTrimmedString),
   modelLimits: Schema.optional(Schema.Record({ key: Schema.String, value: Validate.NonNegative })),
   enforcement: Schema.optional(Schema.Literal("hard", "soft")),
   prices: Schema.optional(Schema.Record({ key: Schema.String, value: PricingSchema }))

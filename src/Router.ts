@@ -141,8 +141,8 @@ export const withRouting =
 
 /**
  * Runs `effect` telling `onRoute` how each routed call inside it was served (for a stream: once its first chunk
- * arrived, without cost), through any middleware between the caller and the router. For a stream, provide
- * {@link RouteObserver} to it with `Stream.provideService`.
+ * arrived, without cost, and again when it ends with usage, with the cost), through any middleware between the
+ * caller and the router. For a stream, provide {@link RouteObserver} to it with `Stream.provideService`.
  *
  * @since 0.2.0
  * @category routing
@@ -178,7 +178,7 @@ export interface Route extends RouteFacts.Route {}
 
 /**
  * A stream whose first chunk has arrived (it comes first in `stream`), and its route (no cost: that is known only at
- * the end, from the last chunk's usage).
+ * the end, from the last chunk's usage, and then reported to the route observer and span of the call).
  *
  * @since 0.2.0
  * @category models

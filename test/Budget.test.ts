@@ -88,7 +88,18 @@ describe("Budget", () => {
       const error = yield* Effect.flip((yield* wrap(test.service)).chat(request))
       expect(error._tag).toBe("BudgetExceeded")
       expect((error as LiterLlmError.BudgetExceeded).model).toBeUndefined()
+      expect(error.message).toMatch(/^the global budget of /)
       expect(yield* test.calls).toBe(0)
+    })
+  )
+
+  it.effect("name: refusals of the global limit call the budget by it", () =>
+    Effect.gen(function* () {
+      const test = yield* LlmTest.make()
+      const { wrap } = yield* budgetOf({ globalLimit: cost - 1, name: 'key "team-a"', prices })
+      const error = yield* Effect.flip((yield* wrap(test.service)).chat(request))
+      expect(error.message).toMatch(/^the key "team-a" budget of \$/)
+      expect(error.message).not.toContain("global")
     })
   )
 

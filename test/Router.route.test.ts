@@ -72,7 +72,9 @@ describe("Router route facts", () => {
   it.effect("chatStreamWithRoute resolves once the first chunk is there, with the route; the stream has it all", () =>
     Effect.gen(function* () {
       const router = yield* twoGroups
-      const fiber = yield* Effect.fork(router.chatStreamWithRoute(ask("gpt-4o")))
+      const heard: Array<Router.Route> = []
+      const onRoute = (route: Router.Route) => Effect.sync(() => void heard.push(route))
+      const fiber = yield* Effect.fork(router.chatStreamWithRoute(ask("gpt-4o")).pipe(Router.observeRoutes(onRoute)))
       yield* TestClock.adjust(5)
       yield* TestClock.adjust(9)
       expect(fiber.unsafePoll()).toBeNull()
@@ -85,6 +87,8 @@ describe("Router route facts", () => {
       ])
       const chunks = Array.from(yield* Stream.runCollect(stream))
       expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("anthropic")
+      // Read outside observeRoutes, the stream's end still reaches the observer of the call, with the cost.
+      expect(heard.map((r) => r.cost)).toEqual([undefined, (1000 * 2 + 500 * 10) / 1_000_000])
     }).pipe(Effect.scoped)
   )
 
@@ -122,9 +126,11 @@ describe("Router route facts", () => {
       yield* LlmService.chat(request).pipe(Router.observeRoutes(onRoute), Effect.provide(stack))
       const stream = Stream.provideService(LlmService.chatStream(request), Router.RouteObserver, onRoute)
       yield* Stream.runDrain(stream).pipe(Effect.provide(stack))
+      // A stream is heard twice: at its first chunk (cost unknown), and at its end with the cost of its usage.
       expect(heard.map((r) => [r.deployment, r.attempts.map((x) => x.error ?? "answered"), r.cost])).toEqual([
         ["b", ["ServerError", "answered"], (1000 * 2 + 500 * 10) / 1_000_000],
-        ["b", ["ServerError", "answered"], undefined]
+        ["b", ["ServerError", "answered"], undefined],
+        ["b", ["ServerError", "answered"], (1000 * 2 + 500 * 10) / 1_000_000]
       ])
     }).pipe(Effect.scoped)
   )
@@ -148,7 +154,8 @@ describe("Router route facts", () => {
         return ["deployment", "group", "attempts", "cost"].map((k) => span.attributes.get(`ell.route.${k}`))
       }
       expect(attributes("Router.chat")).toEqual(["anthropic", "claude", 2, (1000 * 2 + 500 * 10) / 1_000_000])
-      expect(attributes("Router.chatStream")).toEqual(["anthropic", "claude", 2, undefined])
+      // The stream's cost joins its span when the stream ends with usage.
+      expect(attributes("Router.chatStream")).toEqual(["anthropic", "claude", 2, (1000 * 2 + 500 * 10) / 1_000_000])
     }).pipe(Effect.scoped)
   )
 

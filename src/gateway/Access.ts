@@ -9,6 +9,8 @@
  *   `LiterLlmError.Authentication` (401); a known caller asking for a model it may not use is the same class with
  *   `status: 403` (see {@link forbidden}). Reusing the class keeps the `LiterLlmError` union closed; the server maps
  *   `Authentication` by its `status`, so OpenAI SDKs raise `AuthenticationError` and `PermissionDeniedError`.
+ * - `GET /metrics` is for callers marked `admin` (the master key): its series name every deployment, model and
+ *   error, which a team's key has no business reading. The server can make it public instead (`publicMetrics`).
  * - `serviceFor` returns a whole `LlmService.Service` rather than a flag, so a key's rate limits and budget are
  *   middleware around the shared router, applied by whoever knows the key.
  *
@@ -21,8 +23,8 @@ import * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
 
 /**
- * An authenticated caller: a name for logs and metrics (never the key), and the model groups it may use
- * (`undefined`: all).
+ * An authenticated caller: a name for logs and metrics (never the key), the model groups it may use
+ * (`undefined`: all), and whether it may read the gateway's own state (`admin`: `GET /metrics`).
  *
  * @since 0.2.0
  * @category models
@@ -30,6 +32,8 @@ import * as LlmService from "../LlmService.js"
 export interface Caller {
   readonly name: string
   readonly groups?: ReadonlyArray<string> | undefined
+  /** May read `/metrics` (the master key; everyone on a gateway without keys). */
+  readonly admin?: boolean | undefined
 }
 
 /**
@@ -54,12 +58,13 @@ export interface Service {
 export class Access extends Context.Tag("effect-liter-llm/gateway/Access")<Access, Service>() {}
 
 /**
- * The caller every request has when the gateway runs without keys.
+ * The caller every request has when the gateway runs without keys: nobody holds a key, so nothing is kept from
+ * anybody (such a gateway binds 127.0.0.1 only).
  *
  * @since 0.2.0
  * @category constants
  */
-export const anonymous: Caller = { name: "anonymous" }
+export const anonymous: Caller = { name: "anonymous", admin: true }
 
 /**
  * A 401: the key is missing, unknown or expired. The message must not contain the key.

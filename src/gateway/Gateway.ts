@@ -14,7 +14,8 @@
  *   imported only when configured: a gateway without Redis never loads ioredis. Its connection closes with the
  *   layer, after the server has drained.
  * - Outbound calls go through one undici client (keep-alive pools per upstream) for the life of the layer.
- * - `/metrics` renders Effect's metrics (each deployment is under `Telemetry`) and the router's stats at scrape time.
+ * - `/metrics` renders Effect's metrics (each deployment is under `Telemetry`) and the router's stats at scrape time,
+ *   for the master key only unless `server.publicMetrics: true`.
  *
  * @since 0.2.0
  */
@@ -106,7 +107,9 @@ export const layer = (config: Config.Config, options: Options = {}) => {
         maxBodySize: options.maxBodySize ?? config.server?.maxBodySize,
         heartbeat: options.heartbeat ?? config.server?.heartbeat,
         shutdownTimeout: options.shutdownTimeout ?? config.server?.shutdownTimeout,
-        metrics: Metrics.render(router.stats)
+        metrics: Metrics.render(router.stats),
+        routingLimits: { maxAttempts: config.router?.maxAttempts, timeout: config.router?.timeout },
+        publicMetrics: config.server?.publicMetrics
       })
     )
   )

@@ -22,10 +22,16 @@
  *   readiness come from its deployments. Without it the list is empty and readiness only reflects shutdown.
  * - Every answer carries `x-request-id` (the client's, when printable and at most 200 characters, else a new one).
  *   Routed answers say how they were served: `x-ell-deployment`, `x-ell-attempts`, `x-ell-group` and `x-ell-cost`
- *   (USD; JSON answers only, as a stream's cost is known at its end). A stream has them when its first chunk came
- *   within `heartbeat`; after that the headers have gone out with the first `: ping`.
+ *   (USD). A stream's headers go out before its cost is known, and before its route when the first chunk is slower
+ *   than `heartbeat` (the first `: ping` sends them); so every stream ends with the same facts as SSE comment lines
+ *   (`: x-ell-cost: 0.00042000`) in one block just before its last event, `data: [DONE]` or the error event. SSE
+ *   clients skip comments (OpenAI's SDKs do); HTTP trailers would say the same, but the platform's response has no
+ *   public API for them and fetch clients cannot read them.
  * - Request headers `x-ell-tags` (comma-separated), `x-ell-timeout` (milliseconds or a duration such as `2 seconds`)
- *   and `x-ell-max-attempts` steer the router for that request (`Router.withRouting`); a bad value is a 400.
+ *   and `x-ell-max-attempts` steer the router for that request (`Router.withRouting`); a bad value is a 400, and so
+ *   is a value above `routingLimits` (the router's own): a key holder may tighten the router's limits, not loosen them.
+ * - Health endpoints need no key (probes cannot send one); `/metrics` needs an `admin` caller's key (the master key,
+ *   which Prometheus can send as a bearer token) unless `publicMetrics` is set. See the server's internal `status.ts`.
  * - The host defaults to 127.0.0.1: exposing the gateway is a decision the caller makes by passing a host.
  * - Shutdown (closing the layer's scope, e.g. on SIGTERM): stop accepting, fail readiness, close idle keep-alive
  *   connections, let in-flight requests finish for up to `shutdownTimeout`, then drop what is left (which
@@ -77,6 +83,14 @@ export interface Options {
   readonly heartbeat?: Duration.DurationInput | undefined
   /** The text of `GET /metrics` (Prometheus exposition format); without it the endpoint is a 404. */
   readonly metrics?: Effect.Effect<string> | undefined
+  /**
+   * The most a request's `x-ell-max-attempts` and `x-ell-timeout` may ask for: the router's own `maxAttempts` and
+   * `timeout` (`Gateway.layer` passes the config's). Above them a request is a 400; without them any value is taken.
+   */
+  readonly routingLimits?:
+    { readonly maxAttempts?: number | undefined; readonly timeout?: Duration.DurationInput | undefined } | undefined
+  /** Serve `GET /metrics` without a key (default false: only to `admin` callers, the master key). */
+  readonly publicMetrics?: boolean | undefined
   /** How long shutdown waits for in-flight requests before dropping them (default 10 s). */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
 }
@@ -106,7 +120,8 @@ const OptionsSchema = Schema.Struct({
   port: Schema.optional(Validate.NonNegativeInt.pipe(Schema.lessThanOrEqualTo(65535))),
   host: Schema.optional(Schema.NonEmptyTrimmedString),
   maxBodySize: Schema.optional(Validate.PositiveInt),
-  maxFileSize: Schema.optional(Validate.PositiveInt)
+  maxFileSize: Schema.optional(Validate.PositiveInt),
+  routingLimits: Schema.optional(Schema.Struct({ maxAttempts: Schema.optional(Validate.PositiveInt) }))
 })
 
 const duration = (
@@ -181,6 +196,12 @@ export const layer = (
       yield* Validate.options("Server.layer", OptionsSchema, options)
       const heartbeat = yield* duration("heartbeat", options.heartbeat, Duration.seconds(15))
       const shutdownTimeout = yield* duration("shutdownTimeout", options.shutdownTimeout, Duration.seconds(10))
+      const limitTimeout = options.routingLimits?.timeout
+      const routingLimits = {
+        maxAttempts: options.routingLimits?.maxAttempts,
+        timeout:
+          limitTimeout === undefined ? undefined : yield* duration("routingLimits.timeout", limitTimeout, Duration.zero)
+      }
       const draining = yield* Ref.make(false)
       const env: Call.Env = {
         access: yield* Access.Access,
@@ -189,6 +210,8 @@ export const layer = (
         maxFileSize: options.maxFileSize ?? 25 * 1024 * 1024,
         heartbeat,
         metrics: options.metrics,
+        routingLimits,
+        publicMetrics: options.publicMetrics ?? false,
         draining
       }
       const app = yield* HttpLayerRouter.toHttpEffect(routes(env))

@@ -5,7 +5,7 @@ import * as Layer from "effect/Layer"
 import * as Access from "../../src/gateway/Access.js"
 import * as Server from "../../src/gateway/Server.js"
 import * as LlmTest from "../../src/LlmTest.js"
-import { chatBody, events, post, start } from "./serverKit.js"
+import { chatBody, leaveBeforeTheAnswer, post, start } from "./serverKit.js"
 
 describe("gateway requests", () => {
   it.live("a model the router does not serve is a 404 naming the groups it has", () =>
@@ -38,42 +38,8 @@ describe("gateway requests", () => {
     )
   )
 
-  it.live("a stream that fails after the pings started ends with an error event", () =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const { url } = yield* start({
-          upstreams: [{ script: { status: 500, latency: "500 millis" } }],
-          server: { heartbeat: "100 millis" },
-          router: { circuit: false }
-        })
-        const res = yield* post(`${url}/v1/chat/completions`, chatBody({ stream: true }))
-        expect(res.status).toBe(200)
-        const list = events(res.text)
-        expect(list[0]).toBe(": ping")
-        expect(list).not.toContain("[DONE]")
-        expect(JSON.parse(list.at(-1)!).error.code).toBe("all_deployments_failed")
-      })
-    )
-  )
-
   it.live("a client that leaves during a JSON chat interrupts the upstream call", () =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const { url, upstream } = yield* start({ upstreams: [{ script: { hang: true } }] })
-        const controller = new AbortController()
-        const request = fetch(`${url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(chatBody()),
-          signal: controller.signal
-        }).catch((error: Error) => error.name)
-        yield* upstream.awaitRequests(1)
-        controller.abort()
-        expect(yield* Effect.promise(() => request)).toBe("AbortError")
-        yield* upstream.awaitDisconnects(1).pipe(Effect.timeout("5 seconds"))
-        expect(yield* upstream.disconnects).toBe(1)
-      })
-    )
+    Effect.scoped(leaveBeforeTheAnswer(chatBody()))
   )
 
   it.live("the path without /v1 works too, as some clients drop it", () =>
@@ -97,7 +63,9 @@ describe("gateway requests", () => {
         [{ maxBodySize: 0 }, "maxBodySize"],
         [{ port: 70000 }, "port"],
         [{ heartbeat: "soon" as never }, "heartbeat"],
-        [{ shutdownTimeout: -1 }, "shutdownTimeout"]
+        [{ shutdownTimeout: -1 }, "shutdownTimeout"],
+        [{ routingLimits: { maxAttempts: 0 } }, "maxAttempts"],
+        [{ routingLimits: { timeout: "soon" as never } }, "routingLimits.timeout"]
       ] as const) {
         const exit = yield* build(options)
         expect(Exit.isFailure(exit)).toBe(true)

@@ -117,6 +117,22 @@ keys: [{ name: k, key: env:K, groups: [claude] }]
           })
         )
         expect(chat.status).toBe(200)
+        // The file's router.timeout (10 seconds) is the most a request's x-ell-timeout may ask for.
+        const raised = yield* Effect.promise(() =>
+          fetch(`${url}/v1/chat/completions`, {
+            method: "POST",
+            headers: {
+              authorization: "Bearer team-a-secret",
+              "content-type": "application/json",
+              "x-ell-timeout": "20 seconds"
+            },
+            body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })
+          })
+        )
+        expect(raised.status).toBe(400)
+        expect(((yield* Effect.promise(() => raised.json())) as { error: { param: string } }).error.param).toBe(
+          "x-ell-timeout"
+        )
         const answer = (yield* Effect.promise(() => chat.json())) as {
           choices: Array<{ message: { content: string } }>
         }
@@ -125,7 +141,9 @@ keys: [{ name: k, key: env:K, groups: [claude] }]
         expect((sent!.body as { model: string }).model).toBe("upstream-model")
         expect(sent!.headers["authorization"]).toBe("Bearer sk-upstream")
 
-        const metrics = yield* get(`${url}/metrics`)
+        expect((yield* get(`${url}/metrics`)).status).toBe(401)
+        expect((yield* get(`${url}/metrics`, "team-a-secret")).status).toBe(403)
+        const metrics = yield* get(`${url}/metrics`, "master-secret")
         const text = yield* Effect.promise(() => metrics.text())
         expect(text).toContain(
           `gen_ai_client_requests_total{gen_ai_operation_name="chat",gen_ai_request_model="upstream-model",deployment="fake-1"`

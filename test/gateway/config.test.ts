@@ -62,6 +62,16 @@ describe("Config", () => {
     })
   )
 
+  it.effect("server.publicMetrics is a boolean (default: /metrics for the master key only)", () =>
+    Effect.gen(function* () {
+      const open = yield* Config.parse(`${good}server: { publicMetrics: true }\n`).pipe(withEnv(env))
+      expect(open.server?.publicMetrics).toBe(true)
+      expect((yield* Config.parse(good).pipe(withEnv(env))).server?.publicMetrics).toBeUndefined()
+      const problems = yield* problemsOf(`${good}server: { publicMetrics: "yes" }\n`, env)
+      expect(problems.some((p) => p.startsWith("server.publicMetrics:"))).toBe(true)
+    })
+  )
+
   it.effect("a missing env var is a problem at its path", () =>
     Effect.gen(function* () {
       const { OPENAI_API_KEY: _, ...rest } = env

@@ -148,6 +148,32 @@ describe("gateway with the openai SDK", () => {
     )
   )
 
+  it.live("routing headers above the router's own limits are a BadRequestError naming the header", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const limits = { maxAttempts: 2, timeout: "2 seconds" as const }
+        const { client, upstream } = yield* start({ router: limits, server: { routingLimits: limits } })
+        const ask = (headers: Record<string, string>) => () =>
+          client.chat.completions.create({ model: "gpt-4o", messages }, { headers })
+        for (const [header, value, most] of [
+          ["x-ell-max-attempts", "3", "at most 2"],
+          ["x-ell-timeout", "2001", "at most 2s"],
+          ["x-ell-timeout", "1 minute", "at most 2s"]
+        ] as const) {
+          const error = yield* rejects(ask({ [header]: value }))
+          expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+          expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(header)
+          expect((error as InstanceType<typeof OpenAI.BadRequestError>).message).toContain(most)
+        }
+        expect(yield* upstream.requests).toHaveLength(0)
+        // At the limits, or below them, the headers steer as before.
+        yield* Effect.promise(ask({ "x-ell-max-attempts": "2", "x-ell-timeout": "2 seconds" }))
+        yield* Effect.promise(ask({ "x-ell-max-attempts": "1", "x-ell-timeout": "500" }))
+        expect(yield* upstream.requests).toHaveLength(2)
+      })
+    )
+  )
+
   it.live("RateLimitError carries retry-after; the SDK's own retries wait that long and then succeed", () =>
     Effect.scoped(
       Effect.gen(function* () {

@@ -5,7 +5,24 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Http from "node:http"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Access from "../../src/gateway/Access.js"
+import * as Keys from "../../src/gateway/internal/keys.js"
+import * as LlmService from "../../src/LlmService.js"
 import { call, chatBody, post, start } from "./serverKit.js"
+
+/** The gateway's own keys: a master key and a team key. */
+const keyed = Layer.scoped(
+  Access.Access,
+  Effect.flatMap(LlmService.LlmService, (service) =>
+    Keys.make({
+      service,
+      masterKey: Redacted.make("sk-master"),
+      keys: [{ name: "team-a", key: Redacted.make("sk-team") }]
+    })
+  ).pipe(Effect.orDie)
+)
 
 describe("gateway server", () => {
   it.live("answers a chat completion through the router, passing unknown fields upstream", () =>
@@ -126,6 +143,29 @@ describe("gateway server", () => {
         expect(unknown.json().error.type).toBe("not_found_error")
         const { url: bare } = yield* start()
         expect((yield* call(`${bare}/metrics`)).status).toBe(404)
+      })
+    )
+  )
+
+  it.live("with keys, /metrics takes the master key (401 without a key, 403 for a team key); health stays open", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const metrics = Effect.succeed("ell_requests_total 3\n")
+        const { url } = yield* start({ access: keyed, server: { metrics } })
+        const as = (key?: string) =>
+          call(`${url}/metrics`, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } })
+        const anonymous = yield* as()
+        expect([anonymous.status, anonymous.json().error.type]).toEqual([401, "authentication_error"])
+        const team = yield* as("sk-team")
+        expect([team.status, team.json().error.type]).toEqual([403, "permission_denied_error"])
+        expect(team.json().error.message).toContain("master key")
+        expect(team.text).not.toContain("sk-team")
+        const master = yield* as("sk-master")
+        expect([master.status, master.text]).toEqual([200, "ell_requests_total 3\n"])
+        expect((yield* call(`${url}/health/liveliness`)).status).toBe(200)
+        expect((yield* call(`${url}/health/readiness`)).status).toBe(200)
+        const { url: open } = yield* start({ access: keyed, server: { metrics, publicMetrics: true } })
+        expect((yield* call(`${open}/metrics`)).status).toBe(200)
       })
     )
   )

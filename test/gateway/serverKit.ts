@@ -1,5 +1,6 @@
 /** A gateway on port 0 in front of FakeUpstreams through a router, and an `openai` SDK client pointed at it. */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { expect } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -85,9 +86,37 @@ export const chatBody = (extra: Record<string, unknown> = {}) => ({
   ...extra
 })
 
-/** The events of an SSE text: `data` payloads as text, comments as `:…`. */
+/** The events of an SSE text: `data` payloads as text, comment blocks as `:…`. */
 export const events = (text: string): ReadonlyArray<string> =>
   text
     .split("\n\n")
     .filter((block) => block.trim() !== "")
     .map((block) => (block.startsWith(":") ? block.trim() : block.replace(/^data: /, "")))
+
+/** The `data` payloads of an SSE text, comments left out. */
+export const dataEvents = (text: string): ReadonlyArray<string> => events(text).filter((e) => !e.startsWith(":"))
+
+/** The `x-ell-*` facts of a stream's comment lines (`: x-ell-cost: 0.00001100`). */
+export const streamFacts = (text: string): Record<string, string> =>
+  Object.fromEntries(Array.from(text.matchAll(/^: (x-ell-[a-z-]+): (.*)$/gm), (m) => [m[1]!, m[2]!]))
+
+/**
+ * A client that goes away while the upstream has not answered yet: the gateway must interrupt the upstream call.
+ * Asserts the client saw its abort and the upstream its disconnect.
+ */
+export const leaveBeforeTheAnswer = (body: unknown) =>
+  Effect.gen(function* () {
+    const { url, upstream } = yield* start({ upstreams: [{ script: { hang: true } }] })
+    const controller = new AbortController()
+    const request = fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: controller.signal
+    }).catch((error: Error) => error.name)
+    yield* upstream.awaitRequests(1)
+    controller.abort()
+    expect(yield* Effect.promise(() => request)).toBe("AbortError")
+    yield* upstream.awaitDisconnects(1).pipe(Effect.timeout("5 seconds"))
+    expect(yield* upstream.disconnects).toBe(1)
+  })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { chatBody, events, post, start } from "./serverKit.js"
+import { chatBody, dataEvents, events, leaveBeforeTheAnswer, post, start, streamFacts } from "./serverKit.js"
 
 const streamBody = chatBody({ stream: true })
 
@@ -13,7 +13,7 @@ describe("gateway streams", () => {
         expect(res.status).toBe(200)
         expect(res.headers.get("content-type")).toContain("text/event-stream")
         expect(res.headers.get("x-ell-deployment")).toBe("d0")
-        const list = events(res.text)
+        const list = dataEvents(res.text)
         expect(list.at(-1)).toBe("[DONE]")
         const text = list
           .slice(0, -1)
@@ -38,6 +38,7 @@ describe("gateway streams", () => {
         expect(res.headers.get("x-ell-deployment")).toBe("d1")
         expect(res.headers.get("x-ell-attempts")).toBe("2")
         expect(events(res.text).at(-1)).toBe("[DONE]")
+        expect(streamFacts(res.text)).toMatchObject({ "x-ell-deployment": "d1", "x-ell-attempts": "2" })
       })
     )
   )
@@ -67,6 +68,8 @@ describe("gateway streams", () => {
         expect(last.error.message).toBeTypeOf("string")
         expect(last.error.type).toBe("server_error")
         expect(JSON.parse(list[0]!).choices).toBeDefined()
+        // The route is known (the first chunk came), the cost is not (the usage never did).
+        expect(list.at(-2)).toBe(": x-ell-deployment: d0\n: x-ell-attempts: 1\n: x-ell-group: gpt-4o")
       })
     )
   )
@@ -87,7 +90,82 @@ describe("gateway streams", () => {
         expect(list.at(-1)).toBe("[DONE]")
         const firstData = list.findIndex((e) => !e.startsWith(":"))
         expect(firstData).toBeGreaterThan(0)
-        expect(list.slice(firstData).some((e) => e.startsWith(":"))).toBe(false)
+        expect(list.slice(firstData).some((e) => e === ": ping")).toBe(false)
+      })
+    )
+  )
+
+  it.live("the route and the cost close the stream as comment lines before [DONE]; the openai SDK skips them", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        // 1,000 prompt + 500 completion tokens at $1 / $2 per million: $0.002.
+        const { url, client } = yield* start({
+          upstreams: [{ script: { reply: "abcdef", chunks: 3, usage: { promptTokens: 1000, completionTokens: 500 } } }]
+        })
+        const res = yield* post(`${url}/v1/chat/completions`, streamBody)
+        expect(res.headers.get("x-ell-cost")).toBeNull()
+        const list = events(res.text)
+        expect(list.at(-1)).toBe("[DONE]")
+        expect(list.at(-2)).toBe(
+          ": x-ell-deployment: d0\n: x-ell-attempts: 1\n: x-ell-group: gpt-4o\n: x-ell-cost: 0.00200000"
+        )
+        const text = yield* Effect.promise(async () => {
+          const stream = await client.chat.completions.create({
+            model: "gpt-4o",
+            messages: [{ role: "user", content: "hi" }],
+            stream: true
+          })
+          let text = ""
+          for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
+          return text
+        })
+        expect(text).toBe("abcdef")
+      })
+    )
+  )
+
+  it.live("a stream that started with pings has no route headers, and gets its route in the closing comments", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* start({
+          upstreams: [
+            { script: { status: 503 } },
+            {
+              script: { reply: "late", firstChunkDelay: "400 millis", usage: { promptTokens: 10, completionTokens: 5 } }
+            }
+          ],
+          server: { heartbeat: "100 millis" },
+          router: { circuit: false }
+        })
+        const res = yield* post(`${url}/v1/chat/completions`, streamBody)
+        expect(res.status).toBe(200)
+        expect(res.headers.get("x-ell-deployment")).toBeNull()
+        expect(events(res.text)[0]).toBe(": ping")
+        expect(streamFacts(res.text)).toEqual({
+          "x-ell-deployment": "d1",
+          "x-ell-attempts": "2",
+          "x-ell-group": "gpt-4o",
+          "x-ell-cost": "0.00002000"
+        })
+      })
+    )
+  )
+
+  it.live("a stream that fails after the pings started ends with an error event, and no route facts", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* start({
+          upstreams: [{ script: { status: 500, latency: "500 millis" } }],
+          server: { heartbeat: "100 millis" },
+          router: { circuit: false }
+        })
+        const res = yield* post(`${url}/v1/chat/completions`, streamBody)
+        expect(res.status).toBe(200)
+        const list = events(res.text)
+        expect(list[0]).toBe(": ping")
+        expect(list).not.toContain("[DONE]")
+        expect(JSON.parse(list.at(-1)!).error.code).toBe("all_deployments_failed")
+        expect(streamFacts(res.text)).toEqual({})
       })
     )
   )
@@ -119,22 +197,6 @@ describe("gateway streams", () => {
   )
 
   it.live("a client that leaves before the first chunk also interrupts the upstream call", () =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const { url, upstream } = yield* start({ upstreams: [{ script: { hang: true } }] })
-        const controller = new AbortController()
-        const request = fetch(`${url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(streamBody),
-          signal: controller.signal
-        }).catch((error: Error) => error.name)
-        yield* upstream.awaitRequests(1)
-        controller.abort()
-        expect(yield* Effect.promise(() => request)).toBe("AbortError")
-        yield* upstream.awaitDisconnects(1).pipe(Effect.timeout("5 seconds"))
-        expect(yield* upstream.disconnects).toBe(1)
-      })
-    )
+    Effect.scoped(leaveBeforeTheAnswer(streamBody))
   )
 })

@@ -70,7 +70,9 @@ const limited = (key: Config.KeyConfig, options: Options) =>
     }
     if (key.budget !== undefined) {
       const store = yield* Budget.Store
-      service = yield* Budget.make({ globalLimit: key.budget, enforcement: "hard", prices: options.prices })(
+      // Refusals name the key's budget by the key's name (never the key): "the key "team-a" budget of $10.00 …".
+      const name = `key ${JSON.stringify(key.name)}`
+      service = yield* Budget.make({ globalLimit: key.budget, name, enforcement: "hard", prices: options.prices })(
         service
       ).pipe(Effect.provideService(Budget.Store, budgetUnder(store, id)))
     }
@@ -96,7 +98,7 @@ export const make = (options: Options): Effect.Effect<Access.Service, LiterLlmEr
     const entries: Array<Entry> = []
     if (options.masterKey !== undefined) {
       entries.push({
-        caller: { name: masterName },
+        caller: { name: masterName, admin: true },
         digest: digest(Redacted.value(options.masterKey)),
         expires: undefined,
         service: options.service

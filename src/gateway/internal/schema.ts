@@ -192,7 +192,8 @@ export const ServerSection = closed({
   port: opt(NonNegativeInt.pipe(Schema.lessThanOrEqualTo(65535, { message: () => "expected a port ≤ 65535" }))),
   maxBodySize: opt(PositiveInt),
   heartbeat: opt(PositiveDuration),
-  shutdownTimeout: opt(PositiveDuration)
+  shutdownTimeout: opt(PositiveDuration),
+  publicMetrics: opt(Schema.Boolean)
 })
 
 /** The whole file. */

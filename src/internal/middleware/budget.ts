@@ -113,7 +113,7 @@ export const make = (options: Budget.Options, store: Budget.StoreService) => (be
       model,
       limit: over.limit,
       spent: over.spent,
-      message: `the ${model === undefined ? "global" : `"${model}"`} budget of ${usd(over.limit)} would be passed: ${usd(over.spent)} spent, ${usd(over.reserved)} reserved by calls in flight, this call estimated at ${usd(estimate)}; raise the limit, lower max_tokens, or reset the budget`
+      message: `the ${model === undefined ? (options.name ?? "global") : `"${model}"`} budget of ${usd(over.limit)} would be passed: ${usd(over.spent)} spent, ${usd(over.reserved)} reserved by calls in flight, this call estimated at ${usd(estimate)}; raise the limit, lower max_tokens, or reset the budget`
     })
   }
 

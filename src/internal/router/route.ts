@@ -2,10 +2,16 @@
  * Route facts: which deployment answered a request, in which group, after which attempts, at what cost. Read from
  * the request's walk once the answer (for a stream: its first chunk) is there, and written as attributes of the
  * operation's span, so what the caller gets and what a trace shows are the same facts.
+ *
+ * A stream's cost is known only at its end, from the usage on its last chunk: a stream that ends with usage is
+ * reported a second time then, with the cost, to the same observer and span as the first report (captured when the
+ * stream was routed, since the caller reads the rest of the stream in a context of its own).
  */
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import type * as Chat from "../../Chat.js"
 import * as Pricing from "../../Pricing.js"
 import type { Core, Walk } from "./attempt.js"
@@ -67,13 +73,33 @@ export const annotate = (route: Route): Effect.Effect<void> =>
     observe === undefined ? annotateSpan(route) : Effect.zipRight(observe(route), annotateSpan(route))
   )
 
-const annotateSpan = (route: Route): Effect.Effect<void> =>
-  Effect.annotateCurrentSpan({
-    "ell.route.deployment": route.deployment,
-    ...(route.group === undefined ? {} : { "ell.route.group": route.group }),
-    "ell.route.attempts": route.attempts.length,
-    ...(route.cost === undefined ? {} : { "ell.route.cost": route.cost })
-  })
+const attributesOf = (route: Route): Record<string, unknown> => ({
+  "ell.route.deployment": route.deployment,
+  ...(route.group === undefined ? {} : { "ell.route.group": route.group }),
+  "ell.route.attempts": route.attempts.length,
+  ...(route.cost === undefined ? {} : { "ell.route.cost": route.cost })
+})
+
+const annotateSpan = (route: Route): Effect.Effect<void> => Effect.annotateCurrentSpan(attributesOf(route))
+
+/**
+ * Reports to the observer and span of the context it was made in, wherever it later runs: how a stream's final
+ * facts reach the same places as its first ones.
+ */
+export const reporter: Effect.Effect<(route: Route) => Effect.Effect<void>> = Effect.map(
+  Effect.zip(Observer, Effect.option(Effect.currentSpan)),
+  ([observe, span]) =>
+    (route) => {
+      const annotate = Option.match(span, {
+        onNone: () => Effect.void,
+        onSome: (s: Tracer.Span) =>
+          Effect.sync(() => {
+            for (const [key, value] of Object.entries(attributesOf(route))) s.attribute(key, value)
+          })
+      })
+      return observe === undefined ? annotate : Effect.zipRight(observe(route), annotate)
+    }
+)
 
 /** A failed request's attempts on the current span. */
 export const annotateFailed = (walk: Walk): Effect.Effect<void> =>

@@ -42,15 +42,37 @@ const broke = (name: string, error: LiterLlmError.LiterLlmError): LiterLlmError.
     message: `the stream from deployment "${name}" failed after its first chunk was delivered (${error._tag}: ${error.message}); the partial answer is incomplete and was not retried elsewhere, to avoid duplicated output`
   })
 
-/** The rest of the winner's stream; notes how it ended for the settling finalizer. */
-const rest = (name: string, pull: Pull, ended: Ref.Ref<Ending>) =>
-  Stream.repeatEffectChunkOption(
-    Effect.catchAll(pull, (failure) =>
+/** The usage on the last chunk of `chunks` that has one. */
+const usageIn = (chunks: Chunks): Chat.Usage | undefined => {
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    const usage = Chunk.unsafeGet(chunks, i).usage
+    if (usage != null) return usage
+  }
+  return undefined
+}
+
+/** Called when the winner's stream ends normally, with the last usage it carried. */
+type Finish = (usage: Chat.Usage | undefined) => Effect.Effect<void>
+
+/** The rest of the winner's stream; notes how it ended for the settling finalizer, and reports its usage. */
+const rest = (
+  name: string,
+  pull: Pull,
+  ended: Ref.Ref<Ending>,
+  usage: Ref.Ref<Chat.Usage | undefined>,
+  finish: Finish
+) => {
+  const read = Effect.tap(pull, (chunks) => {
+    const found = usageIn(chunks)
+    return found === undefined ? Effect.void : Ref.set(usage, found)
+  })
+  return Stream.repeatEffectChunkOption(
+    Effect.catchAll(read, (failure) =>
       Option.match(failure, {
         onNone: () =>
           Effect.zipRight(
             Ref.set(ended, () => ({ outcome: { _tag: "Success", latency: undefined } })),
-            Effect.fail(failure)
+            Effect.zipRight(Effect.flatMap(Ref.get(usage), finish), Effect.fail(failure))
           ),
         onSome: (error) =>
           Effect.zipRight(
@@ -60,12 +82,14 @@ const rest = (name: string, pull: Pull, ended: Ref.Ref<Ending>) =>
       })
     )
   )
+}
 
 const firstChunk =
   (
     body: Chat.ChatCompletionRequest,
     outer: Scope.Scope,
-    isolate: boolean
+    isolate: boolean,
+    finish: Finish
   ): Runner<Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>> =>
   (call) => {
     const { request, restore, slot, start } = call
@@ -101,7 +125,8 @@ const firstChunk =
         })
       )
       if (Option.isNone(head)) return Stream.empty
-      return Stream.concat(Stream.fromChunk(head.value), rest(member.name, pull, ended))
+      const usage = yield* Ref.make(usageIn(head.value))
+      return Stream.concat(Stream.fromChunk(head.value), rest(member.name, pull, ended, usage, finish))
     })
     // The attempt's outcome is how the wait for the first chunk ended.
     return Effect.onExit(opened, (exit) => Effect.sync(() => mark(call, exit)))
@@ -118,7 +143,8 @@ export type Plan = Pick<RouteOptions<unknown>, "group" | "steer" | "settings">
 
 /**
  * `chatStream` through the router, once the first chunk has arrived: the stream (that chunk first) and its route.
- * The upstream belongs to the current scope. A stream's cost is only known at its end, so the route has none.
+ * The upstream belongs to the current scope. A stream's cost is only known at its end, so the route has none; a
+ * stream that ends with usage reports its route again then, with the cost, to the observer and span in context here.
  */
 export const chatStreamRouted = (
   core: Core,
@@ -127,10 +153,12 @@ export const chatStreamRouted = (
   plan: Plan
 ): Effect.Effect<Routed, LiterLlmError.LiterLlmError, Scope.Scope> =>
   Effect.flatMap(Effect.scope, (outer) =>
-    Effect.flatMap(Ref.make(fresh), (walk) =>
-      Effect.flatMap(
-        routeIn(core, { run: firstChunk(body, outer, plan.steer !== undefined), cost, hedge: false, ...plan }, walk),
-        (stream) => Effect.map(Ref.get(walk), (w) => ({ stream, route: Route.factsOf(core, w, undefined) }))
+    Effect.flatMap(Effect.zip(Ref.make(fresh), Route.reporter), ([walk, report]) => {
+      const finish: Finish = (usage) =>
+        usage === undefined ? Effect.void : Effect.flatMap(Ref.get(walk), (w) => report(Route.factsOf(core, w, usage)))
+      const run = firstChunk(body, outer, plan.steer !== undefined, finish)
+      return Effect.flatMap(routeIn(core, { run, cost, hedge: false, ...plan }, walk), (stream) =>
+        Effect.map(Ref.get(walk), (w) => ({ stream, route: Route.factsOf(core, w, undefined) }))
       )
-    )
+    })
   )

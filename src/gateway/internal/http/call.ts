@@ -14,6 +14,7 @@ import type * as Router from "../../../Router.js"
 import type * as Access from "../../Access.js"
 import * as Errors from "./errors.js"
 import * as Request from "./request.js"
+import type * as Routing from "./routing.js"
 
 /** The gateway's settings and services, fixed when the server starts. */
 export interface Env {
@@ -24,6 +25,10 @@ export interface Env {
   readonly maxFileSize: number
   readonly heartbeat: Duration.Duration
   readonly metrics: Effect.Effect<string> | undefined
+  /** The most a request's routing headers may ask for. */
+  readonly routingLimits: Routing.Limits
+  /** `/metrics` without a key; else only for `admin` callers. */
+  readonly publicMetrics: boolean
   /** True once shutdown began: readiness fails and answers close their connection. */
   readonly draining: Ref.Ref<boolean>
 }

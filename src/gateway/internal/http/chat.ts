@@ -35,7 +35,7 @@ export const chat = (env: Call.Env) =>
       const caller = yield* Call.caller(env, call)
       const body = yield* Request.readJsonObject(call.request, env.maxBodySize)
       yield* Validate.chat(body)
-      const settings = yield* Routing.parse(call.request)
+      const settings = yield* Routing.parse(call.request, env.routingLimits)
       const request = body as unknown as Chat.ChatCompletionRequest
       const service = yield* env.access.serviceFor(caller, request.model)
       const observed = yield* Route.observe
@@ -43,7 +43,8 @@ export const chat = (env: Call.Env) =>
         const chunks = observed.stream(Route.steerStream(settings, service.chatStream(request)))
         return yield* Sse.respond(request.stream_options?.include_usage === true ? chunks : withoutUsageChunk(chunks), {
           heartbeat: env.heartbeat,
-          headers: Effect.map(observed.get, (route) => ({ ...call.headers, ...Route.headers(route) }))
+          headers: Effect.map(observed.get, (route) => ({ ...call.headers, ...Route.headers(route) })),
+          trailer: Effect.map(observed.get, Route.headers)
         })
       }
       const response = yield* observed.effect(Route.steer(settings, service.chat(request)))

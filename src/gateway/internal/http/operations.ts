@@ -47,7 +47,7 @@ export const jsonOperation =
         const body = yield* Request.readJsonObject(call.request, env.maxBodySize)
         const bad = problem(body)
         if (bad !== undefined) return yield* Effect.fail(bad)
-        const settings = yield* Routing.parse(call.request)
+        const settings = yield* Routing.parse(call.request, env.routingLimits)
         const request = body as unknown as Req
         const service = yield* env.access.serviceFor(caller, request.model)
         const observed = yield* Route.observe
@@ -80,7 +80,7 @@ export const speech = (env: Call.Env) =>
       const body = yield* Request.readJsonObject(call.request, env.maxBodySize)
       const bad = ValidateOps.speechProblem(body)
       if (bad !== undefined) return yield* Effect.fail(bad)
-      const settings = yield* Routing.parse(call.request)
+      const settings = yield* Routing.parse(call.request, env.routingLimits)
       const request = body as unknown as Speech.SpeechRequest
       const service = yield* env.access.serviceFor(caller, request.model)
       const observed = yield* Route.observe
@@ -167,7 +167,7 @@ export const transcriptions = (env: Call.Env) =>
       const request = yield* requestOf(form, fs)
       const bad = ValidateOps.transcriptionProblem(request)
       if (bad !== undefined) return yield* Effect.fail(bad)
-      const settings = yield* Routing.parse(call.request)
+      const settings = yield* Routing.parse(call.request, env.routingLimits)
       const service = yield* env.access.serviceFor(caller, request.model)
       const observed = yield* Route.observe
       const answer = yield* observed.effect(Route.steer(settings, service.transcribe(request)))

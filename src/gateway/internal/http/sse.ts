@@ -9,6 +9,10 @@
  *   same as a failure mid-stream.
  * - A failure mid-stream is one `data: {"error":…}` event, then the connection ends without `[DONE]` (OpenAI's SDKs
  *   raise an error on it). A stream that ends normally ends with `data: [DONE]`.
+ * - Facts known only at the end (the route and the cost, see `trailer`) come as SSE comment lines, `: name: value`,
+ *   in one block just before that last event. Comments are the one part of an event stream every SSE client is
+ *   required to skip, so OpenAI's SDKs read the stream as before. HTTP trailers were the other way: @effect/platform's
+ *   response has no public API for them, and fetch clients (browsers, undici) do not expose them.
  * - The stream's pull lives in the request's scope, so a client that goes away (the platform interrupts the
  *   request's fiber) interrupts the upstream call.
  */
@@ -40,21 +44,40 @@ const firstChunk = <A, E>(pull: Pull<A, E>): Effect.Effect<Chunk.Chunk<A> | unde
     Effect.flatMap((chunk) => (chunk !== undefined && Chunk.isEmpty(chunk) ? firstChunk(pull) : Effect.succeed(chunk)))
   )
 
+/** `last`, after the facts as one block of comment lines (line breaks in a value would end a comment: spaces). */
+const closing = (facts: Readonly<Record<string, string>>, last: Uint8Array): Uint8Array => {
+  let text = ""
+  for (const [name, value] of Object.entries(facts)) text += `: ${name}: ${value.replace(/[\r\n]+/g, " ")}\n`
+  if (text === "") return last
+  const head = encoder.encode(text + "\n")
+  const out = new Uint8Array(head.length + last.length)
+  out.set(head)
+  out.set(last, head.length)
+  return out
+}
+
 const events = (
-  chunks: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>
-): Stream.Stream<Uint8Array> =>
-  chunks.pipe(
+  chunks: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>,
+  trailer: Effect.Effect<Readonly<Record<string, string>>>
+): Stream.Stream<Uint8Array> => {
+  const last = (bytes: Uint8Array) => Stream.fromEffect(Effect.map(trailer, (facts) => closing(facts, bytes)))
+  return chunks.pipe(
     Stream.map(event),
-    Stream.concat(Stream.succeed(done)),
-    Stream.catchAll((error) => Stream.succeed(event(Errors.body(Errors.ofError(error)))))
+    Stream.concat(last(done)),
+    Stream.catchAll((error) => last(event(Errors.body(Errors.ofError(error)))))
   )
+}
 
 /** Options of {@link respond}. */
 export interface Options {
   readonly heartbeat: Duration.Duration
   /** The response headers, read once the answer starts (so they may tell how the first chunk was routed). */
   readonly headers: Effect.Effect<Readonly<Record<string, string>>>
+  /** Facts sent as comment lines before the last event, read when the stream ends (none when left out). */
+  readonly trailer?: Effect.Effect<Readonly<Record<string, string>>> | undefined
 }
+
+const noFacts: Effect.Effect<Readonly<Record<string, string>>> = Effect.succeed({})
 
 /**
  * The response for a chat stream: fails (for an error response) when the stream fails before its first chunk
@@ -71,15 +94,16 @@ export const respond = (
     const startWith = (chunk: Chunk.Chunk<Chat.ChatCompletionChunk> | undefined) =>
       chunk === undefined ? Stream.empty : Stream.concat(Stream.fromChunk(chunk), rest)
     const early = yield* Effect.timeoutOption(Fiber.await(first), options.heartbeat)
+    const trailer = options.trailer ?? noFacts
     const body = Option.isSome(early)
-      ? events(startWith(yield* early.value))
+      ? events(startWith(yield* early.value), trailer)
       : Stream.concat(
           Stream.fromSchedule(Schedule.spaced(options.heartbeat)).pipe(
             Stream.as(ping),
             Stream.prepend(Chunk.of(ping)),
             Stream.interruptWhen(Fiber.await(first))
           ),
-          events(Stream.unwrap(Effect.map(Fiber.join(first), startWith)))
+          events(Stream.unwrap(Effect.map(Fiber.join(first), startWith)), trailer)
         )
     const headers = yield* options.headers
     return HttpServerResponse.stream(body, {

@@ -4,12 +4,19 @@
  *
  * Readiness is 503 unless every group has a deployment that can take a request now (circuit not open, health not
  * unhealthy), and also while the server drains for shutdown, so a load balancer stops sending before connections
- * close. Health and metrics need no key: probes and scrapers do not hold one.
+ * close.
+ *
+ * Health needs no key: Kubernetes probes and load balancers cannot send one, and it tells only whether the process
+ * answers and which groups can serve. `/metrics` names every deployment, model, error type and spend, so it needs the
+ * key of an `admin` caller (the master key) — Prometheus sends one with `authorization: { credentials: … }` in its
+ * scrape config — unless the server's `publicMetrics` opens it (a scraper that cannot hold a key, on a private
+ * network). On a gateway without keys every caller is admin, so it stays open there.
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Access from "../../Access.js"
 import * as Call from "./call.js"
 import * as Route from "./route.js"
 
@@ -68,7 +75,19 @@ export const metrics = (env: Call.Env) =>
             404
           )
         )
-      : Effect.map(env.metrics, (text) =>
-          HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4", headers: call.headers })
+      : Effect.zipRight(
+          env.publicMetrics ? Effect.void : Effect.flatMap(Call.caller(env, call), mayReadMetrics),
+          Effect.map(env.metrics, (text) =>
+            HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4", headers: call.headers })
+          )
         )
   )
+
+const mayReadMetrics = (caller: Access.Caller) =>
+  caller.admin === true
+    ? Effect.void
+    : Effect.fail(
+        Access.forbidden(
+          `the key "${caller.name}" may not read /metrics: it takes the master key (or server.publicMetrics: true)`
+        )
+      )
