@@ -204,7 +204,12 @@ describe("Telemetry", () => {
           expect(Chunk.size(taken)).toBe(1)
           expect(report.calls).toHaveLength(1)
           expect(report.calls[0]!.estimated).toBe(true)
-        }).pipe(Effect.provide(traced({ reply: "abcdefgh", chunks: 4 }, { deployment: "abandoned", pricing })))
+          // chunks apart in time, as a live stream sends them: the consumer leaves before the usage chunk comes
+        }).pipe(
+          Effect.provide(
+            traced({ reply: "abcdefgh", chunks: 4, chunkDelay: "1 second" }, { deployment: "abandoned", pricing })
+          )
+        )
       )
       const span = llmSpans(spans)[0]!
       expect(span.ended).toBe(true)

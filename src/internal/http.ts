@@ -638,9 +638,11 @@ export const sse = (
             endpoint.timeout
           )
     return idle.pipe(
-      Stream.tap(() =>
+      // once per chunk of events (an upstream read), not per event
+      Stream.mapChunksEffect((events) =>
         Effect.sync(() => {
           delivered = true
+          return events
         })
       ),
       Stream.mapError(endpoint.scrub)

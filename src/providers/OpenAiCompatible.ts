@@ -30,6 +30,7 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
@@ -43,6 +44,7 @@ import * as Chat from "../Chat.js"
 import * as Embedding from "../Embedding.js"
 import * as Http from "../internal/http.js"
 import * as OpenAiOps from "../internal/openAiOps.js"
+import type * as Sse from "../internal/sse.js"
 import * as Validate from "../internal/validate.js"
 import * as StrayUsage from "../internal/strayUsage.js"
 import * as StreamError from "../internal/streamError.js"
@@ -153,6 +155,23 @@ export const make = (
         let done = false
         let delivered = false
         let finished = false
+        let failed: Effect.Effect<never, LiterLlmError.LiterLlmError> | undefined
+        /** Adds the event's chunk to `out`; else the failure it stands for. */
+        const decodeEvent = (
+          event: Sse.Event,
+          out: Array<Chat.ChatCompletionChunk>
+        ): Effect.Effect<never, LiterLlmError.LiterLlmError> | undefined => {
+          const parsed = Http.parseJson(event.data, provider, "a stream chunk")
+          if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
+          const error = StreamError.fromEvent(provider, event.event, parsed.right)
+          if (error !== undefined) return Effect.flip(error)
+          const chunk = chunkDecoder(StrayUsage.hoist(parsed.right), provider, "a stream chunk")
+          if (Either.isLeft(chunk)) return Effect.fail(chunk.left)
+          delivered = true
+          if (chunk.right.choices.some((choice) => choice.finish_reason !== null)) finished = true
+          out.push(chunk.right)
+          return undefined
+        }
         const body = toWire({
           ...request,
           model: wireModel(request.model),
@@ -170,20 +189,24 @@ export const make = (
             if (event.data.trim() === "[DONE]") done = true
             return !done
           }),
-          Stream.mapEffect((event): Effect.Effect<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError> => {
-            const parsed = Http.parseJson(event.data, provider, "a stream chunk")
-            if (Either.isLeft(parsed)) return Effect.fail(parsed.left)
-            const error = StreamError.fromEvent(provider, event.event, parsed.right)
-            if (error !== undefined) return Effect.flip(error)
-            const chunk = chunkDecoder(StrayUsage.hoist(parsed.right), provider, "a stream chunk")
-            if (Either.isRight(chunk)) {
-              delivered = true
-              if (chunk.right.choices.some((choice) => choice.finish_reason !== null)) finished = true
+          // Decoded a chunk of events at a time (one upstream read), so every layer above sees the read's events
+          // as one chunk rather than one at a time. The events before a bad one are still delivered: its failure
+          // is kept and raised on the next pull (or at the end), as an event-by-event decoder would.
+          Stream.mapChunksEffect((events) => {
+            if (failed !== undefined) return failed
+            const out: Array<Chat.ChatCompletionChunk> = []
+            for (const event of events) {
+              const failure = decodeEvent(event, out)
+              if (failure === undefined) continue
+              if (out.length === 0) return failure
+              failed = failure
+              break
             }
-            return Either.isRight(chunk) ? Effect.succeed(chunk.right) : Effect.fail(chunk.left)
+            return Effect.succeed(Chunk.unsafeFromArray(out))
           })
         )
         const ended = Effect.suspend(() => {
+          if (failed !== undefined) return failed
           if (done || finished) return Effect.void
           return Effect.fail(
             delivered

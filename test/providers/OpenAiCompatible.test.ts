@@ -241,6 +241,26 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
+  it.scoped("events of one upstream read are decoded together: those before a bad one arrive, then the failure", () =>
+    Effect.gen(function* () {
+      const good = (text: string) =>
+        `data: ${JSON.stringify({
+          id: "c1",
+          object: "chat.completion.chunk",
+          created: 1,
+          model: "m",
+          choices: [{ index: 0, delta: { content: text }, finish_reason: null }]
+        })}\n\n`
+      // one string: written at once, so the client reads the four events in one piece
+      const { service } = yield* setup({
+        scripts: [{ events: [good("a") + good("b") + "data: {oops\n\n" + good("c")] }]
+      })
+      const stream = yield* collectUntilFailure(service.chatStream(request))
+      expect(stream.seen.map((chunk) => chunk.choices[0]?.delta.content)).toEqual(["a", "b"])
+      expect(stream.error._tag).toBe("Serialization")
+    })
+  )
+
   it.scoped("an API key echoed back by the upstream is scrubbed from messages and causes, in bodies and streams", () =>
     Effect.gen(function* () {
       const { service } = yield* setup({

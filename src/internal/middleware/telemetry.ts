@@ -318,15 +318,19 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
         Effect.all([Clock.currentTimeNanos, Effect.orDie(Effect.currentSpan), Ref.make(false)]),
         ([start, span, seen]) =>
           below.chatStream(request).pipe(
-            Stream.tap(() =>
-              Effect.whenEffect(
-                Effect.flatMap(Clock.currentTimeNanos, (now) =>
-                  Effect.zipRight(
-                    Effect.sync(() => span.event("gen_ai.first_chunk", now)),
-                    Metric.update(handlesFor("chat", request.model).timeToFirstChunk, Number(now - start) / 1e9)
-                  )
+            // checked once per chunk of the stream (an upstream read), not per element
+            Stream.mapChunksEffect((chunk) =>
+              Effect.as(
+                Effect.whenEffect(
+                  Effect.flatMap(Clock.currentTimeNanos, (now) =>
+                    Effect.zipRight(
+                      Effect.sync(() => span.event("gen_ai.first_chunk", now)),
+                      Metric.update(handlesFor("chat", request.model).timeToFirstChunk, Number(now - start) / 1e9)
+                    )
+                  ),
+                  Ref.getAndSet(seen, true).pipe(Effect.map((already) => !already))
                 ),
-                Ref.getAndSet(seen, true).pipe(Effect.map((already) => !already))
+                chunk
               )
             )
           ),

@@ -35,6 +35,13 @@ const ping = encoder.encode(": ping\n\n")
 
 const event = (value: unknown): Uint8Array => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
 
+/** The events of a chunk as one piece of bytes. */
+const eventsOf = (values: Chunk.Chunk<unknown>): Uint8Array => {
+  let text = ""
+  for (const value of values) text += `data: ${JSON.stringify(value)}\n\n`
+  return encoder.encode(text)
+}
+
 type Pull<A, E> = Effect.Effect<Chunk.Chunk<A>, Option.Option<E>>
 
 /** The first non-empty chunk, or `undefined` when the stream ended without one. */
@@ -62,7 +69,8 @@ const events = (
 ): Stream.Stream<Uint8Array> => {
   const last = (bytes: Uint8Array) => Stream.fromEffect(Effect.map(trailer, (facts) => closing(facts, bytes)))
   return chunks.pipe(
-    Stream.map(event),
+    // one write per chunk of the stream (an upstream read), however many events it holds
+    Stream.mapChunks((chunk) => Chunk.of(eventsOf(chunk))),
     Stream.concat(last(done)),
     Stream.catchAll((error) => last(event(Errors.body(Errors.ofError(error)))))
   )
