@@ -38,7 +38,9 @@ export const assembled = <E>(outcome: Outcome<E>): Chat.ChatCompletionResponse =
 export const settle = <T, E1, R1, E, R, R2>(
   acquire: Effect.Effect<T, E1, R1>,
   use: (resource: T) => Stream.Stream<Chat.ChatCompletionChunk, E, R>,
-  release: (resource: T, outcome: Outcome<E>) => Effect.Effect<void, never, R2>
+  release: (resource: T, outcome: Outcome<E>) => Effect.Effect<void, never, R2>,
+  /** Also run on each chunk from below, in the same step that records it (a stream layer costs per chunk). */
+  each?: (resource: T, chunk: Chunk.Chunk<Chat.ChatCompletionChunk>) => Effect.Effect<void>
 ): Stream.Stream<Chat.ChatCompletionChunk, E | E1, R | R1 | R2> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
@@ -50,7 +52,10 @@ export const settle = <T, E1, R1, E, R, R2>(
         )
       )
       return use(resource).pipe(
-        Stream.mapChunksEffect((chunk) => Effect.as(Ref.update(chunks, Chunk.appendAll(chunk)), chunk)),
+        Stream.mapChunksEffect((chunk) => {
+          const recorded = Ref.update(chunks, Chunk.appendAll(chunk))
+          return Effect.as(each === undefined ? recorded : Effect.zipRight(recorded, each(resource, chunk)), chunk)
+        }),
         Stream.tapErrorCause((cause) =>
           Option.match(Cause.failureOption(cause), {
             onNone: () => Effect.void,

@@ -316,25 +316,19 @@ export const make = (options: Telemetry.Options) => (below: LlmService.Service) 
     Stream.suspend(() =>
       StreamSettle.settle(
         Effect.all([Clock.currentTimeNanos, Effect.orDie(Effect.currentSpan), Ref.make(false)]),
+        () => below.chatStream(request),
+        ([start, span], outcome) => record(span, "chat", request.model, start, streamOutcome(span, request, outcome)),
+        // the first chunk's time, checked in the step that records each chunk rather than in a stream layer of its own
         ([start, span, seen]) =>
-          below.chatStream(request).pipe(
-            // checked once per chunk of the stream (an upstream read), not per element
-            Stream.mapChunksEffect((chunk) =>
-              Effect.as(
-                Effect.whenEffect(
-                  Effect.flatMap(Clock.currentTimeNanos, (now) =>
-                    Effect.zipRight(
-                      Effect.sync(() => span.event("gen_ai.first_chunk", now)),
-                      Metric.update(handlesFor("chat", request.model).timeToFirstChunk, Number(now - start) / 1e9)
-                    )
-                  ),
-                  Ref.getAndSet(seen, true).pipe(Effect.map((already) => !already))
-                ),
-                chunk
+          Effect.whenEffect(
+            Effect.flatMap(Clock.currentTimeNanos, (now) =>
+              Effect.zipRight(
+                Effect.sync(() => span.event("gen_ai.first_chunk", now)),
+                Metric.update(handlesFor("chat", request.model).timeToFirstChunk, Number(now - start) / 1e9)
               )
-            )
-          ),
-        ([start, span], outcome) => record(span, "chat", request.model, start, streamOutcome(span, request, outcome))
+            ),
+            Ref.getAndSet(seen, true).pipe(Effect.map((already) => !already))
+          )
       ).pipe(
         Stream.withSpan(
           `chat ${request.model}`,

@@ -7,7 +7,6 @@
  * the field as OpenAI's `param`.
  */
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 import type * as Chat from "../../../Chat.js"
 import type * as Embedding from "../../../Embedding.js"
 import * as Validate from "../../../internal/validate.js"
@@ -23,10 +22,7 @@ import * as Sse from "./sse.js"
  * sends it only when asked, and clients that read `choices[0]` of every chunk break on it, so it is dropped here
  * unless the client asked for `stream_options.include_usage`.
  */
-const withoutUsageChunk = <E, R>(
-  chunks: Stream.Stream<Chat.ChatCompletionChunk, E, R>
-): Stream.Stream<Chat.ChatCompletionChunk, E, R> =>
-  Stream.filter(chunks, (chunk) => chunk.choices.length > 0 || chunk.usage == null)
+const notUsageOnly = (chunk: Chat.ChatCompletionChunk) => chunk.choices.length > 0 || chunk.usage == null
 
 /** The chat completions endpoint, JSON and SSE. */
 export const chat = (env: Call.Env) =>
@@ -40,9 +36,12 @@ export const chat = (env: Call.Env) =>
       const service = yield* env.access.serviceFor(caller, request.model)
       const observed = yield* Route.observe
       if (request.stream === true) {
-        const chunks = observed.stream(Route.steerStream(settings, service.chatStream(request)))
-        return yield* Sse.respond(request.stream_options?.include_usage === true ? chunks : withoutUsageChunk(chunks), {
+        // The router reads the route observer when the stream opens (its first chunk), so it is provided to that
+        // wait only: see `Sse.Options.opening`.
+        return yield* Sse.respond(Route.steerStream(settings, service.chatStream(request)), {
           heartbeat: env.heartbeat,
+          opening: observed.effect,
+          keep: request.stream_options?.include_usage === true ? undefined : notUsageOnly,
           headers: Effect.map(observed.get, (route) => ({ ...call.headers, ...Route.headers(route) })),
           trailer: Effect.map(observed.get, Route.headers)
         })

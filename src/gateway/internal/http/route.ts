@@ -28,11 +28,13 @@ export const steerStream = <A, E, R>(
 ): Stream.Stream<A, E, R> =>
   settings === undefined ? stream : Stream.provideService(stream, Router.Routing, routingOf(settings))
 
-/** A place for the route of one request, and how to fill it from an effect or a stream. */
+/**
+ * A place for the route of one request, and how to fill it: run the call under `effect` (for a stream, the wait for
+ * its first chunk, when the router reports the route and captures where to report it again at the end).
+ */
 export interface Observed {
   readonly get: Effect.Effect<Router.Route | undefined>
   readonly effect: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  readonly stream: <A, E, R>(stream: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R>
 }
 
 /** A fresh {@link Observed}. */
@@ -42,8 +44,7 @@ export const observe: Effect.Effect<Observed> = Effect.map(
     const onRoute = (route: Router.Route) => Ref.set(ref, route)
     return {
       get: Ref.get(ref),
-      effect: Router.observeRoutes(onRoute),
-      stream: (stream) => Stream.provideService(stream, Router.RouteObserver, onRoute)
+      effect: Router.observeRoutes(onRoute)
     }
   }
 )

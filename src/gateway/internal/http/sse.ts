@@ -35,12 +35,17 @@ const ping = encoder.encode(": ping\n\n")
 
 const event = (value: unknown): Uint8Array => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
 
-/** The events of a chunk as one piece of bytes. */
-const eventsOf = (values: Chunk.Chunk<unknown>): Uint8Array => {
+/** The events of a chunk's kept chunks as one piece of bytes (none when nothing is kept). */
+const eventsOf = (
+  values: Chunk.Chunk<Chat.ChatCompletionChunk>,
+  keep: (chunk: Chat.ChatCompletionChunk) => boolean
+): Chunk.Chunk<Uint8Array> => {
   let text = ""
-  for (const value of values) text += `data: ${JSON.stringify(value)}\n\n`
-  return encoder.encode(text)
+  for (const value of values) if (keep(value)) text += `data: ${JSON.stringify(value)}\n\n`
+  return text === "" ? Chunk.empty() : Chunk.of(encoder.encode(text))
 }
+
+const keepAll = () => true
 
 type Pull<A, E> = Effect.Effect<Chunk.Chunk<A>, Option.Option<E>>
 
@@ -65,12 +70,14 @@ const closing = (facts: Readonly<Record<string, string>>, last: Uint8Array): Uin
 
 const events = (
   chunks: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>,
-  trailer: Effect.Effect<Readonly<Record<string, string>>>
+  trailer: Effect.Effect<Readonly<Record<string, string>>>,
+  keep: (chunk: Chat.ChatCompletionChunk) => boolean
 ): Stream.Stream<Uint8Array> => {
   const last = (bytes: Uint8Array) => Stream.fromEffect(Effect.map(trailer, (facts) => closing(facts, bytes)))
   return chunks.pipe(
-    // one write per chunk of the stream (an upstream read), however many events it holds
-    Stream.mapChunks((chunk) => Chunk.of(eventsOf(chunk))),
+    // one write per chunk of the stream (an upstream read), however many events it holds; the filter is folded in
+    // here because every stream layer costs per chunk, whatever it does
+    Stream.mapChunks((chunk) => eventsOf(chunk, keep)),
     Stream.concat(last(done)),
     Stream.catchAll((error) => last(event(Errors.body(Errors.ofError(error)))))
   )
@@ -83,6 +90,14 @@ export interface Options {
   readonly headers: Effect.Effect<Readonly<Record<string, string>>>
   /** Facts sent as comment lines before the last event, read when the stream ends (none when left out). */
   readonly trailer?: Effect.Effect<Readonly<Record<string, string>>> | undefined
+  /** Which chunks become events (default: all). */
+  readonly keep?: ((chunk: Chat.ChatCompletionChunk) => boolean) | undefined
+  /**
+   * Wraps the wait for the first chunk, which is when a routed stream opens and reports its route (default: as is).
+   * What it provides is seen by the opening only, not by every later pull (`Stream.provideService` would re-provide
+   * it on each one, at a cost per chunk).
+   */
+  readonly opening?: (<A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>) | undefined
 }
 
 const noFacts: Effect.Effect<Readonly<Record<string, string>>> = Effect.succeed({})
@@ -98,20 +113,23 @@ export const respond = (
   Effect.gen(function* () {
     const pull = yield* Stream.toPull(stream)
     const rest = Stream.repeatEffectChunkOption(pull)
-    const first = yield* Effect.forkScoped(firstChunk(pull))
+    const first = yield* Effect.forkScoped(
+      options.opening === undefined ? firstChunk(pull) : options.opening(firstChunk(pull))
+    )
     const startWith = (chunk: Chunk.Chunk<Chat.ChatCompletionChunk> | undefined) =>
       chunk === undefined ? Stream.empty : Stream.concat(Stream.fromChunk(chunk), rest)
     const early = yield* Effect.timeoutOption(Fiber.await(first), options.heartbeat)
     const trailer = options.trailer ?? noFacts
+    const keep = options.keep ?? keepAll
     const body = Option.isSome(early)
-      ? events(startWith(yield* early.value), trailer)
+      ? events(startWith(yield* early.value), trailer, keep)
       : Stream.concat(
           Stream.fromSchedule(Schedule.spaced(options.heartbeat)).pipe(
             Stream.as(ping),
             Stream.prepend(Chunk.of(ping)),
             Stream.interruptWhen(Fiber.await(first))
           ),
-          events(Stream.unwrap(Effect.map(Fiber.join(first), startWith)), trailer)
+          events(Stream.unwrap(Effect.map(Fiber.join(first), startWith)), trailer, keep)
         )
     const headers = yield* options.headers
     return HttpServerResponse.stream(body, {
