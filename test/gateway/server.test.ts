@@ -163,9 +163,21 @@ describe("gateway server", () => {
         const master = yield* as("sk-master")
         expect([master.status, master.text]).toEqual([200, "ell_requests_total 3\n"])
         expect((yield* call(`${url}/health/liveliness`)).status).toBe(200)
-        expect((yield* call(`${url}/health/readiness`)).status).toBe(200)
+        // readiness answers everyone, but names the groups only to a caller who may read /metrics
+        const ready = (base: string, key?: string) =>
+          call(`${base}/health/readiness`, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } })
+        const strangers = yield* ready(url)
+        expect([strangers.status, strangers.json()]).toEqual([200, { status: "ready" }])
+        expect((yield* ready(url, "sk-team")).json()).toEqual({ status: "ready" })
+        const admin = (yield* ready(url, "sk-master")).json()
+        expect([admin.status, Object.keys(admin.groups).length > 0, typeof admin.failovers]).toEqual([
+          "ready",
+          true,
+          "number"
+        ])
         const { url: open } = yield* start({ access: keyed, server: { metrics, publicMetrics: true } })
         expect((yield* call(`${open}/metrics`)).status).toBe(200)
+        expect(Object.keys((yield* ready(open)).json())).toEqual(["status", "groups", "failovers"])
       })
     )
   )

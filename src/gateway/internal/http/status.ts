@@ -6,8 +6,10 @@
  * unhealthy), and also while the server drains for shutdown, so a load balancer stops sending before connections
  * close.
  *
- * Health needs no key: Kubernetes probes and load balancers cannot send one, and it tells only whether the process
- * answers and which groups can serve. `/metrics` names every deployment, model, error type and spend, so it needs the
+ * Health needs no key: Kubernetes probes and load balancers cannot send one, and its status code is all they read.
+ * Readiness's body names the groups that can serve and counts failovers only for a caller who may read `/metrics`
+ * (an admin key, or anyone when `publicMetrics` is set or the gateway has no keys); to anyone else it says only its
+ * status, so a keyed gateway does not tell strangers what it routes. `/metrics` names every deployment, model, error type and spend, so it needs the
  * key of an `admin` caller (the master key) — Prometheus sends one with `authorization: { credentials: … }` in its
  * scrape config — unless the server's `publicMetrics` opens it (a scraper that cannot hold a key, on a private
  * network). On a gateway without keys every caller is admin, so it stays open there.
@@ -56,8 +58,15 @@ export const readiness = (env: Call.Env) =>
       const stats = yield* env.router.value.stats
       const groups = Object.fromEntries(Route.groups(stats).map((g) => [g, Route.available(stats, g)]))
       const ready = Object.values(groups).every((ok) => ok)
+      const status = ready ? "ready" : "unavailable"
+      const detailed =
+        env.publicMetrics ||
+        (yield* Call.caller(env, call).pipe(
+          Effect.map((caller) => caller.admin === true),
+          Effect.orElseSucceed(() => false)
+        ))
       return Call.json(
-        { status: ready ? "ready" : "unavailable", groups, failovers: stats.failovers },
+        detailed ? { status, groups, failovers: stats.failovers } : { status },
         call.headers,
         ready ? 200 : 503
       )
