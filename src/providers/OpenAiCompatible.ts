@@ -190,8 +190,9 @@ export const make = (
             return !done
           }),
           // Decoded a chunk of events at a time (one upstream read), so every layer above sees the read's events
-          // as one chunk rather than one at a time. The events before a bad one are still delivered: its failure
-          // is kept and raised on the next pull (or at the end), as an event-by-event decoder would.
+          // as one chunk rather than one at a time (each stream layer costs per chunk). The events before a bad one
+          // in the same read are still delivered, and its failure is raised when the upstream's next read or its
+          // end comes (providers close the stream after an error; an idle timeout bounds one that does not).
           Stream.mapChunksEffect((events) => {
             if (failed !== undefined) return failed
             const out: Array<Chat.ChatCompletionChunk> = []
