@@ -26,6 +26,7 @@ import * as HttpClientTag from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -38,9 +39,11 @@ import { fromMessage } from "../internal/anthropic/response.js"
 import { StreamTranslator } from "../internal/anthropic/stream.js"
 import { answerToolName } from "../internal/anthropic/structured.js"
 import * as Wire from "../internal/anthropic/wire.js"
+import * as Chunkwise from "../internal/chunkwise.js"
 import * as Http from "../internal/http.js"
 import { readNativeConfig } from "../internal/nativeConfig.js"
 import { withRequestChecks } from "../internal/requestChecks.js"
+import type * as Sse from "../internal/sse.js"
 
 /**
  * Options of the Anthropic client.
@@ -135,11 +138,19 @@ export const make = (
         Effect.gen(function* () {
           const body = yield* toMessagesRequest(request, { defaultMaxTokens: maxTokens, stream: true })
           const translator = new StreamTranslator(yield* createdNow, request.model, answerToolName(request))
+          // a read's events decoded and translated together (see internal/chunkwise.ts)
           return Http.sse(client, endpoint, { method: "POST", path: "/v1/messages", body }).pipe(
-            Stream.mapEffect((event) => decodeEvent(event.data, provider, "a stream event")),
-            Stream.mapEffect((event) => translator.push(event)),
-            Stream.concat(Stream.suspend(() => Stream.fromEffect(translator.end()))),
-            Stream.flattenIterables
+            Chunkwise.decode({
+              step: (event: Sse.Event, out: Array<Chat.ChatCompletionChunk>) => {
+                const chunks = Either.flatMap(decodeEvent(event.data, provider, "a stream event"), (decoded) =>
+                  translator.push(decoded)
+                )
+                if (Either.isLeft(chunks)) return Effect.fail(chunks.left)
+                for (const chunk of chunks.right) out.push(chunk)
+                return undefined
+              },
+              end: () => translator.end()
+            })
           )
         })
       ).pipe(Stream.mapError(endpoint.scrub), Stream.withSpan("Anthropic.chatStream"))

@@ -30,7 +30,6 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
@@ -42,6 +41,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Chat from "../Chat.js"
 import * as Embedding from "../Embedding.js"
+import * as Chunkwise from "../internal/chunkwise.js"
 import * as Http from "../internal/http.js"
 import * as OpenAiOps from "../internal/openAiOps.js"
 import type * as Sse from "../internal/sse.js"
@@ -155,7 +155,6 @@ export const make = (
         let done = false
         let delivered = false
         let finished = false
-        let failed: Effect.Effect<never, LiterLlmError.LiterLlmError> | undefined
         /** Adds the event's chunk to `out`; else the failure it stands for. */
         const decodeEvent = (
           event: Sse.Event,
@@ -178,36 +177,7 @@ export const make = (
           stream: true,
           ...(streamUsage ? { stream_options: { ...request.stream_options, include_usage: true } } : {})
         })
-        const chunks = Http.sse(
-          client,
-          endpoint,
-          { method: "POST", path: "/chat/completions", body },
-          { maxEventSize: options.maxEventSize }
-        ).pipe(
-          Stream.takeWhile((event) => {
-            // some servers pad the sentinel with spaces
-            if (event.data.trim() === "[DONE]") done = true
-            return !done
-          }),
-          // Decoded a chunk of events at a time (one upstream read), so every layer above sees the read's events
-          // as one chunk rather than one at a time (each stream layer costs per chunk). The events before a bad one
-          // in the same read are still delivered, and its failure is raised when the upstream's next read or its
-          // end comes (providers close the stream after an error; an idle timeout bounds one that does not).
-          Stream.mapChunksEffect((events) => {
-            if (failed !== undefined) return failed
-            const out: Array<Chat.ChatCompletionChunk> = []
-            for (const event of events) {
-              const failure = decodeEvent(event, out)
-              if (failure === undefined) continue
-              if (out.length === 0) return failure
-              failed = failure
-              break
-            }
-            return Effect.succeed(Chunk.unsafeFromArray(out))
-          })
-        )
         const ended = Effect.suspend(() => {
-          if (failed !== undefined) return failed
           if (done || finished) return Effect.void
           return Effect.fail(
             delivered
@@ -221,8 +191,22 @@ export const make = (
                 })
           )
         })
+        const chunks = Http.sse(
+          client,
+          endpoint,
+          { method: "POST", path: "/chat/completions", body },
+          { maxEventSize: options.maxEventSize }
+        ).pipe(
+          Stream.takeWhile((event) => {
+            // some servers pad the sentinel with spaces
+            if (event.data.trim() === "[DONE]") done = true
+            return !done
+          }),
+          // a read's events decoded together (see internal/chunkwise.ts)
+          Chunkwise.decode({ step: decodeEvent, end: () => Effect.as(ended, []) })
+        )
         // stream error payloads are quoted in messages, so the key is scrubbed here too, not only by Http.sse
-        return Stream.concat(chunks, Stream.drain(Stream.fromEffect(ended))).pipe(Stream.mapError(endpoint.scrub))
+        return Stream.mapError(chunks, endpoint.scrub)
       })
 
     const embed = (request: Embedding.EmbeddingRequest) =>
