@@ -24,6 +24,7 @@ import * as HttpClientTag from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import type * as Redacted from "effect/Redacted"
@@ -33,6 +34,7 @@ import type * as Embedding from "../Embedding.js"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
 import type * as Models from "../Models.js"
+import * as Chunkwise from "../internal/chunkwise.js"
 import * as Events from "../internal/gemini/events.js"
 import * as Frames from "../internal/gemini/frames.js"
 import { fromBatchEmbedResponse, modelPath, toBatchEmbedRequest } from "../internal/gemini/embed.js"
@@ -43,6 +45,7 @@ import * as Wire from "../internal/gemini/wire.js"
 import * as Http from "../internal/http.js"
 import { readNativeConfig } from "../internal/nativeConfig.js"
 import { withRequestChecks } from "../internal/requestChecks.js"
+import type * as Sse from "../internal/sse.js"
 
 /**
  * Options of the Gemini client.
@@ -160,12 +163,21 @@ export const make = (
             urlParams: { alt: "sse" },
             body
           }
+          // a read's events decoded and translated together (see internal/chunkwise.ts)
           return Http.sse(client, endpoint, spec, { decode: Frames.decode }).pipe(
-            Stream.mapEffect(Events.read),
-            Stream.flattenIterables,
-            Stream.mapEffect((event) => translator.push(event)),
-            Stream.concat(Stream.suspend(() => Stream.fromEffect(translator.end()))),
-            Stream.flattenIterables
+            Chunkwise.decode({
+              step: (event: Sse.Event, out: Array<Chat.ChatCompletionChunk>) => {
+                const responses = Events.read(event)
+                if (Either.isLeft(responses)) return responses.left
+                for (const response of responses.right) {
+                  const chunks = translator.push(response)
+                  if (Either.isLeft(chunks)) return Effect.fail(chunks.left)
+                  for (const chunk of chunks.right) out.push(chunk)
+                }
+                return undefined
+              },
+              end: () => translator.end()
+            })
           )
         })
       ).pipe(Stream.mapError(normalize), Stream.withSpan("Gemini.chatStream"))

@@ -202,7 +202,7 @@ export const make = (
             if (event.data.trim() === "[DONE]") done = true
             return !done
           }),
-          // a read's events decoded together (see internal/chunkwise.ts)
+          // a read's events decoded together; events before a bad one arrive, then the failure (internal/chunkwise.ts)
           Chunkwise.decode({ step: decodeEvent, end: () => Effect.as(ended, []) })
         )
         // stream error payloads are quoted in messages, so the key is scrubbed here too, not only by Http.sse

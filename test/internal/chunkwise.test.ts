@@ -50,14 +50,15 @@ describe("Chunkwise.decode", () => {
     })
   )
 
-  it.effect("a bad element first in its read fails at once, and a pending failure is raised when the stream ends", () =>
+  it.effect("a failure is raised at once, even while the upstream stays open after it", () =>
     Effect.gen(function* () {
       const first = decoder()
       const atOnce = yield* run(Stream.fromChunks(Chunk.make("1"), Chunk.make("bad", "1")).pipe(first.decode))
       expect([atOnce.seen, atOnce.exit]).toEqual([[["1"]], Exit.fail("bad element")])
-      const last = decoder()
-      const atEnd = yield* run(Stream.fromChunks(Chunk.make("2", "bad")).pipe(last.decode))
-      expect([atEnd.seen, atEnd.exit, last.ends.count]).toEqual([[["2", "2"]], Exit.fail("bad element"), 0])
+      const open = decoder()
+      const stillOpen = Stream.concat(Stream.fromChunk(Chunk.make("2", "bad")), Stream.never)
+      const failed = yield* run(stillOpen.pipe(open.decode))
+      expect([failed.seen, failed.exit, open.ends.count]).toEqual([[["2", "2"]], Exit.fail("bad element"), 0])
     })
   )
 })

@@ -75,30 +75,41 @@ const errorMember = (json: unknown): { readonly error: unknown } | undefined => 
 }
 
 /**
- * The responses one event carries (an array of them in bare JSON), or the error it reports. A bare or unterminated
- * event that is not valid JSON is the body cut off mid-event: `Streaming`, not `Serialization`.
+ * The responses one event carries (an array of them in bare JSON), or the failure it stands for (an effect: an error
+ * object is read into the library's error with the clock). A bare or unterminated event that is not valid JSON is the
+ * body cut off mid-event: `Streaming`, not `Serialization`. Synchronous where it can be, so a stream decodes a read's
+ * events in one step.
  *
  * @since 0.1.0
  * @category events
  */
 export const read = (
   event: Sse.Event
-): Effect.Effect<ReadonlyArray<Wire.GenerateContentResponse>, LiterLlmError.LiterLlmError> => {
+): Either.Either<ReadonlyArray<Wire.GenerateContentResponse>, Effect.Effect<never, LiterLlmError.LiterLlmError>> => {
   const parsed = Http.parseJson(event.data, provider, "a stream event")
   if (Either.isLeft(parsed)) {
-    return event.event === Frames.unterminated || event.event === Frames.bareJson
-      ? Effect.fail(
-          new LiterLlmError.Streaming({
-            provider,
-            cause: parsed.left,
-            message: "the gemini stream ended inside an event; the answer is truncated, retry the request"
-          })
-        )
-      : Effect.fail(parsed.left)
+    return Either.left(
+      event.event === Frames.unterminated || event.event === Frames.bareJson
+        ? Effect.fail(
+            new LiterLlmError.Streaming({
+              provider,
+              cause: parsed.left,
+              message: "the gemini stream ended inside an event; the answer is truncated, retry the request"
+            })
+          )
+        : Effect.fail(parsed.left)
+    )
   }
   const json = parsed.right
   const reported = errorMember(json)
-  if (reported !== undefined) return Effect.flatMap(fromErrorObject(reported.error, event.data), Effect.fail)
+  if (reported !== undefined)
+    return Either.left(Effect.flatMap(fromErrorObject(reported.error, event.data), Effect.fail))
   const items = Array.isArray(json) ? json : [json]
-  return Effect.forEach(items, (item) => decodeResponse(item, provider, "a stream event"))
+  const responses: Array<Wire.GenerateContentResponse> = []
+  for (const item of items) {
+    const decoded = decodeResponse(item, provider, "a stream event")
+    if (Either.isLeft(decoded)) return Either.left(Effect.fail(decoded.left))
+    responses.push(decoded.right)
+  }
+  return Either.right(responses)
 }
