@@ -21,7 +21,6 @@
  * Flags: `--duration S`, `--streams N`, `--workers` (adds `gateway --workers 2`), `--only a,b` (target names).
  */
 import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as Net from "node:net"
 import * as Os from "node:os"
@@ -71,51 +70,6 @@ const waitFor = async (url: string, seconds = 120) => {
     }
   }
   throw new Error(`${url} did not answer within ${seconds}s`)
-}
-
-/** Starts `effect-liter-llm serve` (the sources, under tsx) on `upstream`; resolves to its URL, pid and stop. */
-const startGateway = async (upstream: string, workers: number) => {
-  const dir = mkdtempSync(Path.join(Os.tmpdir(), "ell-bench-"))
-  const file = Path.join(dir, "gateway.yaml")
-  writeFileSync(
-    file,
-    `groups:\n  gpt-4o-mini:\n    - { name: upstream, provider: openai-compatible, baseUrl: "${upstream}" }\nrouter: { strategy: roundRobin }\n`
-  )
-  const child = spawn(
-    process.execPath,
-    [
-      ...(fromSource ? ["--import", "tsx"] : []),
-      Path.join(root, "bin/effect-liter-llm.mjs"),
-      "serve",
-      "--config",
-      file,
-      "--port",
-      "0",
-      ...(workers > 1 ? ["--workers", String(workers)] : [])
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, EFFECT_LITER_LLM_SOURCE: fromSource ? "1" : "0" },
-      stdio: ["ignore", "pipe", "pipe"]
-    }
-  )
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ""
-    child.stdout.on("data", (data) => {
-      out += String(data)
-      const match = /listening on (\S+)/.exec(out)
-      if (match !== null) resolve(match[1]!)
-    })
-    child.once("exit", (code) => reject(new Error(`the gateway exited with ${code} before listening`)))
-  })
-  return {
-    url,
-    pid: child.pid!,
-    stop: () => {
-      child.kill("SIGTERM")
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
 }
 
 const startPortkey = async () => {
@@ -194,7 +148,7 @@ const main = async () => {
     {
       name: "gateway",
       start: async () => {
-        const g = await startGateway(upstream.baseUrl, 1)
+        const g = await Helpers.startGateway(upstream.baseUrl, { workers: 1, fromSource })
         return { url: `${g.url}${path}`, headers: {}, stop: g.stop }
       }
     },
@@ -203,7 +157,7 @@ const main = async () => {
           {
             name: "gateway --workers 2",
             start: async () => {
-              const g = await startGateway(upstream.baseUrl, 2)
+              const g = await Helpers.startGateway(upstream.baseUrl, { workers: 2, fromSource })
               return { url: `${g.url}${path}`, headers: {}, stop: g.stop }
             }
           }
@@ -257,7 +211,7 @@ const main = async () => {
 
   if (streams > 0 && wanted("gateway")) {
     const slow = await Helpers.start(["--slow-stream"])
-    const gateway = await startGateway(`http://127.0.0.1:${slow.port}/v1`, 1)
+    const gateway = await Helpers.startGateway(`http://127.0.0.1:${slow.port}/v1`, { workers: 1, fromSource })
     const s = await Helpers.openStreams(gateway.url, gateway.pid, streams)
     console.log(
       `\n${streams} streams open at once (${Helpers.CHUNKS} chunks, one per ${Helpers.CHUNK_EVERY_MS} ms): ${s.completed} ended with [DONE] in ${s.seconds.toFixed(1)} s; gateway RSS ${s.before.toFixed(0)} MiB before, ${s.peak.toFixed(0)} MiB at the peak (+${(s.peak - s.before).toFixed(0)}, ${(((s.peak - s.before) * 1024) / streams).toFixed(0)} KiB a stream), ${s.after.toFixed(0)} MiB 1 s after`

@@ -13,8 +13,8 @@
  *
  * Flags: `--calls N` per round (default 1500), `--rounds R` (default 5).
  */
-import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -78,42 +78,6 @@ const post = (url: string, method = "POST") => {
     })
 }
 
-/** Starts `effect-liter-llm serve` (compiled) in front of `upstream`. */
-const startGateway = async (upstream: string) => {
-  const dir = mkdtempSync(Path.join(Os.tmpdir(), "ell-layers-"))
-  const file = Path.join(dir, "gateway.yaml")
-  writeFileSync(
-    file,
-    `groups:\n  gpt-4o-mini:\n    - { name: upstream, provider: openai-compatible, baseUrl: "${upstream}" }\nrouter: { strategy: roundRobin }\n`
-  )
-  const child = spawn(
-    process.execPath,
-    [Path.join(root, "bin/effect-liter-llm.mjs"), "serve", "--config", file, "--port", "0"],
-    {
-      cwd: root,
-      env: { ...process.env, EFFECT_LITER_LLM_SOURCE: "0" },
-      stdio: ["ignore", "pipe", "inherit"]
-    }
-  )
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ""
-    child.stdout.on("data", (data) => {
-      out += String(data)
-      const match = /listening on (\S+)/.exec(out)
-      if (match !== null) resolve(match[1]!)
-    })
-    child.once("exit", (code) => reject(new Error(`the gateway exited with ${code} before listening`)))
-  })
-  return {
-    url,
-    pid: child.pid!,
-    stop: () => {
-      child.kill("SIGTERM")
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
-}
-
 interface Row {
   readonly name: string
   readonly call: () => Promise<unknown>
@@ -136,7 +100,7 @@ const main = async () => {
   const upstream = await Upstream.start()
   const chatUrl = `${upstream.baseUrl}/chat/completions`
   const proxy = await Helpers.start(["--proxy", new URL(upstream.baseUrl).origin])
-  const gateway = await startGateway(upstream.baseUrl)
+  const gateway = await Helpers.startGateway(upstream.baseUrl, { workers: 1, fromSource: false })
   const dispatcher = new Agent()
   const platform = ManagedRuntime.make(NodeHttpClient.layerUndici)
   const provider = ManagedRuntime.make(

@@ -7,8 +7,10 @@
  * Also the client side of the open-streams run, which samples the gateway's memory while they are open.
  */
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** Chunks per slow stream, and the pause between them: a stream stays open about 3 s. */
@@ -99,6 +101,59 @@ export const start = async (
     child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code} before listening`)))
   })
   return { port, pid: child.pid!, stop: () => void child.kill() }
+}
+
+const root = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "..")
+
+/**
+ * Starts `effect-liter-llm serve` in front of `upstream` (one group of one openai-compatible deployment, round robin):
+ * compiled (dist/) unless `fromSource`, with `--workers` when more than one. Resolves to its URL, pid and stop.
+ */
+export const startGateway = async (
+  upstream: string,
+  options: { readonly workers: number; readonly fromSource: boolean }
+) => {
+  const dir = mkdtempSync(Path.join(Os.tmpdir(), "ell-bench-"))
+  const file = Path.join(dir, "gateway.yaml")
+  writeFileSync(
+    file,
+    `groups:\n  gpt-4o-mini:\n    - { name: upstream, provider: openai-compatible, baseUrl: "${upstream}" }\nrouter: { strategy: roundRobin }\n`
+  )
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.fromSource ? ["--import", "tsx"] : []),
+      Path.join(root, "bin/effect-liter-llm.mjs"),
+      "serve",
+      "--config",
+      file,
+      "--port",
+      "0",
+      ...(options.workers > 1 ? ["--workers", String(options.workers)] : [])
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, EFFECT_LITER_LLM_SOURCE: options.fromSource ? "1" : "0" },
+      stdio: ["ignore", "pipe", "inherit"]
+    }
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ""
+    child.stdout.on("data", (data) => {
+      out += String(data)
+      const match = /listening on (\S+)/.exec(out)
+      if (match !== null) resolve(match[1]!)
+    })
+    child.once("exit", (code) => reject(new Error(`the gateway exited with ${code} before listening`)))
+  })
+  return {
+    url,
+    pid: child.pid!,
+    stop: () => {
+      child.kill("SIGTERM")
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }
 
 /** A process's resident memory in MiB, from /proc (Linux). */
