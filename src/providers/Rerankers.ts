@@ -61,29 +61,24 @@ const CohereResponse = Schema.Struct({
   )
 })
 
+/** One ranked document as Jina and Voyage answer it. */
+const Ranked = Schema.Struct({
+  index: Schema.Int,
+  relevance_score: Schema.Number,
+  // never read (documents come from the request); Together, on Jina's wire, echoes `{}` when none were asked
+  document: Schema.optional(Schema.Unknown)
+})
+
 const JinaResponse = Schema.Struct({
   model: Schema.optional(Schema.String),
   usage: Schema.optional(Schema.NullOr(Usage)),
-  results: Schema.Array(
-    Schema.Struct({
-      index: Schema.Int,
-      relevance_score: Schema.Number,
-      // never read (documents come from the request); Together, on the same wire, echoes `{}` when none were asked
-      document: Schema.optional(Schema.Unknown)
-    })
-  )
+  results: Schema.Array(Ranked)
 })
 
 const VoyageResponse = Schema.Struct({
   model: Schema.optional(Schema.String),
   usage: Schema.optional(Schema.NullOr(Usage)),
-  data: Schema.Array(
-    Schema.Struct({
-      index: Schema.Int,
-      relevance_score: Schema.Number,
-      document: Schema.optional(Schema.Unknown)
-    })
-  )
+  data: Schema.Array(Ranked)
 })
 
 const textOf = (document: Rerank.RerankDocument): string => (typeof document === "string" ? document : document.text)
