@@ -26,6 +26,24 @@ describe("gateway streams", () => {
     )
   )
 
+  it.live("routing headers steer a stream as they steer a JSON answer", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url, upstreams } = yield* start({
+          upstreams: [{ script: { status: 503 } }, { tags: ["eu"], script: { reply: "eu" } }],
+          router: { circuit: false }
+        })
+        const capped = yield* post(`${url}/v1/chat/completions`, streamBody, { "x-ell-max-attempts": "1" })
+        expect(capped.status).toBe(503)
+        const tagged = yield* post(`${url}/v1/chat/completions`, streamBody, { "x-ell-tags": "eu" })
+        expect(tagged.status).toBe(200)
+        expect([tagged.headers.get("x-ell-deployment"), tagged.headers.get("x-ell-attempts")]).toEqual(["d1", "1"])
+        expect(events(tagged.text).at(-1)).toBe("[DONE]")
+        expect((yield* upstreams[0]!.requests).length).toBe(1) // only the capped request reached the first
+      })
+    )
+  )
+
   it.live("fails over before the first chunk: the client sees one clean 200 stream", () =>
     Effect.scoped(
       Effect.gen(function* () {

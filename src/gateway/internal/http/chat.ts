@@ -36,11 +36,11 @@ export const chat = (env: Call.Env) =>
       const service = yield* env.access.serviceFor(caller, request.model)
       const observed = yield* Route.observe
       if (request.stream === true) {
-        // The router reads the route observer when the stream opens (its first chunk), so it is provided to that
-        // wait only: see `Sse.Options.opening`.
-        return yield* Sse.respond(Route.steerStream(settings, service.chatStream(request)), {
+        // The router reads the routing settings and the route observer when the stream opens (its first chunk), so
+        // they are provided to that wait only, as for a JSON answer: see `Sse.Options.opening`.
+        return yield* Sse.respond(service.chatStream(request), {
           heartbeat: env.heartbeat,
-          opening: observed.effect,
+          opening: (opening) => observed.effect(Route.steer(settings, opening)),
           keep: request.stream_options?.include_usage === true ? undefined : notUsageOnly,
           headers: Effect.map(observed.get, (route) => ({ ...call.headers, ...Route.headers(route) })),
           trailer: Effect.map(observed.get, Route.headers)

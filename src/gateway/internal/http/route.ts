@@ -5,7 +5,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
-import * as Stream from "effect/Stream"
 import * as Router from "../../../Router.js"
 import type * as Routing from "./routing.js"
 
@@ -20,13 +19,6 @@ export const steer = <A, E, R>(
   settings: Routing.Settings | undefined,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => (settings === undefined ? effect : Router.withRouting(routingOf(settings))(effect))
-
-/** Runs `stream` under the request's routing settings. */
-export const steerStream = <A, E, R>(
-  settings: Routing.Settings | undefined,
-  stream: Stream.Stream<A, E, R>
-): Stream.Stream<A, E, R> =>
-  settings === undefined ? stream : Stream.provideService(stream, Router.Routing, routingOf(settings))
 
 /**
  * A place for the route of one request, and how to fill it: run the call under `effect` (for a stream, the wait for
