@@ -5,6 +5,8 @@
  * - `direct`: the upstream itself — the ceiling;
  * - `bare proxy`: `node:http` pass-through over a keep-alive agent (bench/gatewayServers.ts) — the floor any Node
  *   gateway stands on;
+ * - `platform proxy`: the same pass-through on @effect/platform (`NodeHttpServer`, `HttpLayerRouter`, the undici
+ *   `HttpClient`), nothing else — the floor of a gateway built on the stack this one is built on;
  * - `gateway`: `effect-liter-llm serve` with one group of one openai-compatible deployment, no keys (and with
  *   `--workers 2` when asked: `--workers`), compiled first with `npm run build` (`--source`: the sources under tsx);
  * - `portkey`: @portkey-ai/gateway 1.15.2's own server (`build/start-server.js --headless`), told the same
@@ -130,6 +132,7 @@ const main = async () => {
   const upstream = await Upstream.start()
   const upstreamPort = new URL(upstream.baseUrl).port
   const proxy = await Helpers.start(["--proxy", `http://127.0.0.1:${upstreamPort}`])
+  const platform = await Helpers.start(["--platform-proxy", `http://127.0.0.1:${upstreamPort}`])
   const rows: Array<Row> = []
   const wanted = (name: string) => only === undefined || only.includes(name)
   const path = "/v1/chat/completions"
@@ -144,6 +147,10 @@ const main = async () => {
     {
       name: "bare proxy",
       start: async () => ({ url: `http://127.0.0.1:${proxy.port}${path}`, headers: {}, stop: () => {} })
+    },
+    {
+      name: "platform proxy",
+      start: async () => ({ url: `http://127.0.0.1:${platform.port}${path}`, headers: {}, stop: () => {} })
     },
     {
       name: "gateway",
@@ -194,18 +201,19 @@ const main = async () => {
     `\n## gateway benchmark — ${new Date().toISOString().slice(0, 10)}, ${Os.cpus().length} × ${Os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}, ${duration} s per run\n`
   )
   console.log(
-    "| target | conns | req/s | p50 ms | p99 ms | p50 added ms | mean added µs (1 conn) | × bare proxy | × portkey | failed |"
+    "| target | conns | req/s | p50 ms | p99 ms | p50 added ms | mean added µs (1 conn) | × bare proxy | × platform proxy | × portkey | failed |"
   )
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const row of rows) {
     const direct = find("direct", row.connections)
     const bare = find("bare proxy", row.connections)
+    const platformRow = find("platform proxy", row.connections)
     const portkey = find("portkey", row.connections)
     const added = direct === undefined ? "" : (row.p50 - direct.p50).toFixed(2)
     const mean = direct === undefined || row.connections !== 1 ? "" : (1e6 / row.rps - 1e6 / direct.rps).toFixed(0)
     const ratio = (other: Row | undefined) => (other === undefined ? "" : (row.rps / other.rps).toFixed(2))
     console.log(
-      `| ${row.target} | ${row.connections} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${added} | ${mean} | ${ratio(bare)} | ${ratio(portkey)} | ${row.failed} |`
+      `| ${row.target} | ${row.connections} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${added} | ${mean} | ${ratio(bare)} | ${ratio(platformRow)} | ${ratio(portkey)} | ${row.failed} |`
     )
   }
 
@@ -220,6 +228,7 @@ const main = async () => {
     slow.stop()
   }
   proxy.stop()
+  platform.stop()
   upstream.stop()
 }
 

@@ -2,10 +2,22 @@
  * Helper processes of the gateway benchmark, each started with `--import tsx` and printing its port:
  * - `--proxy URL`: the floor any Node gateway stands on — a bare `node:http` pass-through that reads the request
  *   body, forwards it over a keep-alive agent to `URL` (same path), and pipes the answer back. No parsing, no auth.
+ * - `--platform-proxy URL`: the floor any gateway on @effect/platform stands on — the same pass-through on the stack
+ *   the gateway uses (`NodeHttpServer`, `HttpLayerRouter`, `NodeHttpClient.layerUndici`, with the platform's default
+ *   request and client spans), no routing, no parsing, no auth. What it costs over the bare proxy is the platform's
+ *   share of the gateway's cost; what the gateway costs over it is the library's own.
  * - `--slow-stream`: an OpenAI-compatible upstream whose streams stay open — one chunk every `CHUNK_EVERY_MS` for
  *   `CHUNKS` chunks — so a thousand streams are open at once through the gateway under test.
  * Also the client side of the open-streams run, which samples the gateway's memory while they are open.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
@@ -53,6 +65,31 @@ const proxy = (target: string) => {
       })
     })
   )
+}
+
+const platformProxy = (target: string) => {
+  const forward = Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const body = yield* request.text
+    const client = yield* HttpClient.HttpClient
+    const answer = yield* client.execute(
+      HttpClientRequest.post(`${target}${request.url}`).pipe(HttpClientRequest.bodyText(body, "application/json"))
+    )
+    return HttpServerResponse.text(yield* answer.text, {
+      status: answer.status,
+      contentType: answer.headers["content-type"] ?? "application/json"
+    })
+  }).pipe(Effect.catchAll(() => Effect.succeed(HttpServerResponse.empty({ status: 502 }))))
+  const serve = Effect.gen(function* () {
+    const app = yield* HttpLayerRouter.toHttpEffect(HttpLayerRouter.add("POST", "/v1/chat/completions", forward))
+    const nodeServer = Http.createServer()
+    nodeServer.keepAliveTimeout = 60_000
+    const server = yield* NodeHttpServer.make(() => nodeServer, { port: 0, host: "127.0.0.1" })
+    yield* server.serve(app)
+    if (server.address._tag === "TcpAddress") process.stdout.write(`${server.address.port}\n`)
+    return yield* Effect.never
+  })
+  Effect.runFork(serve.pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici)))
 }
 
 const chunk = (i: number) =>
@@ -194,4 +231,6 @@ export const openStreams = async (url: string, pid: number, n: number) => {
 
 const at = process.argv.indexOf("--proxy")
 if (at !== -1) proxy(process.argv[at + 1]!)
+const platformAt = process.argv.indexOf("--platform-proxy")
+if (platformAt !== -1) platformProxy(process.argv[platformAt + 1]!)
 if (process.argv.includes("--slow-stream")) slowStream()
