@@ -4,9 +4,8 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as LiterLlmError from "../src/LiterLlmError.js"
-import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { replyOf, request, scripted } from "./Router.kit.js"
+import { replyOf, request, scriptedRouter } from "./Router.kit.js"
 
 const down = { error: new LiterLlmError.ServiceUnavailable() }
 const up = {}
@@ -14,13 +13,10 @@ const up = {}
 describe("Router circuit breaker", () => {
   it.effect("opens after consecutive transient failures; an open deployment receives nothing", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down])
-      const b = yield* scripted("b", [up])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { failures: 3, cooldown: "10 seconds" }
-      })
+      const { router, a } = yield* scriptedRouter(
+        { a: [down], b: [up] },
+        { circuit: { failures: 3, cooldown: "10 seconds" } }
+      )
       for (let i = 0; i < 6; i++) expect(replyOf(yield* router.service.chat(request))).toBe("b")
       expect(yield* a.calls).toBe(3)
       const stats = (yield* router.stats).deployments[0]
@@ -32,12 +28,10 @@ describe("Router circuit breaker", () => {
 
   it.effect("opens on a failure rate over a minimum number of requests", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [up, down, up, down, up])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { failures: 100, failureRate: 0.5, minRequests: 4 }
-      })
+      const { router, a } = yield* scriptedRouter(
+        { a: [up, down, up, down, up] },
+        { circuit: { failures: 100, failureRate: 0.5, minRequests: 4 } }
+      )
       yield* router.service.chat(request)
       yield* Effect.flip(router.service.chat(request))
       yield* router.service.chat(request)
@@ -53,12 +47,10 @@ describe("Router circuit breaker", () => {
   it.effect("stays open for max(cooldown, Retry-After), then one probe closes it on success", () =>
     Effect.gen(function* () {
       const limited = new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(30) })
-      const a = yield* scripted("a", [{ error: limited }, up])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { cooldown: "10 seconds" }
-      })
+      const { router, a } = yield* scriptedRouter(
+        { a: [{ error: limited }, up] },
+        { circuit: { cooldown: "10 seconds" } }
+      )
       yield* Effect.flip(router.service.chat(request)) // a Retry-After trips at once
       yield* TestClock.adjust("29 seconds")
       const early = yield* Effect.flip(router.service.chat(request))
@@ -74,12 +66,10 @@ describe("Router circuit breaker", () => {
 
   it.effect("the cooldown grows exponentially on repeated trips, up to the cap", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { failures: 1, cooldown: "10 seconds", maxCooldown: "30 seconds", backoff: 2 }
-      })
+      const { router } = yield* scriptedRouter(
+        { a: [down] },
+        { circuit: { failures: 1, cooldown: "10 seconds", maxCooldown: "30 seconds", backoff: 2 } }
+      )
       const reopens: Array<number> = []
       for (let trip = 0; trip < 4; trip++) {
         const now = yield* TestClock.currentTimeMillis
@@ -95,13 +85,10 @@ describe("Router circuit breaker", () => {
 
   it.effect("half-open lets exactly one probe through", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down, { latency: 100 }])
-      const b = yield* scripted("b", [up])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { failures: 1, cooldown: "1 second" }
-      })
+      const { router, a } = yield* scriptedRouter(
+        { a: [down, { latency: 100 }], b: [up] },
+        { circuit: { failures: 1, cooldown: "1 second" } }
+      )
       yield* router.service.chat(request) // a fails, trips; b answers
       yield* TestClock.adjust("1 second")
       const burst = yield* Effect.fork(
@@ -121,12 +108,7 @@ describe("Router circuit breaker", () => {
 
   it.effect("a failed probe reopens the circuit", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { failures: 2, cooldown: "1 second" }
-      })
+      const { router, a } = yield* scriptedRouter({ a: [down] }, { circuit: { failures: 2, cooldown: "1 second" } })
       yield* Effect.flip(router.service.chat(request))
       yield* Effect.flip(router.service.chat(request))
       yield* TestClock.adjust("1 second")
@@ -139,12 +121,13 @@ describe("Router circuit breaker", () => {
 
   it.effect("all open: NoDeploymentAvailable at once, with the earliest retryAfter", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(40) }) }])
-      const b = yield* scripted("b", [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(25) }) }])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.roundRobin()
-      })
+      const { router, a, b } = yield* scriptedRouter(
+        {
+          a: [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(40) }) }],
+          b: [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(25) }) }]
+        },
+        { strategy: Strategy.roundRobin() }
+      )
       yield* Effect.flip(router.service.chat(request))
       const error = yield* Effect.flip(router.service.chat(request))
       expect(error._tag).toBe("NoDeploymentAvailable")
@@ -155,17 +138,10 @@ describe("Router circuit breaker", () => {
 
   it.effect("waitForAvailable waits for the first to reopen when the deadline allows", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [
-        { error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(5) }) },
-        up
-      ])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { cooldown: "1 second" },
-        waitForAvailable: true,
-        deadline: "1 minute"
-      })
+      const { router } = yield* scriptedRouter(
+        { a: [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(5) }) }, up] },
+        { circuit: { cooldown: "1 second" }, waitForAvailable: true, deadline: "1 minute" }
+      )
       yield* Effect.flip(router.service.chat(request))
       const waiting = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust("4 seconds")
@@ -177,16 +153,10 @@ describe("Router circuit breaker", () => {
 
   it.effect("waitForAvailable does not wait past the deadline", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [
-        { error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(5) }) },
-        up
-      ])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        waitForAvailable: true,
-        deadline: "2 seconds"
-      })
+      const { router } = yield* scriptedRouter(
+        { a: [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(5) }) }, up] },
+        { waitForAvailable: true, deadline: "2 seconds" }
+      )
       yield* Effect.flip(router.service.chat(request))
       const error = yield* Effect.flip(router.service.chat(request))
       expect(error._tag).toBe("NoDeploymentAvailable")
@@ -195,8 +165,7 @@ describe("Router circuit breaker", () => {
 
   it.effect("circuit: false never opens", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down])
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.fallback(), circuit: false })
+      const { router, a } = yield* scriptedRouter({ a: [down] }, { circuit: false })
       for (let i = 0; i < 20; i++) yield* Effect.flip(router.service.chat(request))
       expect(yield* a.calls).toBe(20)
       expect((yield* router.stats).deployments[0].circuit).toBe("closed")
@@ -205,12 +174,10 @@ describe("Router circuit breaker", () => {
 
   it.effect("non-transient errors do not count against the circuit", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ error: new LiterLlmError.BadRequest() }])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { failures: 2 }
-      })
+      const { router } = yield* scriptedRouter(
+        { a: [{ error: new LiterLlmError.BadRequest() }] },
+        { circuit: { failures: 2 } }
+      )
       for (let i = 0; i < 5; i++) expect((yield* Effect.flip(router.service.chat(request)))._tag).toBe("BadRequest")
       expect((yield* router.stats).deployments[0].circuit).toBe("closed")
     }).pipe(Effect.scoped)

@@ -10,7 +10,7 @@ import * as TestClock from "effect/TestClock"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { fake, request, scripted } from "./Router.kit.js"
+import { fake, fakeRouter, request, scripted, scriptedRouter } from "./Router.kit.js"
 
 describe("Router under concurrency", () => {
   it.effect("10,000 concurrent requests over 3 deployments, one flaky: each completes exactly once, stats add up", () =>
@@ -56,8 +56,7 @@ describe("Router under concurrency", () => {
 
   it.effect("interrupting the caller interrupts the deployment call and frees its slot", () =>
     Effect.gen(function* () {
-      const slow = yield* scripted("slow", [{ latency: 10_000 }])
-      const router = yield* Router.make({ deployments: [slow.deployment], strategy: Strategy.fallback() })
+      const { router, slow } = yield* scriptedRouter({ slow: [{ latency: 10_000 }] })
       const fibers = yield* Effect.all(Array.from({ length: 3 }, () => Effect.fork(router.service.chat(request))))
       yield* TestClock.adjust("1 second")
       expect((yield* router.stats).deployments[0].inFlight).toBe(3)
@@ -70,8 +69,7 @@ describe("Router under concurrency", () => {
 
   it.effect("interrupting a streaming caller frees the slot too", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { chunks: 4, chunkDelay: "1 second", reply: "abcdefgh" })
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.fallback() })
+      const { router } = yield* fakeRouter({ a: { chunks: 4, chunkDelay: "1 second", reply: "abcdefgh" } })
       const fiber = yield* Effect.fork(Stream.runDrain(router.service.chatStream(request)))
       yield* TestClock.adjust("1500 millis")
       expect((yield* router.stats).deployments[0].inFlight).toBe(1)
@@ -114,12 +112,10 @@ describe("Router under concurrency", () => {
 
   it.effect("an interrupted half-open probe frees the probe for the next request", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ error: new LiterLlmError.ServiceUnavailable() }, { latency: 10_000 }, {}])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { failures: 1, cooldown: "1 second" }
-      })
+      const { router } = yield* scriptedRouter(
+        { a: [{ error: new LiterLlmError.ServiceUnavailable() }, { latency: 10_000 }, {}] },
+        { circuit: { failures: 1, cooldown: "1 second" } }
+      )
       yield* Effect.flip(router.service.chat(request))
       yield* TestClock.adjust("1 second")
       const probe = yield* Effect.fork(router.service.chat(request))
@@ -134,13 +130,10 @@ describe("Router under concurrency", () => {
 
   it.effect("interrupting a request while it waits to retry leaves nothing in flight", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(5) }) }])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.recurs(3),
-        circuit: false
-      })
+      const { router, a } = yield* scriptedRouter(
+        { a: [{ error: new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(5) }) }] },
+        { retry: Schedule.recurs(3), circuit: false }
+      )
       const fiber = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)

@@ -8,6 +8,8 @@ import * as Deployment from "../src/Deployment.js"
 import type * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
+import * as Router from "../src/Router.js"
+import * as Strategy from "../src/Strategy.js"
 
 export const request: Chat.ChatCompletionRequest = { model: "test-model", messages: [{ role: "user", content: "hi" }] }
 
@@ -83,3 +85,41 @@ export const counting = (name: string) =>
       })
     })
   }))
+
+/** A router's options but its deployments; the strategy is `Strategy.fallback()` unless given. */
+export type RouterOptions = Omit<Router.Options<Deployment.Deployment>, "deployments" | "strategy"> & {
+  readonly strategy?: Strategy.Strategy | undefined
+}
+
+/**
+ * One deployment per name, made by `make`, behind one router, in the order of `names`. Gives the router and each
+ * deployment under its name.
+ */
+const routedBy = <K extends string, A extends { readonly deployment: Deployment.Deployment }>(
+  names: ReadonlyArray<K>,
+  make: (name: K) => Effect.Effect<A>,
+  options: RouterOptions
+) =>
+  Effect.gen(function* () {
+    const made = {} as Record<K, A>
+    for (const name of names) made[name] = yield* make(name)
+    const router = yield* Router.make({
+      ...options,
+      strategy: options.strategy ?? Strategy.fallback(),
+      deployments: names.map((name) => made[name].deployment)
+    })
+    return { router, ...made }
+  })
+
+/**
+ * `scripted` deployments, one per key with the key's script, in key order, behind one router (fallback unless
+ * `options` names a strategy). Keys are deployment names: never number-like, whose order an object does not keep.
+ */
+export const scriptedRouter = <K extends string>(
+  scripts: Record<K, ReadonlyArray<Step>>,
+  options: RouterOptions = {}
+) => routedBy(Object.keys(scripts) as Array<K>, (name) => scripted(name, scripts[name]), options)
+
+/** `fake` deployments, one per key with the key's `LlmTest` options, as `scriptedRouter` places them. */
+export const fakeRouter = <K extends string>(fakes: Record<K, LlmTest.Options>, options: RouterOptions = {}) =>
+  routedBy(Object.keys(fakes) as Array<K>, (name) => fake(name, fakes[name]), options)

@@ -5,7 +5,7 @@ import * as TestClock from "effect/TestClock"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { replyOf, request, scripted } from "./Router.kit.js"
+import { replyOf, request, scripted, scriptedRouter } from "./Router.kit.js"
 
 /** Runs one request to completion, letting the TestClock run as far as needed. */
 const timed = <A, E>(effect: Effect.Effect<A, E>, millis: number) =>
@@ -18,8 +18,10 @@ const timed = <A, E>(effect: Effect.Effect<A, E>, millis: number) =>
 describe("Router latency-based", () => {
   it.effect("the first sample seeds the EMA, later ones fold in with alpha 0.3", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ latency: 100 }, { latency: 200 }, { latency: 50 }])
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.latencyBased() })
+      const { router } = yield* scriptedRouter(
+        { a: [{ latency: 100 }, { latency: 200 }, { latency: 50 }] },
+        { strategy: Strategy.latencyBased() }
+      )
       const ema = () => Effect.map(router.stats, (s) => s.deployments[0].latencyMillis)
       expect(yield* ema()).toBeUndefined()
       yield* timed(router.service.chat(request), 100)
@@ -33,12 +35,10 @@ describe("Router latency-based", () => {
 
   it.effect("the fastest deployment gets the traffic once all are measured", () =>
     Effect.gen(function* () {
-      const slow = yield* scripted("slow", [{ latency: 80 }])
-      const fast = yield* scripted("fast", [{ latency: 10 }])
-      const router = yield* Router.make({
-        deployments: [slow.deployment, fast.deployment],
-        strategy: Strategy.latencyBased()
-      })
+      const { router } = yield* scriptedRouter(
+        { slow: [{ latency: 80 }], fast: [{ latency: 10 }] },
+        { strategy: Strategy.latencyBased() }
+      )
       const replies: Array<unknown> = []
       for (let i = 0; i < 6; i++) replies.push(replyOf(yield* timed(router.service.chat(request), 80)))
       // Both unmeasured: probed in list order; then the fast one wins everything.
@@ -48,13 +48,10 @@ describe("Router latency-based", () => {
 
   it.effect("an unmeasured deployment is probed first, but a burst does not pile onto it", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ latency: 10 }])
-      const b = yield* scripted("b", [{ latency: 20 }])
-      const fresh = yield* scripted("fresh", [{ latency: 10 }])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment, fresh.deployment],
-        strategy: Strategy.latencyBased()
-      })
+      const { router, a, b, fresh } = yield* scriptedRouter(
+        { a: [{ latency: 10 }], b: [{ latency: 20 }], fresh: [{ latency: 10 }] },
+        { strategy: Strategy.latencyBased() }
+      )
       // Unmeasured deployments are probed one after another, in list order.
       for (let i = 0; i < 3; i++) yield* timed(router.service.chat(request), 20)
       expect([yield* a.calls, yield* b.calls, yield* fresh.calls]).toEqual([1, 1, 1])
@@ -80,13 +77,13 @@ describe("Router latency-based", () => {
 
   it.effect("a failed call does not make a deployment look fast", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ latency: 100 }, { error: new LiterLlmError.ServiceUnavailable() }])
-      const b = yield* scripted("b", [{ error: new LiterLlmError.ServiceUnavailable() }, { latency: 50 }])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.latencyBased(),
-        circuit: false
-      })
+      const { router } = yield* scriptedRouter(
+        {
+          a: [{ latency: 100 }, { error: new LiterLlmError.ServiceUnavailable() }],
+          b: [{ error: new LiterLlmError.ServiceUnavailable() }, { latency: 50 }]
+        },
+        { strategy: Strategy.latencyBased(), circuit: false }
+      )
       yield* timed(router.service.chat(request), 100) // a measured at 100
       // b's first call fails instantly, then a answers... but a fails instantly too; failover order covers it.
       const second = yield* Effect.either(timed(router.service.chat(request), 100))
@@ -100,14 +97,10 @@ describe("Router latency-based", () => {
 
   it.effect("a deployment failing in 0 ms before anything is measured never ranks fastest", () =>
     Effect.gen(function* () {
-      const broken = yield* scripted("broken", [{ error: new LiterLlmError.ServiceUnavailable() }])
-      const a = yield* scripted("a", [{ latency: 20 }])
-      const b = yield* scripted("b", [{ latency: 30 }])
-      const router = yield* Router.make({
-        deployments: [broken.deployment, a.deployment, b.deployment],
-        strategy: Strategy.latencyBased(),
-        circuit: false
-      })
+      const { router, broken, a } = yield* scriptedRouter(
+        { broken: [{ error: new LiterLlmError.ServiceUnavailable() }], a: [{ latency: 20 }], b: [{ latency: 30 }] },
+        { strategy: Strategy.latencyBased(), circuit: false }
+      )
       for (let i = 0; i < 30; i++) expect(replyOf(yield* timed(router.service.chat(request), 30))).not.toBe("broken")
       expect(yield* broken.calls).toBeLessThanOrEqual(2)
       expect(yield* a.calls).toBeGreaterThanOrEqual(28)
@@ -116,12 +109,10 @@ describe("Router latency-based", () => {
 
   it.effect("a deployment that was slow once is re-probed later and wins traffic back", () =>
     Effect.gen(function* () {
-      const flaky = yield* scripted("flaky", [{ latency: 500 }, { latency: 5 }])
-      const steady = yield* scripted("steady", [{ latency: 50 }])
-      const router = yield* Router.make({
-        deployments: [flaky.deployment, steady.deployment],
-        strategy: Strategy.latencyBased({ reprobeAfter: "30 seconds" })
-      })
+      const { router } = yield* scriptedRouter(
+        { flaky: [{ latency: 500 }, { latency: 5 }], steady: [{ latency: 50 }] },
+        { strategy: Strategy.latencyBased({ reprobeAfter: "30 seconds" }) }
+      )
       yield* timed(router.service.chat(request), 500) // flaky: 500 ms
       yield* timed(router.service.chat(request), 50) // steady: 50 ms
       for (let i = 0; i < 5; i++) expect(replyOf(yield* timed(router.service.chat(request), 50))).toBe("steady")

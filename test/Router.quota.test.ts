@@ -9,7 +9,7 @@ import * as TestClock from "effect/TestClock"
 import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { fake, replyOf, request, scripted } from "./Router.kit.js"
+import { fakeRouter, replyOf, request, scripted, scriptedRouter } from "./Router.kit.js"
 
 const quota = { error: new LiterLlmError.QuotaExceeded({ provider: "acme", status: 429 }) }
 const up = {}
@@ -18,13 +18,7 @@ const hour = 3_600_000
 describe("Router: a used-up quota", () => {
   it.effect("is not retried on its deployment, fails over, and rests that deployment for an hour", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [quota, up])
-      const b = yield* scripted("b", [up])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.recurs(3)
-      })
+      const { router, a } = yield* scriptedRouter({ a: [quota, up], b: [up] }, { retry: Schedule.recurs(3) })
       expect(replyOf(yield* router.service.chat(request))).toBe("b")
       expect(yield* a.calls).toBe(1) // the retry schedule did not run on a quota
       const stats = (yield* router.stats).deployments[0]
@@ -44,14 +38,10 @@ describe("Router: a used-up quota", () => {
 
   it.effect("opens the circuit for quotaCooldown, past the cooldown policy's own limits", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [quota])
-      const b = yield* scripted("b", [up])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        circuit: { failures: 5, cooldown: "1 second", maxCooldown: "10 seconds" },
-        quotaCooldown: "20 minutes"
-      })
+      const { router, a, b } = yield* scriptedRouter(
+        { a: [quota], b: [up] },
+        { circuit: { failures: 5, cooldown: "1 second", maxCooldown: "10 seconds" }, quotaCooldown: "20 minutes" }
+      )
       yield* router.service.chat(request) // one quota answer trips at once, though failures is 5
       expect((yield* router.stats).deployments[0].reopensAt).toBe(20 * 60_000)
       yield* TestClock.adjust("20 minutes")
@@ -67,12 +57,7 @@ describe("Router: a used-up quota", () => {
     "when every deployment is out of quota: every attempt reported, then NoDeploymentAvailable for the hour",
     () =>
       Effect.gen(function* () {
-        const a = yield* scripted("a", [quota])
-        const b = yield* scripted("b", [quota])
-        const router = yield* Router.make({
-          deployments: [a.deployment, b.deployment],
-          strategy: Strategy.roundRobin()
-        })
+        const { router, a, b } = yield* scriptedRouter({ a: [quota], b: [quota] }, { strategy: Strategy.roundRobin() })
         const first = yield* Effect.flip(router.service.chat(request))
         expect(first._tag).toBe("AllDeploymentsFailed")
         if (first._tag === "AllDeploymentsFailed") {
@@ -91,13 +76,10 @@ describe("Router: a used-up quota", () => {
 
   it.effect("a hedged request whose first deployment is out of quota asks the next at once", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ ...quota, latency: 10 }])
-      const b = yield* scripted("b", [{ latency: 10 }])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        hedge: { delay: "1 second" }
-      })
+      const { router } = yield* scriptedRouter(
+        { a: [{ ...quota, latency: 10 }], b: [{ latency: 10 }] },
+        { hedge: { delay: "1 second" } }
+      )
       const fiber = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust(20) // well before the hedge's delay
       expect(replyOf(yield* Fiber.join(fiber))).toBe("b")
@@ -107,13 +89,7 @@ describe("Router: a used-up quota", () => {
 
   it.effect("without failover the caller gets the QuotaExceeded itself", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [quota])
-      const b = yield* scripted("b", [up])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        failover: false
-      })
+      const { router, b } = yield* scriptedRouter({ a: [quota], b: [up] }, { failover: false })
       const error = yield* Effect.flip(router.service.chat(request))
       expect(error._tag).toBe("QuotaExceeded")
       expect(yield* b.calls).toBe(0)
@@ -122,9 +98,10 @@ describe("Router: a used-up quota", () => {
 
   it.effect("a stream whose deployment is out of quota fails over before the first chunk", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { fail: new LiterLlmError.QuotaExceeded() })
-      const b = yield* fake("b", { reply: "bbbb", chunks: 2 })
-      const router = yield* Router.make({ deployments: [a.deployment, b.deployment], strategy: Strategy.fallback() })
+      const { router } = yield* fakeRouter({
+        a: { fail: new LiterLlmError.QuotaExceeded() },
+        b: { reply: "bbbb", chunks: 2 }
+      })
       const chunks = yield* Stream.runCollect(router.service.chatStream(request))
       expect(
         Chunk.toReadonlyArray(chunks)
@@ -166,14 +143,10 @@ describe("Router: a Retry-After past the deadline", () => {
 
   it.effect("fails over at once instead of waiting, and is not retried on that deployment", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [limited(30), up])
-      const b = yield* scripted("b", [up])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.recurs(3),
-        deadline: "10 seconds"
-      })
+      const { router, a, b } = yield* scriptedRouter(
+        { a: [limited(30), up], b: [up] },
+        { retry: Schedule.recurs(3), deadline: "10 seconds" }
+      )
       // No clock adjustment: b answers at time 0.
       expect(replyOf(yield* router.service.chat(request))).toBe("b")
       expect(yield* TestClock.currentTimeMillis).toBe(0)
@@ -183,14 +156,10 @@ describe("Router: a Retry-After past the deadline", () => {
 
   it.effect("a Retry-After within the deadline is waited out on the same deployment", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [limited(3), up])
-      const b = yield* scripted("b", [up])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.recurs(3),
-        deadline: "10 seconds"
-      })
+      const { router, a, b } = yield* scriptedRouter(
+        { a: [limited(3), up], b: [up] },
+        { retry: Schedule.recurs(3), deadline: "10 seconds" }
+      )
       const fiber = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust("3 seconds")
       expect(replyOf(yield* Fiber.join(fiber))).toBe("a")
@@ -200,13 +169,10 @@ describe("Router: a Retry-After past the deadline", () => {
 
   it.effect("with nowhere else to go, the caller hears at once rather than after the deadline", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [limited(30), up])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.recurs(3),
-        deadline: "10 seconds"
-      })
+      const { router, a } = yield* scriptedRouter(
+        { a: [limited(30), up] },
+        { retry: Schedule.recurs(3), deadline: "10 seconds" }
+      )
       const error = yield* Effect.flip(router.service.chat(request))
       expect(error._tag).toBe("AllDeploymentsFailed")
       expect(yield* TestClock.currentTimeMillis).toBe(0)

@@ -5,23 +5,17 @@ import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as LiterLlmError from "../src/LiterLlmError.js"
-import * as Router from "../src/Router.js"
-import * as Strategy from "../src/Strategy.js"
-import { replyOf, request, scripted } from "./Router.kit.js"
+import { replyOf, request, scriptedRouter } from "./Router.kit.js"
 
 const down = { error: new LiterLlmError.ServiceUnavailable() }
 
 describe("Router retries, timeouts and deadlines", () => {
   it.effect("a deployment's retry schedule runs before failover", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down, down, {}])
-      const b = yield* scripted("b", [{}])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.recurs(2),
-        circuit: false
-      })
+      const { router, a, b } = yield* scriptedRouter(
+        { a: [down, down, {}], b: [{}] },
+        { retry: Schedule.recurs(2), circuit: false }
+      )
       expect(replyOf(yield* router.service.chat(request))).toBe("a")
       expect([yield* a.calls, yield* b.calls]).toEqual([3, 0])
     }).pipe(Effect.scoped)
@@ -29,14 +23,10 @@ describe("Router retries, timeouts and deadlines", () => {
 
   it.effect("when the schedule is spent the next deployment gets the request, with a fresh schedule", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down])
-      const b = yield* scripted("b", [down, {}])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.recurs(1),
-        circuit: false
-      })
+      const { router, a, b } = yield* scriptedRouter(
+        { a: [down], b: [down, {}] },
+        { retry: Schedule.recurs(1), circuit: false }
+      )
       expect(replyOf(yield* router.service.chat(request))).toBe("b")
       expect([yield* a.calls, yield* b.calls]).toEqual([2, 2])
     }).pipe(Effect.scoped)
@@ -45,13 +35,10 @@ describe("Router retries, timeouts and deadlines", () => {
   it.effect("a RateLimited retryAfter is waited out, even when the schedule says less", () =>
     Effect.gen(function* () {
       const limited = new LiterLlmError.RateLimited({ retryAfter: Duration.seconds(3) })
-      const a = yield* scripted("a", [{ error: limited }, {}])
-      const router = yield* Router.make({
-        deployments: [a.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.spaced("100 millis"),
-        circuit: false
-      })
+      const { router, a } = yield* scriptedRouter(
+        { a: [{ error: limited }, {}] },
+        { retry: Schedule.spaced("100 millis"), circuit: false }
+      )
       const fiber = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust("2999 millis")
       expect(yield* a.calls).toBe(1)
@@ -63,16 +50,10 @@ describe("Router retries, timeouts and deadlines", () => {
 
   it.effect("retries and failovers together never exceed maxAttempts", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down])
-      const b = yield* scripted("b", [down])
-      const c = yield* scripted("c", [{}])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment, c.deployment],
-        strategy: Strategy.fallback(),
-        retry: Schedule.recurs(1),
-        maxAttempts: 3,
-        circuit: false
-      })
+      const { router, a, b, c } = yield* scriptedRouter(
+        { a: [down], b: [down], c: [{}] },
+        { retry: Schedule.recurs(1), maxAttempts: 3, circuit: false }
+      )
       const error = yield* Effect.flip(router.service.chat(request))
       expect(error._tag).toBe("AllDeploymentsFailed")
       if (error._tag === "AllDeploymentsFailed")
@@ -83,13 +64,10 @@ describe("Router retries, timeouts and deadlines", () => {
 
   it.effect("the per-attempt timeout fails over with a Timeout attempt", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ latency: 5000 }])
-      const b = yield* scripted("b", [{ latency: 10 }])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        timeout: "1 second"
-      })
+      const { router, a } = yield* scriptedRouter(
+        { a: [{ latency: 5000 }], b: [{ latency: 10 }] },
+        { timeout: "1 second" }
+      )
       const fiber = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust("1 second")
       yield* TestClock.adjust("10 millis")
@@ -102,13 +80,10 @@ describe("Router retries, timeouts and deadlines", () => {
 
   it.effect("the overall deadline bounds every attempt together", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ latency: 600, error: new LiterLlmError.ServerError() }])
-      const b = yield* scripted("b", [{ latency: 600 }])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        deadline: "1 second"
-      })
+      const { router } = yield* scriptedRouter(
+        { a: [{ latency: 600, error: new LiterLlmError.ServerError() }], b: [{ latency: 600 }] },
+        { deadline: "1 second" }
+      )
       const fiber = yield* Effect.fork(Effect.flip(router.service.chat(request)))
       yield* TestClock.adjust("600 millis")
       yield* TestClock.adjust("400 millis")
@@ -127,13 +102,10 @@ describe("Router retries, timeouts and deadlines", () => {
 describe("Router hedging", () => {
   it.effect("a slow first deployment is hedged; the first success wins and the other is interrupted", () =>
     Effect.gen(function* () {
-      const slow = yield* scripted("slow", [{ latency: 1000 }])
-      const quick = yield* scripted("quick", [{ latency: 50 }])
-      const router = yield* Router.make({
-        deployments: [slow.deployment, quick.deployment],
-        strategy: Strategy.fallback(),
-        hedge: { delay: "200 millis" }
-      })
+      const { router, slow, quick } = yield* scriptedRouter(
+        { slow: [{ latency: 1000 }], quick: [{ latency: 50 }] },
+        { hedge: { delay: "200 millis" } }
+      )
       const fiber = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust("199 millis")
       expect(yield* quick.calls).toBe(0)
@@ -152,13 +124,10 @@ describe("Router hedging", () => {
 
   it.effect("a fast answer is never hedged", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [{ latency: 100 }])
-      const b = yield* scripted("b", [{}])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        hedge: { delay: "200 millis" }
-      })
+      const { router, b } = yield* scriptedRouter(
+        { a: [{ latency: 100 }], b: [{}] },
+        { hedge: { delay: "200 millis" } }
+      )
       const fiber = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust("100 millis")
       expect(replyOf(yield* Fiber.join(fiber))).toBe("a")
@@ -169,13 +138,7 @@ describe("Router hedging", () => {
 
   it.effect("a primary that fails before the delay hands over at once", () =>
     Effect.gen(function* () {
-      const a = yield* scripted("a", [down])
-      const b = yield* scripted("b", [{ latency: 10 }])
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        hedge: { delay: "1 second" }
-      })
+      const { router } = yield* scriptedRouter({ a: [down], b: [{ latency: 10 }] }, { hedge: { delay: "1 second" } })
       const fiber = yield* Effect.fork(router.service.chat(request))
       yield* TestClock.adjust("10 millis")
       expect(replyOf(yield* Fiber.join(fiber))).toBe("b")

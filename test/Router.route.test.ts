@@ -12,7 +12,7 @@ import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { fake, replyOf, request, scripted } from "./Router.kit.js"
+import { fake, fakeRouter, replyOf, request, scripted } from "./Router.kit.js"
 import { recordingTracer } from "./support/tracing.js"
 
 const ask = (model: string): Chat.ChatCompletionRequest => ({ model, messages: [{ role: "user", content: "hi" }] })
@@ -57,8 +57,7 @@ describe("Router route facts", () => {
 
   it.effect("without groups the route has no group, and without prices no cost", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a")
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.roundRobin() })
+      const { router } = yield* fakeRouter({ a: {} }, { strategy: Strategy.roundRobin() })
       const { route } = yield* router.chatWithRoute(request)
       expect(route).toEqual({
         deployment: "a",
@@ -94,8 +93,7 @@ describe("Router route facts", () => {
 
   it.effect("chatStreamWithRoute fails like chatStream when no deployment gives a first chunk", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { fail: new LiterLlmError.ServerError() })
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.fallback() })
+      const { router } = yield* fakeRouter({ a: { fail: new LiterLlmError.ServerError() } })
       const error = yield* Effect.flip(router.chatStreamWithRoute(request))
       expect(error._tag).toBe("AllDeploymentsFailed")
     }).pipe(Effect.scoped)
@@ -164,9 +162,7 @@ describe("Router route facts", () => {
       const spans: Array<Tracer.Span> = []
       const recording = yield* recordingTracer(spans)
       const down = new LiterLlmError.ServiceUnavailable()
-      const a = yield* fake("a", { fail: down })
-      const b = yield* fake("b", { fail: down })
-      const router = yield* Router.make({ deployments: [a.deployment, b.deployment], strategy: Strategy.fallback() })
+      const { router } = yield* fakeRouter({ a: { fail: down }, b: { fail: down } })
       yield* Effect.flip(router.service.chat(request).pipe(Effect.withTracer(recording)))
       const span = spans.find((s) => s.name === "Router.chat")!
       expect(span.attributes.get("ell.route.attempts")).toBe(2)

@@ -12,7 +12,7 @@ import * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmService from "../src/LlmService.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { fake, replyOf, request, scripted } from "./Router.kit.js"
+import { fake, fakeRouter, replyOf, request, scriptedRouter } from "./Router.kit.js"
 
 const ask = (model: string): Chat.ChatCompletionRequest => ({ model, messages: [{ role: "user", content: "hi" }] })
 
@@ -49,12 +49,10 @@ describe("Router.withRouting", () => {
 
   it.effect("order: the named deployments first, in that order, failing over along it", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a")
-      const b = yield* fake("b", { failures: [new LiterLlmError.ServiceUnavailable()] })
-      const c = yield* fake("c")
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment, c.deployment],
-        strategy: Strategy.fallback()
+      const { router, a, b, c } = yield* fakeRouter({
+        a: {},
+        b: { failures: [new LiterLlmError.ServiceUnavailable()] },
+        c: {}
       })
       const first = yield* router.service.chat(request).pipe(Router.withRouting({ order: ["b", "c"] }))
       expect(replyOf(first)).toBe("c")
@@ -104,13 +102,10 @@ describe("Router.withRouting", () => {
 
   it.effect("timeout for this request replaces the router's per-call timeout", () =>
     Effect.gen(function* () {
-      const slow = yield* scripted("slow", [{ latency: 3000 }])
-      const quick = yield* scripted("quick", [{ latency: 10 }])
-      const router = yield* Router.make({
-        deployments: [slow.deployment, quick.deployment],
-        strategy: Strategy.fallback(),
-        timeout: "10 seconds"
-      })
+      const { router, slow } = yield* scriptedRouter(
+        { slow: [{ latency: 3000 }], quick: [{ latency: 10 }] },
+        { timeout: "10 seconds" }
+      )
       const fiber = yield* Effect.fork(router.service.chat(request).pipe(Router.withRouting({ timeout: "1 second" })))
       yield* TestClock.adjust("1 second")
       yield* TestClock.adjust("10 millis")

@@ -6,9 +6,8 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Chat from "../src/Chat.js"
 import * as LiterLlmError from "../src/LiterLlmError.js"
-import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { fake, request } from "./Router.kit.js"
+import { fakeRouter, request } from "./Router.kit.js"
 
 const collect = (stream: Stream.Stream<Chat.ChatCompletionChunk, LiterLlmError.LiterLlmError>, millis = 0) =>
   Effect.gen(function* () {
@@ -23,9 +22,10 @@ const texts = (chunks: Chunk.Chunk<Chat.ChatCompletionChunk>) =>
 describe("Router streams", () => {
   it.effect("fail over before the first chunk", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable() })
-      const b = yield* fake("b", { reply: "bbbbbb", chunks: 3 })
-      const router = yield* Router.make({ deployments: [a.deployment, b.deployment], strategy: Strategy.fallback() })
+      const { router, a } = yield* fakeRouter({
+        a: { fail: new LiterLlmError.ServiceUnavailable() },
+        b: { reply: "bbbbbb", chunks: 3 }
+      })
       const result = yield* collect(router.service.chatStream(request))
       expect(result._tag).toBe("Right")
       if (result._tag === "Right") expect(texts(result.right).join("")).toBe("bbbbbb")
@@ -36,9 +36,10 @@ describe("Router streams", () => {
   it.effect("a failure after the first chunk ends the stream with Streaming, never mixing deployments", () =>
     Effect.gen(function* () {
       const cause = new LiterLlmError.ServerError()
-      const a = yield* fake("a", { reply: "aaaaaa", chunks: 3, streamFailure: { afterChunks: 1, error: cause } })
-      const b = yield* fake("b", { reply: "bbbbbb", chunks: 3 })
-      const router = yield* Router.make({ deployments: [a.deployment, b.deployment], strategy: Strategy.fallback() })
+      const { router, b } = yield* fakeRouter({
+        a: { reply: "aaaaaa", chunks: 3, streamFailure: { afterChunks: 1, error: cause } },
+        b: { reply: "bbbbbb", chunks: 3 }
+      })
       const seen: Array<string> = []
       const result = yield* Effect.either(
         Stream.runForEach(router.service.chatStream(request), (chunk) =>
@@ -60,8 +61,10 @@ describe("Router streams", () => {
 
   it.effect("time to first chunk feeds the latency average", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { latency: "30 millis", chunks: 3, chunkDelay: "100 millis", reply: "abcdef" })
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.latencyBased() })
+      const { router } = yield* fakeRouter(
+        { a: { latency: "30 millis", chunks: 3, chunkDelay: "100 millis", reply: "abcdef" } },
+        { strategy: Strategy.latencyBased() }
+      )
       const result = yield* collect(router.service.chatStream(request), 500)
       expect(result._tag).toBe("Right")
       const stats = (yield* router.stats).deployments[0]
@@ -72,13 +75,10 @@ describe("Router streams", () => {
 
   it.effect("a stream that stalls past the first-chunk timeout fails over", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { latency: "10 seconds" })
-      const b = yield* fake("b", { latency: "100 millis", reply: "from-b" })
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        firstChunkTimeout: "1 second"
-      })
+      const { router } = yield* fakeRouter(
+        { a: { latency: "10 seconds" }, b: { latency: "100 millis", reply: "from-b" } },
+        { firstChunkTimeout: "1 second" }
+      )
       const fiber = yield* Effect.fork(Stream.runCollect(router.service.chatStream(request)))
       yield* TestClock.adjust("1 second")
       yield* TestClock.adjust("100 millis")
@@ -94,8 +94,7 @@ describe("Router streams", () => {
 
   it.effect("in-flight returns to zero when the caller stops reading early", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { chunks: 5, reply: "abcdefghij" })
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.fallback() })
+      const { router } = yield* fakeRouter({ a: { chunks: 5, reply: "abcdefghij" } })
       const first = yield* Stream.runCollect(Stream.take(router.service.chatStream(request), 1))
       expect(texts(first)).toEqual(["ab"])
       const stats = (yield* router.stats).deployments[0]
@@ -105,13 +104,10 @@ describe("Router streams", () => {
 
   it.effect("hedging is for chat and embed: a slow stream is not raced against another deployment", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { latency: "1 second", reply: "from-a" })
-      const b = yield* fake("b", { reply: "from-b" })
-      const router = yield* Router.make({
-        deployments: [a.deployment, b.deployment],
-        strategy: Strategy.fallback(),
-        hedge: { delay: "100 millis" }
-      })
+      const { router, b } = yield* fakeRouter(
+        { a: { latency: "1 second", reply: "from-a" }, b: { reply: "from-b" } },
+        { hedge: { delay: "100 millis" } }
+      )
       const result = yield* collect(router.service.chatStream(request), 1000)
       expect(result._tag === "Right" && texts(result.right).join("")).toBe("from-a")
       expect(yield* b.test.calls).toBe(0)
@@ -120,9 +116,10 @@ describe("Router streams", () => {
 
   it.effect("all attempts failing before the first chunk gives AllDeploymentsFailed", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable() })
-      const b = yield* fake("b", { fail: new LiterLlmError.Timeout() })
-      const router = yield* Router.make({ deployments: [a.deployment, b.deployment], strategy: Strategy.fallback() })
+      const { router } = yield* fakeRouter({
+        a: { fail: new LiterLlmError.ServiceUnavailable() },
+        b: { fail: new LiterLlmError.Timeout() }
+      })
       const result = yield* collect(router.service.chatStream(request))
       expect(result._tag === "Left" && result.left._tag).toBe("AllDeploymentsFailed")
     }).pipe(Effect.scoped)

@@ -12,7 +12,7 @@ import * as LlmService from "../src/LlmService.js"
 import * as LlmTest from "../src/LlmTest.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { counting, fake, replyOf, request, response } from "./Router.kit.js"
+import { counting, fake, fakeRouter, replyOf, request, response } from "./Router.kit.js"
 
 describe("Router construction", () => {
   const ok = Deployment.make({ name: "a", layer: LlmTest.layer() })
@@ -143,14 +143,10 @@ describe("Router fallback", () => {
 
   it.effect("advances on transient errors", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable() })
-      const b = yield* fake("b", { fail: new LiterLlmError.RateLimited() })
-      const c = yield* fake("c")
-      const router = yield* Router.make({
-        deployments: [a, b, c].map((d) => d.deployment),
-        strategy: Strategy.fallback(),
-        circuit: false
-      })
+      const { router } = yield* fakeRouter(
+        { a: { fail: new LiterLlmError.ServiceUnavailable() }, b: { fail: new LiterLlmError.RateLimited() }, c: {} },
+        { circuit: false }
+      )
       expect(replyOf(yield* router.service.chat(request))).toBe("c")
       const stats = yield* router.stats
       expect(stats.failovers).toBe(2)
@@ -165,12 +161,10 @@ describe("Router fallback", () => {
   it.effect("a non-transient error propagates unchanged and the rest are never called", () =>
     Effect.gen(function* () {
       const original = new LiterLlmError.BadRequest({ message: "no" })
-      const a = yield* fake("a", { fail: new LiterLlmError.ServerError() })
-      const b = yield* fake("b", { fail: original })
-      const c = yield* fake("c")
-      const router = yield* Router.make({
-        deployments: [a, b, c].map((d) => d.deployment),
-        strategy: Strategy.fallback()
+      const { router, c } = yield* fakeRouter({
+        a: { fail: new LiterLlmError.ServerError() },
+        b: { fail: original },
+        c: {}
       })
       const error = yield* Effect.flip(router.service.chat(request))
       // Effect's `fail` inside a span hands on a proxy carrying the span, so the error is compared by value and class.
@@ -182,9 +176,10 @@ describe("Router fallback", () => {
 
   it.effect("exhaustion fails with AllDeploymentsFailed listing every attempt in order", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable(), latency: "5 millis" })
-      const b = yield* fake("b", { fail: new LiterLlmError.Timeout(), latency: "7 millis" })
-      const router = yield* Router.make({ deployments: [a, b].map((d) => d.deployment), strategy: Strategy.fallback() })
+      const { router } = yield* fakeRouter({
+        a: { fail: new LiterLlmError.ServiceUnavailable(), latency: "5 millis" },
+        b: { fail: new LiterLlmError.Timeout(), latency: "7 millis" }
+      })
       const fiber = yield* Effect.fork(Effect.flip(router.service.chat(request)))
       yield* TestClock.adjust("5 millis")
       yield* TestClock.adjust("7 millis")
@@ -200,13 +195,10 @@ describe("Router fallback", () => {
 
   it.effect("failover: false returns the deployment's own error", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a", { fail: new LiterLlmError.ServiceUnavailable() })
-      const b = yield* fake("b")
-      const router = yield* Router.make({
-        deployments: [a, b].map((d) => d.deployment),
-        strategy: Strategy.fallback(),
-        failover: false
-      })
+      const { router, b } = yield* fakeRouter(
+        { a: { fail: new LiterLlmError.ServiceUnavailable() }, b: {} },
+        { failover: false }
+      )
       const error = yield* Effect.flip(router.service.chat(request))
       expect(error._tag).toBe("ServiceUnavailable")
       expect(yield* b.test.calls).toBe(0)

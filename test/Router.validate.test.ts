@@ -7,7 +7,7 @@ import type * as LiterLlmError from "../src/LiterLlmError.js"
 import * as LlmTest from "../src/LlmTest.js"
 import * as Router from "../src/Router.js"
 import * as Strategy from "../src/Strategy.js"
-import { fake, request } from "./Router.kit.js"
+import { fakeRouter, request } from "./Router.kit.js"
 
 const ok = Deployment.make({ name: "a", layer: LlmTest.layer() })
 
@@ -79,8 +79,7 @@ describe("Router requests are checked before a deployment is picked", () => {
   ]
   it.effect("a bad chat request fails with BadRequest naming the field and reaches no deployment", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a")
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.roundRobin() })
+      const { router, a } = yield* fakeRouter({ a: {} }, { strategy: Strategy.roundRobin() })
       for (const [field, body] of bad) {
         const error = yield* Effect.flip(router.service.chat(body))
         expect(error._tag).toBe("BadRequest")
@@ -97,8 +96,7 @@ describe("Router requests are checked before a deployment is picked", () => {
 
   it.effect("a bad embeddings request fails the same way", () =>
     Effect.gen(function* () {
-      const a = yield* fake("a")
-      const router = yield* Router.make({ deployments: [a.deployment], strategy: Strategy.fallback() })
+      const { router } = yield* fakeRouter({ a: {} })
       const error = yield* Effect.flip(router.service.embed({ model: "e", input: "x", dimensions: 0 }))
       expect(error._tag).toBe("BadRequest")
       expect(error.message).toContain("dimensions")

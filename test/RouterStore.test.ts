@@ -11,7 +11,7 @@ import * as LlmService from "../src/LlmService.js"
 import * as Router from "../src/Router.js"
 import * as RouterStore from "../src/RouterStore.js"
 import * as Strategy from "../src/Strategy.js"
-import { replyOf, request, response, scripted } from "./Router.kit.js"
+import { replyOf, request, response, scripted, scriptedRouter } from "./Router.kit.js"
 import { recordingTracer } from "./support/tracing.js"
 
 const rules: RouterStore.Rules = { circuit: undefined, alpha: 0.3, staleAfter: Number.POSITIVE_INFINITY }
@@ -101,11 +101,9 @@ describe("RouterStore", () => {
       Effect.gen(function* () {
         const spans: Array<Tracer.Span> = []
         const recording = yield* recordingTracer(spans)
-        const down = yield* scripted("down", [{ error: new LiterLlmError.ServiceUnavailable(), latency: 5 }])
-        const up = yield* scripted("up", [{}])
-        const router = yield* Router.make({
-          deployments: [down.deployment, up.deployment],
-          strategy: Strategy.fallback()
+        const { router } = yield* scriptedRouter({
+          down: [{ error: new LiterLlmError.ServiceUnavailable(), latency: 5 }],
+          up: [{}]
         })
         const call = router.service.chat(request).pipe(Effect.withSpan("caller"), Effect.withTracer(recording))
         const fiber = yield* Effect.fork(call)
