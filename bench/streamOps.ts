@@ -25,8 +25,9 @@ const source = () =>
     setImmediate(tick)
   })
 
-const variants: Record<string, () => Stream.Stream<number>> = {
+const variants: Record<string, () => Stream.Stream<number, unknown>> = {
   "source alone": source,
+  "Stream.timeoutFail (idle timeout)": () => source().pipe(Stream.timeoutFail(() => "idle", "30 seconds")),
   "Stream.withSpan": () => source().pipe(Stream.withSpan("s")),
   "Stream.provideService": () => source().pipe(Stream.provideService(Clock.Clock, Clock.make())),
   "mapChunksEffect (Ref + Clock)": () =>

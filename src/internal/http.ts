@@ -34,16 +34,19 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as LiterLlmError from "../LiterLlmError.js"
 import * as Body from "./body.js"
 import * as ExtraHeaders from "./extraHeaders.js"
 import * as Secrets from "./secrets.js"
 import * as Sse from "./sse.js"
+import * as Stall from "./stall.js"
 import * as StreamError from "./streamError.js"
 import * as Validate from "./validate.js"
 
@@ -487,11 +490,11 @@ export const readBody = (
 }
 
 /** Sends the request; non-2xx answers become their error variant. */
-export const send = (
-  client: HttpClient.HttpClient,
+export const send = <R = never>(
+  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>,
   endpoint: Endpoint,
   request: HttpClientRequest.HttpClientRequest
-): Effect.Effect<HttpClientResponse.HttpClientResponse, LiterLlmError.LiterLlmError> =>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, LiterLlmError.LiterLlmError, R> =>
   Secrets.withSecretsRedacted(endpoint.secretHeaders, client.execute(request)).pipe(
     Effect.mapError((error) => transportError(endpoint, error)),
     Effect.flatMap((response) =>
@@ -587,20 +590,36 @@ export const sse = (
 ): Stream.Stream<Sse.Event, LiterLlmError.LiterLlmError> =>
   Stream.suspend(() => {
     let delivered = false
+    let stall: Stall.Stall | undefined
     const built = makeRequest(endpoint, spec, "text/event-stream")
     if (Either.isLeft(built)) return Stream.fail(endpoint.scrub(built.left))
     const request = built.right
-    const response =
-      endpoint.timeout === undefined
-        ? send(client, endpoint, request)
-        : Effect.timeoutFail(send(client, endpoint, request), {
-            duration: endpoint.timeout,
-            onTimeout: () => timeoutError(endpoint, `${spec.method} ${spec.path} (waiting for the response headers)`)
+    const what = `${spec.method} ${spec.path}`
+    const stalled = (): LiterLlmError.LiterLlmError =>
+      delivered
+        ? new LiterLlmError.Streaming({
+            provider: endpoint.provider,
+            message: `the stream from provider "${endpoint.provider}" stalled for ${Duration.format(
+              endpoint.timeout!
+            )} after it started; the partial answer is incomplete`
           })
-    const events = Stream.unwrap(
-      Effect.map(response, (response) =>
-        response.stream.pipe(
+        : timeoutError(endpoint, what)
+    const events = Stream.unwrapScoped(
+      Effect.gen(function* () {
+        // The request lives in a scope of its own (a child of the stream's), so that the idle deadline can end it
+        // without a timeout around every pull (see stall.ts); the stream's end or interruption closes it too.
+        const requestScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+        const sent = send(HttpClient.withScope(client), endpoint, request).pipe(Scope.extend(requestScope))
+        const response = yield* endpoint.timeout === undefined
+          ? sent
+          : Effect.timeoutFail(sent, {
+              duration: endpoint.timeout,
+              onTimeout: () => timeoutError(endpoint, `${what} (waiting for the response headers)`)
+            })
+        if (endpoint.timeout !== undefined) stall = yield* Stall.watch(endpoint.timeout, requestScope)
+        return response.stream.pipe(
           Stream.mapError((error): LiterLlmError.LiterLlmError => {
+            if (stall?.stalled() === true) return stalled()
             const mapped = transportError(endpoint, error)
             return delivered && mapped._tag === "Network"
               ? new LiterLlmError.Streaming({
@@ -617,34 +636,19 @@ export const sse = (
           (options.decode ?? Sse.decode)({
             maxEventSize: options.maxEventSize ?? endpoint.maxEventSize,
             provider: endpoint.provider
-          })
+          }),
+          // An abort that a client reports as a clean end must not pass for the end of the answer.
+          Stream.concat(Stream.suspend(() => (stall?.stalled() === true ? Stream.fail(stalled()) : Stream.empty)))
         )
-      )
+      })
     )
-    const idle =
-      endpoint.timeout === undefined
-        ? events
-        : Stream.timeoutFail(
-            events,
-            () =>
-              delivered
-                ? new LiterLlmError.Streaming({
-                    provider: endpoint.provider,
-                    message: `the stream from provider "${endpoint.provider}" stalled for ${Duration.format(
-                      endpoint.timeout!
-                    )} after it started; the partial answer is incomplete`
-                  })
-                : timeoutError(endpoint, `${spec.method} ${spec.path}`),
-            endpoint.timeout
-          )
-    return idle.pipe(
+    return events.pipe(
       // once per chunk of events (an upstream read), not per event
-      Stream.mapChunksEffect((events) =>
-        Effect.sync(() => {
-          delivered = true
-          return events
-        })
-      ),
+      Stream.mapChunks((events) => {
+        delivered = true
+        stall?.touch()
+        return events
+      }),
       Stream.mapError(endpoint.scrub)
     )
   })

@@ -6,8 +6,11 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -547,6 +550,50 @@ describe("OpenAiCompatible over loopback", () => {
       yield* TestClock.adjust("3 seconds")
       const result = yield* Fiber.join(fiber)
       expect(result.error._tag).toBe("Timeout")
+    })
+  )
+
+  it.scoped("a stream that stalls after it started is Streaming once the idle timeout passes, and is aborted", () =>
+    Effect.gen(function* () {
+      const { service, upstream } = yield* setup(
+        { script: { reply: "a b c d", chunks: 4, stallAfter: 2 } },
+        { timeout: "2 seconds" }
+      )
+      const received = yield* Queue.unbounded<Chat.ChatCompletionChunk>()
+      const fiber = yield* Effect.fork(
+        Effect.flip(Stream.runForEach(service.chatStream(request), (chunk) => Queue.offer(received, chunk)))
+      )
+      yield* Queue.take(received)
+      yield* TestClock.adjust("3 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag).toBe("Streaming")
+      expect(error.message).toContain("stalled for 2s after it started")
+      yield* upstream.awaitDisconnects(1)
+      expect(yield* upstream.disconnects).toBe(1)
+    })
+  )
+
+  it.scoped("the idle timeout bounds each gap, not the whole stream: steady chunks outlast it", () =>
+    Effect.gen(function* () {
+      const { service } = yield* setup(
+        { script: { reply: "a b c d e f", chunks: 6, firstChunkDelay: "1500 millis", chunkDelay: "1500 millis" } },
+        { timeout: "2 seconds" }
+      )
+      const received = yield* Queue.unbounded<Chat.ChatCompletionChunk>()
+      const fiber = yield* Effect.fork(
+        Effect.either(Stream.runForEach(service.chatStream(request), (chunk) => Queue.offer(received, chunk)))
+      )
+      // Step the clock one gap at a time, and wait for the chunk that gap lets through (or the end).
+      let steps = 0
+      while (steps < 30 && Option.isNone(yield* Fiber.poll(fiber))) {
+        yield* TestClock.adjust("1500 millis")
+        yield* Effect.raceFirst(Effect.asVoid(Queue.take(received)), Effect.asVoid(Fiber.await(fiber)))
+        steps++
+      }
+      const result = yield* Fiber.join(fiber)
+      expect(Either.isRight(result)).toBe(true)
+      // six gaps or more of 1.5 s each: far past the 2 s timeout in all
+      expect(steps).toBeGreaterThanOrEqual(6)
     })
   )
 
