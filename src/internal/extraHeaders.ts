@@ -1,8 +1,8 @@
 /**
  * HTTP headers for the provider clients built inside an effect — how a router deployment's `headers` reach the
  * provider below it without the provider knowing about deployments. A `Context.Reference`, read by the HTTP helper
- * (`httpEndpoint.ts`) when a provider builds its endpoint, so every provider honours it, including providers inside a nested
- * router.
+ * (`httpEndpoint.ts`) when a provider builds its endpoint, so every provider honours it, including providers inside a
+ * nested router.
  *
  * Read at build time rather than per request: providing a context value around every call costs more than the rest
  * of the router's work on a call (measured ~20 µs a call against ~1 µs for the request rewrites), while the headers
