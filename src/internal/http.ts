@@ -6,7 +6,7 @@
  * The code lives in modules of one idea each, and each module's doc states the mapping rules its code applies:
  * - `httpEndpoint.ts`: the endpoint, its header validation, auth and extra headers;
  * - `httpRequest.ts`: one request built, sent (non-2xx answers as their error) and its body read within the cap;
- * - `httpErrors.ts`: transport failures and timeouts as `Network` and `Timeout`;
+ * - `httpErrors.ts`: transport failures and timeouts as `LiterLlmError`s (`Network`, `Timeout`, …);
  * - `jsonDecode.ts`: JSON text decoded with a schema, a failure as `Serialization` naming the path;
  * - `httpJson.ts`: a request answered with JSON; `httpSse.ts`: a request answered with server-sent events;
  * - `httpBinary.ts` (imported on its own, a user of this module like the providers): bytes and multipart uploads.
