@@ -8,6 +8,9 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Channel from "effect/Channel"
+import type * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -65,19 +68,51 @@ export const sse = (
             )} after it started; the partial answer is incomplete`
           })
         : timeoutError(endpoint, what)
+    // Between the decoder and the caller: one step per chunk of events (an upstream read) that marks the answer as
+    // started and tells the stall watch when a read waits and when it got its events. A read that ended because the
+    // watch aborted the request fails as the stall, however the client reported the abort.
+    const watched: Channel.Channel<
+      Chunk.Chunk<Sse.Event>,
+      Chunk.Chunk<Sse.Event>,
+      LiterLlmError.LiterLlmError,
+      LiterLlmError.LiterLlmError,
+      unknown,
+      unknown
+    > = Channel.suspend(() => {
+      stall?.waiting()
+      return Channel.readWithCause({
+        onInput: (events: Chunk.Chunk<Sse.Event>) => {
+          stall?.arrived()
+          delivered = true
+          return Channel.zipRight(Channel.write(events), watched)
+        },
+        onFailure: (cause) => {
+          stall?.arrived()
+          return Channel.failCause(cause)
+        },
+        onDone: () => {
+          stall?.arrived()
+          return stall?.stalled() === true ? Channel.fail(stalled()) : Channel.void
+        }
+      })
+    })
     const events = Stream.unwrapScoped(
       Effect.gen(function* () {
-        // The request lives in a scope of its own (a child of the stream's), so that the idle deadline can end it
-        // without a timeout around every pull (see stall.ts); the stream's end or interruption closes it too.
-        const requestScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-        const sent = send(HttpClient.withScope(client), endpoint, request).pipe(Scope.extend(requestScope))
-        const response = yield* endpoint.timeout === undefined
-          ? sent
-          : Effect.timeoutFail(sent, {
+        let response: HttpClientResponse.HttpClientResponse
+        if (endpoint.timeout === undefined) response = yield* send(client, endpoint, request)
+        else {
+          // The request lives in a scope of its own (a child of the stream's), so that the stall watch can end it
+          // without a timeout around every pull (stall.ts); the stream's end or interruption closes it too.
+          const requestScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+          response = yield* Effect.timeoutFail(
+            Scope.extend(send(HttpClient.withScope(client), endpoint, request), requestScope),
+            {
               duration: endpoint.timeout,
               onTimeout: () => timeoutError(endpoint, `${what} (waiting for the response headers)`)
-            })
-        if (endpoint.timeout !== undefined) stall = yield* Stall.watch(endpoint.timeout, requestScope)
+            }
+          )
+          stall = yield* Stall.watch(endpoint.timeout, requestScope)
+        }
         return response.stream.pipe(
           Stream.mapError((error): LiterLlmError.LiterLlmError => {
             if (stall?.stalled() === true) return stalled()
@@ -97,19 +132,9 @@ export const sse = (
           (options.decode ?? Sse.decode)({
             maxEventSize: options.maxEventSize ?? endpoint.maxEventSize,
             provider: endpoint.provider
-          }),
-          // An abort that a client reports as a clean end must not pass for the end of the answer.
-          Stream.concat(Stream.suspend(() => (stall?.stalled() === true ? Stream.fail(stalled()) : Stream.empty)))
+          })
         )
       })
     )
-    return events.pipe(
-      // once per chunk of events (an upstream read), not per event
-      Stream.mapChunks((events) => {
-        delivered = true
-        stall?.touch()
-        return events
-      }),
-      Stream.mapError(endpoint.scrub)
-    )
+    return Stream.pipeThroughChannelOrFail(events, watched).pipe(Stream.mapError(endpoint.scrub))
   })

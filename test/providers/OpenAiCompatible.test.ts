@@ -573,6 +573,38 @@ describe("OpenAiCompatible over loopback", () => {
     })
   )
 
+  it.scoped("a consumer slow to pull does not trip the idle timeout: only waits on the upstream count", () =>
+    Effect.gen(function* () {
+      const event = (content: string) =>
+        `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+      const { service, upstream } = yield* setup(
+        // the second piece is written 1 s (of the test clock) after the first: a second read of the upstream
+        { script: { events: [event("a"), event("b") + "data: [DONE]\n\n"], chunkDelay: "1 second" } },
+        { timeout: "2 seconds" }
+      )
+      const pull = yield* Stream.toPull(service.chatStream(request))
+      const first = yield* pull
+      // the caller holds the stream for longer than the timeout before it pulls again (meanwhile the upstream wrote
+      // the rest)
+      yield* TestClock.adjust("5 seconds")
+      const rest: Array<Chat.ChatCompletionChunk> = []
+      const ended = yield* Effect.iterate(false, {
+        while: (ended) => !ended,
+        body: () =>
+          pull.pipe(
+            Effect.map((chunk) => {
+              rest.push(...chunk)
+              return false
+            }),
+            Effect.catchAll(Option.match({ onNone: () => Effect.succeed(true), onSome: Effect.fail }))
+          )
+      })
+      expect(ended).toBe(true)
+      expect([...first, ...rest].map((chunk) => chunk.choices[0]?.delta.content)).toEqual(["a", "b"])
+      expect(yield* upstream.disconnects).toBe(0)
+    })
+  )
+
   it.scoped("the idle timeout bounds each gap, not the whole stream: steady chunks outlast it", () =>
     Effect.gen(function* () {
       const { service } = yield* setup(
