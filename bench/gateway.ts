@@ -20,7 +20,13 @@
  * upstream sending one chunk every 100 ms for 3 s; the gateway's resident memory (from /proc) before, at the peak,
  * and after, and whether every stream ended with `[DONE]`.
  *
- * Flags: `--duration S`, `--streams N`, `--workers` (adds `gateway --workers 2`), `--only a,b` (target names).
+ * Then streams at a live model's pace (`--drip N`, default 20): N streams of 200 events one after another, each event
+ * reaching the server as a read of its own (bench/gatewayServers.ts `--drip-stream`); the server's CPU per event (from
+ * /proc) for the bare proxy, the gateway, and the gateway whose deployment has a `timeout` (which then bounds every
+ * gap between events). Portkey 1.15.2 is not in this part: its streamed chats fail on this install with `TypeError:
+ * immutable` (its issue #1389, the @hono/node-server it resolves).
+ *
+ * Flags: `--duration S`, `--streams N`, `--drip N`, `--workers` (adds `gateway --workers 2`), `--only a,b` (target names).
  */
 import { spawn, spawnSync } from "node:child_process"
 import { createRequire } from "node:module"
@@ -47,6 +53,7 @@ const flag = (name: string) => {
 }
 const duration = Number(flag("--duration") ?? 3)
 const streams = Number(flag("--streams") ?? 1000)
+const drips = Number(flag("--drip") ?? 20)
 const only = flag("--only")?.split(",")
 const fromSource = args.includes("--source")
 
@@ -226,6 +233,39 @@ const main = async () => {
     )
     gateway.stop()
     slow.stop()
+  }
+  if (drips > 0 && wanted("gateway")) {
+    const drip = await Helpers.start(["--drip-stream"])
+    const dripUrl = `http://127.0.0.1:${drip.port}/v1`
+    const dripProxy = await Helpers.start(["--proxy", `http://127.0.0.1:${drip.port}`])
+    const plain = await Helpers.startGateway(dripUrl, { workers: 1, fromSource })
+    const timed = await Helpers.startGateway(dripUrl, { workers: 1, fromSource, timeout: "30 seconds" })
+    const cells: Record<string, Array<number>> = {}
+    let events = 0
+    // interleaved rounds, medians: the three servers see the same state of the machine
+    for (let round = 0; round < 3; round++)
+      for (const [name, url, pid] of [
+        ["bare proxy", `http://127.0.0.1:${dripProxy.port}${path}`, dripProxy.pid],
+        ["gateway", `${plain.url}${path}`, plain.pid],
+        ["gateway, deployment timeout 30 s", `${timed.url}${path}`, timed.pid]
+      ] as const) {
+        const result = await Helpers.cpuPerEvent(url, pid, drips)
+        events = result.events
+        ;(cells[name] ??= []).push(result.micros)
+      }
+    console.log(
+      `\nStreams at one event per read (${drips} streams of ${events.toFixed(0)} events, 3 interleaved rounds):\n`
+    )
+    console.log("| server | CPU µs per event (median) | rounds |")
+    console.log("| --- | ---: | --- |")
+    for (const [name, values] of Object.entries(cells)) {
+      const sorted = [...values].sort((a, b) => a - b)
+      console.log(`| ${name} | ${sorted[1]!.toFixed(0)} | ${values.map((v) => v.toFixed(0)).join(", ")} |`)
+    }
+    plain.stop()
+    timed.stop()
+    dripProxy.stop()
+    drip.stop()
   }
   proxy.stop()
   platform.stop()

@@ -8,6 +8,8 @@
  *   share of the gateway's cost; what the gateway costs over it is the library's own.
  * - `--slow-stream`: an OpenAI-compatible upstream whose streams stay open — one chunk every `CHUNK_EVERY_MS` for
  *   `CHUNKS` chunks — so a thousand streams are open at once through the gateway under test.
+ * - `--drip-stream`: an OpenAI-compatible upstream whose streams write `DRIP_EVENTS` events one per write, each on the
+ *   next timer tick (about 1 ms apart), so every event reaches the gateway as a read of its own — a live model's pace.
  * Also the client side of the open-streams run, which samples the gateway's memory while they are open.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -126,6 +128,74 @@ const slowStream = () =>
     })
   )
 
+/** Events per drip stream (then a usage chunk and `[DONE]`). */
+export const DRIP_EVENTS = 200
+
+const dripStream = () =>
+  listen(
+    Http.createServer((req, res) => {
+      req.resume()
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+        let i = 0
+        const next = () => {
+          if (i < DRIP_EVENTS) {
+            res.write(chunk(i++))
+            setTimeout(next, 0)
+            return
+          }
+          const usage = { prompt_tokens: 5, completion_tokens: DRIP_EVENTS, total_tokens: 5 + DRIP_EVENTS }
+          res.end(
+            `data: ${JSON.stringify({ id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage })}\n\ndata: [DONE]\n\n`
+          )
+        }
+        next()
+      })
+    })
+  )
+
+/** A process's CPU time so far (user + system) in µs, from /proc (Linux). */
+export const cpuMicros = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100
+}
+
+/**
+ * `n` streamed chats one after another through `url` (a full chat completions URL); the server's CPU per event
+ * received, from /proc, after `warm` streams not counted.
+ */
+export const cpuPerEvent = async (
+  url: string,
+  pid: number,
+  n: number,
+  headers: Record<string, string> = {},
+  warm = 10
+) => {
+  const agent = new Http.Agent({ keepAlive: true })
+  const payload = JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "hi" }] })
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const request = Http.request(
+        url,
+        { method: "POST", agent, headers: { "content-type": "application/json", ...headers } },
+        (response) => {
+          let events = 0
+          response.setEncoding("utf8")
+          response.on("data", (data: string) => (events += data.split("data: ").length - 1))
+          response.on("end", () => resolve(events))
+        }
+      )
+      request.on("error", reject)
+      request.end(payload)
+    })
+  for (let i = 0; i < warm; i++) await one()
+  const before = cpuMicros(pid)
+  let events = 0
+  for (let i = 0; i < n; i++) events += await one()
+  agent.destroy()
+  return { events: events / n, micros: (cpuMicros(pid) - before) / events }
+}
+
 /** Starts a helper in its own process; resolves to its port and a way to stop it. */
 export const start = async (
   args: ReadonlyArray<string>
@@ -148,13 +218,20 @@ const root = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "..")
  */
 export const startGateway = async (
   upstream: string,
-  options: { readonly workers: number; readonly fromSource: boolean }
+  options: {
+    readonly workers: number
+    readonly fromSource: boolean
+    /** The deployment's `timeout` (for streams: until the headers, then between events); none when left out. */
+    readonly timeout?: string | undefined
+  }
 ) => {
   const dir = mkdtempSync(Path.join(Os.tmpdir(), "ell-bench-"))
   const file = Path.join(dir, "gateway.yaml")
   writeFileSync(
     file,
-    `groups:\n  gpt-4o-mini:\n    - { name: upstream, provider: openai-compatible, baseUrl: "${upstream}" }\nrouter: { strategy: roundRobin }\n`
+    `groups:\n  gpt-4o-mini:\n    - { name: upstream, provider: openai-compatible, baseUrl: "${upstream}"${
+      options.timeout === undefined ? "" : `, timeout: ${options.timeout}`
+    } }\nrouter: { strategy: roundRobin }\n`
   )
   const child = spawn(
     process.execPath,
@@ -234,3 +311,4 @@ if (at !== -1) proxy(process.argv[at + 1]!)
 const platformAt = process.argv.indexOf("--platform-proxy")
 if (platformAt !== -1) platformProxy(process.argv[platformAt + 1]!)
 if (process.argv.includes("--slow-stream")) slowStream()
+if (process.argv.includes("--drip-stream")) dripStream()

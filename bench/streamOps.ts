@@ -28,6 +28,9 @@ const source = () =>
 const variants: Record<string, () => Stream.Stream<number, unknown>> = {
   "source alone": source,
   "Stream.timeoutFail (idle timeout)": () => source().pipe(Stream.timeoutFail(() => "idle", "30 seconds")),
+  "Stream.mapError": () => source().pipe(Stream.mapError(() => "mapped")),
+  "Stream.mapChunks": () => source().pipe(Stream.mapChunks((chunk) => chunk)),
+  "Stream.takeWhile": () => source().pipe(Stream.takeWhile(() => true)),
   "Stream.withSpan": () => source().pipe(Stream.withSpan("s")),
   "Stream.provideService": () => source().pipe(Stream.provideService(Clock.Clock, Clock.make())),
   "mapChunksEffect (Ref + Clock)": () =>
