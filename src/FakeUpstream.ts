@@ -32,7 +32,6 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -43,7 +42,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Http from "node:http"
-import * as Answer from "./internal/fakeUpstream/answer.js"
+import * as Respond from "./internal/fakeUpstream/respond.js"
 import type * as Wire from "./internal/fakeUpstream/wire.js"
 
 /**
@@ -177,19 +176,6 @@ interface State {
   readonly disconnects: number
 }
 
-const writeText = (res: Http.ServerResponse, text: string): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    res.write(text, () => resume(Effect.void))
-  })
-
-const endText = (res: Http.ServerResponse, text: string): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    res.end(text, () => resume(Effect.void))
-  })
-
-const sleepFor = (duration: Duration.DurationInput | undefined) =>
-  duration === undefined ? Effect.void : Effect.sleep(duration)
-
 const record = (headers: Http.IncomingHttpHeaders): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
@@ -221,60 +207,6 @@ export const make = (options: Options = {}): Effect.Effect<Service, HttpServerEr
         })
       )
 
-    const respond = (
-      res: Http.ServerResponse,
-      request: RecordedRequest,
-      script: Script,
-      dropped: { value: boolean }
-    ): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        const drop = Effect.zipRight(
-          Effect.sync(() => {
-            dropped.value = true
-            res.socket?.destroy()
-          }),
-          Effect.never
-        )
-        yield* sleepFor(script.latency)
-        if (script.hang === true) return yield* Effect.never
-        const path = request.url.split("?")[0]!
-        const route = Answer.routeOf(request.method, path)
-        const status = script.status ?? (route === "unknown" ? 404 : 200)
-        const ok = status >= 200 && status < 300
-        const streaming = Answer.field(request.body, "stream") === true && Answer.streams(route)
-        const reply = () => Effect.map(Clock.currentTimeMillis, (now) => Answer.replyOf(request, script, now))
-
-        if (!streaming || !ok) {
-          if (script.dropAfter !== undefined) return yield* drop
-          const body =
-            script.body !== undefined
-              ? script.body
-              : ok
-                ? Answer.successBody(route, request, script, yield* reply())
-                : Answer.errorBody(route, request, path, status)
-          res.writeHead(status, { "content-type": "application/json", ...script.headers })
-          return yield* endText(res, script.malformed === true ? Answer.malformedBody : JSON.stringify(body))
-        }
-
-        // A stream: SSE events, written one by one so that delays and drops land between chunks.
-        const events = script.events ?? Answer.streamEvents(route, request, script, yield* reply())
-        res.writeHead(status, {
-          "content-type": "text/event-stream",
-          "cache-control": "no-cache",
-          ...script.headers
-        })
-        res.flushHeaders()
-        for (let i = 0; i < events.length; i++) {
-          if (script.dropAfter === i) return yield* drop
-          if (script.stallAfter === i) return yield* Effect.never
-          yield* sleepFor(i === 0 ? script.firstChunkDelay : script.chunkDelay)
-          yield* writeText(res, events[i]!)
-        }
-        if (script.dropAfter !== undefined && script.dropAfter >= events.length) return yield* drop
-        if (script.stallAfter !== undefined && script.stallAfter >= events.length) return yield* Effect.never
-        yield* endText(res, "")
-      })
-
     const app = Effect.gen(function* () {
       const serverRequest = yield* HttpServerRequest.HttpServerRequest
       const incoming = NodeHttpServerRequest.toIncomingMessage(serverRequest)
@@ -301,7 +233,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, HttpServerEr
       const script = yield* nextScript(recorded)
       const dropped = { value: false }
       // The platform runs handlers uninterruptibly; scripted waits must yield to a client that went away.
-      yield* respond(res, recorded, script, dropped).pipe(
+      yield* Respond.respond(res, recorded, script, dropped).pipe(
         Effect.interruptible,
         Effect.onInterrupt(() =>
           dropped.value || res.writableEnded
