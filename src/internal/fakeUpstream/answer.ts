@@ -6,6 +6,7 @@
  * @since 0.2.0
  */
 import type { RecordedRequest, Script } from "../../FakeUpstream.js"
+import * as AnthropicWire from "./anthropic.js"
 import * as Responses from "./responses.js"
 import * as Wire from "./wire.js"
 
@@ -94,7 +95,7 @@ export const replyOf = (request: RecordedRequest, script: Script, now: number): 
 export const errorBody = (route: Route, request: RecordedRequest, path: string, status: number): unknown => {
   const message =
     route === "unknown" ? `no route for ${request.method} ${path}` : `fake upstream scripted HTTP ${status}`
-  return route === "messages" ? Wire.anthropicError(status, message) : Wire.openAiError(status, message)
+  return route === "messages" ? AnthropicWire.anthropicError(status, message) : Wire.openAiError(status, message)
 }
 
 /**
@@ -110,7 +111,7 @@ export const successBody = (route: Route, request: RecordedRequest, script: Scri
     case "responses":
       return Responses.response(reply, request.body)
     case "messages":
-      return Wire.anthropicMessage(reply)
+      return AnthropicWire.anthropicMessage(reply)
     case "models":
       return {
         object: "list",
@@ -152,7 +153,7 @@ export const streamEvents = (
   let events: ReadonlyArray<string>
   let broken: (index: number) => string
   if (route === "messages") {
-    events = Wire.anthropicEvents(reply).map(named)
+    events = AnthropicWire.anthropicEvents(reply).map(named)
     broken = () => `event: content_block_delta\ndata: ${brokenJson}\n\n`
   } else if (route === "responses") {
     const all = Responses.events(reply, request.body)
