@@ -15,7 +15,8 @@
  *
  * @internal
  */
-import { calcPrice, findProvider, type MatchLogic, type ModelInfo, type Provider } from "@pydantic/genai-prices"
+import { calcPrice, findProvider, type ModelInfo, type Provider } from "@pydantic/genai-prices"
+import { compile, exactNames, type Test } from "./priceRules.js"
 
 /**
  * A resolved model: the provider whose price list holds it and its record there.
@@ -85,56 +86,6 @@ const indexedProviders = [
   "cursor",
   "openrouter"
 ]
-
-type Test = (name: string) => boolean
-
-// A match rule as a predicate over a lower-cased name, with its regular expressions compiled once.
-const compile = (logic: MatchLogic): Test => {
-  if ("or" in logic) {
-    const inner = logic.or.map(compile)
-    return (name) => inner.some((test) => test(name))
-  }
-  if ("and" in logic) {
-    const inner = logic.and.map(compile)
-    return (name) => inner.every((test) => test(name))
-  }
-  if ("equals" in logic) {
-    const value = logic.equals.toLowerCase()
-    return (name) => name === value
-  }
-  if ("starts_with" in logic) {
-    const value = logic.starts_with.toLowerCase()
-    return (name) => name.startsWith(value)
-  }
-  if ("ends_with" in logic) {
-    const value = logic.ends_with.toLowerCase()
-    return (name) => name.endsWith(value)
-  }
-  if ("contains" in logic) {
-    const value = logic.contains.toLowerCase()
-    return (name) => name.includes(value)
-  }
-  if ("regex" in logic) {
-    const pattern = new RegExp(logic.regex)
-    return (name) => pattern.test(name)
-  }
-  return () => false
-}
-
-// The names a rule matches exactly, or undefined when it also matches names it does not spell out.
-const exactNames = (logic: MatchLogic): ReadonlyArray<string> | undefined => {
-  if ("equals" in logic) return [logic.equals.toLowerCase()]
-  if ("or" in logic) {
-    const names: Array<string> = []
-    for (const inner of logic.or) {
-      const more = exactNames(inner)
-      if (more === undefined) return undefined
-      names.push(...more)
-    }
-    return names
-  }
-  return undefined
-}
 
 /**
  * One provider's price list, ready for lookups. `exact` maps a name to the first model matching it whenever that
