@@ -51,12 +51,10 @@ import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as LiterLlmError from "../LiterLlmError.js"
 import * as LlmService from "../LlmService.js"
-import * as Validate from "../internal/validate.js"
-import * as Embeddings from "./internal/embedding.js"
+import * as Embedder from "./internal/embeddingModel.js"
 import * as Errors from "./internal/errors.js"
 import * as Request from "./internal/request.js"
 import * as Response from "./internal/response.js"
@@ -207,45 +205,15 @@ export interface EmbeddingOptions {
   readonly maxBatchSize?: number | undefined
 }
 
-const EmbeddingOptionsSchema = Schema.Struct({
-  dimensions: Schema.optional(Validate.PositiveInt),
-  maxBatchSize: Schema.optional(Validate.PositiveInt)
-})
-
-const embedSite: Errors.Site = { method: "embedMany", path: "/embeddings" }
-
 /**
  * Builds an `EmbeddingModel` over the `LlmService` in context; fails with `BadRequest` naming a bad option.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const makeEmbedding = (
+export const makeEmbedding: (
   options: EmbeddingOptions
-): Effect.Effect<EmbeddingModel.Service, LiterLlmError.BadRequest, LlmService.LlmService> =>
-  Effect.gen(function* () {
-    yield* Validate.options("EffectAi.embeddingLayer", EmbeddingOptionsSchema, options)
-    const llm = yield* LlmService.LlmService
-    return yield* EmbeddingModel.make({
-      ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
-      embedMany: (input) =>
-        llm
-          .embed({
-            model: options.model,
-            input: [...input],
-            ...(options.dimensions === undefined ? {} : { dimensions: options.dimensions })
-          })
-          .pipe(
-            Effect.mapError((e) => Errors.toAiError(e, embedSite)),
-            Effect.flatMap((answer) =>
-              Either.match(Embeddings.toResults(answer, input.length), {
-                onLeft: (description) => Effect.fail(Errors.malformedOutput(embedSite.method, description)),
-                onRight: Effect.succeed
-              })
-            )
-          )
-    })
-  })
+) => Effect.Effect<EmbeddingModel.Service, LiterLlmError.BadRequest, LlmService.LlmService> = Embedder.make
 
 /**
  * An `EmbeddingModel` over the `LlmService`'s `embed`; requests made together are batched into one call.
@@ -268,7 +236,7 @@ export const toAiError = (
   error: LiterLlmError.LiterLlmError,
   method: "generateText" | "streamText" | "embedMany" = "generateText"
 ): AiError.AiError =>
-  Errors.toAiError(error, method === "embedMany" ? embedSite : { method, path: "/chat/completions" })
+  Errors.toAiError(error, method === "embedMany" ? Embedder.embedSite : { method, path: "/chat/completions" })
 
 /**
  * Whether another attempt may succeed: a connection failure, or an HTTP answer of 408, 429 or 5xx. A `while` for
