@@ -1,7 +1,7 @@
 /**
  * What FakeUpstream answers to one request under one script, as data: the route a request takes, the reply a script
  * resolves to, the JSON body of a whole answer and the SSE text of a streamed one. Pure functions of the request, the
- * script and the time, so the server module is left with the network: delays, drops, stalls and writing.
+ * script and the time, so `respond.ts` is left with the network: delays, drops, stalls and writing.
  *
  * @since 0.2.0
  */
