@@ -1,6 +1,6 @@
 /**
  * The built-in provider table, name resolution over it, and the model rewrite a resolved provider applies to its
- * requests (the data side of `Provider.ts`, which keeps keys, base URLs and building the client).
+ * requests: the naming side of `Provider.ts`, which keeps reading keys and base URLs and building the client.
  *
  * Decisions:
  * - The table is data: a provider is an `Info` record, most of them OpenAI-compatible and written with one helper.
