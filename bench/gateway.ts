@@ -22,7 +22,7 @@
  *
  * Then streams at a live model's pace (`--drip N`, default 20): N streams of 200 events one after another, each event
  * reaching the server as a read of its own (bench/gatewayServers.ts `--drip-stream`); the server's CPU per event (from
- * /proc) for the bare proxy, the gateway, and the gateway whose deployment has a `timeout` (which then bounds every
+ * /proc) for the bare proxy, the platform proxy, the gateway, and the gateway whose deployment has a `timeout` (which then bounds every
  * gap between events). Portkey 1.15.2 is not in this part: its streamed chats fail on this install with `TypeError:
  * immutable` (its issue #1389, the @hono/node-server it resolves).
  *
@@ -238,6 +238,7 @@ const main = async () => {
     const drip = await Helpers.start(["--drip-stream"])
     const dripUrl = `http://127.0.0.1:${drip.port}/v1`
     const dripProxy = await Helpers.start(["--proxy", `http://127.0.0.1:${drip.port}`])
+    const dripPlatform = await Helpers.start(["--platform-proxy", `http://127.0.0.1:${drip.port}`])
     const plain = await Helpers.startGateway(dripUrl, { workers: 1, fromSource })
     const timed = await Helpers.startGateway(dripUrl, { workers: 1, fromSource, timeout: "30 seconds" })
     const cells: Record<string, Array<number>> = {}
@@ -246,6 +247,7 @@ const main = async () => {
     for (let round = 0; round < 3; round++)
       for (const [name, url, pid] of [
         ["bare proxy", `http://127.0.0.1:${dripProxy.port}${path}`, dripProxy.pid],
+        ["platform proxy", `http://127.0.0.1:${dripPlatform.port}${path}`, dripPlatform.pid],
         ["gateway", `${plain.url}${path}`, plain.pid],
         ["gateway, deployment timeout 30 s", `${timed.url}${path}`, timed.pid]
       ] as const) {
@@ -265,6 +267,7 @@ const main = async () => {
     plain.stop()
     timed.stop()
     dripProxy.stop()
+    dripPlatform.stop()
     drip.stop()
   }
   proxy.stop()

@@ -4,7 +4,7 @@
  *   body, forwards it over a keep-alive agent to `URL` (same path), and pipes the answer back. No parsing, no auth.
  * - `--platform-proxy URL`: the floor any gateway on @effect/platform stands on — the same pass-through on the stack
  *   the gateway uses (`NodeHttpServer`, `HttpLayerRouter`, `NodeHttpClient.layerUndici`, with the platform's default
- *   request and client spans), no routing, no parsing, no auth. What it costs over the bare proxy is the platform's
+ *   request and client spans), no routing, no parsing, no auth; an event stream is passed on as it arrives. What it costs over the bare proxy is the platform's
  *   share of the gateway's cost; what the gateway costs over it is the library's own.
  * - `--slow-stream`: an OpenAI-compatible upstream whose streams stay open — one chunk every `CHUNK_EVERY_MS` for
  *   `CHUNKS` chunks — so a thousand streams are open at once through the gateway under test.
@@ -77,10 +77,12 @@ const platformProxy = (target: string) => {
     const answer = yield* client.execute(
       HttpClientRequest.post(`${target}${request.url}`).pipe(HttpClientRequest.bodyText(body, "application/json"))
     )
-    return HttpServerResponse.text(yield* answer.text, {
-      status: answer.status,
-      contentType: answer.headers["content-type"] ?? "application/json"
-    })
+    const contentType = answer.headers["content-type"] ?? "application/json"
+    // an event stream is passed on as it comes, like the bare proxy's pipe; a JSON answer is read whole, as the
+    // gateway reads it
+    return contentType.startsWith("text/event-stream")
+      ? HttpServerResponse.stream(answer.stream, { status: answer.status, contentType })
+      : HttpServerResponse.text(yield* answer.text, { status: answer.status, contentType })
   }).pipe(Effect.catchAll(() => Effect.succeed(HttpServerResponse.empty({ status: 502 }))))
   const serve = Effect.gen(function* () {
     const app = yield* HttpLayerRouter.toHttpEffect(HttpLayerRouter.add("POST", "/v1/chat/completions", forward))
