@@ -79,6 +79,9 @@ export const sse = (
       unknown,
       unknown
     > = Channel.suspend(() => {
+      // Once the watch has ended the request, no read of it is trusted to end (a fetch body aborted between two
+      // reads was seen to never settle): the stall is the answer.
+      if (stall?.stalled() === true) return Channel.fail(stalled())
       stall?.waiting()
       return Channel.readWithCause({
         onInput: (events: Chunk.Chunk<Sse.Event>) => {
