@@ -330,6 +330,29 @@ describe("Telemetry", () => {
     })
   )
 
+  it.effect("a stream's span is the parent of what the stream below does when it opens, and ends with the stream", () =>
+    Effect.gen(function* () {
+      const [chunks, spans] = yield* withSpans(
+        Effect.gen(function* () {
+          const fake = yield* LlmTest.make({ reply: "abcd", chunks: 2 })
+          // the stream below opens with a span of its own (as a provider's request does) and then streams
+          const upstream = LlmService.make({
+            chatStream: (req) =>
+              Stream.unwrap(Effect.withSpan(Effect.succeed(fake.service.chatStream(req)), "upstream open"))
+          })
+          const traced = yield* traceWith({ deployment: "nested-stream" }, upstream)
+          return yield* Stream.runCollect(traced.chatStream(request)).pipe(Effect.withSpan("caller"))
+        })
+      )
+      expect(Chunk.size(chunks)).toBeGreaterThan(0)
+      const llm = spans.find((s) => s.name === "chat gpt-test")!
+      const open = spans.find((s) => s.name === "upstream open")!
+      const caller = spans.find((s) => s.name === "caller")!
+      expect(open.parentSpanContext?.spanId).toBe(llm.spanContext().spanId)
+      expect(llm.parentSpanContext?.spanId).toBe(caller.spanContext().spanId)
+    })
+  )
+
   it.effect(
     "after a call the caller's span is current again, and fiber refs set below the call keep their values",
     () =>
