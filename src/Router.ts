@@ -37,8 +37,10 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Chat from "./Chat.js"
 import type * as Deployment from "./Deployment.js"
@@ -69,7 +71,43 @@ export interface CircuitOptions extends RouterOptions.CircuitOptions {}
  * @since 0.1.0
  * @category models
  */
-export interface Options<D extends Deployment.Deployment<any, any>> extends RouterOptions.Options<D> {}
+export interface Options<D extends Deployment.Deployment<any, any>> {
+  /** The deployments, in list order (which breaks ties for every strategy). */
+  readonly deployments: ReadonlyArray<D>
+  /** How to order deployments per request. */
+  readonly strategy: Strategy.Strategy
+  /** Try the next candidate on a transient error (default true). */
+  readonly failover?: boolean | undefined
+  /** The most calls one request may start, counting retries, failovers and hedges (default unbounded). */
+  readonly maxAttempts?: number | undefined
+  /** Time limit of each call; a call that runs out fails with `Timeout` and the router moves on. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Time limit of the whole request, across attempts (for streams: until the first chunk). */
+  readonly deadline?: Duration.DurationInput | undefined
+  /** Retries on the same deployment before failing over; waits are at least the error's Retry-After. */
+  readonly retry?: Schedule.Schedule<unknown, LiterLlmError.LiterLlmError> | undefined
+  /** Circuit-breaker policy; `false` turns it off. On by default. */
+  readonly circuit?: false | CircuitOptions | undefined
+  /**
+   * How long a deployment that answered `QuotaExceeded` rests: its circuit opens at once, for at least this (default
+   * 1 hour). With `circuit: false` nothing rests; the request is only failed over.
+   */
+  readonly quotaCooldown?: Duration.DurationInput | undefined
+  /** When every circuit is open, wait for the first to reopen (if the deadline allows) instead of failing. */
+  readonly waitForAvailable?: boolean | undefined
+  /** How long a stream may take to produce its first chunk before the router fails over. */
+  readonly firstChunkTimeout?: Duration.DurationInput | undefined
+  /** For `chat` and `embed`: also ask the next candidate if the first has not answered after `delay`. */
+  readonly hedge?: { readonly delay: Duration.DurationInput } | undefined
+  /** Groups to try, in order, once a group has nobody left: `{ "gpt-4o": ["claude-sonnet"] }`. */
+  readonly fallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+  /** Groups to move to at once when a deployment says the prompt is too long (`ContextWindowExceeded`). */
+  readonly contextWindowFallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+  /** Groups to move to at once when a deployment refuses the content (`ContentPolicy`). */
+  readonly contentPolicyFallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+  /** Tags used instead of a request's `tags` (see {@link withRouting}) where no deployment of a group has them. */
+  readonly defaultTags?: ReadonlyArray<string> | undefined
+}
 
 /**
  * Routing settings for the calls inside an effect (see {@link withRouting}).
