@@ -107,54 +107,37 @@ const chunk = (i: number) =>
     ]
   })}\n\n`
 
-const slowStream = () =>
+/**
+ * An upstream whose streams write `events` chunks one per write, each `delayMs` after the last (0: the next timer
+ * tick), then a usage chunk and `[DONE]`.
+ */
+const pacedStream = (events: number, delayMs: number) =>
   listen(
     Http.createServer((req, res) => {
       req.resume()
       req.on("end", () => {
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
         let i = 0
-        const timer = setInterval(() => {
-          if (i < CHUNKS) {
+        let timer: NodeJS.Timeout
+        const next = () => {
+          if (i < events) {
             res.write(chunk(i++))
+            timer = setTimeout(next, delayMs)
             return
           }
-          clearInterval(timer)
-          const usage = { prompt_tokens: 5, completion_tokens: CHUNKS, total_tokens: 5 + CHUNKS }
+          const usage = { prompt_tokens: 5, completion_tokens: events, total_tokens: 5 + events }
           res.end(
             `data: ${JSON.stringify({ id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage })}\n\ndata: [DONE]\n\n`
           )
-        }, CHUNK_EVERY_MS)
-        res.on("close", () => clearInterval(timer))
+        }
+        timer = setTimeout(next, delayMs)
+        res.on("close", () => clearTimeout(timer))
       })
     })
   )
 
 /** Events per drip stream (then a usage chunk and `[DONE]`). */
 export const DRIP_EVENTS = 200
-
-const dripStream = () =>
-  listen(
-    Http.createServer((req, res) => {
-      req.resume()
-      req.on("end", () => {
-        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-        let i = 0
-        const next = () => {
-          if (i < DRIP_EVENTS) {
-            res.write(chunk(i++))
-            setTimeout(next, 0)
-            return
-          }
-          const usage = { prompt_tokens: 5, completion_tokens: DRIP_EVENTS, total_tokens: 5 + DRIP_EVENTS }
-          res.end(
-            `data: ${JSON.stringify({ id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage })}\n\ndata: [DONE]\n\n`
-          )
-        }
-        next()
-      })
-    })
-  )
 
 /** A process's CPU time so far (user + system) in µs, from /proc (Linux). */
 export const cpuMicros = (pid: number) => {
@@ -312,5 +295,5 @@ const at = process.argv.indexOf("--proxy")
 if (at !== -1) proxy(process.argv[at + 1]!)
 const platformAt = process.argv.indexOf("--platform-proxy")
 if (platformAt !== -1) platformProxy(process.argv[platformAt + 1]!)
-if (process.argv.includes("--slow-stream")) slowStream()
-if (process.argv.includes("--drip-stream")) dripStream()
+if (process.argv.includes("--slow-stream")) pacedStream(CHUNKS, CHUNK_EVERY_MS)
+if (process.argv.includes("--drip-stream")) pacedStream(DRIP_EVENTS, 0)

@@ -41,6 +41,16 @@ const setup = (options: FakeUpstream.Options = {}, client: Partial<OpenAiCompati
 const collect = <A, E>(stream: Stream.Stream<A, E>) =>
   Effect.map(Stream.runCollect(stream), (chunk) => Chunk.toReadonlyArray(chunk))
 
+/** One raw SSE event of a chunk adding `content`, for scripts that write the stream by hand. */
+const contentEvent = (content: string) =>
+  `data: ${JSON.stringify({
+    id: "c1",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: "m",
+    choices: [{ index: 0, delta: { content }, finish_reason: null }]
+  })}\n\n`
+
 /** Runs a stream to its end and gives what arrived plus the failure, if any. */
 const collectUntilFailure = <A, E>(stream: Stream.Stream<A, E>) =>
   Effect.gen(function* () {
@@ -246,17 +256,9 @@ describe("OpenAiCompatible over loopback", () => {
 
   it.scoped("events of one upstream read are decoded together: those before a bad one arrive, then the failure", () =>
     Effect.gen(function* () {
-      const good = (text: string) =>
-        `data: ${JSON.stringify({
-          id: "c1",
-          object: "chat.completion.chunk",
-          created: 1,
-          model: "m",
-          choices: [{ index: 0, delta: { content: text }, finish_reason: null }]
-        })}\n\n`
       // one string: written at once, so the client reads the four events in one piece
       const { service } = yield* setup({
-        scripts: [{ events: [good("a") + good("b") + "data: {oops\n\n" + good("c")] }]
+        scripts: [{ events: [contentEvent("a") + contentEvent("b") + "data: {oops\n\n" + contentEvent("c")] }]
       })
       const stream = yield* collectUntilFailure(service.chatStream(request))
       expect(stream.seen.map((chunk) => chunk.choices[0]?.delta.content)).toEqual(["a", "b"])
@@ -575,11 +577,9 @@ describe("OpenAiCompatible over loopback", () => {
 
   it.scoped("a consumer slow to pull does not trip the idle timeout: only waits on the upstream count", () =>
     Effect.gen(function* () {
-      const event = (content: string) =>
-        `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
       const { service, upstream } = yield* setup(
         // the second piece is written 1 s (of the test clock) after the first: a second read of the upstream
-        { script: { events: [event("a"), event("b") + "data: [DONE]\n\n"], chunkDelay: "1 second" } },
+        { script: { events: [contentEvent("a"), contentEvent("b") + "data: [DONE]\n\n"], chunkDelay: "1 second" } },
         { timeout: "2 seconds" }
       )
       const pull = yield* Stream.toPull(service.chatStream(request))
