@@ -3,6 +3,8 @@
  * tool-call fragments joined by index, the last finish reason, and the usage of the final chunk. Middleware uses it
  * to account for a stream (cost, budget, telemetry) and the cache to store a completed stream.
  */
+import * as Chunk from "effect/Chunk"
+import * as Option from "effect/Option"
 import type * as Chat from "../Chat.js"
 
 interface ToolCallDraft {
@@ -155,3 +157,13 @@ export const assemble = (chunks: Iterable<Chat.ChatCompletionChunk>): Chat.ChatC
   for (const chunk of chunks) assembler.push(chunk)
   return assembler.result()
 }
+
+/**
+ * The usage of the last chunk that carries one (normally the final chunk), if any: what a stream's usage is without
+ * assembling it.
+ *
+ * @since 0.4.0
+ * @category streams
+ */
+export const lastUsage = (chunks: Chunk.Chunk<Chat.ChatCompletionChunk>): Chat.Usage | undefined =>
+  Option.getOrUndefined(Chunk.findLast(chunks, (chunk) => chunk.usage != null))?.usage ?? undefined

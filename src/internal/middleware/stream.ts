@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../../Chat.js"
-import { assemble } from "../assemble.js"
+import { assemble, lastUsage } from "../assemble.js"
 
 /**
  * How a stream ended, with the chunks that came from below. `Interrupted` covers every end that is neither a
@@ -24,8 +24,7 @@ export type Outcome<E> =
 type End<E> = { readonly _tag: "Completed" } | { readonly _tag: "Failed"; readonly error: E } | { _tag: "Interrupted" }
 
 /** The usage a stream reported (normally on its last chunk), if any arrived. */
-export const usageOf = <E>(outcome: Outcome<E>): Chat.Usage | undefined =>
-  Option.getOrUndefined(Chunk.findLast(outcome.chunks, (chunk) => chunk.usage != null))?.usage ?? undefined
+export const usageOf = <E>(outcome: Outcome<E>): Chat.Usage | undefined => lastUsage(outcome.chunks)
 
 /** The response the delivered chunks amount to. */
 export const assembled = <E>(outcome: Outcome<E>): Chat.ChatCompletionResponse => assemble(outcome.chunks)

@@ -18,6 +18,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../../Chat.js"
 import * as LiterLlmError from "../../LiterLlmError.js"
+import { lastUsage } from "../assemble.js"
 import { type Core, judge, limitOf, mark, type Runner, settle, type Verdict, within } from "./attempt.js"
 import type { CostInput } from "./order.js"
 import * as Route from "./route.js"
@@ -42,15 +43,6 @@ const broke = (name: string, error: LiterLlmError.LiterLlmError): LiterLlmError.
     message: `the stream from deployment "${name}" failed after its first chunk was delivered (${error._tag}: ${error.message}); the partial answer is incomplete and was not retried elsewhere, to avoid duplicated output`
   })
 
-/** The usage on the last chunk of `chunks` that has one. */
-const usageIn = (chunks: Chunks): Chat.Usage | undefined => {
-  for (let i = chunks.length - 1; i >= 0; i--) {
-    const usage = Chunk.unsafeGet(chunks, i).usage
-    if (usage != null) return usage
-  }
-  return undefined
-}
-
 /** Called when the winner's stream ends normally, with the last usage it carried. */
 type Finish = (usage: Chat.Usage | undefined) => Effect.Effect<void>
 
@@ -63,7 +55,7 @@ const rest = (
   finish: Finish
 ) => {
   const read = Effect.tap(pull, (chunks) => {
-    const found = usageIn(chunks)
+    const found = lastUsage(chunks)
     return found === undefined ? Effect.void : Ref.set(usage, found)
   })
   return Stream.repeatEffectChunkOption(
@@ -125,7 +117,7 @@ const firstChunk =
         })
       )
       if (Option.isNone(head)) return Stream.empty
-      const usage = yield* Ref.make(usageIn(head.value))
+      const usage = yield* Ref.make(lastUsage(head.value))
       return Stream.concat(Stream.fromChunk(head.value), rest(member.name, pull, ended, usage, finish))
     })
     // The attempt's outcome is how the wait for the first chunk ended.
