@@ -180,21 +180,14 @@ export const make = (options: Budget.Options, store: Budget.StoreService) => (be
         Effect.acquireUseRelease(
           admit(request, spec.problem, (request) => ({ promptTokens: spec.estimate(request), completionTokens: 0 })),
           () => call(request),
-          (reservation, exit) => {
-            if (exit._tag === "Failure") return settle(reservation, 0)
-            const other = spec.cost?.(request.model, exit.value)
-            if (other !== undefined) return settle(reservation, other)
-            const reported = spec.reported(exit.value)
-            return settle(
+          (reservation, exit) =>
+            settle(
               reservation,
-              reported === undefined
-                ? undefined
-                : costOf(book.pricing(request.model), {
-                    promptTokens: reported.input,
-                    completionTokens: reported.output
-                  })
+              exit._tag === "Failure"
+                ? 0
+                : // without a price nothing was reserved, and the estimate (0) is what is charged
+                  Ops.answerCost(spec, request.model, Option.getOrUndefined(book.pricing(request.model)), exit.value)
             )
-          }
         )
     ),
     chat: (request) =>
