@@ -30,10 +30,10 @@ import type * as LiterLlmError from "../../../LiterLlmError.js"
 import * as Errors from "./errors.js"
 
 const encoder = new TextEncoder()
-const done = encoder.encode("data: [DONE]\n\n")
+const done = "data: [DONE]\n\n"
 const ping = encoder.encode(": ping\n\n")
 
-const event = (value: unknown): Uint8Array => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
+const event = (value: unknown): string => `data: ${JSON.stringify(value)}\n\n`
 
 /** The events of a chunk's kept chunks as one piece of bytes (none when nothing is kept). */
 const eventsOf = (
@@ -41,7 +41,7 @@ const eventsOf = (
   keep: (chunk: Chat.ChatCompletionChunk) => boolean
 ): Chunk.Chunk<Uint8Array> => {
   let text = ""
-  for (const value of values) if (keep(value)) text += `data: ${JSON.stringify(value)}\n\n`
+  for (const value of values) if (keep(value)) text += event(value)
   return text === "" ? Chunk.empty() : Chunk.of(encoder.encode(text))
 }
 
@@ -57,15 +57,10 @@ const firstChunk = <A, E>(pull: Pull<A, E>): Effect.Effect<Chunk.Chunk<A> | unde
   )
 
 /** `last`, after the facts as one block of comment lines (line breaks in a value would end a comment: spaces). */
-const closing = (facts: Readonly<Record<string, string>>, last: Uint8Array): Uint8Array => {
+const closing = (facts: Readonly<Record<string, string>>, last: string): Uint8Array => {
   let text = ""
   for (const [name, value] of Object.entries(facts)) text += `: ${name}: ${value.replace(/[\r\n]+/g, " ")}\n`
-  if (text === "") return last
-  const head = encoder.encode(text + "\n")
-  const out = new Uint8Array(head.length + last.length)
-  out.set(head)
-  out.set(last, head.length)
-  return out
+  return encoder.encode(text === "" ? last : `${text}\n${last}`)
 }
 
 const events = (
@@ -73,7 +68,7 @@ const events = (
   trailer: Effect.Effect<Readonly<Record<string, string>>>,
   keep: (chunk: Chat.ChatCompletionChunk) => boolean
 ): Stream.Stream<Uint8Array> => {
-  const last = (bytes: Uint8Array) => Stream.fromEffect(Effect.map(trailer, (facts) => closing(facts, bytes)))
+  const last = (text: string) => Stream.fromEffect(Effect.map(trailer, (facts) => closing(facts, text)))
   return chunks.pipe(
     // one write per chunk of the stream (an upstream read), however many events it holds; the filter is folded in
     // here because every stream layer costs per chunk, whatever it does
